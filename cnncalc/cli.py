@@ -1,0 +1,204 @@
+"""The command line: read flags, call the core, print, choose the exit code.
+
+Exit status: 0 success, 2 bad spec or bad usage (one line on stderr naming file:line, no
+traceback), 1 reserved for "verify found a mismatch". `--traceback` shows the Python trace.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from cnncalc import __version__
+from cnncalc.errors import CnncalcError, UsageError
+
+FORMATS = ("rich", "json", "csv", "markdown")
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(2)
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a CnncalcError into one line on stderr and exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CnncalcError as exc:
+            if "--traceback" in sys.argv:
+                raise
+            _fail(exc.render())
+
+    return wrapper
+
+
+def parse_input(text: str | None) -> list[int] | None:
+    """`3x32x32` (or 3,32,32) -> [3, 32, 32]."""
+    if text is None:
+        return None
+    parts = text.replace(",", "x").lower().split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise UsageError(None, f"--input '{text}' is not CxHxW", "e.g. --input 3x32x32") from None
+    if len(values) not in (1, 3) or min(values) < 1:
+        raise UsageError(None, f"--input '{text}' is not CxHxW of positive integers", "e.g. --input 3x32x32")
+    return values
+
+
+def parse_sets(items: tuple[str, ...]) -> dict[str, Any]:
+    """`--set classes=10` -> {"classes": 10}; values are read as YAML scalars."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(None, f"--set '{item}' is not key=value", "e.g. --set classes=10")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise UsageError(None, f"--set '{item}': cannot read the value '{value}'") from None
+    return out
+
+
+def spec_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that analyses a spec."""
+    options = [
+        click.option("--input", "input_shape", metavar="CxHxW", help="Override the spec's input, e.g. 3x32x32."),
+        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                     help="Override a top-level argument of the spec, e.g. --set classes=10 (repeatable)."),
+        click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Batch size: scales memory and multiply-adds."),
+        click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "float64", "int8"]),
+                     default="float32", show_default=True, help="Element type: sets bytes per element."),
+        click.option("--params", "params_mode", type=click.Choice(["all", "weights"]), default="all",
+                     show_default=True, help="Count weights + biases, or weights only (CS231n VGG, EECS 498 FC rows)."),
+        click.option("--flops", "flops_mode", type=click.Choice(["macs", "flops"]), default="macs",
+                     show_default=True, help="flop column as multiply-adds (lectures) or 2 x MACs (PyTorch)."),
+        click.option("--traceback", is_flag=True, hidden=True, help="Show the Python traceback of an error."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def analyse(spec: str, input_shape: str | None, sets: tuple[str, ...], batch: int, dtype: str):
+    """Resolve, parse, expand and cost a spec: the whole analytic pipeline."""
+    from cnncalc.engine import DTYPE_BYTES, analyze
+    from cnncalc.graph import build_graph
+    from cnncalc.sources import find, load_spec
+
+    source = find(spec)
+    if source.note:
+        click.echo(source.note, err=True)
+    arch = load_spec(source)
+    graph = build_graph(arch, parse_input(input_shape), parse_sets(sets))
+    return analyze(graph, batch=batch, dtype_bytes=DTYPE_BYTES[dtype])
+
+
+def make_console(file: Any = None):
+    from rich.console import Console
+
+    console = Console(file=file)
+    if not console.is_terminal:
+        console = Console(file=file, width=160)
+    return console
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cnncalc")
+def cli() -> None:
+    """cnncalc: layer-by-layer shapes, memory, parameters and FLOPs of CNNs, as in the lecture tables.
+
+    Example: cnncalc table alexnet
+    """
+
+
+@cli.command()
+@click.argument("spec")
+@spec_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="rich", show_default=True,
+              help="rich table, JSON (exact integers), CSV (raw integers) or Markdown.")
+@click.option("--all", "show_all", is_flag=True, help="Show relu/bn/dropout as their own rows instead of folding them.")
+@click.option("--units", type=click.Choice(["lecture", "raw"]), default="lecture", show_default=True,
+              help="lecture: KB / k / M rounded as on the slides; raw: exact integers.")
+@handle_errors
+def table(spec: str, input_shape: str | None, sets: tuple[str, ...], batch: int, dtype: str,
+          params_mode: str, flops_mode: str, traceback: bool, fmt: str, show_all: bool, units: str) -> None:
+    """Print the per-layer table of SPEC (a bundled name such as alexnet, or a YAML file).
+
+    Example: cnncalc table vgg11 --input 3x32x32 --set hidden=2048 --set classes=10
+    """
+    from cnncalc.report.view import View
+
+    analysis = analyse(spec, input_shape, sets, batch, dtype)
+    view = View(weights_only=params_mode == "weights", flops=flops_mode == "flops",
+                fold=not show_all, units=units, dtype=dtype)
+    if fmt == "rich":
+        from cnncalc.report.table import render_table
+
+        make_console().print(render_table(analysis, view))
+        return
+    from cnncalc.report import text
+
+    render = {"json": text.render_json, "csv": text.render_csv, "markdown": text.render_markdown}[fmt]
+    click.echo(render(analysis, view), nl=False)
+
+
+@cli.command(name="list")
+@handle_errors
+def list_cmd() -> None:
+    """List the bundled architectures with a one-line description and their totals.
+
+    Example: cnncalc list
+    """
+    from rich.table import Table
+
+    from cnncalc.engine import analyze
+    from cnncalc.graph import build_graph
+    from cnncalc.report.view import fmt_int, round_half_up
+    from cnncalc.sources import bundled_names, find, load_spec
+
+    table = Table(title="bundled architectures", caption="params = weights + biases · MACs = multiply-adds "
+                  "(conv, linear, pooling) · memory = sum of layer outputs, float32, batch 1",
+                  caption_justify="left")
+    for head in ("name", "input", "params (M)", "MACs (G)", "memory (MB)", "description"):
+        table.add_column(head, justify="left" if head in ("name", "description", "input") else "right")
+    for name in bundled_names():
+        arch = load_spec(find(name))
+        a = analyze(build_graph(arch))
+        t = a.totals
+        table.add_row(name, "x".join(map(str, a.graph.input_shape)),
+                      f"{t.params() / 1e6:.2f}", f"{t.macs / 1e9:.3f}",
+                      f"{t.memory_bytes / 2**20:.1f}", arch.description.splitlines()[0] if arch.description else "")
+    make_console().print(table)
+
+
+@cli.command()
+@click.argument("name")
+@handle_errors
+def show(name: str) -> None:
+    """Print a bundled spec, to start your own from it.
+
+    Example: cnncalc show resnet50 > mynet.yaml
+    """
+    from cnncalc.sources import bundled_names, bundled_text
+    from cnncalc.spec.expr import did_you_mean
+
+    stem = name.removesuffix(".yaml")
+    if stem not in bundled_names():
+        raise UsageError(None, f"no bundled architecture named '{name}'",
+                         did_you_mean(stem, bundled_names()) or "`cnncalc list` shows them")
+    click.echo(bundled_text(stem), nl=False)
+
+
+def main() -> None:
+    cli(prog_name="cnncalc")

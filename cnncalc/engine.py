@@ -1,0 +1,84 @@
+"""Graph -> Analysis: per-layer parameters, multiply-adds and activation memory, and totals.
+
+Stage: engine (pure). In: a shaped Graph, batch size and bytes per element. Out: Analysis,
+exact Python ints only; no formatting, no printing. Conventions: docs/conventions.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cnncalc.graph import Graph, Node
+from cnncalc.ops.registry import Shape, numel
+
+DTYPE_BYTES = {"float32": 4, "fp32": 4, "float16": 2, "fp16": 2, "half": 2, "bfloat16": 2,
+               "bf16": 2, "float64": 8, "fp64": 8, "int8": 1, "uint8": 1}
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One node's numbers. Activations and MACs are for the whole batch; params per model."""
+
+    node: Node
+    inputs: tuple[Shape, ...]
+    weights: int
+    biases: int
+    macs: int  # the lecture's "flop": multiply-adds (conv, linear) and window reads (pooling)
+    elem_ops: int  # elementwise operations kept out of the lecture column (activations, BN, add)
+    output_bytes: int  # size of the output tensor
+    memory_bytes: int  # activation memory this layer adds: output_bytes, or 0 if run in place
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def type(self) -> str:
+        return self.node.op.type
+
+    @property
+    def output(self) -> Shape:
+        return self.node.shape
+
+    def params(self, weights_only: bool = False) -> int:
+        return self.weights if weights_only else self.weights + self.biases
+
+
+@dataclass(frozen=True)
+class Totals:
+    weights: int
+    biases: int
+    macs: int
+    elem_ops: int
+    memory_bytes: int
+
+    def params(self, weights_only: bool = False) -> int:
+        return self.weights if weights_only else self.weights + self.biases
+
+
+@dataclass(frozen=True)
+class Analysis:
+    graph: Graph
+    batch: int
+    dtype_bytes: int
+    rows: tuple[LayerRow, ...]
+    totals: Totals
+
+    @property
+    def input_bytes(self) -> int:
+        return self.batch * numel(self.graph.input_shape) * self.dtype_bytes
+
+
+def analyze(graph: Graph, batch: int = 1, dtype_bytes: int = 4) -> Analysis:
+    """Walk the graph once, in order, and cost every layer (node 0, the input, is skipped)."""
+    rows = []
+    for node in graph.nodes[1:]:
+        inputs = tuple(graph.nodes[i].shape for i in node.inputs)
+        cost = node.op.cost(list(inputs), node.shape)
+        out_bytes = batch * numel(node.shape) * dtype_bytes
+        rows.append(LayerRow(node, inputs, cost.weights, cost.biases, batch * cost.macs,
+                             batch * cost.elem_ops, out_bytes, 0 if node.op.inplace else out_bytes))
+    totals = Totals(sum(r.weights for r in rows), sum(r.biases for r in rows),
+                    sum(r.macs for r in rows), sum(r.elem_ops for r in rows),
+                    sum(r.memory_bytes for r in rows))
+    return Analysis(graph, batch, dtype_bytes, tuple(rows), totals)

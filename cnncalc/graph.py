@@ -1,0 +1,281 @@
+"""Spec -> layer graph: expand blocks, repeats, residuals and branches into named nodes.
+
+Stage: graph (pure). In: ArchSpec + command-line overrides. Out: Graph, whose nodes are in
+topological order (every input of a node comes before it), each with its output shape already
+inferred, so one walk expands, names and shapes the whole network. Node 0 is the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnncalc.errors import ShapeError, Span, SpecError, UsageError
+from cnncalc.ops import build_op, lookup
+from cnncalc.ops.conv import window_out
+from cnncalc.ops.registry import OpDef, Shape, fmt_shape
+from cnncalc.spec.expr import did_you_mean, substitute
+from cnncalc.spec.load import LMap
+from cnncalc.spec.model import ArchSpec, BlockSpec, Item, LayerItem, ParallelItem, ResidualItem
+
+MAX_NODES = 1_000_000  # expanded layers; a typo like `repeat: 100000000` stops here, fast
+
+
+class InputOp(OpDef):
+    """The graph's input tensor (node 0): no cost, not shown as a layer."""
+
+    type = "input"
+
+    def __init__(self, shape: Shape) -> None:
+        self.shape = shape
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        return self.shape
+
+
+@dataclass(frozen=True)
+class Node:
+    """One layer of the expanded network."""
+
+    name: str  # hierarchical, e.g. conv3_x.1.conv2
+    op: OpDef
+    inputs: tuple[int, ...]  # indices of earlier nodes
+    shape: Shape  # output shape of one sample
+    span: Span | None  # the YAML item that made it
+    scope: tuple[str, ...] = ()  # names of the block instances it sits in, outermost first
+
+
+@dataclass
+class Graph:
+    """The expanded network: nodes[0] is the input; nodes are topologically ordered."""
+
+    name: str
+    description: str
+    source: str
+    nodes: list[Node] = field(default_factory=list)
+
+    @property
+    def input_shape(self) -> Shape:
+        return self.nodes[0].shape
+
+    def add(self, node: Node) -> int:
+        if len(self.nodes) > MAX_NODES:
+            raise SpecError(node.span, f"the spec expands to more than {MAX_NODES:,} layers",
+                            "check `repeat:` counts")
+        self.nodes.append(node)
+        return len(self.nodes) - 1
+
+
+class _Scope:
+    """Names visible while expanding one block instance (or branch)."""
+
+    def __init__(self, prefix: str, env: Mapping[str, Any], parent: _Scope | None,
+                 path: tuple[str, ...]) -> None:
+        self.prefix, self.env, self.parent, self.path = prefix, env, parent, path
+        self.names: dict[str, int] = {}
+        self.counts: dict[str, int] = {}
+
+    def full(self, local: str) -> str:
+        return f"{self.prefix}.{local}" if self.prefix else local
+
+    def auto(self, kind: str) -> str:
+        n = self.counts.get(kind, 0)
+        while True:
+            n += 1
+            if f"{kind}{n}" not in self.names:
+                self.counts[kind] = n
+                return f"{kind}{n}"
+
+    def child(self, local: str, env: Mapping[str, Any] | None = None) -> _Scope:
+        return _Scope(self.full(local), self.env if env is None else env, self, (*self.path, self.full(local)))
+
+
+class _Builder:
+    def __init__(self, spec: ArchSpec, globals_: dict[str, Any]) -> None:
+        self.spec = spec
+        self.globals = globals_
+        self.graph = Graph(spec.name, spec.description, spec.source)
+        self.by_name: dict[str, int] = {}
+        self.active: list[str] = []  # blocks being expanded, to catch a block that uses itself
+
+    # -- nodes ---------------------------------------------------------------------------------
+    def node(self, scope: _Scope, local: str, op: OpDef, inputs: list[int], span: Span | None) -> int:
+        name = scope.full(local)
+        if name in self.by_name:
+            raise SpecError(span, f"duplicate layer name '{name}'", "give each layer its own `name:`")
+        shapes = [self.graph.nodes[i].shape for i in inputs]
+        if op.arity == 1 and len(inputs) != 1:
+            raise SpecError(span, f"{op.type} takes one input, got {len(inputs)}")
+        if op.arity == 0 and len(inputs) < 2:
+            raise SpecError(span, f"{op.type} needs two or more inputs",
+                            f"list them: {op.type}: {{inputs: [a, b]}}")
+        try:
+            shape = op.infer(shapes, span)
+        except ShapeError as exc:
+            raise ShapeError(exc.span, f"layer '{name}': {exc.message}", exc.hint) from None
+        index = self.graph.add(Node(name, op, tuple(inputs), shape, span, scope.path))
+        scope.names[local] = index
+        self.by_name[name] = index
+        return index
+
+    def resolve(self, scope: _Scope, ref: Any, span: Span) -> int:
+        if not isinstance(ref, str):
+            raise SpecError(span, f"`inputs:` names layers; found {ref!r}")
+        s: _Scope | None = scope
+        while s is not None:  # innermost scope first, then outwards, then full names
+            if ref in s.names:
+                return s.names[ref]
+            s = s.parent
+        if ref in self.by_name:
+            return self.by_name[ref]
+        if ref == "input":
+            return 0
+        visible = [*scope.names, *self.by_name]
+        raise SpecError(span, f"`inputs:` names '{ref}', which is not an earlier layer",
+                        did_you_mean(ref, visible) or "a layer can only take inputs from layers above it")
+
+    # -- items ---------------------------------------------------------------------------------
+    def items(self, items: list[Item], scope: _Scope, cur: int) -> int:
+        for item in items:
+            cur = self.item(item, scope, cur)
+        return cur
+
+    def item(self, item: Item, scope: _Scope, cur: int) -> int:
+        if isinstance(item, ResidualItem):
+            return self.residual(item, scope, cur)
+        if isinstance(item, ParallelItem):
+            return self.parallel(item, scope, cur)
+        return self.layer(item, scope, cur)
+
+    def layer(self, item: LayerItem, scope: _Scope, cur: int) -> int:
+        block = self.spec.blocks.get(item.type)
+        cls = lookup(item.type)
+        if block is None and cls is None:
+            known = [*self.spec.blocks, *_op_names()]
+            raise SpecError(item.span, f"unknown layer type '{item.type}'",
+                            did_you_mean(item.type, known) or "see `docs/ops.md` for the layer types")
+        repeat = substitute(item.repeat, scope.env, item.span)
+        if type(repeat) is not int or repeat < 1:
+            raise SpecError(item.span, f"'repeat' must be a positive integer, found {repeat!r}")
+        name = substitute(item.name, scope.env, item.span)
+        if name is not None and not isinstance(name, str):
+            raise SpecError(item.span, f"'name' must be text, found {name!r}")
+        if item.inputs is not None:
+            sources = [self.resolve(scope, substitute(r, scope.env, s), s)
+                       for r, s in zip(item.inputs, item.inputs.item_spans)]
+        else:
+            sources = [cur]
+        base = name or scope.auto(item.type if block else cls.type)  # type: ignore[union-attr]
+        for r in range(repeat):
+            local = f"{base}.{r}" if repeat > 1 else base
+            args = _merged(item.args, item.first if r == 0 else None)
+            if block is not None:
+                if len(sources) != 1:
+                    raise SpecError(item.span, f"block '{item.type}' takes one input")
+                cur = self.instance(block, args, scope, local, sources[0], item.span)
+            else:
+                values = {k: substitute(v, scope.env, args.at(k)) for k, v in args.items()}
+                op = build_op(item.type, values, args.value_spans, item.span)
+                cur = self.node(scope, local, op, sources, item.span)
+            sources = [cur]
+        return cur
+
+    def instance(self, block: BlockSpec, args: LMap, scope: _Scope, local: str, src: int,
+                 span: Span) -> int:
+        if block.name in self.active:
+            chain = " -> ".join([*self.active, block.name])
+            raise SpecError(span, f"block '{block.name}' uses itself ({chain})")
+        env = dict(self.globals)
+        for key, default in block.params.items():
+            env[key] = substitute(default, self.globals, block.params.at(key))
+        for key, value in args.items():
+            if key not in block.params:
+                raise SpecError(args.key_spans[key], f"block '{block.name}' has no argument '{key}'",
+                                did_you_mean(key, block.params) or
+                                f"it takes: {', '.join(block.params) or 'no arguments'}")
+            env[key] = substitute(value, scope.env, args.at(key))
+        missing = [k for k in block.params if env.get(k) is None]
+        if missing:
+            raise SpecError(span, f"block '{block.name}' needs argument '{missing[0]}'")
+        self.active.append(block.name)
+        inner = scope.child(local, env)
+        out = self.items(block.layers, inner, src)
+        self.active.pop()
+        scope.names[local] = out
+        return out
+
+    def residual(self, item: ResidualItem, scope: _Scope, cur: int) -> int:
+        inner = scope.child(item.name) if item.name else scope
+        body = self.items(item.body, inner, cur)
+        if item.shortcut == "identity":
+            short = cur
+        elif item.shortcut == "projection":
+            short = self.projection(inner, cur, body, item.span)
+        else:
+            short = self.items(item.shortcut, inner.child("shortcut"), cur)  # type: ignore[arg-type]
+        return self.node(inner, inner.auto("add"), build_op("add", {}, {}, item.span), [body, short], item.span)
+
+    def projection(self, scope: _Scope, x: int, body: int, span: Span) -> int:
+        """identity when shapes match, else 1x1 conv (stride to fit) + bn, as ResNet option B."""
+        x_shape, y_shape = self.graph.nodes[x].shape, self.graph.nodes[body].shape
+        if x_shape == y_shape:
+            return x
+        if len(x_shape) != 3 or len(y_shape) != 3:
+            raise ShapeError(span, f"projection shortcut cannot map {fmt_shape(x_shape)} to {fmt_shape(y_shape)}")
+        stride = [-(-a // b) for a, b in zip(x_shape[1:], y_shape[1:])]
+        if [window_out(a, 1, s, 0) for a, s in zip(x_shape[1:], stride)] != list(y_shape[1:]):
+            raise ShapeError(span, f"no strided 1x1 conv maps {fmt_shape(x_shape)} to {fmt_shape(y_shape)}")
+        sub = scope.child("shortcut")
+        conv = build_op("conv", {"out": y_shape[0], "kernel": 1, "stride": stride, "bias": False}, {}, span)
+        c = self.node(sub, sub.auto("conv"), conv, [x], span)
+        return self.node(sub, sub.auto("bn"), build_op("bn", {}, {}, span), [c], span)
+
+    def parallel(self, item: ParallelItem, scope: _Scope, cur: int) -> int:
+        inner = scope.child(item.name) if item.name else scope
+        outs = [self.items(layers, inner.child(bname), cur) for bname, layers in item.branches]
+        return self.node(inner, inner.auto(item.merge), build_op(item.merge, {}, {}, item.span), outs, item.span)
+
+
+def _merged(args: LMap, first: LMap | None) -> LMap:
+    if not first:
+        return args
+    out = LMap(args)
+    out.span, out.key_spans, out.value_spans = args.span, dict(args.key_spans), dict(args.value_spans)
+    for key, value in first.items():
+        out[key] = value
+        out.key_spans[key], out.value_spans[key] = first.key_spans[key], first.value_spans[key]
+    return out
+
+
+def _op_names() -> list[str]:
+    from cnncalc.ops import ALIASES, REGISTRY
+
+    return [*REGISTRY, *ALIASES]
+
+
+def _input_shape(value: Any, span: Span) -> Shape:
+    if (not isinstance(value, list) or len(value) not in (1, 3)
+            or not all(type(v) is int and v > 0 for v in value)):
+        raise SpecError(span, f"`input:` must be [C, H, W] of positive integers, found {value!r}",
+                        "e.g. input: [3, 224, 224]")
+    return tuple(value)
+
+
+def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
+                overrides: Mapping[str, Any] | None = None) -> Graph:
+    """Expand the spec into a shaped layer graph; command-line overrides win over the file."""
+    globals_ = {k: v for k, v in spec.args.items()}
+    for key, value in (overrides or {}).items():
+        if key not in spec.args:
+            raise UsageError(None, f"--set {key}: the spec has no argument '{key}'",
+                             did_you_mean(key, spec.args) or
+                             f"its arguments: {', '.join(spec.args) or 'none'}")
+        globals_[key] = value
+    raw_input = input_shape if input_shape is not None else substitute(spec.input, globals_, spec.input_span)
+    builder = _Builder(spec, globals_)
+    shape = _input_shape(raw_input, spec.input_span)
+    builder.graph.nodes.append(Node("input", InputOp(shape), (), shape, spec.input_span))
+    root = _Scope("", globals_, None, ())
+    builder.items(spec.layers, root, 0)
+    return builder.graph

@@ -1,0 +1,96 @@
+"""Convolution: conv (2-D, with groups, dilation and optional bias).
+
+Stage: ops (pure). In: op spec + input Shape. Out: Shape and Cost.
+torch is imported only inside to_torch(). Counting rules: docs/conventions.md#conv.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cnncalc.errors import ShapeError, Span
+from cnncalc.ops.registry import Cost, OpDef, Pair, Shape, arg, fmt_shape, register
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+def window_out(size: int, kernel: int, stride: int, pad: int, dilation: int = 1,
+               ceil_mode: bool = False) -> int:
+    """Output length of a sliding window along one axis, exactly as PyTorch computes it.
+
+    floor: out = (size + 2*pad - dilation*(kernel-1) - 1) // stride + 1
+    ceil_mode (Caffe's rule): the same with ceiling division, minus one when the last window
+    would start in the right padding. May return <= 0; callers turn that into a ShapeError.
+    """
+    span = size + 2 * pad - dilation * (kernel - 1) - 1
+    if not ceil_mode:
+        return span // stride + 1
+    out = -(-span // stride) + 1
+    if (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def spatial(layer: str, x: Shape, kernel: Pair, stride: Pair, pad: Pair, dilation: Pair,
+            ceil_mode: bool, span: Span | None) -> tuple[int, int]:
+    """(out_h, out_w) of a window op on a c x h x w input, or a ShapeError that says why not."""
+    if len(x) != 3:
+        raise ShapeError(span, f"{layer} needs a c x h x w input, got {fmt_shape(x)}",
+                         "it comes after a flatten or linear; move it before them")
+    outs = []
+    for axis, size, k, s, p, d in zip("hw", x[1:], kernel, stride, pad, dilation):
+        reach = d * (k - 1) + 1
+        if size + 2 * p < reach:
+            raise ShapeError(span, f"{layer}: kernel {reach} is larger than the padded input "
+                             f"{size}+2*{p}={size + 2 * p} along {axis}")
+        out = window_out(size, k, s, p, d, ceil_mode)
+        if out < 1:
+            raise ShapeError(span, f"{layer}: output {axis} would be {out}")
+        outs.append(out)
+    return outs[0], outs[1]
+
+
+@register("conv", "conv2d")
+@dataclass(frozen=True)
+class Conv2d(OpDef):
+    """2-D convolution over (c, h, w).
+
+    per axis: out_h = (in_h + 2*pad - dilation*(kernel-1) - 1) // stride + 1   (floor, as torch)
+    params  = out * (in_c // groups) * kh * kw   (+ out with bias)
+    macs    = out * out_h * out_w * (in_c // groups) * kh * kw
+    """
+
+    out: int = arg("int+", doc="output channels (the lecture's 'filters')")
+    kernel: Pair = arg("pair+", doc="kernel size, k or [kh, kw]")
+    stride: Pair = arg("pair+", (1, 1))
+    pad: Pair = arg("pair0", (0, 0), doc="zero padding on each side, p or [ph, pw]")
+    dilation: Pair = arg("pair+", (1, 1))
+    groups: int = arg("int+", 1, doc="channel groups; groups == in channels is depthwise")
+    bias: bool = arg("bool", True)
+    samples = ({"out": 8, "kernel": 3, "pad": 1},
+               {"out": 6, "kernel": 5, "stride": 2, "groups": 3},
+               {"out": 4, "kernel": [1, 3], "pad": [0, 1], "dilation": 2, "bias": False})
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        (x,) = xs
+        if len(x) == 3 and (x[0] % self.groups or self.out % self.groups):
+            raise ShapeError(span, f"conv: groups={self.groups} must divide both the input "
+                             f"channels ({x[0]}) and out ({self.out})")
+        oh, ow = spatial("conv", x, self.kernel, self.stride, self.pad, self.dilation, False, span)
+        return (self.out, oh, ow)
+
+    def cost(self, xs: list[Shape], y: Shape) -> Cost:
+        per_out = (xs[0][0] // self.groups) * self.kernel[0] * self.kernel[1]
+        return Cost(weights=self.out * per_out, biases=self.out if self.bias else 0,
+                    macs=y[0] * y[1] * y[2] * per_out)
+
+    def columns(self) -> dict:
+        return {"filters": self.out, "kernel": self.kernel, "stride": self.stride, "pad": self.pad}
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.Conv2d(xs[0][0], self.out, self.kernel, self.stride, self.pad,
+                         dilation=self.dilation, groups=self.groups, bias=self.bias)

@@ -1,0 +1,69 @@
+"""Fully-connected layers: linear (and flatten, which feeds it).
+
+Stage: ops (pure). In: op spec + input Shape. Out: Shape and Cost.
+torch is imported only inside to_torch(). Counting rules: docs/conventions.md#linear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cnncalc.errors import ShapeError, Span
+from cnncalc.ops.registry import Cost, OpDef, Shape, arg, fmt_shape, numel, register
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+@register("flatten")
+@dataclass(frozen=True)
+class Flatten(OpDef):
+    """C x H x W -> C*H*W features (the lecture's "flatten" row: 256*6*6 = 9216).
+
+    params = 0; macs = 0 (a view: no arithmetic)
+    """
+
+    samples = ({},)
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        return (numel(xs[0]),)
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.Flatten()
+
+
+@register("linear", "fc")
+@dataclass(frozen=True)
+class Linear(OpDef):
+    """Fully-connected layer on a flat input of `in` features.
+
+    params = in * out   (+ out with bias)
+    macs   = in * out
+    """
+
+    out: int = arg("int+", doc="output features")
+    bias: bool = arg("bool", True)
+    samples = ({"out": 10}, {"out": 7, "bias": False})
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        (x,) = xs
+        if len(x) != 1:
+            raise ShapeError(span, f"linear needs a flat input, got {fmt_shape(x)}",
+                             "add `- flatten` before it")
+        return (self.out,)
+
+    def cost(self, xs: list[Shape], y: Shape) -> Cost:
+        n_in = xs[0][0]
+        return Cost(weights=n_in * self.out, biases=self.out if self.bias else 0,
+                    macs=n_in * self.out)
+
+    def columns(self) -> dict:
+        return {"filters": self.out}
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.Linear(xs[0][0], self.out, bias=self.bias)

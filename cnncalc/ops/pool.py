@@ -1,0 +1,134 @@
+"""Pooling ops: max and average (with padding and ceil_mode), adaptive/global average.
+
+Stage: ops (pure). In: op spec + input Shape. Out: Shape and Cost.
+torch is imported only inside to_torch(). Counting rules: docs/conventions.md#pooling: the
+lecture counts C*H'*W'*K*K operations for a pooling layer (one per window element read).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cnncalc.errors import ShapeError, Span
+from cnncalc.ops.conv import spatial
+from cnncalc.ops.registry import Cost, OpDef, Pair, Shape, arg, fmt_shape, register
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+@dataclass(frozen=True)
+class _Pool(OpDef):
+    """Shared rule of maxpool and avgpool (stride defaults to the kernel, as in torch).
+
+    per axis: out = (in + 2*pad - kernel) // stride + 1; with ceil_mode the division rounds up
+    and a last window that would start in the right padding is dropped (torch's rule).
+    params = 0;  macs = C * out_h * out_w * kh * kw  (the lecture's pooling flop)
+    """
+
+    kernel: Pair = arg("pair+")
+    stride: Pair | None = arg("pair+", None, doc="defaults to the kernel size")
+    pad: Pair = arg("pair0", (0, 0))
+    ceil_mode: bool = arg("bool", False, doc="round the output size up (Caffe's rule)")
+
+    @property
+    def step(self) -> Pair:
+        return self.stride or self.kernel
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        (x,) = xs
+        for k, p in zip(self.kernel, self.pad):
+            if 2 * p > k:  # torch: "pad should be at most half of effective kernel size"
+                raise ShapeError(span, f"{self.type}: pad {p} is more than half the kernel {k}",
+                                 "pooling padding may be at most kernel // 2")
+        oh, ow = spatial(self.type, x, self.kernel, self.step, self.pad, (1, 1),
+                         self.ceil_mode, span)
+        return (x[0], oh, ow)
+
+    def cost(self, xs: list[Shape], y: Shape) -> Cost:
+        return Cost(macs=y[0] * y[1] * y[2] * self.kernel[0] * self.kernel[1])
+
+    def columns(self) -> dict:
+        return {"kernel": self.kernel, "stride": self.step, "pad": self.pad}
+
+
+@register("maxpool")
+@dataclass(frozen=True)
+class MaxPool2d(_Pool):
+    samples = ({"kernel": 3, "stride": 2}, {"kernel": 3, "stride": 2, "pad": 1, "ceil_mode": True},
+               {"kernel": [2, 3], "stride": [1, 2]})
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.MaxPool2d(self.kernel, self.step, self.pad, ceil_mode=self.ceil_mode)
+
+
+@register("avgpool")
+@dataclass(frozen=True)
+class AvgPool2d(_Pool):
+    count_include_pad: bool = arg("bool", True, doc="divide by the full window, padding included")
+    samples = ({"kernel": 2}, {"kernel": 3, "stride": 1, "pad": 1, "count_include_pad": False},
+               {"kernel": 3, "stride": 2, "ceil_mode": True})
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.AvgPool2d(self.kernel, self.step, self.pad, ceil_mode=self.ceil_mode,
+                            count_include_pad=self.count_include_pad)
+
+
+def adaptive_windows(size: int, out: int) -> int:
+    """Sum of window lengths of adaptive pooling along one axis (torch's start/end rule).
+
+    window i covers [floor(i*size/out), ceil((i+1)*size/out)); when out divides size every
+    window is size/out long and the sum is exactly size.
+    """
+    return sum(-(-((i + 1) * size) // out) - (i * size) // out for i in range(out))
+
+
+@register("adaptive_avgpool", "adaptiveavgpool")
+@dataclass(frozen=True)
+class AdaptiveAvgPool2d(OpDef):
+    """Average pooling to a fixed output size (torch's AdaptiveAvgPool2d).
+
+    out = (C, oh, ow) whatever the input size;  params = 0
+    macs = C * (sum of window heights) * (sum of window widths): every window element read once
+    """
+
+    out: Pair = arg("pair+", doc="output size, s or [oh, ow]")
+    samples = ({"out": 1}, {"out": [3, 2]}, {"out": 6})
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        (x,) = xs
+        if len(x) != 3:
+            raise ShapeError(span, f"{self.type} needs a c x h x w input, got {fmt_shape(x)}")
+        return (x[0], self.out[0], self.out[1])
+
+    def cost(self, xs: list[Shape], y: Shape) -> Cost:
+        c, h, w = xs[0]
+        return Cost(macs=c * adaptive_windows(h, y[1]) * adaptive_windows(w, y[2]))
+
+    def columns(self) -> dict:
+        return {"kernel": "adaptive"}
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.AdaptiveAvgPool2d(self.out)
+
+
+@register("global_avgpool", "gap")
+@dataclass(frozen=True)
+class GlobalAvgPool2d(AdaptiveAvgPool2d):
+    """Global average pooling: adaptive_avgpool with out 1 (C x H x W -> C x 1 x 1).
+
+    macs = C * H * W
+    """
+
+    out: Pair = arg("pair+", (1, 1))
+    samples = ({},)
+
+    def columns(self) -> dict:
+        return {"kernel": "global"}

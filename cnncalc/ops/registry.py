@@ -1,0 +1,158 @@
+"""The op registry: every layer type is one frozen dataclass registered under its YAML name.
+
+Stage: ops (pure). An op's fields are its YAML keys; the class holds the shape rule (infer), the
+cost rule (cost), the torch twin (to_torch, the only place torch enters an op) and sample
+configs. build_op() turns checked YAML arguments into an op instance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from cnncalc.errors import Span, SpecError
+from cnncalc.spec.expr import did_you_mean
+
+if TYPE_CHECKING:
+    from torch import nn
+
+Shape = tuple[int, ...]  # (c, h, w) for feature maps, (features,) after flatten; batch kept apart
+Pair = tuple[int, int]  # (h, w) for kernel, stride, pad
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one op costs for ONE sample (the engine multiplies activations and MACs by batch)."""
+
+    weights: int = 0  # learnable weight elements (conv/linear kernels, BN gamma)
+    biases: int = 0  # learnable bias elements (conv/linear bias, BN beta)
+    macs: int = 0  # the lecture's "flop" column: multiply-adds (conv, linear), window reads (pool)
+    elem_ops: int = 0  # elementwise work kept out of the lecture column (activations, BN, add)
+
+
+REGISTRY: dict[str, type[OpDef]] = {}
+ALIASES: dict[str, str] = {}
+
+
+def register(name: str, *aliases: str):
+    """Class decorator: register an op under its YAML type name (twice is an error at import)."""
+
+    def wrap(cls: type[OpDef]) -> type[OpDef]:
+        for key in (name, *aliases):
+            if key in REGISTRY or key in ALIASES:
+                raise RuntimeError(f"op type '{key}' registered twice")
+        cls.type = name
+        REGISTRY[name] = cls
+        for alias in aliases:
+            ALIASES[alias] = name
+        return cls
+
+    return wrap
+
+
+def lookup(name: str) -> type[OpDef] | None:
+    """The op class for a YAML type name or alias, or None."""
+    return REGISTRY.get(ALIASES.get(name, name))
+
+
+def arg(kind: str, default: Any = dataclasses.MISSING, doc: str = "") -> Any:
+    """Declare an op field: kind is one of int+, int0, pair+, pair0, bool, float, prob, size."""
+    return field(default=default, metadata={"kind": kind, "doc": doc})
+
+
+class OpDef:
+    """Base of every op. Subclasses are frozen dataclasses whose fields are their YAML keys."""
+
+    type: ClassVar[str] = ""
+    arity: ClassVar[int] = 1  # inputs; 0 means "two or more" (add, concat)
+    fold: ClassVar[bool] = False  # shape-preserving: shown folded into the row above by default
+    inplace: ClassVar[bool] = False  # output may overwrite the input: adds no activation memory
+    samples: ClassVar[tuple[dict[str, Any], ...]] = ()  # small configs for tests against torch
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        """Output shape for these input shapes; a ShapeError when they do not fit."""
+        raise NotImplementedError
+
+    def cost(self, xs: list[Shape], y: Shape) -> Cost:
+        """Parameters and operations for one sample."""
+        return Cost()
+
+    def columns(self) -> dict[str, Any]:
+        """The lecture table's layer columns: filters, kernel, stride, pad (when they apply)."""
+        return {}
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        """The equivalent torch module (torch is imported only here)."""
+        raise NotImplementedError(f"{self.type} has no torch twin yet")
+
+
+def numel(shape: Shape) -> int:
+    """Elements in one sample of a tensor of this shape."""
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def fmt_shape(shape: Shape) -> str:
+    """128x28x28 style, as in error messages and the lecture's [28x28x128] (here C first)."""
+    return "x".join(str(d) for d in shape)
+
+
+# ---- argument checking ----------------------------------------------------------------------
+
+def _is_int(v: Any) -> bool:
+    return type(v) is int  # booleans are not integers
+
+
+def _check(kind: str, key: str, value: Any, span: Span, op: str) -> Any:
+    def bad(expected: str) -> SpecError:
+        return SpecError(span, f"{op}: '{key}' must be {expected}, found {value!r}")
+
+    if kind in ("int+", "int0"):
+        if not _is_int(value):
+            raise bad("an integer")
+        if (kind == "int+" and value < 1) or value < 0:
+            raise bad("a positive integer" if kind == "int+" else "a non-negative integer")
+        return value
+    if kind in ("pair+", "pair0"):
+        low, word = (1, "positive") if kind == "pair+" else (0, "non-negative")
+        items = value if isinstance(value, list) else [value, value]
+        if len(items) != 2 or not all(_is_int(v) for v in items):
+            raise bad(f"a {word} integer or a [h, w] pair of them")
+        if any(v < low for v in items):
+            raise bad(f"a {word} integer or a [h, w] pair of them")
+        return (items[0], items[1])
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if kind in ("float", "prob"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+        if kind == "prob" and not 0 <= value <= 1:
+            raise bad("a number between 0 and 1")
+        return float(value)
+    raise AssertionError(f"unknown argument kind {kind}")
+
+
+def build_op(name: str, args: Mapping[str, Any], spans: Mapping[str, Span], span: Span) -> OpDef:
+    """Check YAML arguments against the op's fields and return the op instance."""
+    cls = lookup(name)
+    assert cls is not None
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values: dict[str, Any] = {}
+    for key, value in args.items():
+        if key not in fields:
+            known = ", ".join(fields) or "none"
+            raise SpecError(spans.get(key, span), f"{name}: unknown argument '{key}'",
+                            did_you_mean(key, fields) or f"{name} takes: {known}")
+        values[key] = _check(fields[key].metadata["kind"], key, value, spans.get(key, span), name)
+    missing = [f.name for f in fields.values()
+               if f.default is dataclasses.MISSING and f.name not in values]
+    if missing:
+        raise SpecError(span, f"{name}: missing required argument '{missing[0]}'",
+                        f"e.g. {name}: {{{missing[0]}: ...}}")
+    return cls(**values)

@@ -1,0 +1,121 @@
+"""What a table shows: folded rows, the conventions in force, and lecture-style units.
+
+Stage: report (pure). In: Analysis + View options. Out: display rows and formatted cells.
+Rounding, unit suffixes and 1000-vs-1024 live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cnncalc.engine import Analysis, LayerRow
+from cnncalc.ops.registry import Shape
+
+
+@dataclass(frozen=True)
+class View:
+    """The conventions a report is drawn in."""
+
+    weights_only: bool = False  # --params weights: count weights, not biases (CS231n, EECS 498 FC rows)
+    flops: bool = False  # --flops flops: show 2 x multiply-adds (PyTorch's FlopCounterMode) instead of MACs
+    fold: bool = True  # fold relu/bn/dropout/... into the row above
+    units: str = "lecture"  # lecture: KB / k / M rounded to integers as on the slides; raw: exact integers
+    dtype: str = "float32"
+
+
+@dataclass
+class DisplayRow:
+    """One table row: a layer plus the shape-preserving layers folded into it."""
+
+    lead: LayerRow
+    folded: list[LayerRow] = field(default_factory=list)
+
+    @property
+    def members(self) -> list[LayerRow]:
+        return [self.lead, *self.folded]
+
+    def params(self, view: View) -> int:
+        return sum(r.params(view.weights_only) for r in self.members)
+
+    def flop(self, view: View) -> int:
+        return sum(r.macs for r in self.members) * (2 if view.flops else 1)
+
+    def memory_bytes(self) -> int:
+        return sum(r.memory_bytes for r in self.members)
+
+    @property
+    def output(self) -> Shape:
+        return self.members[-1].output
+
+
+def display_rows(analysis: Analysis, view: View) -> list[DisplayRow]:
+    """Group rows: a foldable layer whose only input is the row above joins that row."""
+    rows: list[DisplayRow] = []
+    for row in analysis.rows:
+        node = row.node
+        if (view.fold and node.op.fold and rows and len(node.inputs) == 1
+                and analysis.graph.nodes[node.inputs[0]] is rows[-1].members[-1].node):
+            rows[-1].folded.append(row)
+        else:
+            rows.append(DisplayRow(row))
+    return rows
+
+
+def round_half_up(n: int, d: int) -> int:
+    """n / d rounded to the nearest integer, halves up, in exact integer arithmetic."""
+    return (2 * n + d) // (2 * d)
+
+
+def fmt_int(n: int) -> str:
+    return f"{n:,}"
+
+
+def fmt_memory(n_bytes: int, view: View) -> str:
+    return fmt_int(n_bytes) if view.units == "raw" else fmt_int(round_half_up(n_bytes, 1024))
+
+
+def fmt_params(n: int, view: View) -> str:
+    return fmt_int(n) if view.units == "raw" else fmt_int(round_half_up(n, 1000))
+
+
+def fmt_flop(n: int, view: View) -> str:
+    return fmt_int(n) if view.units == "raw" else fmt_int(round_half_up(n, 1_000_000))
+
+
+def headers(view: View) -> tuple[str, str, str]:
+    """Headers of the memory, params and flop columns in this view."""
+    flop = "FLOPs" if view.flops else "flop"
+    if view.units == "raw":
+        return "memory (B)", "params", flop
+    return "memory (KB)", "params (k)", f"{flop} (M)"
+
+
+def fmt_hw(shape: Shape) -> str:
+    if len(shape) != 3:
+        return ""
+    return str(shape[1]) if shape[1] == shape[2] else f"{shape[1]}x{shape[2]}"
+
+
+def fmt_pair(value: object) -> str:
+    if isinstance(value, tuple):
+        return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
+    return "" if value is None else str(value)
+
+
+def input_cells(row: LayerRow) -> tuple[str, str]:
+    """Input C and H/W cells; a merge shows each input's channels (64+128 for a concat)."""
+    joiner = "+" if row.type == "concat" else ","
+    c = joiner.join(str(s[0]) for s in row.inputs) if row.inputs else ""
+    hws = {fmt_hw(s) for s in row.inputs}
+    return c, (hws.pop() if len(hws) == 1 else ",".join(fmt_hw(s) for s in row.inputs))
+
+
+def caption(analysis: Analysis, view: View) -> str:
+    """The one line that says which convention the numbers are in."""
+    flop = ("flop = 2 x multiply-adds (PyTorch FlopCounterMode)" if view.flops
+            else "flop = multiply-adds (conv, linear; pooling = C*H'*W'*K*K)")
+    params = "params = weights only (no biases)" if view.weights_only else "params = weights + biases"
+    unit = "B" if view.units == "raw" else "KB of 1024 B"
+    return (f"{flop}; activations, BN, add not counted · memory = output elements x "
+            f"{analysis.dtype_bytes} B ({view.dtype}) in {unit}, in-place ops 0 · {params} · "
+            f"batch {analysis.batch}")

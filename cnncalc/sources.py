@@ -1,0 +1,81 @@
+"""Where specs come from: bundled architectures by name, or files by path (the I/O edge).
+
+Stage: input edge. In: what the user typed (`alexnet`, `alexnet.yaml`, `my/net.yaml`).
+Out: the spec text and the file name to show in errors. The only module that opens spec files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from cnncalc.errors import Span, SpecError, UsageError
+from cnncalc.spec.expr import did_you_mean
+from cnncalc.spec.load import parse_yaml
+from cnncalc.spec.model import ArchSpec, parse_spec
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Source:
+    text: str
+    file: str  # shown in error messages
+    bundled: str | None = None  # the bundled name, when it is one
+    note: str = ""  # said on stderr (e.g. "alexnet.yaml not found here; using the bundled one")
+
+
+def _bundle():
+    """The bundled specs: installed as the package `cnncalc.architectures` (pyproject maps the
+    top-level architectures/ there); in an editable install or a checkout, that folder itself."""
+    try:
+        return resources.files("cnncalc.architectures")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "architectures"
+
+
+def bundled_names() -> list[str]:
+    """Names of the bundled architectures, sorted."""
+    return sorted(p.name[:-5] for p in _bundle().iterdir() if p.name.endswith(".yaml"))
+
+
+def bundled_text(name: str) -> str:
+    """The YAML text of a bundled architecture."""
+    return (_bundle() / f"{name}.yaml").read_text(encoding="utf-8")
+
+
+def find(arg: str) -> Source:
+    """Resolve a bare bundled name, a path, or a missing `NAME.yaml` that names a bundled spec."""
+    names = bundled_names()
+    path = Path(arg)
+    if arg in names and path.suffix == "" and "/" not in arg:
+        return Source(bundled_text(arg), f"{arg}.yaml", bundled=arg)
+    if path.is_dir():
+        raise UsageError(None, f"'{arg}' is a directory, not a spec file")
+    if path.is_file():
+        return Source(_read(path), arg)
+    stem = path.name.removesuffix(".yaml").removesuffix(".yml")
+    if stem in names:
+        return Source(bundled_text(stem), f"{stem}.yaml", bundled=stem,
+                      note=f"note: {arg} not found; using the bundled architecture '{stem}'")
+    hint = did_you_mean(stem, names) or "`cnncalc list` shows the bundled architectures"
+    raise UsageError(None, f"no such file or bundled architecture: '{arg}'", hint)
+
+
+def _read(path: Path) -> str:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise SpecError(Span(str(path), 1, 1), f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError(Span(str(path), line, col), "the file is not UTF-8 text") from None
+
+
+def load_spec(source: Source) -> ArchSpec:
+    """Parse a source's text into an ArchSpec (every error is a SpecError with file:line)."""
+    return parse_spec(parse_yaml(source.text, source.file), source.file)

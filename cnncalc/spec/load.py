@@ -1,0 +1,116 @@
+"""Read a spec's text into plain Python values that remember where they came from.
+
+Stage: spec (the only YAML user). In: text + file name. Out: LMap / LList / scalars, where every
+mapping and list carries the 1-based Span of itself and of each of its items. Only the safe
+loader is used; tags that would construct Python objects are refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from cnncalc.errors import Span, SpecError
+
+# The C loader is several times faster; marks (line/col) are kept by both.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+MAX_DEPTH = 64
+MAX_NODES = 1_000_000  # after alias expansion: stops "billion laughs" documents early
+
+
+class LMap(dict):
+    """A YAML mapping: a dict plus the span of the mapping, of each key and of each value."""
+
+    span: Span
+    key_spans: dict[str, Span]
+    value_spans: dict[str, Span]
+
+    def at(self, key: str) -> Span:
+        """Span of the value under `key` (or of the mapping when the key is absent)."""
+        return self.value_spans.get(key, self.span)
+
+
+class LList(list):
+    """A YAML sequence: a list plus the span of the sequence and of each item."""
+
+    span: Span
+    item_spans: list[Span]
+
+
+def _span(file: str, node: yaml.Node) -> Span:
+    mark = node.start_mark  # PyYAML marks are 0-based
+    return Span(file, mark.line + 1, mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.nodes = 0
+        self.scalars = yaml.constructor.SafeConstructor()
+
+    def build(self, node: yaml.Node, depth: int = 0) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise SpecError(_span(self.file, node), f"the document expands to more than {MAX_NODES:,} YAML nodes (an alias bomb?)")
+        if depth > MAX_DEPTH:
+            raise SpecError(_span(self.file, node), f"nesting deeper than {MAX_DEPTH} levels (a recursive alias?)")
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, depth)
+        if isinstance(node, yaml.SequenceNode):
+            out = LList(self.build(item, depth + 1) for item in node.value)
+            out.span = _span(self.file, node)
+            out.item_spans = [_span(self.file, item) for item in node.value]
+            return out
+        try:
+            return self.scalars.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            raise SpecError(_span(self.file, node), f"cannot read this value: {_problem(exc)}",
+                            "only plain YAML values are allowed; tags such as !!python/object are refused") from None
+
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> LMap:
+        out = LMap()
+        out.span = _span(self.file, node)
+        out.key_spans, out.value_spans = {}, {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` merges a mapping in
+                merged = self.build(value_node, depth + 1)
+                for part in merged if isinstance(merged, list) else [merged]:
+                    if not isinstance(part, LMap):
+                        raise SpecError(_span(self.file, value_node), "`<<:` needs a mapping or a list of mappings")
+                    for k, v in part.items():
+                        if k not in out:
+                            out[k] = v
+                            out.key_spans[k], out.value_spans[k] = part.key_spans[k], part.value_spans[k]
+                continue
+            key = self.build(key_node, depth + 1)
+            span = _span(self.file, key_node)
+            if not isinstance(key, str):
+                raise SpecError(span, f"keys must be strings, found {type(key).__name__} {key!r}")
+            if key in out:
+                first = out.key_spans[key]
+                raise SpecError(span, f"duplicate key '{key}' (first given at line {first.line})")
+            out[key] = self.build(value_node, depth + 1)
+            out.key_spans[key], out.value_spans[key] = span, _span(self.file, value_node)
+        return out
+
+
+def _problem(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return str(problem).strip()
+
+
+def parse_yaml(text: str, file: str) -> Any:
+    """Parse one YAML document into LMap/LList/scalars; every error is a SpecError with a span."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
+        raise SpecError(span, f"invalid YAML: {_problem(exc)}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(Span(file, 1, 1), f"invalid YAML: {_problem(exc)}") from None
+    if node is None:
+        raise SpecError(Span(file, 1, 1), "the file is empty", "a spec needs at least `input:` and `layers:`")
+    return _Builder(file).build(node)

@@ -1,0 +1,232 @@
+"""The spec's structure as frozen dataclasses: ArchSpec, BlockSpec and the layer items.
+
+Stage: spec (pure). In: the LMap tree from load.py. Out: ArchSpec. Only the structure is
+checked here (keys, kinds of items); argument values may still hold `$name` references, which
+graph.py substitutes when it expands blocks, and op arguments are checked by the op registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from cnncalc.errors import Span, SpecError
+from cnncalc.spec.expr import did_you_mean
+from cnncalc.spec.load import LList, LMap
+
+RESERVED = ("name", "repeat", "first", "inputs")  # keys of a layer item that are not op args
+SHORTCUTS = ("identity", "projection")
+
+
+@dataclass(frozen=True)
+class LayerItem:
+    """`- conv: {...}` or `- relu`: an op or a block instance, possibly repeated."""
+
+    type: str
+    args: LMap  # raw arguments (may contain $refs), without the reserved keys
+    span: Span
+    name: Any = None  # str, or a $ref to one
+    repeat: Any = 1  # int or $ref
+    first: LMap | None = None  # argument overrides for the first repetition
+    inputs: LList | None = None  # explicit input names (a DAG edge); default: the previous layer
+
+
+@dataclass(frozen=True)
+class ResidualItem:
+    """`- residual: {body: [...], shortcut: identity|projection|[...]}`: add(body(x), shortcut(x))."""
+
+    body: list[Item]
+    shortcut: str | list[Item]
+    span: Span
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ParallelItem:
+    """`- parallel: {branches: {b1: [...], ...}, merge: concat|add}`: branches on the same input."""
+
+    branches: list[tuple[str, list[Item]]]
+    merge: str
+    span: Span
+    name: str | None = None
+
+
+Item = Union[LayerItem, ResidualItem, ParallelItem]
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """A reusable, parameterised block: a new layer type made of other layers."""
+
+    name: str
+    params: LMap  # argument defaults (null = required)
+    layers: list[Item]
+    span: Span
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """A whole spec file."""
+
+    name: str
+    description: str
+    source: str
+    input: Any  # [C, H, W] (checked by graph.py after --input overrides)
+    args: LMap
+    blocks: dict[str, BlockSpec]
+    layers: list[Item]
+    span: Span
+    input_span: Span = field(default=None)  # type: ignore[assignment]
+
+
+TOP_KEYS = ("name", "description", "source", "input", "args", "blocks", "layers")
+BLOCK_KEYS = ("args", "layers", "description")
+
+
+def _mapping(value: Any, span: Span, what: str) -> LMap:
+    if not isinstance(value, LMap):
+        raise SpecError(span, f"{what} must be a mapping, found {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if value is None:
+        return "nothing"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _check_keys(m: LMap, allowed: tuple[str, ...], what: str) -> None:
+    for key in m:
+        if key not in allowed:
+            raise SpecError(m.key_spans[key], f"unknown key '{key}' in {what}",
+                            did_you_mean(key, allowed) or f"allowed: {', '.join(allowed)}")
+
+
+def _text(m: LMap, key: str, default: str = "") -> str:
+    value = m.get(key, default)
+    if not isinstance(value, str):
+        raise SpecError(m.at(key), f"'{key}' must be text, found {_kind(value)}")
+    return value
+
+
+def parse_spec(data: Any, file: str) -> ArchSpec:
+    """Check the structure of a parsed spec and return it as an ArchSpec."""
+    if not isinstance(data, LMap):
+        span = getattr(data, "span", Span(file, 1, 1))
+        raise SpecError(span, f"a spec must be a mapping with `input:` and `layers:`, found {_kind(data)}")
+    _check_keys(data, TOP_KEYS, "the spec")
+    for key in ("input", "layers"):
+        if key not in data:
+            raise SpecError(data.span, f"the spec has no `{key}:`",
+                            "e.g. input: [3, 224, 224]" if key == "input" else "e.g. layers: [conv: {out: 64, kernel: 3}]")
+    args = _mapping(data.get("args", _empty(data.span)), data.at("args"), "`args:`")
+    blocks: dict[str, BlockSpec] = {}
+    raw_blocks = _mapping(data.get("blocks", _empty(data.span)), data.at("blocks"), "`blocks:`")
+    for name, body in raw_blocks.items():
+        blocks[name] = _block(name, body, raw_blocks.at(name))
+    return ArchSpec(name=_text(data, "name", file.rsplit("/", 1)[-1].removesuffix(".yaml")),
+                    description=_text(data, "description"), source=_text(data, "source"),
+                    input=data["input"], args=args, blocks=blocks,
+                    layers=_items(data["layers"], data.at("layers"), "`layers:`"),
+                    span=data.span, input_span=data.at("input"))
+
+
+def _empty(span: Span) -> LMap:
+    m = LMap()
+    m.span, m.key_spans, m.value_spans = span, {}, {}
+    return m
+
+
+def _block(name: str, body: Any, span: Span) -> BlockSpec:
+    if isinstance(body, LList):  # shorthand: a block that is just a list of layers
+        return BlockSpec(name, _empty(span), _items(body, span, f"block '{name}'"), span)
+    body = _mapping(body, span, f"block '{name}'")
+    _check_keys(body, BLOCK_KEYS, f"block '{name}'")
+    if "layers" not in body:
+        raise SpecError(span, f"block '{name}' has no `layers:`")
+    params = _mapping(body.get("args", _empty(span)), body.at("args"), f"`args:` of block '{name}'")
+    return BlockSpec(name, params, _items(body["layers"], body.at("layers"), f"block '{name}'"), span)
+
+
+def _items(value: Any, span: Span, what: str) -> list[Item]:
+    if not isinstance(value, LList):
+        raise SpecError(span, f"{what} must be a list of layers, found {_kind(value)}")
+    if not value:
+        raise SpecError(span, f"{what} is empty")
+    return [_item(v, s) for v, s in zip(value, value.item_spans)]
+
+
+def _item(value: Any, span: Span) -> Item:
+    if isinstance(value, str):  # `- relu`
+        return LayerItem(value, _empty(span), span)
+    if not isinstance(value, LMap) or len(value) != 1:
+        raise SpecError(span, f"a layer is `- type` or `- type: {{args}}`, found {_kind(value)}",
+                        "one layer per list item, e.g. `- conv: {out: 64, kernel: 3}`")
+    (kind, body), = value.items()
+    body_span = value.at(kind)
+    if body is None:
+        body = _empty(body_span)
+    if kind == "residual":
+        return _residual(_mapping(body, body_span, "residual"), body_span)
+    if kind == "parallel":
+        return _parallel(_mapping(body, body_span, "parallel"), body_span)
+    args = _mapping(body, body_span, f"the arguments of '{kind}'")
+    plain = _empty(args.span)
+    for key, v in args.items():
+        if key not in RESERVED:
+            plain[key] = v
+            plain.key_spans[key], plain.value_spans[key] = args.key_spans[key], args.value_spans[key]
+    first = args.get("first")
+    if first is not None:
+        first = _mapping(first, args.at("first"), "`first:`")
+    inputs = args.get("inputs")
+    if inputs is not None and not isinstance(inputs, LList):
+        if not isinstance(inputs, str):
+            raise SpecError(args.at("inputs"), f"`inputs:` must be a name or a list of names, found {_kind(inputs)}")
+        single = LList([inputs])
+        single.span, single.item_spans = args.at("inputs"), [args.at("inputs")]
+        inputs = single
+    return LayerItem(kind, plain, span, name=args.get("name"), repeat=args.get("repeat", 1),
+                     first=first, inputs=inputs)
+
+
+def _name(m: LMap) -> str | None:
+    name = m.get("name")
+    if name is not None and not isinstance(name, str):
+        raise SpecError(m.at("name"), f"'name' must be text, found {_kind(name)}")
+    return name
+
+
+def _residual(m: LMap, span: Span) -> ResidualItem:
+    _check_keys(m, ("body", "shortcut", "name"), "residual")
+    if "body" not in m:
+        raise SpecError(span, "residual has no `body:`", "residual: {body: [...], shortcut: identity}")
+    shortcut: Any = m.get("shortcut", "identity")
+    if isinstance(shortcut, LList):
+        shortcut = _items(shortcut, m.at("shortcut"), "shortcut")
+    elif shortcut not in SHORTCUTS:
+        raise SpecError(m.at("shortcut"), f"shortcut must be identity, projection or a list of layers, found {_kind(shortcut)}",
+                        did_you_mean(str(shortcut), SHORTCUTS))
+    return ResidualItem(_items(m["body"], m.at("body"), "residual body"), shortcut, span, _name(m))
+
+
+def _parallel(m: LMap, span: Span) -> ParallelItem:
+    _check_keys(m, ("branches", "merge", "name"), "parallel")
+    raw = m.get("branches")
+    if isinstance(raw, LMap):
+        branches = [(k, _items(v, raw.at(k), f"branch '{k}'")) for k, v in raw.items()]
+    elif isinstance(raw, LList):
+        branches = [(f"branch{i + 1}", _items(v, s, f"branch {i + 1}"))
+                    for i, (v, s) in enumerate(zip(raw, raw.item_spans))]
+    else:
+        raise SpecError(m.at("branches"), "parallel needs `branches:`, a mapping of name: [layers]")
+    if len(branches) < 2:
+        raise SpecError(m.at("branches"), "parallel needs at least two branches")
+    merge = m.get("merge", "concat")
+    if merge not in ("concat", "add"):
+        raise SpecError(m.at("merge"), f"merge must be concat or add, found {_kind(merge)}")
+    return ParallelItem(branches, merge, span, _name(m))
