@@ -16,6 +16,7 @@ from cnncalc.errors import Span, SpecError
 # The C loader is several times faster; marks (line/col) are kept by both.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 MAX_DEPTH = 64
 MAX_NODES = 1_000_000  # after alias expansion: stops "billion laughs" documents early
 
@@ -56,6 +57,9 @@ class _Builder:
             raise SpecError(_span(self.file, node), f"the document expands to more than {MAX_NODES:,} YAML nodes (an alias bomb?)")
         if depth > MAX_DEPTH:
             raise SpecError(_span(self.file, node), f"nesting deeper than {MAX_DEPTH} levels (a recursive alias?)")
+        if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
+            raise SpecError(_span(self.file, node), f"the tag '{node.tag}' is not allowed",
+                            "only plain YAML values are allowed; tags such as !!python/object are refused")
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, depth)
         if isinstance(node, yaml.SequenceNode):
