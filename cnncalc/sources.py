@@ -6,6 +6,7 @@ Out: the spec text and the file name to show in errors. The only module that ope
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -37,7 +38,8 @@ def _bundle():
 
 def bundled_names() -> list[str]:
     """Names of the bundled architectures, sorted."""
-    return sorted(p.name[:-5] for p in _bundle().iterdir() if p.name.endswith(".yaml"))
+    names = (p.name[:-5] for p in _bundle().iterdir() if p.name.endswith(".yaml"))
+    return sorted(names, key=lambda n: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", n)])
 
 
 def bundled_text(name: str) -> str:

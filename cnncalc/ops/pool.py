@@ -50,7 +50,7 @@ class _Pool(OpDef):
         return Cost(macs=y[0] * y[1] * y[2] * self.kernel[0] * self.kernel[1])
 
     def columns(self) -> dict:
-        return {"kernel": self.kernel, "stride": self.step, "pad": self.pad}
+        return {"kernel": self.kernel, "stride": self.step, "pad": self.pad, "ceil_mode": self.ceil_mode}
 
 
 @register("maxpool")

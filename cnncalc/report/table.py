@@ -37,7 +37,7 @@ def render_table(analysis: Analysis, view: v.View) -> Table:
         in_c, in_hw = v.input_cells(lead)
         out = row.output
         table.add_row(label, in_c, in_hw, v.fmt_pair(cols.get("filters")), v.fmt_pair(cols.get("kernel")),
-                      v.fmt_pair(cols.get("stride")), v.fmt_pair(cols.get("pad")), str(out[0]), v.fmt_hw(out),
+                      v.fmt_pair(cols.get("stride")), v.fmt_pad(cols), str(out[0]), v.fmt_hw(out),
                       v.fmt_memory(row.memory_bytes(), view), v.fmt_params(row.params(view), view),
                       v.fmt_flop(row.flop(view), view))
     return table

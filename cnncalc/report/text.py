@@ -54,7 +54,7 @@ def _cells(analysis: Analysis, view: v.View, raw: bool) -> tuple[list[str], list
         in_c, in_hw = v.input_cells(row.lead)
         nums = (row.memory_bytes(), row.params(view), row.flop(view))
         body.append([row.lead.name, in_c, in_hw, v.fmt_pair(cols.get("filters")), v.fmt_pair(cols.get("kernel")),
-                     v.fmt_pair(cols.get("stride")), v.fmt_pair(cols.get("pad")), str(row.output[0]),
+                     v.fmt_pair(cols.get("stride")), v.fmt_pad(cols), str(row.output[0]),
                      v.fmt_hw(row.output),
                      *([str(n) for n in nums] if raw else
                        [v.fmt_memory(nums[0], view), v.fmt_params(nums[1], view), v.fmt_flop(nums[2], view)])])

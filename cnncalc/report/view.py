@@ -102,6 +102,12 @@ def fmt_pair(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def fmt_pad(cols: dict) -> str:
+    """The pad cell; a pool with ceil_mode says so there, since its output size rounds up."""
+    text = fmt_pair(cols.get("pad"))
+    return f"{text} ceil" if cols.get("ceil_mode") else text
+
+
 def input_cells(row: LayerRow) -> tuple[str, str]:
     """Input C and H/W cells; a merge shows each input's channels (64+128 for a concat)."""
     joiner = "+" if row.type == "concat" else ","

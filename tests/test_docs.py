@@ -1,0 +1,34 @@
+"""The documentation's examples run: every YAML example in docs/spec.md parses and analyses."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import analyse_text
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+BLOCKS = re.findall(r"```yaml\n(.*?)```", (DOCS / "spec.md").read_text(), flags=re.S)
+
+
+def as_spec(block: str) -> str:
+    """Complete a documentation fragment into a whole spec (input 64x56x56, a few args)."""
+    if block.lstrip().startswith("- "):
+        block = "layers:\n" + "".join("  " + line + "\n" for line in block.splitlines())
+    if "input:" not in block:
+        block = "input: [64, 56, 56]\n" + block
+    if not block.startswith("args:") and "\nargs:" not in block:
+        block = "args: {classes: 10, width: 16, c: 8}\n" + block  # the $names the fragments use
+    return block
+
+
+@pytest.mark.parametrize("block", [b for b in BLOCKS if "..." not in b and "args: {classes" not in b])
+def test_spec_md_examples_analyse(block):
+    analysis = analyse_text(as_spec(block), overrides=None)
+    assert analysis.rows
+
+
+def test_spec_md_has_examples():
+    assert len(BLOCKS) >= 6
