@@ -1,0 +1,164 @@
+"""The spec grammar: blocks, repeat, first, residual, parallel, inputs, $arguments, naming."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cnncalc.errors import ShapeError, SpecError, UsageError
+from cnncalc.errors import Span
+from cnncalc.spec.expr import substitute
+from tests.conftest import analyse_text
+
+SPAN = Span("t.yaml", 1, 1)
+
+
+def names_shapes(text: str, **kw) -> dict[str, tuple]:
+    return {r.name: r.output for r in analyse_text(text, **kw).rows}
+
+
+def test_auto_names_count_per_type_and_skip_taken_names():
+    out = names_shapes("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 3, pad: 1}\n  - relu\n"
+                       "  - conv: {name: conv2, out: 4, kernel: 3, pad: 1}\n  - conv: {out: 2, kernel: 1}\n")
+    assert list(out) == ["conv1", "relu1", "conv2", "conv3"]
+
+
+def test_repeat_with_first_override_and_hierarchical_names():
+    text = """
+input: [8, 16, 16]
+blocks:
+  unit:
+    args: {out: null, stride: 1}
+    layers:
+      - conv: {out: $out, kernel: 3, stride: $stride, pad: 1}
+      - relu
+layers:
+  - unit: {name: stage, out: 16, repeat: 3, first: {stride: 2}}
+"""
+    out = names_shapes(text)
+    assert list(out) == ["stage.0.conv1", "stage.0.relu1", "stage.1.conv1", "stage.1.relu1",
+                         "stage.2.conv1", "stage.2.relu1"]
+    assert out["stage.0.conv1"] == (16, 8, 8)  # (16 + 2 - 3)//2 + 1 = 8: only the first is strided
+    assert out["stage.2.conv1"] == (16, 8, 8)
+
+
+def test_residual_identity_and_projection():
+    text = """
+input: [64, 56, 56]
+blocks:
+  basic:
+    args: {width: 64, stride: 1}
+    layers:
+      - residual:
+          body:
+            - conv: {out: $width, kernel: 3, stride: $stride, pad: 1, bias: false}
+            - bn
+          shortcut: projection
+layers:
+  - basic: {name: same}
+  - basic: {name: down, width: 128, stride: 2}
+"""
+    analysis = analyse_text(text)
+    rows = {r.name: r for r in analysis.rows}
+    assert "same.shortcut.conv1" not in rows  # shape kept: identity
+    proj = rows["down.shortcut.conv1"]
+    # 1x1 conv, stride 2, no bias: 128*64 = 8,192 weights; (56-1)//2+1 = 28
+    assert (proj.output, proj.params()) == ((128, 28, 28), 8_192)
+    assert rows["down.shortcut.bn1"].params() == 256
+    assert [analysis.graph.nodes[i].name for i in rows["down.add1"].node.inputs] == ["down.bn1", "down.shortcut.bn1"]
+
+
+def test_parallel_concat_names_and_channels():
+    text = """
+input: [192, 28, 28]
+layers:
+  - parallel:
+      name: inception3a
+      branches:
+        b1: [conv: {out: 64, kernel: 1}]
+        b2: [conv: {out: 96, kernel: 1}, conv: {out: 128, kernel: 3, pad: 1}]
+        b3: [conv: {out: 16, kernel: 1}, conv: {out: 32, kernel: 5, pad: 2}]
+        b4: [maxpool: {kernel: 3, stride: 1, pad: 1}, conv: {out: 32, kernel: 1}]
+"""
+    out = names_shapes(text)
+    assert out["inception3a.b2.conv2"] == (128, 28, 28)
+    assert out["inception3a.concat1"] == (64 + 128 + 32 + 32, 28, 28)  # Inception 3a: 256 channels
+
+
+def test_inputs_make_any_dag_and_input_names_the_network_input():
+    text = """
+input: [4, 8, 8]
+layers:
+  - conv: {name: a, out: 4, kernel: 3, pad: 1}
+  - conv: {name: b, out: 4, kernel: 1, inputs: input}
+  - add: {name: sum, inputs: [a, b]}
+  - concat: {name: cat, inputs: [input, sum]}
+"""
+    analysis = analyse_text(text)
+    rows = {r.name: r for r in analysis.rows}
+    assert rows["b"].inputs == ((4, 8, 8),)
+    assert rows["cat"].output == (8, 8, 8)
+    assert rows["sum"].elem_ops == 4 * 8 * 8  # one addition per output element
+
+
+def test_expressions_and_overrides():
+    text = "input: [3, 32, 32]\nargs: {w: 8}\nlayers:\n  - conv: {out: ($w + 1) * 2, kernel: 3}\n  - flatten\n  - linear: {out: $w * 4}\n"
+    assert names_shapes(text)["conv1"] == (18, 30, 30)
+    assert names_shapes(text, overrides={"w": 3})["linear1"] == (12,)
+    assert names_shapes(text, input_shape=[3, 16, 16])["conv1"] == (18, 14, 14)
+
+
+@pytest.mark.parametrize(("text", "error", "message"), [
+    ("input: [3, 8, 8]\nblocks:\n  b: [b]\nlayers: [b]\n", SpecError, "block 'b' uses itself"),
+    ("input: [3, 8, 8]\nblocks:\n  a: [b]\n  b: [a]\nlayers: [a]\n", SpecError, "uses itself (a -> b -> a)"),
+    ("input: [3, 8, 8]\nlayers:\n  - conv: {out: $width, kernel: 3}\n", SpecError, "unknown argument '$width'"),
+    ("input: [3, 8, 8]\nblocks:\n  u: {args: {out: 4}, layers: [conv: {out: $out, kernel: 1}]}\nlayers:\n  - u: {outt: 5}\n",
+     SpecError, "has no argument 'outt'"),
+    ("input: [3, 8, 8]\nblocks:\n  u: {args: {out: null}, layers: [conv: {out: $out, kernel: 1}]}\nlayers: [u]\n",
+     SpecError, "needs argument 'out'"),
+    ("input: [3, 8, 8]\nlayers:\n  - conv: {name: x, out: 4, kernel: 1}\n  - conv: {name: x, out: 4, kernel: 1}\n",
+     SpecError, "duplicate layer name 'x'"),
+    ("input: [3, 8, 8]\nlayers:\n  - add: {inputs: [later, input]}\n  - conv: {name: later, out: 3, kernel: 1}\n",
+     SpecError, "not an earlier layer"),
+    ("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 1, repeat: 0}\n", SpecError, "'repeat' must be a positive integer"),
+    ("input: [3, 8, 8]\nlayers:\n  - conv: {name: a, out: 4, kernel: 1}\n  - add: {inputs: [a, input]}\n",
+     ShapeError, "add got 4x8x8 and 3x8x8"),
+    ("input: [3, 8, 8]\nlayers:\n  - conv: {name: a, out: 4, kernel: 3}\n  - concat: {inputs: [a, input]}\n",
+     ShapeError, "concat got 4x6x6, 3x8x8"),
+    ("input: [3, 8, 8]\nlayers:\n  - maxpool: {kernel: 2}\n  - maxpool: {kernel: 2}\n  - maxpool: {kernel: 2}\n  - maxpool: {kernel: 2}\n",
+     ShapeError, "layer 'maxpool4'"),
+    ("input: [3, 8]\nlayers: [relu]\n", SpecError, "`input:` must be [C, H, W]"),
+    ("input: [3, 8, 8]\nlayers: [relu]\nlayer: [relu]\n", SpecError, "unknown key 'layer'"),
+    ("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 1}\n    relu: {}\n", SpecError, ""),
+    ("input: [3, 8, 8]\ninput: [3, 8, 8]\nlayers: [relu]\n", SpecError, "duplicate key 'input'"),
+])
+def test_spec_errors_name_the_problem_and_the_line(text, error, message):
+    with pytest.raises(error) as info:
+        analyse_text(text)
+    assert message in info.value.message
+    assert info.value.span is not None and info.value.span.file == "test.yaml" and info.value.span.line >= 1
+
+
+def test_set_of_unknown_argument_is_a_usage_error():
+    with pytest.raises(UsageError, match="no argument 'widht'") as info:
+        analyse_text("input: [3, 8, 8]\nargs: {width: 4}\nlayers: [relu]\n", overrides={"widht": 2})
+    assert info.value.hint == "did you mean 'width'?"
+
+
+ints = st.integers(min_value=-50, max_value=50)
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=ints, b=ints, c=st.integers(min_value=1, max_value=9), op1=st.sampled_from("+-*"),
+       op2=st.sampled_from(["//", "%", "+", "*"]))
+def test_expression_evaluator_agrees_with_integer_arithmetic(a, b, c, op1, op2):
+    text = f"($a {op1} $b) {op2} $c"
+    expected = eval(f"({a} {op1} {b}) {op2} {c}")  # the test's oracle; the evaluator never uses eval
+    assert substitute(text, {"a": a, "b": b, "c": c}, SPAN) == expected
+
+
+@pytest.mark.parametrize("text", ["__import__('os')", "$a.real", "$a ** 2", "[$a]", "$a if 1 else 2", "lambda: 1"])
+def test_expression_evaluator_refuses_anything_but_arithmetic(text):
+    with pytest.raises(SpecError):
+        substitute(text + " + $a" if "$" not in text else text, {"a": 2}, SPAN)
