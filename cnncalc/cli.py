@@ -160,26 +160,16 @@ def list_cmd() -> None:
 
     Example: cnncalc list
     """
-    from rich.table import Table
-
     from cnncalc.engine import analyze
     from cnncalc.graph import build_graph
-    from cnncalc.report.view import fmt_int, round_half_up
+    from cnncalc.report.table import render_zoo
     from cnncalc.sources import bundled_names, find, load_spec
 
-    table = Table(title="bundled architectures", caption="params = weights + biases · MACs = multiply-adds "
-                  "(conv, linear, pooling) · memory = sum of layer outputs, float32, batch 1",
-                  caption_justify="left")
-    for head in ("name", "input", "params (M)", "MACs (M)", "memory (MB)", "description"):
-        table.add_column(head, justify="left" if head in ("name", "description", "input") else "right")
+    entries = []
     for name in bundled_names():
         arch = load_spec(find(name))
-        a = analyze(build_graph(arch))
-        t = a.totals
-        table.add_row(name, "x".join(map(str, a.graph.input_shape)),
-                      f"{t.params() / 1e6:.2f}", f"{t.macs / 1e6:,.0f}" if t.macs >= 10**7 else f"{t.macs / 1e6:.2f}",
-                      f"{t.memory_bytes / 2**20:.1f}", arch.description.splitlines()[0] if arch.description else "")
-    make_console().print(table)
+        entries.append((name, arch.description, analyze(build_graph(arch))))
+    make_console().print(render_zoo(entries))
 
 
 @cli.command()

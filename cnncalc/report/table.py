@@ -15,29 +15,34 @@ from cnncalc.report import view as v
 def render_table(analysis: Analysis, view: v.View) -> Table:
     """Layer | Input C | Input H/W | filters | kernel | stride | pad | Output C | Output H/W |
     memory | params | flop, one row per (folded) layer, then the totals row and the caption."""
-    mem_h, par_h, flop_h = v.headers(view)
     g = analysis.graph
     title = f"{g.name}: input {'x'.join(map(str, g.input_shape))}"
     table = Table(title=title, caption=v.caption(analysis, view), show_footer=True,
                   caption_justify="left", header_style="bold")
     table.add_column("Layer", footer="total", no_wrap=True)
-    for head in ("Input C", "Input H/W", "filters", "kernel", "stride", "pad", "Output C", "Output H/W"):
+    for head in v.COLUMNS[1:]:
         table.add_column(head, justify="right")
-    rows = v.display_rows(analysis, view)
-    t = analysis.totals
-    table.add_column(mem_h, justify="right", footer=v.fmt_memory(t.memory_bytes, view))
-    table.add_column(par_h, justify="right", footer=v.fmt_params(t.params(view.weights_only), view))
-    table.add_column(flop_h, justify="right", footer=v.fmt_flop(t.macs * (2 if view.flops else 1), view))
-    for row in rows:
-        lead = row.lead
-        cols = lead.node.op.columns()
-        label = Text(lead.name)
+    for head, total in zip(v.headers(view), v.total_cells(analysis, view)):
+        table.add_column(head, justify="right", footer=total)
+    for row in v.display_rows(analysis, view):
+        name, *cells = v.layer_cells(row)
+        label = Text(name)
         if row.folded:
             label.append(" +" + "+".join(r.type for r in row.folded), style="dim")
-        in_c, in_hw = v.input_cells(lead)
-        out = row.output
-        table.add_row(label, in_c, in_hw, v.fmt_pair(cols.get("filters")), v.fmt_pair(cols.get("kernel")),
-                      v.fmt_pair(cols.get("stride")), v.fmt_pad(cols), str(out[0]), v.fmt_hw(out),
-                      v.fmt_memory(row.memory_bytes(), view), v.fmt_params(row.params(view), view),
-                      v.fmt_flop(row.flop(view), view))
+        table.add_row(label, *cells, *v.number_cells(row, view))
+    return table
+
+
+def render_zoo(entries: list[tuple[str, str, Analysis]]) -> Table:
+    """`cnncalc list`: one row per bundled architecture with its description and totals."""
+    table = Table(title="bundled architectures", caption_justify="left",
+                  caption="params = weights + biases · MACs = multiply-adds (conv, linear, pooling) · "
+                          "memory = sum of layer outputs, float32, batch 1")
+    for head in ("name", "input", "params (M)", "MACs (M)", "memory (MB)", "description"):
+        table.add_column(head, justify="left" if head in ("name", "input", "description") else "right")
+    for name, description, a in entries:
+        t = a.totals
+        macs = f"{t.macs / 1e6:,.0f}" if t.macs >= 10**7 else f"{t.macs / 1e6:.2f}"
+        table.add_row(name, "x".join(map(str, a.graph.input_shape)), f"{t.params() / 1e6:.2f}", macs,
+                      f"{t.memory_bytes / 2**20:.1f}", description)
     return table

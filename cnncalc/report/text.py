@@ -44,27 +44,16 @@ def render_json(analysis: Analysis, view: v.View) -> str:
     return json.dumps(to_dict(analysis, view), indent=2) + "\n"
 
 
-def _cells(analysis: Analysis, view: v.View, raw: bool) -> tuple[list[str], list[list[str]]]:
-    mem_h, par_h, flop_h = v.headers(view)
-    head = ["Layer", "Input C", "Input H/W", "filters", "kernel", "stride", "pad", "Output C",
-            "Output H/W", mem_h, par_h, flop_h]
-    body = []
-    for row in v.display_rows(analysis, view):
-        cols = row.lead.node.op.columns()
-        in_c, in_hw = v.input_cells(row.lead)
-        nums = (row.memory_bytes(), row.params(view), row.flop(view))
-        body.append([row.lead.name, in_c, in_hw, v.fmt_pair(cols.get("filters")), v.fmt_pair(cols.get("kernel")),
-                     v.fmt_pair(cols.get("stride")), v.fmt_pad(cols), str(row.output[0]),
-                     v.fmt_hw(row.output),
-                     *([str(n) for n in nums] if raw else
-                       [v.fmt_memory(nums[0], view), v.fmt_params(nums[1], view), v.fmt_flop(nums[2], view)])])
-    return head, body
+def _cells(analysis: Analysis, view: v.View) -> tuple[list[str], list[list[str]]]:
+    head = [*v.COLUMNS, *v.headers(view)]
+    return head, [[*v.layer_cells(r), *v.number_cells(r, view)] for r in v.display_rows(analysis, view)]
 
 
 def render_csv(analysis: Analysis, view: v.View) -> str:
     """CSV of the displayed rows with raw integers (bytes, params, MACs or FLOPs)."""
-    raw_view = v.View(view.weights_only, view.flops, view.fold, "raw", view.dtype)
-    head, body = _cells(analysis, raw_view, raw=True)
+    raw = v.View(view.weights_only, view.flops, view.fold, "raw", view.dtype)
+    head, body = _cells(analysis, raw)
+    body = [[cell.replace(",", "") if i >= len(v.COLUMNS) else cell for i, cell in enumerate(r)] for r in body]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(head)
@@ -74,11 +63,8 @@ def render_csv(analysis: Analysis, view: v.View) -> str:
 
 def render_markdown(analysis: Analysis, view: v.View) -> str:
     """A GitHub-flavoured Markdown table with a totals row and the caption under it."""
-    head, body = _cells(analysis, view, raw=False)
-    t = analysis.totals
-    body.append(["**total**", *[""] * 8, v.fmt_memory(t.memory_bytes, view),
-                 v.fmt_params(t.params(view.weights_only), view),
-                 v.fmt_flop(t.macs * (2 if view.flops else 1), view)])
+    head, body = _cells(analysis, view)
+    body.append(["**total**", *[""] * (len(v.COLUMNS) - 1), *v.total_cells(analysis, view)])
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in body]
     return "\n".join(lines) + f"\n\n{v.caption(analysis, view)}\n"

@@ -116,6 +116,28 @@ def input_cells(row: LayerRow) -> tuple[str, str]:
     return c, (hws.pop() if len(hws) == 1 else ",".join(fmt_hw(s) for s in row.inputs))
 
 
+COLUMNS = ("Layer", "Input C", "Input H/W", "filters", "kernel", "stride", "pad", "Output C", "Output H/W")
+
+
+def layer_cells(row: DisplayRow) -> list[str]:
+    """The lecture table's descriptive cells of a row, in COLUMNS order (numbers come apart)."""
+    cols = row.lead.node.op.columns()
+    in_c, in_hw = input_cells(row.lead)
+    return [row.lead.name, in_c, in_hw, fmt_pair(cols.get("filters")), fmt_pair(cols.get("kernel")),
+            fmt_pair(cols.get("stride")), fmt_pad(cols), str(row.output[0]), fmt_hw(row.output)]
+
+
+def number_cells(row: DisplayRow, view: View) -> list[str]:
+    """memory, params and flop cells of a row, in the view's units."""
+    return [fmt_memory(row.memory_bytes(), view), fmt_params(row.params(view), view), fmt_flop(row.flop(view), view)]
+
+
+def total_cells(analysis: Analysis, view: View) -> list[str]:
+    t = analysis.totals
+    return [fmt_memory(t.memory_bytes, view), fmt_params(t.params(view.weights_only), view),
+            fmt_flop(t.macs * (2 if view.flops else 1), view)]
+
+
 def caption(analysis: Analysis, view: View) -> str:
     """The one line that says which convention the numbers are in."""
     flop = ("flop = 2 x multiply-adds (PyTorch FlopCounterMode)" if view.flops
