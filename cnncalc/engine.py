@@ -82,3 +82,44 @@ def analyze(graph: Graph, batch: int = 1, dtype_bytes: int = 4) -> Analysis:
                     sum(r.macs for r in rows), sum(r.elem_ops for r in rows),
                     sum(r.memory_bytes for r in rows))
     return Analysis(graph, batch, dtype_bytes, tuple(rows), totals)
+
+
+def peak_live_bytes(analysis: Analysis) -> int:
+    """Largest set of activations alive at once in a forward pass that frees each tensor after its
+    last use (the input included; an in-place layer writes into its input's buffer)."""
+    nodes = analysis.graph.nodes
+    owner = list(range(len(nodes)))  # the buffer each node's output lives in
+    size = [analysis.input_bytes] + [r.output_bytes for r in analysis.rows]
+    for i, node in enumerate(nodes[1:], start=1):
+        if node.op.inplace:
+            owner[i] = owner[node.inputs[0]]
+    last_use = {owner[i]: i for i in range(len(nodes))}
+    for i, node in enumerate(nodes[1:], start=1):
+        for j in node.inputs:
+            last_use[owner[j]] = max(last_use[owner[j]], i)
+    last_use[owner[-1]] = len(nodes)  # the network's output is kept
+    live = peak = size[0]
+    for i in range(1, len(nodes)):
+        if owner[i] == i:
+            live += size[i]
+        peak = max(peak, live)
+        for buf in {owner[j] for j in nodes[i].inputs}:
+            if last_use[buf] == i:
+                live -= size[buf]
+    return peak
+
+
+def param_bytes(analysis: Analysis) -> int:
+    """Bytes of all parameters in the element type of the analysis."""
+    return analysis.totals.params() * analysis.dtype_bytes
+
+
+def forward_memory_estimate(analysis: Analysis) -> int:
+    """Parameters + the largest live set of activations: what an inference pass needs at its peak."""
+    return param_bytes(analysis) + peak_live_bytes(analysis)
+
+
+def training_memory_estimate(analysis: Analysis) -> int:
+    """Parameters + their gradients + every activation kept for backward + the input (no optimizer
+    state; plain SGD). A simple upper-bound style estimate; docs/conventions.md#training."""
+    return 2 * param_bytes(analysis) + analysis.totals.memory_bytes + analysis.input_bytes

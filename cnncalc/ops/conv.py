@@ -69,6 +69,7 @@ class Conv2d(OpDef):
     dilation: Pair = arg("pair+", (1, 1))
     groups: int = arg("int+", 1, doc="channel groups; groups == in channels is depthwise")
     bias: bool = arg("bool", True)
+    torch_counts_macs = True
     samples = ({"out": 8, "kernel": 3, "pad": 1},
                {"out": 6, "kernel": 5, "stride": 2, "groups": 3},
                {"out": 4, "kernel": [1, 3], "pad": [0, 1], "dilation": 2, "bias": False})

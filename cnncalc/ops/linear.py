@@ -46,6 +46,7 @@ class Linear(OpDef):
 
     out: int = arg("int+", doc="output features")
     bias: bool = arg("bool", True)
+    torch_counts_macs = True
     samples = ({"out": 10}, {"out": 7, "bias": False})
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:

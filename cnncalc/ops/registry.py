@@ -69,6 +69,7 @@ class OpDef:
     arity: ClassVar[int] = 1  # inputs; 0 means "two or more" (add, concat)
     fold: ClassVar[bool] = False  # shape-preserving: shown folded into the row above by default
     inplace: ClassVar[bool] = False  # output may overwrite the input: adds no activation memory
+    torch_counts_macs: ClassVar[bool] = False  # FlopCounterMode counts this op (2 FLOPs per MAC)
     samples: ClassVar[tuple[dict[str, Any], ...]] = ()  # small configs for tests against torch
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:

@@ -1,0 +1,105 @@
+"""Reports of `cnncalc verify`: the per-layer ✓/✗ table, the verdict line, JSON.
+
+Stage: report. In: VerifyResult (+ Analysis for the analytic memory estimates). Out: rich
+renderables or a JSON string.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from cnncalc.engine import Analysis, forward_memory_estimate, training_memory_estimate
+from cnncalc.report.view import fmt_int
+from cnncalc.torchcheck.compare import Cell
+from cnncalc.torchcheck.run import VerifyResult
+
+
+def _mark(cell: Cell) -> Text:
+    if not cell.checked:
+        return Text("not counted", style="dim")
+    return Text("✓", style="green") if cell.ok else Text("✗", style="bold red")
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "x".join(map(str, value))
+    return fmt_int(value) if isinstance(value, int) else ("—" if value is None else str(value))
+
+
+def verdict(result: VerifyResult) -> str:
+    """One line: did every checked cell match?"""
+    counted = sum(c.macs.checked for c in result.checks)
+    where = f"PyTorch {result.torch_version} on {result.device} ({result.dtype}, batch {result.batch})"
+    if result.ok:
+        return (f"✓ {result.name}: all {len(result.checks)} layers match {where}: shapes, params and output bytes "
+                f"of every layer, multiply-adds of the {counted} conv/linear layers (FlopCounterMode / 2); "
+                f"pooling and elementwise multiply-adds are not counted by PyTorch")
+    bad = [c for c in result.checks if not c.ok]
+    return f"✗ {result.name}: {len(bad)} of {len(result.checks)} layers differ from {where}: " + ", ".join(c.name for c in bad[:8])
+
+
+def render_verify(result: VerifyResult, analysis: Analysis, peak_tflops: float | None = None):
+    timing = any(c.seconds is not None for c in result.checks)
+    table = Table(title=f"{result.name}: analytic vs PyTorch", header_style="bold")
+    for head in ("layer", "type", "output shape", "", "params", "torch", "", "MACs", "torch/2", "",
+                 "output bytes", ""):
+        table.add_column(head, justify="left" if head in ("layer", "type") else "right", no_wrap=head == "layer")
+    if timing:
+        for head in ("ms", "GMAC/s") + (("% of peak",) if peak_tflops else ()):
+            table.add_column(head, justify="right")
+    for c in result.checks:
+        row = [c.name, c.type, _num(c.shape.analytic), _mark(c.shape), _num(c.params.analytic),
+               _num(c.params.measured), _mark(c.params), _num(c.macs.analytic),
+               _num(c.macs.measured), _mark(c.macs), _num(c.output_bytes.analytic), _mark(c.output_bytes)]
+        if timing:
+            seconds = c.seconds or 0.0
+            rate = c.macs_value / seconds if seconds else 0.0
+            row += [f"{seconds * 1e3:.3f}", f"{rate / 1e9:.2f}"]
+            if peak_tflops:
+                row.append(f"{100 * 2 * rate / (peak_tflops * 1e12):.1f}")
+        table.add_row(*row)
+    lines = [table, Text(verdict(result), style="bold green" if result.ok else "bold red")]
+    if timing or result.peak_bytes is not None:
+        lines.append(Text(memory_line(result, analysis)))
+    lines += [Text(f"note: {n}", style="dim") for n in result.notes]
+    return Group(*lines)
+
+
+def memory_line(result: VerifyResult, analysis: Analysis) -> str:
+    est = forward_memory_estimate(analysis)
+    text = f"forward memory: analytic {est / 2**20:,.1f} MiB (params + largest live activations)"
+    if result.peak_bytes is not None:
+        text += f", measured {result.peak_bytes / 2**20:,.1f} MiB (torch.cuda.max_memory_allocated)"
+    if result.train_peak_bytes is not None:
+        train = training_memory_estimate(analysis)
+        text += (f"; forward+backward: analytic {train / 2**20:,.1f} MiB, "
+                 f"measured {result.train_peak_bytes / 2**20:,.1f} MiB")
+    return text
+
+
+def verify_dict(result: VerifyResult, analysis: Analysis) -> dict[str, Any]:
+    def cell(c: Cell) -> dict[str, Any]:
+        conv = (lambda v: list(v) if isinstance(v, tuple) else v)
+        return {"analytic": conv(c.analytic), "torch": conv(c.measured), "checked": c.checked, "ok": c.ok}
+
+    return {
+        "name": result.name, "device": result.device, "dtype": result.dtype, "batch": result.batch,
+        "torch_version": result.torch_version, "ok": result.ok,
+        "layers": [{"name": c.name, "type": c.type, "ok": c.ok, "shape": cell(c.shape), "params": cell(c.params),
+                    "macs": cell(c.macs), "output_bytes": cell(c.output_bytes), "seconds": c.seconds}
+                   for c in result.checks],
+        "memory": {"forward_estimate_bytes": forward_memory_estimate(analysis),
+                   "forward_measured_bytes": result.peak_bytes,
+                   "train_estimate_bytes": training_memory_estimate(analysis),
+                   "train_measured_bytes": result.train_peak_bytes},
+        "notes": result.notes,
+    }
+
+
+def render_verify_json(result: VerifyResult, analysis: Analysis) -> str:
+    return json.dumps(verify_dict(result, analysis), indent=2) + "\n"

@@ -1,0 +1,30 @@
+"""Graph -> torch.fx.GraphModule whose submodules carry the graph's node names.
+
+Each node becomes the module its op's `to_torch` returns; the fx graph wires them exactly as
+the layer graph does, so the model prints as code (`print(model.code)`).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import fx, nn
+
+from cnncalc.graph import Graph
+
+
+def build_model(graph: Graph, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> fx.GraphModule:
+    """A real nn.Module for the graph, with parameters created directly on `device`."""
+    modules: dict[str, nn.Module] = {}
+    fx_graph = fx.Graph()
+    values: list[fx.Node] = []
+    with torch.device(device):
+        for index, node in enumerate(graph.nodes):
+            if index == 0:
+                values.append(fx_graph.placeholder("x"))
+                continue
+            shapes = [graph.nodes[i].shape for i in node.inputs]
+            modules[node.name] = node.op.to_torch(shapes).to(dtype=dtype)
+            values.append(fx_graph.call_module(node.name, tuple(values[i] for i in node.inputs)))
+    fx_graph.output(values[-1])
+    class_name = "".join(part.capitalize() for part in graph.name.replace("-", "_").split("_")) or "Net"
+    return fx.GraphModule(modules, fx_graph, class_name=class_name)

@@ -1,0 +1,122 @@
+"""Run a built model once, layer by layer, and measure what PyTorch sees at every node.
+
+Per node: output shape, output bytes (numel * element_size), parameter counts from the
+module's tensors, and the FLOPs torch.utils.flop_counter.FlopCounterMode counts (2 per
+multiply-add, conv and matmul-like ops only). Optional timing repeats each layer alone.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import fx
+from torch.utils.flop_counter import FlopCounterMode
+
+
+class LayerFailed(Exception):
+    """PyTorch refused to run one layer (e.g. a dtype its CPU kernels do not implement)."""
+
+    def __init__(self, layer: str, error: BaseException) -> None:
+        super().__init__(f"{layer}: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+        self.layer, self.error = layer, error
+
+
+@dataclass
+class Measured:
+    """What PyTorch reports for one node."""
+
+    name: str
+    shape: tuple[int, ...]  # without the batch dimension
+    output_bytes: int
+    weights: int  # parameters not named "bias"
+    biases: int
+    flops: int  # FlopCounterMode's count (2 x MACs for conv / linear)
+    seconds: float | None = None  # median forward latency of this layer alone (with --time)
+
+
+@dataclass
+class Run:
+    layers: list[Measured] = field(default_factory=list)
+    peak_bytes: int | None = None  # CUDA only: max_memory_allocated during the forward pass
+    train_peak_bytes: int | None = None  # CUDA only: forward + backward
+
+
+class _Recorder(fx.Interpreter):
+    def __init__(self, module: fx.GraphModule) -> None:
+        super().__init__(module, garbage_collect_values=True)
+        self.layers: list[Measured] = []
+
+    def call_module(self, target: str, args: tuple, kwargs: dict[str, Any]) -> Any:
+        module = self.fetch_attr(target)
+        try:
+            with FlopCounterMode(display=False) as counter:
+                out = module(*args, **kwargs)
+        except (RuntimeError, NotImplementedError) as exc:
+            raise LayerFailed(target, exc) from exc
+        weights = sum(p.numel() for n, p in module.named_parameters() if not n.endswith("bias"))
+        biases = sum(p.numel() for n, p in module.named_parameters() if n.endswith("bias"))
+        self.layers.append(Measured(target, tuple(out.shape[1:]), out.numel() * out.element_size(),
+                                    weights, biases, counter.get_total_flops()))
+        return out
+
+
+def measure(model: fx.GraphModule, x: torch.Tensor) -> Run:
+    """One forward pass under no_grad, recording every call_module node."""
+    recorder = _Recorder(model)
+    with torch.no_grad():
+        recorder.run(x)
+    return Run(recorder.layers)
+
+
+def time_layers(model: fx.GraphModule, x: torch.Tensor, run: Run, warmup: int = 2, repeats: int = 10) -> None:
+    """Median latency of each layer run alone on its real input (CUDA events on a GPU)."""
+    cuda = x.device.type == "cuda"
+    inputs: dict[str, tuple] = {}
+
+    class Capture(fx.Interpreter):
+        def call_module(self, target: str, args: tuple, kwargs: dict[str, Any]) -> Any:
+            inputs[target] = tuple(a.clone() if isinstance(a, torch.Tensor) else a for a in args)
+            return super().call_module(target, args, kwargs)
+
+    with torch.no_grad():
+        Capture(model).run(x)
+        for layer in run.layers:
+            module, args = model.get_submodule(layer.name), inputs[layer.name]
+            samples = []
+            for i in range(warmup + repeats):
+                if cuda:
+                    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                    start.record()
+                    module(*args)
+                    end.record()
+                    torch.cuda.synchronize(x.device)
+                    elapsed = start.elapsed_time(end) / 1000
+                else:
+                    t0 = time.perf_counter()
+                    module(*args)
+                    elapsed = time.perf_counter() - t0
+                if i >= warmup:
+                    samples.append(elapsed)
+            layer.seconds = statistics.median(samples)
+
+
+def cuda_peaks(model: fx.GraphModule, x: torch.Tensor, train: bool) -> tuple[int, int | None]:
+    """Peak CUDA memory of a forward pass (and of forward + backward with train), in bytes."""
+    device = x.device
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    with torch.no_grad():
+        model(x)
+    torch.cuda.synchronize(device)
+    forward = torch.cuda.max_memory_allocated(device)
+    if not train:
+        return forward, None
+    torch.cuda.reset_peak_memory_stats(device)
+    out = model(x.requires_grad_(False))
+    out.float().sum().backward()
+    torch.cuda.synchronize(device)
+    return forward, torch.cuda.max_memory_allocated(device)

@@ -1,0 +1,98 @@
+"""`cnncalc verify`: device and dtype checks, build, measure, compare.
+
+Every problem the user can fix (no CUDA, a dtype the CPU kernels lack, a bad device string)
+becomes a UsageError: one sentence, exit status 2.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+from cnncalc.engine import Analysis
+from cnncalc.errors import UsageError
+from cnncalc.graph import Graph
+from cnncalc.torchcheck.compare import LayerCheck, compare
+
+DTYPES = ("float32", "float16", "bfloat16")
+
+
+def import_torch():
+    """torch, imported here and only here on the verify path (its NumPy warning silenced)."""
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+    try:
+        import torch
+    except ImportError:
+        raise UsageError(None, "verify needs PyTorch: pip install 'cnncalc[torch]'") from None
+    return torch
+
+
+def resolve_device(torch, device: str):
+    """cpu, meta, cuda or cuda:N as a torch.device, after checking that it exists here."""
+    text = device.strip().lower()
+    if text in ("cpu", "meta"):
+        return torch.device(text)
+    if text == "cuda" or text.startswith("cuda:"):
+        index = text.partition(":")[2]
+        if index and not index.isdigit():
+            raise UsageError(None, f"--device '{device}': the CUDA device index must be a number, e.g. cuda:0")
+        if not torch.cuda.is_available():
+            raise UsageError(None, f"CUDA was requested but torch.cuda.is_available() is False; this machine "
+                             f"has no usable GPU (or torch {torch.__version__} is a CPU build): use --device cpu, "
+                             f"or --device meta to check shapes and FLOPs without running")
+        count = torch.cuda.device_count()
+        if index and int(index) >= count:
+            raise UsageError(None, f"--device {text}: only {count} CUDA device(s) here (cuda:0 .. cuda:{count - 1})")
+        return torch.device(text if index else "cuda:0")
+    raise UsageError(None, f"--device '{device}' is not one of cpu, cuda, cuda:N, meta")
+
+
+@dataclass
+class VerifyResult:
+    name: str
+    device: str
+    dtype: str
+    batch: int
+    torch_version: str
+    checks: list[LayerCheck]
+    peak_bytes: int | None = None
+    train_peak_bytes: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+
+def verify(graph: Graph, analysis: Analysis, device: str = "cpu", dtype: str = "float32",
+           weights_only: bool = False, timing: bool = False, repeats: int = 10, train: bool = False) -> VerifyResult:
+    """Build the graph in torch on `device`, run one batch, and compare every layer."""
+    torch = import_torch()
+    from cnncalc.torchcheck.build import build_model
+    from cnncalc.torchcheck.measure import LayerFailed, cuda_peaks, measure, time_layers
+
+    dev = resolve_device(torch, device)
+    tdtype = getattr(torch, dtype)
+    model = build_model(graph, dev, tdtype).eval()
+    shape = (analysis.batch, *graph.input_shape)
+    x = torch.empty(shape, device=dev, dtype=tdtype) if dev.type == "meta" else torch.randn(shape, device=dev, dtype=tdtype)
+    try:
+        run = measure(model, x)
+    except LayerFailed as exc:
+        if dev.type == "cpu" and dtype != "float32":
+            raise UsageError(None, f"PyTorch {torch.__version__} cannot run {dtype} on the CPU for layer {exc}; "
+                             f"use --device meta to check shapes and FLOPs in {dtype}, or --dtype float32") from None
+        raise UsageError(None, f"PyTorch could not run layer {exc}") from None
+    result = VerifyResult(graph.name, str(dev), dtype, analysis.batch, torch.__version__, [])
+    if timing:
+        if dev.type == "meta":
+            result.notes.append("--time needs a real device: the meta device runs no kernels")
+        else:
+            time_layers(model, x, run, repeats=repeats)
+    if dev.type == "cuda" and (timing or train):
+        run.peak_bytes, run.train_peak_bytes = cuda_peaks(model, x, train)
+    elif train or timing:
+        result.notes.append("peak memory is measured with torch.cuda.max_memory_allocated, on CUDA only")
+    result.checks = compare(analysis, run.layers, weights_only)
+    result.peak_bytes, result.train_peak_bytes = run.peak_bytes, run.train_peak_bytes
+    return result
