@@ -34,20 +34,24 @@ def window_out(size: int, kernel: int, stride: int, pad: int, dilation: int = 1,
 
 
 def spatial(layer: str, x: Shape, kernel: Pair, stride: Pair, pad: Pair, dilation: Pair,
-            ceil_mode: bool, span: Span | None) -> tuple[int, int]:
-    """(out_h, out_w) of a window op on a c x h x w input, or a ShapeError that says why not."""
+            ceil_mode: bool, span: Span | None, whole_kernel: bool = True) -> tuple[int, int]:
+    """(out_h, out_w) of a window op on a c x h x w input, or a ShapeError that says why not.
+
+    whole_kernel: the kernel must fit in the padded input (torch checks this for conv; a pool
+    only needs an output of at least 1, which ceil_mode can give from a partial window)."""
     if len(x) != 3:
         raise ShapeError(span, f"{layer} needs a c x h x w input, got {fmt_shape(x)}",
                          "it comes after a flatten or linear; move it before them")
     outs = []
     for axis, size, k, s, p, d in zip("hw", x[1:], kernel, stride, pad, dilation):
         reach = d * (k - 1) + 1
-        if size + 2 * p < reach:
+        if whole_kernel and size + 2 * p < reach:
             raise ShapeError(span, f"{layer}: kernel {reach} is larger than the padded input "
                              f"{size}+2*{p}={size + 2 * p} along {axis}")
         out = window_out(size, k, s, p, d, ceil_mode)
         if out < 1:
-            raise ShapeError(span, f"{layer}: output {axis} would be {out}")
+            raise ShapeError(span, f"{layer}: output {axis} would be {out} (input {size}, kernel {reach}, "
+                             f"stride {s}, pad {p})", "the input is too small for this layer")
         outs.append(out)
     return outs[0], outs[1]
 

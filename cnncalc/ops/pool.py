@@ -43,7 +43,7 @@ class _Pool(OpDef):
                 raise ShapeError(span, f"{self.type}: pad {p} is more than half the kernel {k}",
                                  "pooling padding may be at most kernel // 2")
         oh, ow = spatial(self.type, x, self.kernel, self.step, self.pad, (1, 1),
-                         self.ceil_mode, span)
+                         self.ceil_mode, span, whole_kernel=False)
         return (x[0], oh, ow)
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:

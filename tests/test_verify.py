@@ -1,0 +1,159 @@
+"""`cnncalc verify`: every bundled architecture against PyTorch, devices, exit codes, formats."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from cnncalc.ops.conv import Conv2d  # noqa: E402
+from cnncalc.ops.registry import Cost  # noqa: E402
+from cnncalc.sources import bundled_names  # noqa: E402
+from cnncalc.torchcheck.run import verify  # noqa: E402
+from tests.conftest import analyse_bundled, run_cli  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a machine without CUDA")
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.mark.parametrize("name", bundled_names())
+def test_every_bundled_architecture_verifies_on_meta(name):
+    analysis = analyse_bundled(name, batch=2)
+    result = verify(analysis.graph, analysis, "meta")
+    assert result.ok, [c.name for c in result.checks if not c.ok]
+    assert len(result.checks) == len(analysis.rows)
+    # conv and linear layers are really checked against FlopCounterMode, not skipped
+    counted = [c for c in result.checks if c.macs.checked]
+    assert counted and all(c.macs.measured == c.macs.analytic for c in counted)
+
+
+@pytest.mark.parametrize("name", ["lenet5", "alexnet", "alexnet-2012", "resnet18", "googlenet"])
+def test_small_architectures_verify_on_cpu(name):
+    analysis = analyse_bundled(name)
+    assert verify(analysis.graph, analysis, "cpu").ok
+
+
+def test_verify_cli_vgg16_meta_prints_checks_and_exits_0():
+    result = run_cli("verify", "vgg16", "--device", "meta", "--batch", "256")
+    assert result.exit_code == 0, result.stdout
+    assert "✓ vgg16: all 39 layers match" in result.stdout
+    assert "not counted" in result.stdout  # pooling is said to be unchecked, not pretended
+
+
+def test_verify_cli_resnet50_meta_batch_64():
+    result = run_cli("verify", "resnet50", "--device", "meta", "--batch", "64")
+    assert result.exit_code == 0 and "✓ resnet50: all 175 layers match" in result.stdout
+
+
+@no_cuda
+def test_cuda_requested_without_gpu_is_one_clear_sentence():
+    proc = subprocess.run([sys.executable, "-m", "cnncalc", "verify", "vgg16", "--device", "cuda"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: CUDA was requested but torch.cuda.is_available() is False;")
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize(("device", "message"), [("gpu", "is not one of cpu, cuda, cuda:N, meta"),
+                                                 ("cuda:x", "index must be a number")])
+def test_bad_device_strings(device, message):
+    result = run_cli("verify", "lenet5", "--device", device)
+    assert result.exit_code == 2 and message in result.stderr
+
+
+@cuda
+def test_verify_on_cuda_with_timing_and_memory():
+    result = run_cli("verify", "resnet18", "--device", "cuda", "--time", "--train", "--repeats", "3")
+    assert result.exit_code == 0 and "measured" in result.stdout
+
+
+def test_timing_columns_on_cpu():
+    result = run_cli("verify", "lenet5", "--time", "--repeats", "2", "--peak-tflops", "1")
+    assert result.exit_code == 0
+    assert "GMAC/s" in result.stdout and "% of peak" in result.stdout
+    assert "forward memory: analytic" in result.stdout
+    assert "on CUDA only" in result.stdout
+
+
+def test_a_wrong_analytic_rule_is_caught_and_exits_1(monkeypatch):
+    honest = Conv2d.cost
+
+    def off_by_one(self, xs, y):
+        c = honest(self, xs, y)
+        return Cost(c.weights, c.biases, c.macs + 1, c.elem_ops)
+
+    monkeypatch.setattr(Conv2d, "cost", off_by_one)
+    result = run_cli("verify", "lenet5", "--device", "meta")
+    assert result.exit_code == 1
+    assert "✗ lenet5: 3 of 12 layers differ" in result.stdout  # c1, c3, c5 are the convs
+
+
+def test_json_report():
+    data = json.loads(run_cli("verify", "lenet5", "--device", "meta", "--format", "json").stdout)
+    assert data["ok"] is True and data["device"] == "meta"
+    c1 = data["layers"][0]
+    # C1: 6*1*5*5 + 6 = 156 params; 6*28*28*25 = 117,600 MACs = FlopCounterMode's 235,200 / 2
+    assert c1["params"] == {"analytic": 156, "torch": 156, "checked": True, "ok": True}
+    assert c1["macs"]["torch"] == 117_600 and c1["shape"]["torch"] == [6, 28, 28]
+
+
+def test_verify_all_meta_passes_for_every_bundled_spec():
+    result = run_cli("verify", "--all", "--device", "meta")
+    assert result.exit_code == 0
+    assert f"{len(bundled_names())} of {len(bundled_names())} architectures verified" in result.stdout
+
+
+def test_verify_needs_a_spec_or_all():
+    assert run_cli("verify").exit_code == 2
+
+
+def test_verify_without_torch_says_how_to_install():
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from cnncalc.cli import cli\ncli(['verify', 'lenet5'])\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 2
+    assert "verify needs PyTorch: pip install 'cnncalc[torch]'" in proc.stderr
+
+
+def _has_torchvision() -> bool:
+    try:
+        import torchvision  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+needs_tv = pytest.mark.skipif(not _has_torchvision(), reason="torchvision is not importable beside this torch")
+
+
+@pytest.mark.skipif(_has_torchvision(), reason="checks the message of a machine without torchvision")
+def test_against_torchvision_without_torchvision_is_a_clear_message():
+    result = run_cli("verify", "alexnet", "--device", "meta", "--against", "torchvision")
+    assert result.exit_code == 2
+    assert "--against torchvision needs torchvision" in result.stderr
+
+
+@needs_tv
+def test_against_torchvision_same_totals_for_alexnet():
+    result = run_cli("verify", "alexnet", "--device", "meta", "--against", "torchvision")
+    assert result.exit_code == 0 and "same totals as torchvision" in result.stdout
+
+
+@needs_tv
+def test_against_torchvision_explains_resnet_v15():
+    result = run_cli("verify", "resnet50", "--device", "meta", "--against", "torchvision", "--format", "json")
+    assert result.exit_code == 0
+    against = json.loads(result.stdout)["against"]
+    assert "v1.5" in against["known_difference"]
+    totals = against["totals"]
+    assert totals["params"]["cnncalc"] == totals["params"]["torchvision"] == 25_557_032
+    assert totals["conv + linear MACs"]["cnncalc"] < totals["conv + linear MACs"]["torchvision"]
