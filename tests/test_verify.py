@@ -157,3 +157,21 @@ def test_against_torchvision_explains_resnet_v15():
     totals = against["totals"]
     assert totals["params"]["cnncalc"] == totals["params"]["torchvision"] == 25_557_032
     assert totals["conv + linear MACs"]["cnncalc"] < totals["conv + linear MACs"]["torchvision"]
+
+
+def test_dtype_the_cpu_cannot_run_is_a_clear_message(monkeypatch):
+    from cnncalc.ops.activation import ReLU
+
+    class NoHalf(torch.nn.Module):  # stands in for a CPU kernel PyTorch lacks in float16
+        def forward(self, x):
+            if x.dtype == torch.float16:
+                raise RuntimeError('"relu_cpu" not implemented for Half')
+            return x
+
+    monkeypatch.setattr(ReLU, "to_torch", lambda self, xs: NoHalf())
+    result = run_cli("verify", "lenet5", "--dtype", "float16")
+    assert result.exit_code == 0  # lenet5 has no relu
+    result = run_cli("verify", "alexnet", "--dtype", "float16")
+    assert result.exit_code == 2
+    assert "cannot run float16 on the CPU for layer relu1" in result.stderr
+    assert "--device meta" in result.stderr
