@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from cnncalc import __version__
-from cnncalc.errors import CnncalcError, UsageError
+from cnncalc.errors import CnncalcError, Limits, UsageError
 
 FORMATS = ("rich", "json", "csv", "markdown")
 
@@ -69,6 +69,29 @@ def parse_sets(items: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def parse_limits(items: tuple[str, ...]) -> Limits:
+    """`--limit layers=2000000` -> Limits with that field raised."""
+    import dataclasses
+
+    from cnncalc.spec.expr import did_you_mean
+
+    names = [f.name for f in dataclasses.fields(Limits)]
+    values: dict[str, int] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if key not in names:
+            raise UsageError(None, f"--limit '{item}': no limit named '{key}'",
+                             did_you_mean(key, names) or f"limits: {', '.join(names)}")
+        if not value.isdigit() or int(value) < 1:
+            raise UsageError(None, f"--limit '{item}': the value must be a positive integer")
+        values[key] = int(value)
+    return dataclasses.replace(Limits(), **values)
+
+
+limit_option = click.option("--limit", "limits", multiple=True, metavar="NAME=N",
+                            help="Raise a safety limit: file_bytes, yaml_nodes, depth, repeat, layers.")
+
+
 def spec_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by every command that analyses a spec."""
     options = [
@@ -83,6 +106,7 @@ def spec_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, help="Count weights + biases, or weights only (CS231n VGG, EECS 498 FC rows)."),
         click.option("--flops", "flops_mode", type=click.Choice(["macs", "flops"]), default="macs",
                      show_default=True, help="flop column as multiply-adds (lectures) or 2 x MACs (PyTorch)."),
+        limit_option,
         click.option("--traceback", is_flag=True, hidden=True, help="Show the Python traceback of an error."),
     ]
     for option in reversed(options):
@@ -90,17 +114,23 @@ def spec_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def analyse(spec: str, input_shape: str | None, sets: tuple[str, ...], batch: int, dtype: str):
+def analyse(spec: str, input_shape: str | None, sets: tuple[str, ...], batch: int, dtype: str,
+            limits: tuple[str, ...] = ()):
     """Resolve, parse, expand and cost a spec: the whole analytic pipeline."""
     from cnncalc.engine import DTYPE_BYTES, analyze
     from cnncalc.graph import build_graph
     from cnncalc.sources import find, load_spec
 
-    source = find(spec)
+    bounds = parse_limits(limits)
+    shape, overrides = parse_input(input_shape), parse_sets(sets)
+    source = find(spec, bounds)
     if source.note:
         click.echo(source.note, err=True)
-    arch = load_spec(source)
-    graph = build_graph(arch, parse_input(input_shape), parse_sets(sets))
+    try:
+        graph = build_graph(load_spec(source, bounds), shape, overrides, bounds)
+    except CnncalcError as exc:
+        exc.text = source.text  # so the message can quote the offending line
+        raise
     return analyze(graph, batch=batch, dtype_bytes=DTYPE_BYTES[dtype])
 
 
@@ -132,14 +162,15 @@ def cli() -> None:
               help="lecture: KB / k / M rounded as on the slides; raw: exact integers.")
 @handle_errors
 def table(spec: str, input_shape: str | None, sets: tuple[str, ...], batch: int, dtype: str,
-          params_mode: str, flops_mode: str, traceback: bool, fmt: str, show_all: bool, units: str) -> None:
+          params_mode: str, flops_mode: str, limits: tuple[str, ...], traceback: bool, fmt: str,
+          show_all: bool, units: str) -> None:
     """Print the per-layer table of SPEC (a bundled name such as alexnet, or a YAML file).
 
     Example: cnncalc table vgg11 --input 3x32x32 --set hidden=2048 --set classes=10
     """
     from cnncalc.report.view import View
 
-    analysis = analyse(spec, input_shape, sets, batch, dtype)
+    analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
     view = View(weights_only=params_mode == "weights", flops=flops_mode == "flops",
                 fold=not show_all, units=units, dtype=dtype)
     if fmt == "rich":
@@ -170,11 +201,12 @@ def table(spec: str, input_shape: str | None, sets: tuple[str, ...], batch: int,
 @click.option("--train", is_flag=True, help="On CUDA, also measure forward+backward peak memory.")
 @click.option("--against", type=click.Choice(["torchvision"]), help="Also compare totals with torchvision's model of the same name.")
 @click.option("--format", "fmt", type=click.Choice(["rich", "json"]), default="rich", show_default=True)
+@limit_option
 @click.option("--traceback", is_flag=True, hidden=True)
 @handle_errors
 def verify(spec: str | None, all_specs: bool, device: str, batch: int, dtype: str, params_mode: str,
            input_shape: str | None, sets: tuple[str, ...], timing: bool, repeats: int, peak_tflops: float | None,
-           train: bool, against: str | None, fmt: str, traceback: bool) -> None:
+           train: bool, against: str | None, fmt: str, limits: tuple[str, ...], traceback: bool) -> None:
     """Build SPEC as a real PyTorch model, run it, and check every analytic number layer by layer.
 
     Exit status 0 when everything matches, 1 when anything differs, 2 for a usage error.
@@ -191,7 +223,7 @@ def verify(spec: str | None, all_specs: bool, device: str, batch: int, dtype: st
     from cnncalc.report import verify as report
     from cnncalc.torchcheck.run import verify as run_verify
 
-    analysis = analyse(spec, input_shape, sets, batch, dtype)
+    analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
     result = run_verify(analysis.graph, analysis, device, dtype, params_mode == "weights", timing, repeats, train)
     third = None
     if against:
@@ -253,6 +285,38 @@ def _verify_all(device: str, batch: int, dtype: str, params_mode: str, fmt: str)
         bad = sum(not r.ok for r, _ in results)
         console.print(f"{len(results) - bad} of {len(results)} architectures verified" + (f", {bad} failed" if bad else ""))
     return 1 if any(not r.ok for r, _ in results) else 0
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, required=True)
+@click.option("--input", "input_shape", metavar="CxHxW", help="Override the spec's input, e.g. 3x32x32.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a top-level argument.")
+@limit_option
+@click.option("--traceback", is_flag=True, hidden=True)
+def check(specs: tuple[str, ...], input_shape: str | None, sets: tuple[str, ...], limits: tuple[str, ...],
+          traceback: bool) -> None:
+    """Validate one or more specs without printing a table: every problem, with file:line.
+
+    Exit status 0 when all are valid, 2 otherwise.
+
+    Example: cnncalc check my/net.yaml architectures/*.yaml
+    """
+    failed = 0
+    for spec in specs:
+        try:
+            analysis = analyse(spec, input_shape, sets, 1, "float32", limits)
+        except CnncalcError as exc:
+            if traceback:
+                raise
+            click.echo(exc.render(), err=True)
+            failed += 1
+            continue
+        t = analysis.totals
+        click.echo(f"ok: {spec}: {len(analysis.rows)} layers, {t.params():,} params, {t.macs:,} multiply-adds, "
+                   f"output {'x'.join(map(str, analysis.rows[-1].output))}")
+    if failed:
+        click.echo(f"{failed} of {len(specs)} specs have errors", err=True)
+        sys.exit(2)
 
 
 @cli.command(name="list")

@@ -1,7 +1,8 @@
 """Errors caused by the user's input, each pointing at the YAML node responsible.
 
 Stage: shared by every stage. A Span is 1-based file:line:col; cli.py prints a CnncalcError as
-one line (plus an optional hint) and exits 2. Anything that is not a CnncalcError is a bug.
+`file:line:col: error: message`, then the offending line with a caret and an optional hint,
+and exits 2. Anything that is not a CnncalcError is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -24,17 +25,26 @@ class Span:
 class CnncalcError(Exception):
     """Base for every error caused by the user's spec or command line."""
 
+    text: str | None = None  # the spec's text, attached at the I/O edge to show the offending line
+
     def __init__(self, span: Span | None, message: str, hint: str = "") -> None:
         super().__init__(message)
         self.span, self.message, self.hint = span, message, hint
 
-    def render(self) -> str:
-        """The one-line form shown to users: `file:line:col: error: message` (+ hint line)."""
+    def render(self, text: str | None = None) -> str:
+        """`file:line:col: error: message`, the line of `text` it points at with a caret, a hint."""
+        text = text if text is not None else self.text
         where = f"{self.span}: " if self.span else ""
-        text = f"{where}error: {self.message}"
+        out = [f"{where}error: {self.message}"]
+        if self.span and text is not None:
+            lines = text.splitlines()
+            if 1 <= self.span.line <= len(lines):
+                source = lines[self.span.line - 1].replace("\t", " ")
+                gutter = f"{self.span.line:>5} | "
+                out += [f"{gutter}{source[:200]}", " " * (len(gutter) - 2) + "| " + " " * (self.span.col - 1) + "^"]
         if self.hint:
-            text += f"\n  hint: {self.hint}"
-        return text
+            out.append(f"  hint: {self.hint}")
+        return "\n".join(out)
 
 
 class SpecError(CnncalcError):
@@ -47,3 +57,34 @@ class ShapeError(CnncalcError):
 
 class UsageError(CnncalcError):
     """A command-line value (an override, a name, a flag) is wrong."""
+
+
+class LimitError(SpecError):
+    """The spec exceeds a safety limit (file size, nesting, repeat, layers); a flag raises it."""
+
+    def __init__(self, span: Span | None, what: str, limit: str, value: int) -> None:
+        super().__init__(span, f"{what} (limit {limit}={value:,})",
+                         f"if this is intended, raise it: --limit {limit}=N")
+
+
+class SpecErrors(SpecError):
+    """Several independent problems found in one file, reported together like a compiler."""
+
+    def __init__(self, errors: list[CnncalcError]) -> None:
+        super().__init__(errors[0].span, errors[0].message, errors[0].hint)
+        self.errors = errors
+
+    def render(self, text: str | None = None) -> str:
+        parts = [e.render(text if text is not None else self.text) for e in self.errors]
+        return "\n".join(parts) + f"\n{len(self.errors)} errors"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Safety limits for untrusted specs; each is named in its error and raised with --limit NAME=N."""
+
+    file_bytes: int = 4 * 1024 * 1024
+    yaml_nodes: int = 1_000_000  # after alias expansion: stops "billion laughs" documents
+    depth: int = 64  # YAML nesting, and blocks within blocks
+    repeat: int = 10_000
+    layers: int = 1_000_000  # expanded layers in the graph

@@ -7,19 +7,18 @@ inferred, so one walk expands, names and shapes the whole network. Node 0 is the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cnncalc.errors import ShapeError, Span, SpecError, UsageError
+from cnncalc.errors import CnncalcError, Limits, LimitError, ShapeError, Span, SpecError, SpecErrors, UsageError
 from cnncalc.ops import build_op, lookup
 from cnncalc.ops.conv import window_out
 from cnncalc.ops.registry import OpDef, Shape, fmt_shape
 from cnncalc.spec.expr import did_you_mean, substitute
 from cnncalc.spec.load import LMap
 from cnncalc.spec.model import ArchSpec, BlockSpec, Item, LayerItem, ParallelItem, ResidualItem
-
-MAX_NODES = 1_000_000  # expanded layers; a typo like `repeat: 100000000` stops here, fast
 
 
 class InputOp(OpDef):
@@ -54,15 +53,16 @@ class Graph:
     description: str
     source: str
     nodes: list[Node] = field(default_factory=list)
+    limits: Limits = field(default=Limits(), repr=False)
 
     @property
     def input_shape(self) -> Shape:
         return self.nodes[0].shape
 
     def add(self, node: Node) -> int:
-        if len(self.nodes) > MAX_NODES:
-            raise SpecError(node.span, f"the spec expands to more than {MAX_NODES:,} layers",
-                            "check `repeat:` counts")
+        if len(self.nodes) > self.limits.layers:
+            raise LimitError(node.span, "the spec expands to too many layers (check `repeat:` counts)",
+                             "layers", self.limits.layers)
         self.nodes.append(node)
         return len(self.nodes) - 1
 
@@ -91,29 +91,63 @@ class _Scope:
         return _Scope(self.full(local), self.env if env is None else env, self, (*self.path, self.full(local)))
 
 
+class _Stop(Exception):
+    """Expansion cannot go on (a shape error, or a shape made unknown by an earlier error)."""
+
+
+class _Unknown(OpDef):
+    """Stands in for a layer that could not be built, so expansion can report later problems too."""
+
+    type = "invalid"
+    arity = -1
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        return xs[0]
+
+
 class _Builder:
-    def __init__(self, spec: ArchSpec, globals_: dict[str, Any]) -> None:
-        self.spec = spec
-        self.globals = globals_
-        self.graph = Graph(spec.name, spec.description, spec.source)
+    """Expands items into nodes. Independent problems (unknown types or arguments, bad values,
+    bad references) are collected, like a compiler does, and expansion goes on past them; shape
+    inference stops at the first shape error, or once an earlier error has made shapes unknown."""
+
+    def __init__(self, spec: ArchSpec, globals_: dict[str, Any], limits: Limits) -> None:
+        self.spec, self.globals, self.limits = spec, globals_, limits
+        self.graph = Graph(spec.name, spec.description, spec.source, limits=limits)
         self.by_name: dict[str, int] = {}
         self.active: list[str] = []  # blocks being expanded, to catch a block that uses itself
+        self.errors: list[CnncalcError] = []
+        self.seen: set[tuple[Any, str]] = set()
+        self.poisoned = False  # an earlier error made some shape unknown
+        self.defined = _literal_names(spec)
+
+    def report(self, exc: CnncalcError, layer: str | None = None) -> None:
+        """Record a problem once (a block used many times reports its mistake once)."""
+        if isinstance(exc, LimitError):
+            raise exc
+        key = (exc.span, exc.message)
+        if key not in self.seen:
+            self.seen.add(key)
+            self.errors.append(type(exc)(exc.span, _in_layer(layer, exc.message), exc.hint))
+        self.poisoned = True
 
     # -- nodes ---------------------------------------------------------------------------------
     def node(self, scope: _Scope, local: str, op: OpDef, inputs: list[int], span: Span | None) -> int:
         name = scope.full(local)
         if name in self.by_name:
-            raise SpecError(span, f"duplicate layer name '{name}'", "give each layer its own `name:`")
+            self.report(SpecError(span, f"duplicate layer name '{name}'", "give each layer its own `name:`"))
+            name = local = f"{local}~{len(self.graph.nodes)}"
         shapes = [self.graph.nodes[i].shape for i in inputs]
-        if op.arity == 1 and len(inputs) != 1:
-            raise SpecError(span, f"{op.type} takes one input, got {len(inputs)}")
-        if op.arity == 0 and len(inputs) < 2:
-            raise SpecError(span, f"{op.type} needs two or more inputs",
-                            f"list them: {op.type}: {{inputs: [a, b]}}")
         try:
+            if op.arity == 1 and len(inputs) != 1:
+                raise SpecError(span, f"{op.type} takes one input, got {len(inputs)}")
+            if op.arity == 0 and len(inputs) < 2:
+                raise SpecError(span, f"{op.type} needs two or more inputs",
+                                f"list them: {op.type}: {{inputs: [a, b]}}")
             shape = op.infer(shapes, span)
-        except ShapeError as exc:
-            raise ShapeError(exc.span, f"layer '{name}': {exc.message}", exc.hint) from None
+        except CnncalcError as exc:
+            if not self.poisoned:  # after an earlier error this may only be its consequence
+                self.report(exc, name)
+            raise _Stop from None
         index = self.graph.add(Node(name, op, tuple(inputs), shape, span, scope.path))
         scope.names[local] = index
         self.by_name[name] = index
@@ -131,6 +165,9 @@ class _Builder:
             return self.by_name[ref]
         if ref == "input":
             return 0
+        if ref in self.defined:
+            raise SpecError(span, f"`inputs:` names '{ref}', which is this layer or one below it",
+                            "inputs must come from layers above, so the graph cannot have a cycle")
         visible = [*scope.names, *self.by_name]
         raise SpecError(span, f"`inputs:` names '{ref}', which is not an earlier layer",
                         did_you_mean(ref, visible) or "a layer can only take inputs from layers above it")
@@ -148,60 +185,90 @@ class _Builder:
             return self.parallel(item, scope, cur)
         return self.layer(item, scope, cur)
 
-    def layer(self, item: LayerItem, scope: _Scope, cur: int) -> int:
-        block = self.spec.blocks.get(item.type)
-        cls = lookup(item.type)
-        if block is None and cls is None:
-            known = [*self.spec.blocks, *_op_names()]
-            raise SpecError(item.span, f"unknown layer type '{item.type}'",
-                            did_you_mean(item.type, known) or "see `docs/ops.md` for the layer types")
+    def header(self, item: LayerItem, scope: _Scope, cur: int) -> tuple[int, str | None, list[int]]:
+        """repeat, name and input nodes of a layer item."""
         repeat = substitute(item.repeat, scope.env, item.span)
         if type(repeat) is not int or repeat < 1:
             raise SpecError(item.span, f"'repeat' must be a positive integer, found {repeat!r}")
+        if repeat > self.limits.repeat:
+            raise LimitError(item.span, f"'repeat: {repeat:,}' is more than the limit", "repeat", self.limits.repeat)
         name = substitute(item.name, scope.env, item.span)
-        if name is not None and not isinstance(name, str):
-            raise SpecError(item.span, f"'name' must be text, found {name!r}")
+        if name is not None and (not isinstance(name, str) or not name or "." in name):
+            raise SpecError(item.span, f"'name' must be text without dots, found {name!r}",
+                            "dots separate the levels of hierarchical names (conv3_x.0.conv1)")
+        sources = [cur]
         if item.inputs is not None:
             sources = [self.resolve(scope, substitute(r, scope.env, s), s)
                        for r, s in zip(item.inputs, item.inputs.item_spans)]
-        else:
-            sources = [cur]
+        return repeat, name, sources
+
+    def layer(self, item: LayerItem, scope: _Scope, cur: int) -> int:
+        block = self.spec.blocks.get(item.type)
+        cls = lookup(item.type)
+        try:
+            repeat, name, sources = self.header(item, scope, cur)
+        except SpecError as exc:
+            self.report(exc)
+            repeat, name, sources = 1, None, [cur]
+        if block is None and cls is None:
+            known = [*self.spec.blocks, *_op_names()]
+            self.report(SpecError(item.span, f"unknown layer type '{item.type}'",
+                                  did_you_mean(item.type, known) or "docs/ops.md lists the layer types"))
+            return self.node(scope, name or scope.auto("unknown"), _Unknown(), sources, item.span)
         base = name or scope.auto(item.type if block else cls.type)  # type: ignore[union-attr]
         for r in range(repeat):
             local = f"{base}.{r}" if repeat > 1 else base
             args = _merged(item.args, item.first if r == 0 else None)
             if block is not None:
                 if len(sources) != 1:
-                    raise SpecError(item.span, f"block '{item.type}' takes one input")
+                    self.report(SpecError(item.span, f"block '{item.type}' takes one input"))
                 cur = self.instance(block, args, scope, local, sources[0], item.span)
             else:
-                values = {k: substitute(v, scope.env, args.at(k)) for k, v in args.items()}
-                op = build_op(item.type, values, args.value_spans, item.span)
+                try:
+                    values = {k: substitute(v, scope.env, args.at(k)) for k, v in args.items()}
+                    op: OpDef = build_op(item.type, values, args.value_spans, item.span, args.key_spans)
+                except SpecError as exc:
+                    self.report(exc, scope.full(local))
+                    op = _Unknown()
                 cur = self.node(scope, local, op, sources, item.span)
             sources = [cur]
         return cur
 
     def instance(self, block: BlockSpec, args: LMap, scope: _Scope, local: str, src: int,
                  span: Span) -> int:
+        where = scope.full(local)
         if block.name in self.active:
             chain = " -> ".join([*self.active, block.name])
-            raise SpecError(span, f"block '{block.name}' uses itself ({chain})")
+            self.report(SpecError(span, f"block '{block.name}' uses itself ({chain})"), where)
+            return src
+        if len(self.active) >= self.limits.depth:
+            raise LimitError(span, "blocks nest too deeply", "depth", self.limits.depth)
         env = dict(self.globals)
         for key, default in block.params.items():
-            env[key] = substitute(default, self.globals, block.params.at(key))
+            try:
+                env[key] = substitute(default, self.globals, block.params.at(key))
+            except SpecError as exc:
+                self.report(exc)
         for key, value in args.items():
-            if key not in block.params:
-                raise SpecError(args.key_spans[key], f"block '{block.name}' has no argument '{key}'",
-                                did_you_mean(key, block.params) or
-                                f"it takes: {', '.join(block.params) or 'no arguments'}")
-            env[key] = substitute(value, scope.env, args.at(key))
+            try:
+                if key not in block.params:
+                    raise SpecError(args.key_spans[key], f"block '{block.name}' has no argument '{key}'",
+                                    did_you_mean(key, block.params) or
+                                    f"it takes: {', '.join(block.params) or 'no arguments'}")
+                env[key] = substitute(value, scope.env, args.at(key))
+            except SpecError as exc:
+                self.report(exc, where)
         missing = [k for k in block.params if env.get(k) is None]
         if missing:
-            raise SpecError(span, f"block '{block.name}' needs argument '{missing[0]}'")
+            self.report(SpecError(span, f"block '{block.name}' needs argument '{missing[0]}'",
+                                  f"e.g. {block.name}: {{{missing[0]}: ...}}"), where)
+            return src
         self.active.append(block.name)
         inner = scope.child(local, env)
-        out = self.items(block.layers, inner, src)
-        self.active.pop()
+        try:
+            out = self.items(block.layers, inner, src)
+        finally:
+            self.active.pop()
         scope.names[local] = out
         return out
 
@@ -221,11 +288,12 @@ class _Builder:
         x_shape, y_shape = self.graph.nodes[x].shape, self.graph.nodes[body].shape
         if x_shape == y_shape:
             return x
-        if len(x_shape) != 3 or len(y_shape) != 3:
-            raise ShapeError(span, f"projection shortcut cannot map {fmt_shape(x_shape)} to {fmt_shape(y_shape)}")
-        stride = [-(-a // b) for a, b in zip(x_shape[1:], y_shape[1:])]
-        if [window_out(a, 1, s, 0) for a, s in zip(x_shape[1:], stride)] != list(y_shape[1:]):
-            raise ShapeError(span, f"no strided 1x1 conv maps {fmt_shape(x_shape)} to {fmt_shape(y_shape)}")
+        stride = [-(-a // b) for a, b in zip(x_shape[1:], y_shape[1:])] if len(x_shape) == len(y_shape) == 3 else []
+        if not stride or [window_out(a, 1, s, 0) for a, s in zip(x_shape[1:], stride)] != list(y_shape[1:]):
+            if not self.poisoned:
+                self.report(ShapeError(span, f"no strided 1x1 conv maps {fmt_shape(x_shape)} to "
+                                       f"{fmt_shape(y_shape)} for the projection shortcut"))
+            raise _Stop
         sub = scope.child("shortcut")
         conv = build_op("conv", {"out": y_shape[0], "kernel": 1, "stride": stride, "bias": False}, {}, span)
         c = self.node(sub, sub.auto("conv"), conv, [x], span)
@@ -235,6 +303,36 @@ class _Builder:
         inner = scope.child(item.name) if item.name else scope
         outs = [self.items(layers, inner.child(bname), cur) for bname, layers in item.branches]
         return self.node(inner, inner.auto(item.merge), build_op(item.merge, {}, {}, item.span), outs, item.span)
+
+
+def _in_layer(layer: str | None, message: str) -> str:
+    """Prefix a message with the layer's hierarchical name: "layer 'conv2_x.0.conv1' (conv): ..."."""
+    if not layer or message.startswith("layer '"):
+        return message
+    op = re.match(r"([a-z][a-z0-9_]*): (.*)", message, re.S)
+    return f"layer '{layer}' ({op[1]}): {op[2]}" if op else f"layer '{layer}': {message}"
+
+
+def _literal_names(spec: ArchSpec) -> set[str]:
+    """Every literal `name:` in the spec, to tell a forward reference from a misspelt one."""
+    names: set[str] = set()
+
+    def walk(items: list[Item]) -> None:
+        for item in items:
+            if isinstance(item, LayerItem) and isinstance(item.name, str):
+                names.add(item.name)
+            elif isinstance(item, ResidualItem):
+                walk(item.body)
+                if isinstance(item.shortcut, list):
+                    walk(item.shortcut)
+            elif isinstance(item, ParallelItem):
+                for _, branch in item.branches:
+                    walk(branch)
+
+    walk(spec.layers)
+    for block in spec.blocks.values():
+        walk(block.layers)
+    return names
 
 
 def _merged(args: LMap, first: LMap | None) -> LMap:
@@ -263,7 +361,7 @@ def _input_shape(value: Any, span: Span) -> Shape:
 
 
 def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
-                overrides: Mapping[str, Any] | None = None) -> Graph:
+                overrides: Mapping[str, Any] | None = None, limits: Limits = Limits()) -> Graph:
     """Expand the spec into a shaped layer graph; command-line overrides win over the file."""
     globals_ = {k: v for k, v in spec.args.items()}
     for key, value in (overrides or {}).items():
@@ -273,9 +371,14 @@ def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
                              f"its arguments: {', '.join(spec.args) or 'none'}")
         globals_[key] = value
     raw_input = input_shape if input_shape is not None else substitute(spec.input, globals_, spec.input_span)
-    builder = _Builder(spec, globals_)
+    builder = _Builder(spec, globals_, limits)
     shape = _input_shape(raw_input, spec.input_span)
     builder.graph.nodes.append(Node("input", InputOp(shape), (), shape, spec.input_span))
     root = _Scope("", globals_, None, ())
-    builder.items(spec.layers, root, 0)
+    try:
+        builder.items(spec.layers, root, 0)
+    except _Stop:
+        pass
+    if builder.errors:
+        raise builder.errors[0] if len(builder.errors) == 1 else SpecErrors(builder.errors)
     return builder.graph

@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from cnncalc.errors import Span, SpecError, UsageError
+from cnncalc.errors import Limits, LimitError, Span, SpecError, UsageError
 from cnncalc.spec.expr import did_you_mean
 from cnncalc.spec.load import parse_yaml
 from cnncalc.spec.model import ArchSpec, parse_spec
-
-MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ def bundled_text(name: str) -> str:
     return (_bundle() / f"{name}.yaml").read_text(encoding="utf-8")
 
 
-def find(arg: str) -> Source:
+def find(arg: str, limits: Limits = Limits()) -> Source:
     """Resolve a bare bundled name, a path, or a missing `NAME.yaml` that names a bundled spec."""
     names = bundled_names()
     path = Path(arg)
@@ -56,7 +54,7 @@ def find(arg: str) -> Source:
     if path.is_dir():
         raise UsageError(None, f"'{arg}' is a directory, not a spec file")
     if path.is_file():
-        return Source(_read(path), arg)
+        return Source(_read(path, limits), arg)
     stem = path.name.removesuffix(".yaml").removesuffix(".yml")
     if stem in names:
         return Source(bundled_text(stem), f"{stem}.yaml", bundled=stem,
@@ -65,11 +63,14 @@ def find(arg: str) -> Source:
     raise UsageError(None, f"no such file or bundled architecture: '{arg}'", hint)
 
 
-def _read(path: Path) -> str:
+def _read(path: Path, limits: Limits) -> str:
     size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise SpecError(Span(str(path), 1, 1), f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
-    data = path.read_bytes()
+    if size > limits.file_bytes:
+        raise LimitError(Span(str(path), 1, 1), f"the file is {size:,} bytes", "file_bytes", limits.file_bytes)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(None, f"cannot read '{path}': {exc.strerror}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -78,6 +79,6 @@ def _read(path: Path) -> str:
         raise SpecError(Span(str(path), line, col), "the file is not UTF-8 text") from None
 
 
-def load_spec(source: Source) -> ArchSpec:
+def load_spec(source: Source, limits: Limits = Limits()) -> ArchSpec:
     """Parse a source's text into an ArchSpec (every error is a SpecError with file:line)."""
-    return parse_spec(parse_yaml(source.text, source.file), source.file)
+    return parse_spec(parse_yaml(source.text, source.file, limits), source.file)

@@ -106,7 +106,7 @@ def test_bad_spec_is_one_line_with_file_and_line(tmp_path):
     ("input: [3, 32, 32]\nlayers:\n  - conv: {out: 16}\n", ":3:", "missing required argument 'kernel'"),
     ("input: [3, 32, 32]\nlayers:\n  - conv: {out: true, kernel: 3}\n", ":3:", "'out' must be an integer"),
     ("input: [3, 4, 4]\nlayers:\n  - conv: {out: 8, kernel: 5}\n", ":3:", "larger than the padded input"),
-    ("input: [3, 32, 32]\nlayers:\n  - conv: {out: 8, kernel: 3\n", ":4:", "invalid YAML"),
+    ("input: [3, 32, 32]\nlayers:\n  - conv: {out: 8, kernel: 3\n", ":3:11:", "invalid YAML"),
     ("input: [3, 32, 32]\nlayers:\n  - linear: {out: 10}\n", ":3:", "needs a flat input"),
     ("", ":1:", "the file is empty"),
     ("- conv\n", ":1:", "a spec must be a mapping"),

@@ -120,7 +120,7 @@ def test_expressions_and_overrides():
     ("input: [3, 8, 8]\nlayers:\n  - conv: {name: x, out: 4, kernel: 1}\n  - conv: {name: x, out: 4, kernel: 1}\n",
      SpecError, "duplicate layer name 'x'"),
     ("input: [3, 8, 8]\nlayers:\n  - add: {inputs: [later, input]}\n  - conv: {name: later, out: 3, kernel: 1}\n",
-     SpecError, "not an earlier layer"),
+     SpecError, "which is this layer or one below it"),
     ("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 1, repeat: 0}\n", SpecError, "'repeat' must be a positive integer"),
     ("input: [3, 8, 8]\nlayers:\n  - conv: {name: a, out: 4, kernel: 1}\n  - add: {inputs: [a, input]}\n",
      ShapeError, "add got 4x8x8 and 3x8x8"),

@@ -46,6 +46,7 @@ class Linear(OpDef):
 
     out: int = arg("int+", doc="output features")
     bias: bool = arg("bool", True)
+    in_features: int | None = arg("int+", None, doc="optional: the input features you expect (checked)")
     torch_counts_macs = True
     samples = ({"out": 10}, {"out": 7, "bias": False})
 
@@ -54,6 +55,9 @@ class Linear(OpDef):
         if len(x) != 1:
             raise ShapeError(span, f"linear needs a flat input, got {fmt_shape(x)}",
                              "add `- flatten` before it")
+        if self.in_features is not None and self.in_features != x[0]:
+            raise ShapeError(span, f"linear: in_features is {self.in_features:,} but the layer above gives "
+                             f"{x[0]:,} features", "fix in_features, or the layers above")
         return (self.out,)
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:

@@ -108,9 +108,26 @@ def _is_int(v: Any) -> bool:
     return type(v) is int  # booleans are not integers
 
 
+def show(value: Any) -> str:
+    """A YAML value as the user wrote it, with its kind: `true` (a boolean), `"64"` (text), ..."""
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, float):
+        return f"{value!r} (a float)"
+    if isinstance(value, str):
+        return f"'{value}' (text)"
+    if isinstance(value, list):
+        return f"{value!r} (a list)"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value)
+
+
 def _check(kind: str, key: str, value: Any, span: Span, op: str) -> Any:
     def bad(expected: str) -> SpecError:
-        return SpecError(span, f"{op}: '{key}' must be {expected}, found {value!r}")
+        return SpecError(span, f"{op}: '{key}' must be {expected}, found {show(value)}")
 
     if kind in ("int+", "int0"):
         if not _is_int(value):
@@ -139,8 +156,11 @@ def _check(kind: str, key: str, value: Any, span: Span, op: str) -> Any:
     raise AssertionError(f"unknown argument kind {kind}")
 
 
-def build_op(name: str, args: Mapping[str, Any], spans: Mapping[str, Span], span: Span) -> OpDef:
-    """Check YAML arguments against the op's fields and return the op instance."""
+def build_op(name: str, args: Mapping[str, Any], spans: Mapping[str, Span], span: Span | None,
+             key_spans: Mapping[str, Span] | None = None) -> OpDef:
+    """Check YAML arguments against the op's fields and return the op instance.
+
+    spans locate each value (for a wrong value), key_spans each key (for an unknown key)."""
     cls = lookup(name)
     assert cls is not None
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
@@ -148,7 +168,7 @@ def build_op(name: str, args: Mapping[str, Any], spans: Mapping[str, Span], span
     for key, value in args.items():
         if key not in fields:
             known = ", ".join(fields) or "none"
-            raise SpecError(spans.get(key, span), f"{name}: unknown argument '{key}'",
+            raise SpecError((key_spans or spans).get(key, span), f"{name}: unknown argument '{key}'",
                             did_you_mean(key, fields) or f"{name} takes: {known}")
         values[key] = _check(fields[key].metadata["kind"], key, value, spans.get(key, span), name)
     missing = [f.name for f in fields.values()

@@ -11,14 +11,12 @@ from typing import Any
 
 import yaml
 
-from cnncalc.errors import Span, SpecError
+from cnncalc.errors import Limits, LimitError, Span, SpecError
 
 # The C loader is several times faster; marks (line/col) are kept by both.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
-MAX_DEPTH = 64
-MAX_NODES = 1_000_000  # after alias expansion: stops "billion laughs" documents early
 
 
 class LMap(dict):
@@ -46,17 +44,19 @@ def _span(file: str, node: yaml.Node) -> Span:
 
 
 class _Builder:
-    def __init__(self, file: str) -> None:
-        self.file = file
+    def __init__(self, file: str, limits: Limits) -> None:
+        self.file, self.limits = file, limits
         self.nodes = 0
         self.scalars = yaml.constructor.SafeConstructor()
 
     def build(self, node: yaml.Node, depth: int = 0) -> Any:
         self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise SpecError(_span(self.file, node), f"the document expands to more than {MAX_NODES:,} YAML nodes (an alias bomb?)")
-        if depth > MAX_DEPTH:
-            raise SpecError(_span(self.file, node), f"nesting deeper than {MAX_DEPTH} levels (a recursive alias?)")
+        if self.nodes > self.limits.yaml_nodes:
+            raise LimitError(_span(self.file, node), "the document expands to too many YAML nodes (aliases "
+                             "repeated many times?)", "yaml_nodes", self.limits.yaml_nodes)
+        if depth > self.limits.depth:
+            raise LimitError(_span(self.file, node), "the YAML nests too deeply (a recursive alias?)",
+                             "depth", self.limits.depth)
         if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
             raise SpecError(_span(self.file, node), f"the tag '{node.tag}' is not allowed",
                             "only plain YAML values are allowed; tags such as !!python/object are refused")
@@ -105,16 +105,19 @@ def _problem(exc: yaml.YAMLError) -> str:
     return str(problem).strip()
 
 
-def parse_yaml(text: str, file: str) -> Any:
+def parse_yaml(text: str, file: str, limits: Limits = Limits()) -> Any:
     """Parse one YAML document into LMap/LList/scalars; every error is a SpecError with a span."""
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark and mark and mark.index >= len(text.rstrip()):
+            mark = exc.context_mark  # the problem is "end of file": point at what was left open
         span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
-        raise SpecError(span, f"invalid YAML: {_problem(exc)}") from None
+        context = f" ({exc.context} at line {exc.context_mark.line + 1})" if exc.context and exc.context_mark else ""
+        raise SpecError(span, f"invalid YAML: {_problem(exc)}{context}") from None
     except yaml.YAMLError as exc:
         raise SpecError(Span(file, 1, 1), f"invalid YAML: {_problem(exc)}") from None
     if node is None:
         raise SpecError(Span(file, 1, 1), "the file is empty", "a spec needs at least `input:` and `layers:`")
-    return _Builder(file).build(node)
+    return _Builder(file, limits).build(node)

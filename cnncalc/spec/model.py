@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from cnncalc.errors import Span, SpecError
+from cnncalc.errors import Span, SpecError, SpecErrors
 from cnncalc.spec.expr import did_you_mean
 from cnncalc.spec.load import LList, LMap
 
@@ -123,15 +123,27 @@ def parse_spec(data: Any, file: str) -> ArchSpec:
         if key not in data:
             raise SpecError(data.span, f"the spec has no `{key}:`",
                             "e.g. input: [3, 224, 224]" if key == "input" else "e.g. layers: [conv: {out: 64, kernel: 3}]")
+    errs: list[SpecError] = []  # independent problems, all reported at once
     args = _mapping(data.get("args", _empty(data.span)), data.at("args"), "`args:`")
     blocks: dict[str, BlockSpec] = {}
     raw_blocks = _mapping(data.get("blocks", _empty(data.span)), data.at("blocks"), "`blocks:`")
     for name, body in raw_blocks.items():
-        blocks[name] = _block(name, body, raw_blocks.at(name))
+        try:
+            blocks[name] = _block(name, body, raw_blocks.at(name), errs)
+        except SpecError as exc:
+            errs.append(exc)
+    layers = _items(data["layers"], data.at("layers"), "`layers:`", errs)
+    meta = {}
+    for key in ("description", "source"):
+        try:
+            meta[key] = _text(data, key)
+        except SpecError as exc:
+            errs.append(exc)
+    if errs:
+        raise errs[0] if len(errs) == 1 else SpecErrors(errs)  # type: ignore[arg-type]
     return ArchSpec(name=_text(data, "name", file.rsplit("/", 1)[-1].removesuffix(".yaml")),
-                    description=_text(data, "description"), source=_text(data, "source"),
-                    input=data["input"], args=args, blocks=blocks,
-                    layers=_items(data["layers"], data.at("layers"), "`layers:`"),
+                    description=meta["description"], source=meta["source"],
+                    input=data["input"], args=args, blocks=blocks, layers=layers,
                     span=data.span, input_span=data.at("input"))
 
 
@@ -141,26 +153,33 @@ def _empty(span: Span) -> LMap:
     return m
 
 
-def _block(name: str, body: Any, span: Span) -> BlockSpec:
+def _block(name: str, body: Any, span: Span, errs: list[SpecError]) -> BlockSpec:
     if isinstance(body, LList):  # shorthand: a block that is just a list of layers
-        return BlockSpec(name, _empty(span), _items(body, span, f"block '{name}'"), span)
+        return BlockSpec(name, _empty(span), _items(body, span, f"block '{name}'", errs), span)
     body = _mapping(body, span, f"block '{name}'")
     _check_keys(body, BLOCK_KEYS, f"block '{name}'")
     if "layers" not in body:
         raise SpecError(span, f"block '{name}' has no `layers:`")
     params = _mapping(body.get("args", _empty(span)), body.at("args"), f"`args:` of block '{name}'")
-    return BlockSpec(name, params, _items(body["layers"], body.at("layers"), f"block '{name}'"), span)
+    return BlockSpec(name, params, _items(body["layers"], body.at("layers"), f"block '{name}'", errs), span)
 
 
-def _items(value: Any, span: Span, what: str) -> list[Item]:
+def _items(value: Any, span: Span, what: str, errs: list[SpecError]) -> list[Item]:
+    """The items of a layer list; a malformed item is recorded in errs and left out."""
     if not isinstance(value, LList):
         raise SpecError(span, f"{what} must be a list of layers, found {_kind(value)}")
     if not value:
         raise SpecError(span, f"{what} is empty")
-    return [_item(v, s) for v, s in zip(value, value.item_spans)]
+    items = []
+    for v, s in zip(value, value.item_spans):
+        try:
+            items.append(_item(v, s, errs))
+        except SpecError as exc:
+            errs.append(exc)
+    return items
 
 
-def _item(value: Any, span: Span) -> Item:
+def _item(value: Any, span: Span, errs: list[SpecError]) -> Item:
     if isinstance(value, str):  # `- relu`
         return LayerItem(value, _empty(span), span)
     if not isinstance(value, LMap) or len(value) != 1:
@@ -171,9 +190,9 @@ def _item(value: Any, span: Span) -> Item:
     if body is None:
         body = _empty(body_span)
     if kind == "residual":
-        return _residual(_mapping(body, body_span, "residual"), body_span)
+        return _residual(_mapping(body, body_span, "residual"), body_span, errs)
     if kind == "parallel":
-        return _parallel(_mapping(body, body_span, "parallel"), body_span)
+        return _parallel(_mapping(body, body_span, "parallel"), body_span, errs)
     args = _mapping(body, body_span, f"the arguments of '{kind}'")
     plain = _empty(args.span)
     for key, v in args.items():
@@ -201,26 +220,26 @@ def _name(m: LMap) -> str | None:
     return name
 
 
-def _residual(m: LMap, span: Span) -> ResidualItem:
+def _residual(m: LMap, span: Span, errs: list[SpecError]) -> ResidualItem:
     _check_keys(m, ("body", "shortcut", "name"), "residual")
     if "body" not in m:
         raise SpecError(span, "residual has no `body:`", "residual: {body: [...], shortcut: identity}")
     shortcut: Any = m.get("shortcut", "identity")
     if isinstance(shortcut, LList):
-        shortcut = _items(shortcut, m.at("shortcut"), "shortcut")
+        shortcut = _items(shortcut, m.at("shortcut"), "shortcut", errs)
     elif shortcut not in SHORTCUTS:
         raise SpecError(m.at("shortcut"), f"shortcut must be identity, projection or a list of layers, found {_kind(shortcut)}",
                         did_you_mean(str(shortcut), SHORTCUTS))
-    return ResidualItem(_items(m["body"], m.at("body"), "residual body"), shortcut, span, _name(m))
+    return ResidualItem(_items(m["body"], m.at("body"), "residual body", errs), shortcut, span, _name(m))
 
 
-def _parallel(m: LMap, span: Span) -> ParallelItem:
+def _parallel(m: LMap, span: Span, errs: list[SpecError]) -> ParallelItem:
     _check_keys(m, ("branches", "merge", "name"), "parallel")
     raw = m.get("branches")
     if isinstance(raw, LMap):
-        branches = [(k, _items(v, raw.at(k), f"branch '{k}'")) for k, v in raw.items()]
+        branches = [(k, _items(v, raw.at(k), f"branch '{k}'", errs)) for k, v in raw.items()]
     elif isinstance(raw, LList):
-        branches = [(f"branch{i + 1}", _items(v, s, f"branch {i + 1}"))
+        branches = [(f"branch{i + 1}", _items(v, s, f"branch {i + 1}", errs))
                     for i, (v, s) in enumerate(zip(raw, raw.item_spans))]
     else:
         raise SpecError(m.at("branches"), "parallel needs `branches:`, a mapping of name: [layers]")
