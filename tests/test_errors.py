@@ -147,3 +147,10 @@ def test_check_accepts_good_specs_and_reports_each_bad_one(tmp_path):
     assert f"{bad}:2:10: error: unknown layer type 'convv'" in result.stderr
     assert "1 of 3 specs have errors" in result.stderr
     assert run_cli("check", "alexnet", "vgg16").exit_code == 0
+
+
+def test_docs_errors_page_shows_every_bad_spec():
+    page = (Path(__file__).resolve().parent.parent / "docs" / "errors.md").read_text()
+    for path in sorted(BAD.glob("*.yaml")):
+        assert f"### {path.stem.replace('_', ' ')}" in page, f"rerun scripts/make_errors_doc.py ({path.stem})"
+        assert expectations(path)["error"] in page, path.stem

@@ -1,0 +1,106 @@
+"""Regenerate docs/errors.md from tests/bad_specs/*.yaml and what `cnncalc table` prints for each.
+
+Run from the repository root: python scripts/make_errors_doc.py > docs/errors.md
+(tests/test_errors.py checks the messages themselves; this only keeps the page in step.)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BAD = Path(__file__).resolve().parent.parent / "tests" / "bad_specs"
+GROUPS = [
+    ("Layer types and arguments", ["unknown_type", "unknown_block", "unknown_argument", "unknown_block_argument",
+                                   "missing_argument", "missing_block_argument"]),
+    ("Wrong types and values", ["string_for_int", "float_for_int", "bool_for_int", "list_for_int", "zero_channels",
+                                "negative_kernel", "zero_stride", "negative_pad"]),
+    ("Shapes that do not fit", ["pool_pad_too_large", "output_size_zero", "kernel_larger_than_input",
+                                "groups_do_not_divide", "linear_not_flat", "linear_wrong_size", "add_mismatch",
+                                "concat_mismatch"]),
+    ("References, names and blocks", ["unknown_reference", "later_reference", "self_reference", "duplicate_names",
+                                      "block_uses_itself", "blocks_use_each_other", "unknown_dollar_argument",
+                                      "bad_expression"]),
+    ("The file itself", ["unknown_top_key", "missing_input", "bad_input", "empty_file", "not_a_mapping",
+                         "invalid_yaml", "duplicate_key", "two_layers_in_one_item", "not_utf8"]),
+    ("Safety: no code from YAML, and limits", ["python_tag", "python_scalar_tag", "alias_bomb", "huge_repeat"]),
+]
+
+HEAD = """# Errors
+
+Every mistake in a spec or on the command line is reported as
+
+    FILE:LINE:COL: error: WHAT (and in which layer)
+     LINE | the offending line
+          |     ^
+      hint: what to do about it
+
+on stderr, with exit status 2 and nothing on stdout. Independent problems of one file (unknown
+types or arguments, wrong values, bad references) are all reported in one run, like a compiler;
+shape inference stops at the first shape that does not fit. `cnncalc check SPEC...` validates
+without printing a table. Exit status 1 is kept for `cnncalc verify` finding a mismatch; a Python
+traceback is always a bug (please report it; `--traceback` shows it).
+
+Each example below is a file in `tests/bad_specs/` (its first comment lines tell the test what
+to expect), followed by what `cnncalc table spec.yaml` prints for it.
+"""
+
+TAIL = """## Command line
+
+| mistake | message |
+| --- | --- |
+| a name that is neither a file nor bundled | `error: no such file or bundled architecture: 'alexnt'` + `hint: did you mean 'alexnet'?` |
+| a directory | `error: 'specs/' is a directory, not a spec file` |
+| `--set clases=10` | `error: --set clases: the spec has no argument 'clases'` + `hint: did you mean 'classes'?` |
+| `--set classes=[1,` | `error: --set 'classes=[1,': cannot read the value '[1,'` |
+| `--input 3x32` | `error: --input '3x32' is not CxHxW of positive integers` |
+| `--limit layer=5` | `error: --limit 'layer=5': no limit named 'layer'` + `hint: did you mean 'layers'?` |
+| `verify --device cuda` without a GPU | `error: CUDA was requested but torch.cuda.is_available() is False; ...` |
+| `verify` without PyTorch | `error: verify needs PyTorch: pip install 'cnncalc[torch]'` |
+
+## Limits
+
+| limit | default | what it bounds |
+| --- | --- | --- |
+| `file_bytes` | 4 MiB | the size of a spec file |
+| `yaml_nodes` | 1,000,000 | YAML nodes after aliases are expanded (stops "billion laughs") |
+| `depth` | 64 | YAML nesting, and blocks used inside blocks |
+| `repeat` | 10,000 | one `repeat:` count |
+| `layers` | 1,000,000 | layers after every block and repeat is expanded |
+
+Raise one with `--limit NAME=N` (repeatable) on `table`, `check` and `verify`.
+"""
+
+
+def main() -> None:
+    out = [HEAD]
+    listed = set()
+    for title, names in GROUPS:
+        out.append(f"## {title}\n")
+        for name in names:
+            listed.add(name)
+            path = BAD / f"{name}.yaml"
+            text = path.read_bytes().decode("utf-8", "replace")
+            if name == "alias_bomb":
+                text = "\n".join(text.splitlines()[:6]) + "\n# ... up to i: [*h, *h, ...], ten times more each line\n"
+            result = subprocess.run([sys.executable, "-m", "cnncalc", "table", "spec.yaml"], cwd=_copy(path),
+                                    capture_output=True, text=True)
+            out.append(f"### {name.replace('_', ' ')}\n\n```yaml\n{text.rstrip()}\n```\n\n```\n{result.stderr.rstrip()}\n```\n")
+    missing = {p.stem for p in BAD.glob("*.yaml")} - listed
+    if missing:
+        sys.exit(f"bad specs not in any group: {sorted(missing)}")
+    out.append(TAIL)
+    sys.stdout.write("\n".join(out))
+
+
+def _copy(path: Path) -> str:
+    import tempfile
+
+    folder = tempfile.mkdtemp()
+    (Path(folder) / "spec.yaml").write_bytes(path.read_bytes())
+    return folder
+
+
+if __name__ == "__main__":
+    main()
