@@ -212,7 +212,8 @@ class _Builder:
             repeat, name, sources = 1, None, [cur]
         if block is None and cls is None:
             known = [*self.spec.blocks, *_op_names()]
-            self.report(SpecError(item.span, f"unknown layer type '{item.type}'",
+            where = f" (in '{scope.prefix}')" if scope.prefix else ""
+            self.report(SpecError(item.span, f"unknown layer type '{item.type}'{where}",
                                   did_you_mean(item.type, known) or "docs/ops.md lists the layer types"))
             return self.node(scope, name or scope.auto("unknown"), _Unknown(), sources, item.span)
         base = name or scope.auto(item.type if block else cls.type)  # type: ignore[union-attr]
