@@ -53,6 +53,7 @@ class Graph:
     description: str
     source: str
     nodes: list[Node] = field(default_factory=list)
+    family: str = ""
     limits: Limits = field(default=Limits(), repr=False)
 
     @property
@@ -112,7 +113,7 @@ class _Builder:
 
     def __init__(self, spec: ArchSpec, globals_: dict[str, Any], limits: Limits) -> None:
         self.spec, self.globals, self.limits = spec, globals_, limits
-        self.graph = Graph(spec.name, spec.description, spec.source, limits=limits)
+        self.graph = Graph(spec.name, spec.description, spec.source, limits=limits, family=spec.family)
         self.by_name: dict[str, int] = {}
         self.active: list[str] = []  # blocks being expanded, to catch a block that uses itself
         self.errors: list[CnncalcError] = []
@@ -282,7 +283,9 @@ class _Builder:
             short = self.projection(inner, cur, body, item.span)
         else:
             short = self.items(item.shortcut, inner.child("shortcut"), cur)  # type: ignore[arg-type]
-        return self.node(inner, inner.auto("add"), build_op("add", {}, {}, item.span), [body, short], item.span)
+        # concat puts the shortcut's channels first, as DenseNet does: cat([x, f(x)])
+        inputs = [short, body] if item.merge == "concat" else [body, short]
+        return self.node(inner, inner.auto(item.merge), build_op(item.merge, {}, {}, item.span), inputs, item.span)
 
     def projection(self, scope: _Scope, x: int, body: int, span: Span) -> int:
         """identity when shapes match, else 1x1 conv (stride to fit) + bn, as ResNet option B."""

@@ -100,6 +100,8 @@ def sample_inputs(name: str, sample: dict) -> list[tuple[int, ...]]:
         return [(6, 12, 12), (6, 12, 12)]
     if name in ("concat",):
         return [(6, 12, 12), (3, 12, 12)]
+    if name in ("mul",):
+        return [(6, 12, 12), (6, 1, 1)]  # squeeze-and-excitation broadcasting
     return [(6, 12, 12)]
 
 

@@ -60,3 +60,28 @@ class Concat(OpDef):
         from cnncalc.torchcheck.modules import Concat as TorchConcat
 
         return TorchConcat()
+
+
+@register("mul")
+@dataclass(frozen=True)
+class Mul(OpDef):
+    """Elementwise product of two or more tensors, broadcasting size-1 dimensions (the
+    squeeze-and-excitation scale: C x 1 x 1 times C x H x W). elem_ops = (n-1) per output element."""
+
+    arity = 0
+    samples = ({},)
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        if len({len(x) for x in xs}) != 1 or any(
+                len({d for d in dims if d != 1}) > 1 for dims in zip(*xs)):
+            raise ShapeError(span, "mul got " + " and ".join(fmt_shape(x) for x in xs),
+                             "each dimension must be equal, or 1 to broadcast")
+        return tuple(max(dims) for dims in zip(*xs))
+
+    def cost(self, xs: list[Shape], y: Shape) -> Cost:
+        return Cost(elem_ops=(len(xs) - 1) * numel(y))
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from cnncalc.torchcheck.modules import Product
+
+        return Product()

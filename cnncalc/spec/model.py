@@ -33,12 +33,14 @@ class LayerItem:
 
 @dataclass(frozen=True)
 class ResidualItem:
-    """`- residual: {body: [...], shortcut: identity|projection|[...]}`: add(body(x), shortcut(x))."""
+    """`- residual: {body: [...], shortcut: identity|projection|[...], merge: add|mul|concat}`:
+    add(body(x), shortcut(x)) by default; mul gives squeeze-and-excitation, concat a DenseNet layer."""
 
     body: list[Item]
     shortcut: str | list[Item]
     span: Span
     name: str | None = None
+    merge: str = "add"
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class ArchSpec:
     description: str
     source: str
     input: Any  # [C, H, W] (checked by graph.py after --input overrides)
+    family: str
     args: LMap
     blocks: dict[str, BlockSpec]
     layers: list[Item]
@@ -79,7 +82,8 @@ class ArchSpec:
     input_span: Span = field(default=None)  # type: ignore[assignment]
 
 
-TOP_KEYS = ("name", "description", "source", "input", "args", "blocks", "layers")
+TOP_KEYS = ("name", "description", "source", "family", "input", "args", "blocks", "layers")
+MERGES = ("concat", "add", "mul")
 BLOCK_KEYS = ("args", "layers", "description")
 
 
@@ -134,7 +138,7 @@ def parse_spec(data: Any, file: str) -> ArchSpec:
             errs.append(exc)
     layers = _items(data["layers"], data.at("layers"), "`layers:`", errs)
     meta = {}
-    for key in ("description", "source"):
+    for key in ("description", "source", "family"):
         try:
             meta[key] = _text(data, key)
         except SpecError as exc:
@@ -142,7 +146,7 @@ def parse_spec(data: Any, file: str) -> ArchSpec:
     if errs:
         raise errs[0] if len(errs) == 1 else SpecErrors(errs)  # type: ignore[arg-type]
     return ArchSpec(name=_text(data, "name", file.rsplit("/", 1)[-1].removesuffix(".yaml")),
-                    description=meta["description"], source=meta["source"],
+                    description=meta["description"], source=meta["source"], family=meta["family"],
                     input=data["input"], args=args, blocks=blocks, layers=layers,
                     span=data.span, input_span=data.at("input"))
 
@@ -221,7 +225,7 @@ def _name(m: LMap) -> str | None:
 
 
 def _residual(m: LMap, span: Span, errs: list[SpecError]) -> ResidualItem:
-    _check_keys(m, ("body", "shortcut", "name"), "residual")
+    _check_keys(m, ("body", "shortcut", "merge", "name"), "residual")
     if "body" not in m:
         raise SpecError(span, "residual has no `body:`", "residual: {body: [...], shortcut: identity}")
     shortcut: Any = m.get("shortcut", "identity")
@@ -230,7 +234,11 @@ def _residual(m: LMap, span: Span, errs: list[SpecError]) -> ResidualItem:
     elif shortcut not in SHORTCUTS:
         raise SpecError(m.at("shortcut"), f"shortcut must be identity, projection or a list of layers, found {_kind(shortcut)}",
                         did_you_mean(str(shortcut), SHORTCUTS))
-    return ResidualItem(_items(m["body"], m.at("body"), "residual body", errs), shortcut, span, _name(m))
+    merge = m.get("merge", "add")
+    if merge not in MERGES:
+        raise SpecError(m.at("merge"), f"merge must be add, mul or concat, found {_kind(merge)}",
+                        did_you_mean(str(merge), MERGES))
+    return ResidualItem(_items(m["body"], m.at("body"), "residual body", errs), shortcut, span, _name(m), merge)
 
 
 def _parallel(m: LMap, span: Span, errs: list[SpecError]) -> ParallelItem:
@@ -246,6 +254,7 @@ def _parallel(m: LMap, span: Span, errs: list[SpecError]) -> ParallelItem:
     if len(branches) < 2:
         raise SpecError(m.at("branches"), "parallel needs at least two branches")
     merge = m.get("merge", "concat")
-    if merge not in ("concat", "add"):
-        raise SpecError(m.at("merge"), f"merge must be concat or add, found {_kind(merge)}")
+    if merge not in MERGES:
+        raise SpecError(m.at("merge"), f"merge must be concat, add or mul, found {_kind(merge)}",
+                        did_you_mean(str(merge), MERGES))
     return ParallelItem(branches, merge, span, _name(m))
