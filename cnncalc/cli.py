@@ -229,7 +229,7 @@ def verify(spec: str | None, all_specs: bool, device: str, batch: int, dtype: st
     if against:
         from cnncalc.torchcheck.against import compare_torchvision
 
-        third = compare_torchvision(analysis, device if device == "meta" else "meta")
+        third = compare_torchvision(analysis)
     if fmt == "json":
         data = report.verify_dict(result, analysis)
         if third is not None:

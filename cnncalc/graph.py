@@ -54,6 +54,7 @@ class Graph:
     source: str
     nodes: list[Node] = field(default_factory=list)
     family: str = ""
+    torchvision: dict | None = None  # the paired torchvision model (spec key `torchvision:`)
     limits: Limits = field(default=Limits(), repr=False)
 
     @property
@@ -113,7 +114,8 @@ class _Builder:
 
     def __init__(self, spec: ArchSpec, globals_: dict[str, Any], limits: Limits) -> None:
         self.spec, self.globals, self.limits = spec, globals_, limits
-        self.graph = Graph(spec.name, spec.description, spec.source, limits=limits, family=spec.family)
+        self.graph = Graph(spec.name, spec.description, spec.source, limits=limits, family=spec.family,
+                           torchvision=spec.torchvision)
         self.by_name: dict[str, int] = {}
         self.active: list[str] = []  # blocks being expanded, to catch a block that uses itself
         self.errors: list[CnncalcError] = []

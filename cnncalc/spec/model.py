@@ -75,6 +75,7 @@ class ArchSpec:
     source: str
     input: Any  # [C, H, W] (checked by graph.py after --input overrides)
     family: str
+    torchvision: dict | None  # {model, kwargs, differs}: the torchvision model this spec is paired with
     args: LMap
     blocks: dict[str, BlockSpec]
     layers: list[Item]
@@ -82,7 +83,8 @@ class ArchSpec:
     input_span: Span = field(default=None)  # type: ignore[assignment]
 
 
-TOP_KEYS = ("name", "description", "source", "family", "input", "args", "blocks", "layers")
+TOP_KEYS = ("name", "description", "source", "family", "torchvision", "input", "args", "blocks", "layers")
+TV_KEYS = ("model", "kwargs", "differs")
 MERGES = ("concat", "add", "mul")
 BLOCK_KEYS = ("args", "layers", "description")
 
@@ -143,12 +145,30 @@ def parse_spec(data: Any, file: str) -> ArchSpec:
             meta[key] = _text(data, key)
         except SpecError as exc:
             errs.append(exc)
+    tv = None
+    if "torchvision" in data:
+        try:
+            tv = _torchvision(data["torchvision"], data.at("torchvision"))
+        except SpecError as exc:
+            errs.append(exc)
     if errs:
         raise errs[0] if len(errs) == 1 else SpecErrors(errs)  # type: ignore[arg-type]
-    return ArchSpec(name=_text(data, "name", file.rsplit("/", 1)[-1].removesuffix(".yaml")),
+    return ArchSpec(torchvision=tv, name=_text(data, "name", file.rsplit("/", 1)[-1].removesuffix(".yaml")),
                     description=meta["description"], source=meta["source"], family=meta["family"],
                     input=data["input"], args=args, blocks=blocks, layers=layers,
                     span=data.span, input_span=data.at("input"))
+
+
+def _torchvision(value: Any, span: Span) -> dict:
+    """`torchvision: {model: resnet50, kwargs: {aux_logits: false}, differs: "why"}`."""
+    m = _mapping(value, span, "`torchvision:`")
+    _check_keys(m, TV_KEYS, "`torchvision:`")
+    if not isinstance(m.get("model"), str):
+        raise SpecError(m.at("model"), "`torchvision:` needs `model:`, the name torchvision.models.get_model takes")
+    kwargs = m.get("kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise SpecError(m.at("kwargs"), f"`kwargs:` must be a mapping, found {_kind(kwargs)}")
+    return {"model": m["model"], "kwargs": dict(kwargs), "differs": _text(m, "differs")}
 
 
 def _empty(span: Span) -> LMap:

@@ -16,21 +16,6 @@ from rich.text import Text
 from cnncalc.engine import Analysis
 from cnncalc.errors import UsageError
 
-_V15 = ("torchvision's {tv} is ResNet v1.5: a stage's stride 2 sits on the 3x3 conv, not on the first 1x1 "
-        "conv (He et al. Table 1): same parameters, more multiply-adds; `{name}-tv` follows torchvision")
-
-# bundled name -> (torchvision builder, keyword arguments, known difference or "")
-MODELS: dict[str, tuple[str, dict[str, Any], str]] = {
-    "alexnet": ("alexnet", {}, ""),
-    "vgg11": ("vgg11", {}, ""), "vgg13": ("vgg13", {}, ""), "vgg16": ("vgg16", {}, ""), "vgg19": ("vgg19", {}, ""),
-    "resnet18": ("resnet18", {}, ""), "resnet34": ("resnet34", {}, ""),
-    "resnet50": ("resnet50", {}, _V15), "resnet101": ("resnet101", {}, _V15), "resnet152": ("resnet152", {}, _V15),
-    "googlenet": ("googlenet", {"aux_logits": False, "init_weights": False},
-                  "torchvision's GoogLeNet adds batch norm after every conv, drops LRN, uses 3x3 convs in the "
-                  "'5x5' branch and ceil_mode pooling; the bundled spec follows the paper's Table 1"),
-}
-
-
 @dataclass
 class Against:
     name: str
@@ -69,35 +54,42 @@ class Against:
         return Group(table, note)
 
 
-def compare_torchvision(analysis: Analysis, device: str = "meta") -> Against:
+def conv_linear_macs(analysis: Analysis) -> int:
+    """The multiply-adds FlopCounterMode sees: conv and linear layers only."""
+    return sum(r.macs for r in analysis.rows if r.node.op.torch_counts_macs)
+
+
+def compare_torchvision(analysis: Analysis) -> Against:
     """Build torchvision's model of the same name and compare totals with the analysis."""
     from cnncalc.torchcheck.run import import_torch
 
     torch = import_torch()
-    name = analysis.graph.name
-    if name not in MODELS:
-        raise UsageError(None, f"--against torchvision: no torchvision model is paired with '{name}'",
-                         f"paired: {', '.join(MODELS)}")
+    name, pairing = analysis.graph.name, analysis.graph.torchvision
+    if pairing is None:
+        raise UsageError(None, f"--against torchvision: '{name}' names no torchvision model",
+                         "add `torchvision: {model: NAME}` to the spec")
     try:
         import torchvision
     except Exception:  # missing, or built for another torch ("operator torchvision::nms does not exist")
         raise UsageError(None, "--against torchvision needs torchvision built for this torch: "
                          "pip install torchvision (matching your torch version)") from None
+    tv_name, kwargs, known = pairing["model"], pairing["kwargs"], pairing["differs"]
+    tv = torchvision_totals(torch, torchvision, tv_name, kwargs, analysis.graph.input_shape, analysis.batch)
+    result = Against(name, tv_name, known=known)
+    result.rows = [("params", analysis.totals.params(), tv["params"]),
+                   ("output shape", list(analysis.rows[-1].output), tv["output"]),
+                   ("conv + linear MACs", conv_linear_macs(analysis), tv["macs"])]
+    return result
+
+
+def torchvision_totals(torch, torchvision, model_name: str, kwargs: dict, input_shape, batch: int = 1) -> dict:
+    """params, output shape and conv + linear MACs of a torchvision model (meta device, no weights)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    tv_name, kwargs, known = MODELS[name]
-    with torch.device(device):
-        model = torchvision.models.get_model(tv_name, weights=None, **kwargs).eval()
-        x = torch.empty((analysis.batch, *analysis.graph.input_shape))
+    with torch.device("meta"):
+        model = torchvision.models.get_model(model_name, weights=None, **kwargs).eval()
+        x = torch.empty((batch, *input_shape))
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         out = model(x)
-    params = sum(p.numel() for p in model.parameters())
-    ours_macs = sum(r.macs for r in analysis.rows if r.node.op.torch_counts_macs)
-    result = Against(name, tv_name, known=known)
-    result.rows = [("params", analysis.totals.params(), params),
-                   ("output shape", list(analysis.rows[-1].output), list(out.shape[1:])),
-                   ("conv + linear MACs", ours_macs, counter.get_total_flops() // 2)]
-    if not result.differs:
-        result.known = ""
-    result.known = result.known.format(tv=tv_name, name=name)
-    return result
+    return {"params": sum(p.numel() for p in model.parameters()), "output": list(out.shape[1:]),
+            "macs": counter.get_total_flops() // 2}
