@@ -33,16 +33,28 @@ def render_table(analysis: Analysis, view: v.View) -> Table:
     return table
 
 
+FAMILIES = ("LeNet", "AlexNet & ZFNet", "VGG", "GoogLeNet & Inception", "ResNet", "ResNet variants",
+            "DenseNet", "Efficient networks", "NASNet")
+
+
 def render_zoo(entries: list[tuple[str, str, Analysis]]) -> Table:
-    """`cnncalc list`: one row per bundled architecture with its description and totals."""
+    """`cnncalc list`: the bundled architectures grouped by family, with their totals (the
+    lecture's "comparing complexity" at a glance)."""
     table = Table(title="bundled architectures", caption_justify="left",
                   caption="params = weights + biases · MACs = multiply-adds (conv, linear, pooling) · "
-                          "memory = sum of layer outputs, float32, batch 1")
+                          "memory = activations of one float32 sample, in-place ops 0")
     for head in ("name", "input", "params (M)", "MACs (M)", "memory (MB)", "description"):
         table.add_column(head, justify="left" if head in ("name", "input", "description") else "right")
-    for name, description, a in entries:
-        t = a.totals
-        macs = f"{t.macs / 1e6:,.0f}" if t.macs >= 10**7 else f"{t.macs / 1e6:.2f}"
-        table.add_row(name, "x".join(map(str, a.graph.input_shape)), f"{t.params() / 1e6:.2f}", macs,
-                      f"{t.memory_bytes / 2**20:.1f}", description)
+    order = {f: i for i, f in enumerate(FAMILIES)}
+    groups: dict[str, list] = {}
+    for entry in entries:
+        groups.setdefault(entry[2].graph.family or "other", []).append(entry)
+    for family in sorted(groups, key=lambda f: order.get(f, len(order))):
+        table.add_row(Text(family, style="bold"), end_section=False)
+        for name, description, a in groups[family]:
+            t = a.totals
+            macs = f"{t.macs / 1e6:,.0f}" if t.macs >= 10**7 else f"{t.macs / 1e6:.2f}"
+            table.add_row("  " + name, "x".join(map(str, a.graph.input_shape)), f"{t.params() / 1e6:.2f}", macs,
+                          f"{t.memory_bytes / 2**20:.1f}", description)
+        table.rows[-1].end_section = True
     return table
