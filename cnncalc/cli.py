@@ -16,7 +16,7 @@ import click
 from cnncalc import __version__
 from cnncalc.errors import CnncalcError, Limits, UsageError
 
-FORMATS = ("rich", "json", "csv", "markdown")
+FORMATS = ("rich", "json", "csv", "markdown", "latex", "html")
 
 
 def _fail(message: str) -> None:
@@ -158,12 +158,14 @@ def cli() -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="rich", show_default=True,
               help="rich table, JSON (exact integers), CSV (raw integers) or Markdown.")
 @click.option("--all", "show_all", is_flag=True, help="Show relu/bn/dropout as their own rows instead of folding them.")
-@click.option("--units", type=click.Choice(["lecture", "raw"]), default="lecture", show_default=True,
-              help="lecture: KB / k / M rounded as on the slides; raw: exact integers.")
+@click.option("--units", type=click.Choice(["lecture", "auto", "raw"]), default="lecture", show_default=True,
+              help="lecture: KB / k / M rounded as on the slides; auto: readable B..GB, k..G; raw: exact integers.")
+@click.option("--depth", type=click.IntRange(min=1), help="Collapse names deeper than N levels into subtotal rows "
+              "(resnet50 --depth 1: one row per stage).")
 @handle_errors
 def table(spec: str, input_shape: str | None, sets: tuple[str, ...], batch: int, dtype: str,
           params_mode: str, flops_mode: str, limits: tuple[str, ...], traceback: bool, fmt: str,
-          show_all: bool, units: str) -> None:
+          show_all: bool, units: str, depth: int | None) -> None:
     """Print the per-layer table of SPEC (a bundled name such as alexnet, or a YAML file).
 
     Example: cnncalc table vgg11 --input 3x32x32 --set hidden=2048 --set classes=10
@@ -172,16 +174,15 @@ def table(spec: str, input_shape: str | None, sets: tuple[str, ...], batch: int,
 
     analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
     view = View(weights_only=params_mode == "weights", flops=flops_mode == "flops",
-                fold=not show_all, units=units, dtype=dtype)
+                fold=not show_all, units=units, dtype=dtype, depth=depth)
     if fmt == "rich":
         from cnncalc.report.table import render_table
 
         make_console().print(render_table(analysis, view))
         return
-    from cnncalc.report import text
+    from cnncalc.report.text import render
 
-    render = {"json": text.render_json, "csv": text.render_csv, "markdown": text.render_markdown}[fmt]
-    click.echo(render(analysis, view), nl=False)
+    click.echo(render(analysis, view, fmt), nl=False)
 
 
 @cli.command()

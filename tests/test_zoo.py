@@ -86,3 +86,40 @@ def test_totals_against_live_torchvision(name):
     assert live == {k: frozen[k] for k in ("params", "output", "macs")}, "stale: rerun scripts/freeze_torchvision.py"
     if not pairing["differs"]:
         assert totals(analysis) == live
+
+
+# Paper-exact specs: the published figures, at the paper's own precision. "macs" is what the
+# papers count: multiply-adds of conv and fully connected layers (pooling excluded) unless noted.
+PAPERS = [
+    # Howard et al. 2017, Table 8 "1.0 MobileNet-224": 569 million mult-adds, 4.2 million parameters
+    pytest.param("mobilenet_v1", "params", 1e6, 1, 4.2, id="mobilenet_v1-params"),
+    pytest.param("mobilenet_v1", "macs", 1e6, 0, 569, id="mobilenet_v1-macs"),
+    # Hu et al. 2018 (SENet), Table 2: SE-ResNet-50 3.87 GFLOPs (multiply-adds, the SE global pools
+    # included: conv + fc alone is 3.8605 G); ~28.1 M parameters (ResNet-50's 25.6 M + ~2.5 M)
+    pytest.param("se_resnet50", "total_macs", 1e9, 2, 3.87, id="se_resnet50-gflops"),
+    pytest.param("se_resnet50", "params", 1e6, 1, 28.1, id="se_resnet50-params"),
+    # Zoph et al. 2018, Table 2, NASNet-A (4 @ 1056): 5.3 M parameters, 564 M mult-adds
+    pytest.param("nasnet_a_mobile", "params", 1e6, 1, 5.3, id="nasnet_a_mobile-params"),
+    pytest.param("nasnet_a_mobile", "macs", 1e6, 0, 564, id="nasnet_a_mobile-macs"),
+    # He et al. 2016 (identity mappings): the ResNet-18 layout, 1.8 G FLOPs as in He et al. 2015
+    # Table 1; 11.7 M parameters (ResNet-18's convs and fc; 17 batch norms instead of 20)
+    pytest.param("preact_resnet18", "macs", 1e9, 1, 1.8, id="preact_resnet18-gflops"),
+    pytest.param("preact_resnet18", "params", 1e6, 1, 11.7, id="preact_resnet18-params"),
+    # Szegedy et al. 2016 give no count for Inception-v4; the reference port (Cadene's
+    # pretrainedmodels inceptionv4 = timm inception_v4) has 42,679,816 parameters
+    pytest.param("inception_v4", "params", 1, 0, 42_679_816, id="inception_v4-params"),
+]
+
+
+@pytest.mark.parametrize(("name", "what", "unit", "digits", "published"), PAPERS)
+def test_paper_exact_specs(name, what, unit, digits, published):
+    analysis = analyse_bundled(name)
+    value = {"params": analysis.totals.params(), "macs": conv_linear_macs(analysis),
+             "total_macs": analysis.totals.macs}[what]
+    assert round(value / unit, digits) == published, value
+
+
+def test_preact_resnet18_parameters_by_hand():
+    # ResNet-18's 11,689,512 parameters minus the batch norms pre-activation drops: 20 BNs with
+    # 4,800 channels in all (9,600 params) become 17 with 3,904 channels (7,808): 11,689,512 - 1,792
+    assert analyse_bundled("preact_resnet18").totals.params() == 11_689_512 - 1_792

@@ -12,24 +12,53 @@ from cnncalc.engine import Analysis
 from cnncalc.report import view as v
 
 
+_LEVELS = " ▁▂▃▄▅▆▇█"
+
+
+def share_cell(row: v.DisplayRow, analysis: Analysis, view: v.View) -> Text:
+    """Three one-character bars: this row's share of total memory, params and flop (a full block
+    is 100%), so the heaviest layers stand out: early convs (memory), FC (params), convs (flop)."""
+    t = analysis.totals
+    parts = [(row.memory_bytes(), t.memory_bytes, "cyan"), (row.params(view), t.params(view.weights_only), "magenta"),
+             (row.flop(view), t.macs * (2 if view.flops else 1), "yellow")]
+    cell = Text()
+    for i, (part, total, style) in enumerate(parts):
+        level = -(-part * 8 // total) if total else 0  # ceil: any non-zero share shows
+        cell.append(_LEVELS[level], style=style)
+        if i < 2:
+            cell.append(" ")
+    return cell
+
+
 def render_table(analysis: Analysis, view: v.View) -> Table:
     """Layer | Input C | Input H/W | filters | kernel | stride | pad | Output C | Output H/W |
-    memory | params | flop, one row per (folded) layer, then the totals row and the caption."""
+    memory | params | flop | share, one row per (folded) layer, subtotals after each stage of
+    blocks, then the totals row and the caption."""
     g = analysis.graph
     title = f"{g.name}: input {'x'.join(map(str, g.input_shape))}"
     table = Table(title=title, caption=v.caption(analysis, view), show_footer=True,
                   caption_justify="left", header_style="bold")
-    table.add_column("Layer", footer="total", no_wrap=True)
+    table.add_column("Layer", footer="total", no_wrap=True, max_width=40, overflow="ellipsis")
     for head in v.COLUMNS[1:]:
         table.add_column(head, justify="right")
     for head, total in zip(v.headers(view), v.total_cells(analysis, view)):
         table.add_column(head, justify="right", footer=total)
-    for row in v.display_rows(analysis, view):
+    table.add_column("m p f", justify="left", no_wrap=True)
+    rows = v.display_rows(analysis, view)
+    ends = {end: (start, stage) for start, end, stage in v.subtotals(rows)} if view.depth is None else {}
+    for i, row in enumerate(rows):
         name, *cells = v.layer_cells(row)
         label = Text(name)
-        if row.folded:
+        if row.label:
+            label.append(f" ({len(row.members)} layers)", style="dim")
+        elif row.folded:
             label.append(" +" + "+".join(r.type for r in row.folded), style="dim")
-        table.add_row(label, *cells, *v.number_cells(row, view))
+        table.add_row(label, *cells, *v.number_cells(row, view), share_cell(row, analysis, view))
+        if i in ends:
+            start, stage = ends[i]
+            sums = v.number_cells(v.merged(rows[start: i + 1]), view)
+            table.add_row(Text(f"  {stage} subtotal", style="italic"), *[""] * (len(v.COLUMNS) - 1),
+                          *[Text(c, style="italic") for c in sums], "", end_section=True)
     return table
 
 

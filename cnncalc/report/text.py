@@ -1,17 +1,18 @@
-"""Plain-text reports: JSON with exact integers (for scripts), CSV and Markdown tables.
+"""Plain-text reports of the layer table: JSON with exact integers (for scripts), and the
+Markdown, CSV, LaTeX and HTML tables of report/grid.py.
 
 Stage: report (pure). In: Analysis + View. Out: a string. No rich, no printing.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import dataclasses
 import json
 from typing import Any
 
 from cnncalc.engine import Analysis
 from cnncalc.report import view as v
+from cnncalc.report.grid import WRITERS, Grid
 
 
 def to_dict(analysis: Analysis, view: v.View) -> dict[str, Any]:
@@ -44,27 +45,35 @@ def render_json(analysis: Analysis, view: v.View) -> str:
     return json.dumps(to_dict(analysis, view), indent=2) + "\n"
 
 
-def _cells(analysis: Analysis, view: v.View) -> tuple[list[str], list[list[str]]]:
-    head = [*v.COLUMNS, *v.headers(view)]
-    return head, [[*v.layer_cells(r), *v.number_cells(r, view)] for r in v.display_rows(analysis, view)]
+def table_grid(analysis: Analysis, view: v.View) -> Grid:
+    """The lecture table as a Grid: display rows, totals and caption; CSV cells are raw integers."""
+    raw = dataclasses.replace(view, units="raw")
+    rows = v.display_rows(analysis, view)
+    g = analysis.graph
+    return Grid(title=f"{g.name}: input {'x'.join(map(str, g.input_shape))}",
+                headers=[*v.COLUMNS, *v.headers(view)],
+                rows=[[*v.layer_cells(r), *v.number_cells(r, view)] for r in rows],
+                total=["total", *[""] * (len(v.COLUMNS) - 1), *v.total_cells(analysis, view)],
+                caption=v.caption(analysis, view),
+                raw_rows=[[*v.layer_cells(r), str(r.memory_bytes()), str(r.params(raw)), str(r.flop(raw))]
+                          for r in rows])
+
+
+def render(analysis: Analysis, view: v.View, fmt: str) -> str:
+    """The table in one of the text formats: markdown, csv, latex, html (json: render_json)."""
+    if fmt == "json":
+        return render_json(analysis, view)
+    grid = table_grid(analysis, view)
+    if fmt == "csv":  # raw integers, so the headers name raw units
+        grid.headers = [*v.COLUMNS, *v.headers(dataclasses.replace(view, units="raw"))]
+    return WRITERS[fmt](grid)
 
 
 def render_csv(analysis: Analysis, view: v.View) -> str:
     """CSV of the displayed rows with raw integers (bytes, params, MACs or FLOPs)."""
-    raw = v.View(view.weights_only, view.flops, view.fold, "raw", view.dtype)
-    head, body = _cells(analysis, raw)
-    body = [[cell.replace(",", "") if i >= len(v.COLUMNS) else cell for i, cell in enumerate(r)] for r in body]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(head)
-    writer.writerows(body)
-    return out.getvalue()
+    return render(analysis, view, "csv")
 
 
 def render_markdown(analysis: Analysis, view: v.View) -> str:
     """A GitHub-flavoured Markdown table with a totals row and the caption under it."""
-    head, body = _cells(analysis, view)
-    body.append(["**total**", *[""] * (len(v.COLUMNS) - 1), *v.total_cells(analysis, view)])
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in body]
-    return "\n".join(lines) + f"\n\n{v.caption(analysis, view)}\n"
+    return render(analysis, view, "markdown")

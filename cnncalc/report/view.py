@@ -19,20 +19,27 @@ class View:
     weights_only: bool = False  # --params weights: count weights, not biases (CS231n, EECS 498 FC rows)
     flops: bool = False  # --flops flops: show 2 x multiply-adds (PyTorch's FlopCounterMode) instead of MACs
     fold: bool = True  # fold relu/bn/dropout/... into the row above
-    units: str = "lecture"  # lecture: KB / k / M rounded to integers as on the slides; raw: exact integers
+    units: str = "lecture"  # lecture: KB / k / M rounded as on the slides; auto: B..GB, k..G; raw: exact integers
     dtype: str = "float32"
+    depth: int | None = None  # --depth N: collapse names deeper than N levels into one subtotal row
 
 
 @dataclass
 class DisplayRow:
-    """One table row: a layer plus the shape-preserving layers folded into it."""
+    """One table row: a layer plus the shape-preserving layers folded into it, or (with --depth)
+    a whole block instance or stage collapsed into its subtotal."""
 
     lead: LayerRow
     folded: list[LayerRow] = field(default_factory=list)
+    label: str | None = None  # the group's name when this row collapses a block
 
     @property
     def members(self) -> list[LayerRow]:
         return [self.lead, *self.folded]
+
+    @property
+    def name(self) -> str:
+        return self.label or self.lead.name
 
     def params(self, view: View) -> int:
         return sum(r.params(view.weights_only) for r in self.members)
@@ -49,16 +56,44 @@ class DisplayRow:
 
 
 def display_rows(analysis: Analysis, view: View) -> list[DisplayRow]:
-    """Group rows: a foldable layer whose only input is the row above joins that row."""
+    """Group rows: a foldable layer whose only input is the row above joins that row; with
+    view.depth, consecutive layers whose names share their first `depth` levels (conv3_x.1.conv2
+    at depth 1: conv3_x) become one subtotal row."""
     rows: list[DisplayRow] = []
     for row in analysis.rows:
         node = row.node
-        if (view.fold and node.op.fold and rows and len(node.inputs) == 1
+        parts = node.name.split(".")
+        if view.depth is not None and len(parts) > view.depth:
+            key = ".".join(parts[: view.depth])
+            if rows and rows[-1].label == key:
+                rows[-1].folded.append(row)
+            else:
+                rows.append(DisplayRow(row, label=key))
+        elif (view.fold and node.op.fold and rows and len(node.inputs) == 1
                 and analysis.graph.nodes[node.inputs[0]] is rows[-1].members[-1].node):
             rows[-1].folded.append(row)
         else:
             rows.append(DisplayRow(row))
     return rows
+
+
+def subtotals(rows: list[DisplayRow]) -> list[tuple[int, int, str]]:
+    """(first row, last row, stage) of each top-level block that spans several rows: the ResNet
+    paper's conv2_x ... conv5_x lines, which get a subtotal after their last row."""
+    out, start = [], 0
+    for i, row in enumerate(rows):
+        stage = row.name.split(".")[0]
+        if i + 1 == len(rows) or rows[i + 1].name.split(".")[0] != stage:
+            if i > start and "." in rows[start].name:
+                out.append((start, i, stage))
+            start = i + 1
+    return out
+
+
+def merged(rows: list[DisplayRow]) -> DisplayRow:
+    """One row holding every layer of `rows` (for subtotals)."""
+    members = [m for r in rows for m in r.members]
+    return DisplayRow(members[0], members[1:])
 
 
 def round_half_up(n: int, d: int) -> int:
@@ -70,15 +105,31 @@ def fmt_int(n: int) -> str:
     return f"{n:,}"
 
 
+def fmt_auto(n: int, base: int, suffixes: tuple[str, ...]) -> str:
+    """A human-readable size: 3 significant digits and a suffix (784 KB, 37.7 M, 1.82 G)."""
+    i = 0
+    while i + 1 < len(suffixes) and n >= base ** (i + 1):
+        i += 1
+    scaled = n / base**i  # display only: the exact integer stays in the engine
+    text = f"{scaled:.0f}" if i == 0 or scaled >= 100 else f"{scaled:.1f}" if scaled >= 10 else f"{scaled:.2f}"
+    return f"{text} {suffixes[i]}".rstrip()
+
+
 def fmt_memory(n_bytes: int, view: View) -> str:
+    if view.units == "auto":
+        return fmt_auto(n_bytes, 1024, ("B", "KB", "MB", "GB", "TB"))
     return fmt_int(n_bytes) if view.units == "raw" else fmt_int(round_half_up(n_bytes, 1024))
 
 
 def fmt_params(n: int, view: View) -> str:
+    if view.units == "auto":
+        return fmt_auto(n, 1000, ("", "k", "M", "G"))
     return fmt_int(n) if view.units == "raw" else fmt_int(round_half_up(n, 1000))
 
 
 def fmt_flop(n: int, view: View) -> str:
+    if view.units == "auto":
+        return fmt_auto(n, 1000, ("", "k", "M", "G", "T"))
     return fmt_int(n) if view.units == "raw" else fmt_int(round_half_up(n, 1_000_000))
 
 
@@ -87,6 +138,8 @@ def headers(view: View) -> tuple[str, str, str]:
     flop = "FLOPs" if view.flops else "flop"
     if view.units == "raw":
         return "memory (B)", "params", flop
+    if view.units == "auto":
+        return "memory", "params", flop
     return "memory (KB)", "params (k)", f"{flop} (M)"
 
 
@@ -121,9 +174,9 @@ COLUMNS = ("Layer", "Input C", "Input H/W", "filters", "kernel", "stride", "pad"
 
 def layer_cells(row: DisplayRow) -> list[str]:
     """The lecture table's descriptive cells of a row, in COLUMNS order (numbers come apart)."""
-    cols = row.lead.node.op.columns()
+    cols = {} if row.label else row.lead.node.op.columns()  # a collapsed block has no one kernel
     in_c, in_hw = input_cells(row.lead)
-    return [row.lead.name, in_c, in_hw, fmt_pair(cols.get("filters")), fmt_pair(cols.get("kernel")),
+    return [row.name, in_c, in_hw, fmt_pair(cols.get("filters")), fmt_pair(cols.get("kernel")),
             fmt_pair(cols.get("stride")), fmt_pad(cols), str(row.output[0]), fmt_hw(row.output)]
 
 
@@ -143,7 +196,7 @@ def caption(analysis: Analysis, view: View) -> str:
     flop = ("flop = 2 x multiply-adds (PyTorch FlopCounterMode)" if view.flops
             else "flop = multiply-adds (conv, linear; pooling = C*H'*W'*K*K)")
     params = "params = weights only (no biases)" if view.weights_only else "params = weights + biases"
-    unit = "B" if view.units == "raw" else "KB of 1024 B"
+    unit = {"raw": "B", "auto": "B/KB/MB of 1024"}.get(view.units, "KB of 1024 B")
     return (f"{flop}; activations, BN, add not counted · memory = output elements x "
             f"{analysis.dtype_bytes} B ({view.dtype}) in {unit}, in-place ops 0 · {params} · "
             f"batch {analysis.batch}")

@@ -1,0 +1,91 @@
+"""Plain tables as text: Markdown, CSV, LaTeX and self-contained HTML, from one Grid.
+
+Stage: report (pure). In: a Grid (headers, rows of cell strings, optional totals row, caption).
+Out: a string. The same cells feed every format, so every format shows the same numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Grid:
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+    total: list[str] | None = None  # the totals row, same width as headers
+    caption: str = ""
+    numeric_from: int = 1  # columns from this index on are right-aligned numbers
+    raw_rows: list[list[str]] = field(default_factory=list)  # CSV cells (raw integers), if different
+
+
+def to_markdown(grid: Grid) -> str:
+    """GitHub-flavoured Markdown: pastes into a README."""
+    def esc(cell: str) -> str:
+        return cell.replace("|", "\\|")
+
+    align = ["---" if i < grid.numeric_from else "---:" for i in range(len(grid.headers))]
+    lines = ["| " + " | ".join(map(esc, grid.headers)) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(map(esc, r)) + " |" for r in grid.rows]
+    if grid.total:
+        lines.append("| " + " | ".join(f"**{c}**" if c else "" for c in grid.total) + " |")
+    text = "\n".join(lines) + "\n"
+    return text + (f"\n{grid.caption}\n" if grid.caption else "")
+
+
+def to_csv(grid: Grid) -> str:
+    """CSV with a header row; numbers as raw integers (no separators, no units)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(grid.headers)
+    writer.writerows(grid.raw_rows or grid.rows)
+    return out.getvalue()
+
+
+_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+        "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def tex_escape(text: str) -> str:
+    return "".join(_TEX.get(ch, ch) for ch in text).replace("·", r"$\cdot$").replace("×", r"$\times$")
+
+
+def to_latex(grid: Grid) -> str:
+    """A LaTeX tabular (no packages needed, so it compiles in any beamer deck); caption as a comment."""
+    spec = "".join("l" if i < grid.numeric_from else "r" for i in range(len(grid.headers)))
+    row = lambda cells: " & ".join(tex_escape(c) for c in cells) + r" \\"  # noqa: E731
+    lines = [f"% {grid.title}", f"% {grid.caption}" if grid.caption else "", rf"\begin{{tabular}}{{{spec}}}",
+             r"\hline", row(grid.headers), r"\hline", *map(row, grid.rows)]
+    if grid.total:
+        lines += [r"\hline", row(grid.total)]
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(line for line in lines if line) + "\n"
+
+
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}
+th,td{padding:.25em .6em;border-bottom:1px solid #ddd}th{text-align:left;background:#f4f4f4}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}tr.total td{font-weight:bold;border-top:2px solid #888}
+caption{caption-side:bottom;text-align:left;color:#555;padding-top:.6em}"""
+
+
+def to_html(grid: Grid) -> str:
+    """A self-contained HTML page (inline CSS, no scripts, no external files)."""
+    def cells(row: list[str], tag: str) -> str:
+        return "".join(f'<{tag}{" class=n" if i >= grid.numeric_from else ""}>{html.escape(c)}</{tag}>'
+                       for i, c in enumerate(row))
+
+    body = [f"<tr>{cells(r, 'td')}</tr>" for r in grid.rows]
+    if grid.total:
+        body.append(f'<tr class="total">{cells(grid.total, "td")}</tr>')
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(grid.title)}</title><style>{_CSS}</style></head><body>\n"
+            f"<h1>{html.escape(grid.title)}</h1>\n<table>\n<caption>{html.escape(grid.caption)}</caption>\n"
+            f"<thead><tr>{cells(grid.headers, 'th')}</tr></thead>\n<tbody>\n" + "\n".join(body) +
+            "\n</tbody>\n</table>\n</body></html>\n")
+
+
+WRITERS = {"markdown": to_markdown, "csv": to_csv, "latex": to_latex, "html": to_html}

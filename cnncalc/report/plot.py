@@ -1,0 +1,210 @@
+"""Figures: one network's per-layer bars, and several networks' compute vs memory bubbles.
+
+Stage: report (output edge). In: Analysis (+ View) and a path ending .png, .svg or .pdf.
+Out: that one file, written by matplotlib; nothing else is written or printed. matplotlib is
+imported only inside the plot functions (never at import, never on the analytic path), and
+pyplot not at all: a bare Figure renders offscreen and touches no global backend or figure list.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cnncalc.engine import Analysis, training_memory_estimate
+from cnncalc.report.view import View, display_rows
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+FORMATS = (".png", ".svg", ".pdf")
+COMPARE_METRICS = ("memory", "params", "training")
+
+KiB, MiB = 1024, 1024 ** 2  # memory in KB/MB of 1024, as the tables' "KB of 1024 B"
+
+# Bars are coloured by what the layer's lead op is; folded relu/bn ride along with it.
+_FAMILY = {"conv": "conv", "linear": "linear", "maxpool": "pool", "avgpool": "pool",
+           "adaptive_avgpool": "pool", "global_avgpool": "pool", "add": "merge", "concat": "merge",
+           "mul": "merge"}
+_COLOURS = {"conv": "#3b75af", "linear": "#d1615d", "pool": "#6ba368", "merge": "#e1a23b",
+            "other": "#9a9a9a"}
+_RC = {"svg.fonttype": "none",  # text stays <text>: searchable, and small files
+       "svg.hashsalt": "cnncalc",  # fixed clip-path ids: the same input gives the same SVG
+       "font.size": 9}
+
+
+def matplotlib_missing_message() -> str:
+    """The one sentence the CLI prints when matplotlib is not installed."""
+    return "plotting needs matplotlib: pip install 'cnncalc[plot]'"
+
+
+def _format_of(path: str) -> str:
+    """'png', 'svg' or 'pdf' from the path's suffix; ValueError for anything else."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        got = f"'{suffix}'" if suffix else "no suffix"
+        raise ValueError(f"cannot tell the image format of '{path}' ({got}): "
+                         f"name the file .png, .svg or .pdf")
+    return suffix[1:]
+
+
+def _save(fig, path: str, fmt: str) -> None:
+    """Write the figure; no timestamps, so the same numbers give the same file."""
+    metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)
+    fig.savefig(path, format=fmt, dpi=150, metadata=metadata)
+
+
+def _unit(peak: float, units: tuple[tuple[float, str], ...]) -> tuple[float, str]:
+    """The largest unit the peak value reaches at least once of (the first one otherwise)."""
+    chosen = units[0]
+    for divisor, name in units:
+        if peak >= divisor:
+            chosen = (divisor, name)
+    return chosen
+
+
+def _num(x: float) -> str:
+    """About three significant digits, thousands separated: 0.62, 12.3, 103, 1,850."""
+    if x >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.1f}" if x >= 10 else f"{x:.2f}"
+
+
+def _label_step(n: int, width_in: float) -> int:
+    """Show every k-th layer name so rotated labels (about 0.16 in apart) do not collide."""
+    return max(1, math.ceil(n / max(1, int(width_in / 0.16))))
+
+
+def plot_layers(analysis: Analysis, view: View, path: str) -> None:
+    """Three bar panels over the display rows: activation memory, parameters, multiply-adds."""
+    fmt = _format_of(path)
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    rows = display_rows(analysis, view)
+    names = [r.lead.name for r in rows]
+    n = len(names)
+    flop_word = "FLOPs" if view.flops else "multiply-adds"
+    t = analysis.totals
+    panels = [  # (values, total, units, axis label)
+        ([r.memory_bytes() for r in rows], t.memory_bytes, ((KiB, "KB"), (MiB, "MB")),
+         "activation memory"),
+        ([r.params(view) for r in rows], t.params(view.weights_only), ((1e3, "k"), (1e6, "M")),
+         "weights" if view.weights_only else "parameters"),
+        ([r.flop(view) for r in rows], t.macs * (2 if view.flops else 1), ((1e6, "M"), (1e9, "G")),
+         flop_word),
+    ]
+    longest = max((len(s) for s in names), default=1)
+    width = min(24.0, max(8.0, 2.0 + 0.34 * n))
+    height = 6.6 + 0.075 * min(longest, 30)
+    step = _label_step(n, width)
+    colours = [_COLOURS[_FAMILY.get(r.lead.type, "other")] for r in rows]
+    shape = "x".join(map(str, analysis.graph.input_shape))
+
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(width, height), layout="constrained")
+        axes: list[Axes] = fig.subplots(3, 1, sharex=True)
+        for ax, (values, total, units, what) in zip(axes, panels):
+            divisor, unit = _unit(max(values, default=0), units)
+            scaled = [x / divisor for x in values]
+            ax.bar(range(n), scaled, width=0.8, color=colours, zorder=2)
+            ax.set_ylabel(f"{what} ({unit})")
+            ax.grid(axis="y", color="#dddddd", linewidth=0.8, zorder=0)
+            ax.spines[["top", "right"]].set_visible(False)
+            ax.margins(y=0.18)
+            ax.text(0.995, 0.96, f"total {_num(total / divisor)} {unit}", transform=ax.transAxes,
+                    ha="right", va="top", fontsize=9, color="#333333")
+            if scaled and max(scaled) > 0:
+                top = max(range(n), key=scaled.__getitem__)
+                ax.annotate(f"{names[top]}: {_num(scaled[top])} {unit}", (top, scaled[top]),
+                            xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
+                            fontsize=8, color="#333333")
+        bottom = axes[-1]
+        bottom.set_xlim(-0.6, n - 0.4)
+        bottom.set_xticks(range(n), minor=True)
+        bottom.set_xticks(range(0, n, step), [names[i] for i in range(0, n, step)],
+                          rotation=90 if longest > 8 or step > 1 else 50,
+                          ha="center" if longest > 8 or step > 1 else "right",
+                          rotation_mode="default" if longest > 8 or step > 1 else "anchor",
+                          fontsize=8)
+        used = [f for f in _COLOURS if any(c == _COLOURS[f] for c in colours)]
+        axes[0].legend([Patch(color=_COLOURS[f]) for f in used], used, loc="upper center",
+                       ncols=len(used), frameon=False, fontsize=8, bbox_to_anchor=(0.5, 1.0))
+        fig.suptitle(f"{analysis.graph.name}: where memory, parameters and compute live",
+                     fontsize=13, fontweight="bold")
+        thinned = f" · every {step}th name shown" if step > 1 else ""
+        axes[0].set_title(f"input {shape} · batch {analysis.batch} · {view.dtype} · {n} layers "
+                          f"(relu, bn, dropout folded into the layer above){thinned}",
+                          fontsize=9, color="#555555")
+        _save(fig, path, fmt)
+
+
+def _compare_y(analysis: Analysis, y: str) -> float:
+    if y == "memory":
+        return analysis.totals.memory_bytes / MiB
+    if y == "params":
+        return analysis.totals.params() / 1e6
+    return training_memory_estimate(analysis) / MiB
+
+
+_Y_LABELS = {"memory": "activation memory (MB)", "params": "parameters (M)",
+             "training": "training memory estimate (MB)\nparams + grads + activations"}
+
+
+def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "memory") -> None:
+    """One bubble per model: multiply-adds (G) across, the chosen metric up, area = parameters."""
+    fmt = _format_of(path)
+    if y not in COMPARE_METRICS:
+        raise ValueError(f"unknown metric '{y}' for the y axis: use one of {', '.join(COMPARE_METRICS)}")
+    if not entries:
+        raise ValueError("nothing to compare: give at least one model")
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    xs = [a.totals.macs / 1e9 for _, a in entries]
+    ys = [_compare_y(a, y) for _, a in entries]
+    params = [a.totals.params() for _, a in entries]
+    biggest = max(max(params), 1)
+    max_area = 2800.0  # points^2 of the largest bubble
+    areas = [max(10.0, max_area * p / biggest) for p in params]
+
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(8.5, 5.6), layout="constrained")
+        ax = fig.subplots()
+        palette = matplotlib.colormaps["tab10"].colors
+        for i, ((name, _), x, v, s) in enumerate(zip(entries, xs, ys, areas)):
+            ax.scatter([x], [v], s=s, color=palette[i % len(palette)], alpha=0.55,
+                       edgecolors="black", linewidths=0.6, zorder=3)
+            ax.annotate(name, (x, v), xytext=(math.sqrt(s) / 2 + 3, 0), textcoords="offset points",
+                        ha="left", va="center", fontsize=10, zorder=4)
+        positive = [x for x in xs if x > 0]
+        if len(positive) == len(xs) and max(xs) / min(xs) > 30:
+            ax.set_xscale("log")
+            ax.set_xlabel("multiply-adds (G, log scale)")
+        else:
+            ax.set_xlabel("multiply-adds (G)")
+        ax.set_ylabel(_Y_LABELS[y])
+        ax.margins(x=0.18, y=0.15)
+        if y != "params":
+            ax.set_ylim(bottom=0)
+        ax.grid(color="#e3e3e3", linewidth=0.8, zorder=0)
+        ax.spines[["top", "right"]].set_visible(False)
+        # a size key: one or two round parameter counts below the largest model
+        top = 10 ** math.floor(math.log10(biggest))
+        keys = [k for k in (top // 10, top) if k > 0 and max_area * k / biggest >= 10]
+        handles = [ax.scatter([], [], s=max_area * k / biggest, color="white", edgecolors="black",
+                              linewidths=0.6) for k in keys]
+        ax.legend(handles, [f"{_num(k / 1e6)} M params" if k >= 1e6 else f"{_num(k / 1e3)} k params"
+                            for k in keys],
+                  loc="upper left", frameon=False, labelspacing=1.8, borderpad=1.0, fontsize=9,
+                  title="bubble area = parameters", title_fontsize=9)
+        batches = {(a.batch, a.dtype_bytes) for _, a in entries}
+        note = (f"batch {entries[0][1].batch}, {entries[0][1].dtype_bytes} B per element"
+                if len(batches) == 1 else "mixed batch sizes / element types")
+        fig.suptitle("Comparing complexity: compute vs "
+                     + {"memory": "activation memory", "params": "parameters",
+                        "training": "training memory"}[y], fontsize=13, fontweight="bold")
+        ax.set_title(note, fontsize=9, color="#555555")
+        _save(fig, path, fmt)
