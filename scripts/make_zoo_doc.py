@@ -1,0 +1,74 @@
+"""Regenerate docs/zoo.md: every bundled architecture with its source, totals and how it is checked.
+
+Run from the repository root: python scripts/make_zoo_doc.py > docs/zoo.md
+Numbers come from the analytic engine; torchvision's from tests/data/torchvision_reference.json
+(written by scripts/freeze_torchvision.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cnncalc.engine import analyze  # noqa: E402
+from cnncalc.graph import build_graph  # noqa: E402
+from cnncalc.report.table import FAMILIES  # noqa: E402
+from cnncalc.sources import bundled_names, find, load_spec  # noqa: E402
+
+REFERENCE = json.loads((ROOT / "tests" / "data" / "torchvision_reference.json").read_text())["models"]
+LECTURE = {"alexnet", "alexnet-2012", "zfnet", "lenet5", "googlenet", "vgg11", "vgg13", "vgg16", "vgg19",
+           "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"}
+
+
+def conv_linear(a) -> int:
+    return sum(r.macs for r in a.rows if r.node.op.torch_counts_macs)
+
+
+def main() -> None:
+    rows = []
+    for name in bundled_names():
+        spec = load_spec(find(name))
+        a = analyze(build_graph(spec))
+        tv = spec.torchvision
+        if tv and not tv["differs"]:
+            kind = f"torchvision-exact (`{tv['model']}`)"
+        elif name in LECTURE:
+            kind = "lecture / paper"
+        else:
+            kind = "paper-exact"
+        rows.append((spec.family, name, kind, a, spec, tv))
+    order = {f: i for i, f in enumerate(FAMILIES)}
+    rows.sort(key=lambda r: (order.get(r[0], 99), bundled_names().index(r[1])))
+    out = ["# The architecture zoo", "",
+           "Every bundled spec, its totals from the analytic engine (one 224x224 sample unless the input says",
+           "otherwise, float32) and what it is checked against. `params` = weights + biases; `MACs` = conv +",
+           "linear multiply-adds (what FlopCounterMode / 2 and the papers count; the table's flop column also",
+           "adds pooling); `memory` = activations, in-place ops 0. Regenerate with",
+           "`python scripts/make_zoo_doc.py > docs/zoo.md`.", "",
+           "| family | model | input | params | MACs | memory (MB) | source | checked as |",
+           "| --- | --- | --- | ---: | ---: | ---: | --- | --- |"]
+    for family, name, kind, a, spec, tv in rows:
+        out.append(f"| {family} | `{name}` | {'x'.join(map(str, a.graph.input_shape))} | {a.totals.params():,} | "
+                   f"{conv_linear(a):,} | {a.totals.memory_bytes / 2**20:.1f} | {(spec.source[:57] + '...') if len(spec.source) > 60 else spec.source} | {kind} |")
+    out += ["", "## Where torchvision and the paper disagree", "",
+            "Specs that follow a paper or lecture where torchvision's model of the same name differs; the",
+            "`-tv` twin follows torchvision exactly. `cnncalc verify NAME --against torchvision` shows both.", "",
+            "| spec | torchvision | params (spec / torchvision) | MACs (spec / torchvision) | difference | why |",
+            "| --- | --- | ---: | ---: | ---: | --- |"]
+    for family, name, kind, a, spec, tv in rows:
+        if tv and tv["differs"]:
+            ref = REFERENCE[name]
+            ours = conv_linear(a)
+            out.append(f"| `{name}` | `{tv['model']}` | {a.totals.params():,} / {ref['params']:,} | "
+                       f"{ours:,} / {ref['macs']:,} | {100 * (ref['macs'] - ours) / ours:+.1f}% MACs | {tv['differs']} |")
+    out += ["", f"torchvision reference: torchvision {json.loads((ROOT / 'tests' / 'data' / 'torchvision_reference.json').read_text())['torchvision']}, "
+            "frozen by `scripts/freeze_torchvision.py`.", ""]
+    sys.stdout.write("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
