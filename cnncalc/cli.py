@@ -320,6 +320,153 @@ def check(specs: tuple[str, ...], input_shape: str | None, sets: tuple[str, ...]
         sys.exit(2)
 
 
+def parse_gpu_memory(text: str) -> int:
+    """'24GB', '24 GiB', '80G', '16384MB' -> bytes. GPU makers quote GiB as "GB": both mean 2**30."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B)?\s*", text, flags=re.I)
+    if not match:
+        raise UsageError(None, f"--gpu-memory '{text}' is not a size", "e.g. --gpu-memory 24GB")
+    scale = {"": 2**30, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}[match[2].upper()]
+    from decimal import Decimal
+
+    return int(Decimal(match[1]) * scale)
+
+
+@cli.command()
+@click.argument("spec")
+@spec_options
+@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "rmsprop", "adagrad", "adam", "adamw"]),
+              default="adam", show_default=True, help="Optimizer state per parameter: sgd 0, momentum 1, adam 2.")
+@click.option("--gpu-memory", metavar="SIZE", help="Say whether it fits, e.g. --gpu-memory 24GB.")
+@click.option("--format", "fmt", type=click.Choice(["rich", "json"]), default="rich", show_default=True)
+@handle_errors
+def memory(spec: str, input_shape: str | None, sets: tuple[str, ...], batch: int, dtype: str, params_mode: str,
+           flops_mode: str, limits: tuple[str, ...], traceback: bool, optimizer: str, gpu_memory: str | None,
+           fmt: str) -> None:
+    """Memory for training SPEC: parameters, gradients, optimizer state, activations, input.
+
+    Example: cnncalc memory resnet50 --batch 64 --dtype bfloat16 --optimizer adam --gpu-memory 24GB
+    """
+    import json
+
+    from cnncalc.engine import forward_memory_estimate, training_memory
+
+    capacity = parse_gpu_memory(gpu_memory) if gpu_memory else None
+    analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
+    parts = training_memory(analysis, optimizer)
+    inference = forward_memory_estimate(analysis)
+    if fmt == "json":
+        data = {"name": analysis.graph.name, "batch": batch, "dtype": dtype, "optimizer": optimizer,
+                "training_bytes": parts, "inference_peak_bytes": inference}
+        if capacity is not None:
+            data["gpu_memory_bytes"], data["fits"] = capacity, parts["total"] <= capacity
+        click.echo(json.dumps(data, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{analysis.graph.name}: training memory, batch {batch}, {dtype}, {optimizer}",
+                  header_style="bold", show_footer=True)
+    table.add_column("part", footer="total")
+    table.add_column("bytes", justify="right", footer=f"{parts['total']:,}")
+    table.add_column("MiB", justify="right", footer=f"{parts['total'] / 2**20:,.1f}")
+    table.add_column("share", justify="right", footer="100%")
+    for part, size in parts.items():
+        if part != "total":
+            table.add_row(part, f"{size:,}", f"{size / 2**20:,.1f}", f"{100 * size / parts['total']:.0f}%")
+    console = make_console()
+    console.print(table)
+    console.print("activations: every layer's output, kept for the backward pass (in-place layers share their "
+                  "input's); optimizer state in the parameters' dtype (docs/conventions.md)", style="dim")
+    console.print(f"inference (no gradients): parameters + the largest live set of activations = "
+                  f"{inference / 2**20:,.1f} MiB")
+    if capacity is not None:
+        fits = parts["total"] <= capacity
+        console.print(f"fits on a {gpu_memory} GPU? {'yes' if fits else 'no'} "
+                      f"({100 * parts['total'] / capacity:.0f}% of {capacity / 2**30:,.1f} GiB; "
+                      f"allocator overhead and the CUDA context, ~0.5 GiB, are not included)")
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, required=True)
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "float64", "int8"]), default="float32",
+              show_default=True)
+@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "rmsprop", "adagrad", "adam", "adamw"]),
+              default="sgd", show_default=True, help="For the training memory column.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="rich", show_default=True)
+@click.option("--plot", "plot_path", metavar="PATH", help="Also draw the comparing-complexity chart (.png, .svg).")
+@click.option("--y", "y_metric", type=click.Choice(["memory", "params", "training"]), default="memory",
+              show_default=True, help="The chart's y axis (x is multiply-adds, bubble area is params).")
+@limit_option
+@click.option("--traceback", is_flag=True, hidden=True)
+@handle_errors
+def compare(specs: tuple[str, ...], batch: int, dtype: str, optimizer: str, fmt: str, plot_path: str | None,
+            y_metric: str, limits: tuple[str, ...], traceback: bool) -> None:
+    """Compare architectures side by side: params, MACs, memory, training memory, depth.
+
+    Example: cnncalc compare alexnet vgg16 googlenet resnet50 --plot cmp.png
+    """
+    from cnncalc.report.compare import compare_grid, render_compare
+
+    if plot_path:
+        _check_plot_path(plot_path)
+    analyses = [analyse(spec, None, (), batch, dtype, limits) for spec in specs]
+    grid = compare_grid(analyses, optimizer)
+    if fmt == "rich":
+        make_console().print(render_compare(grid))
+    else:
+        import json
+
+        from cnncalc.report.grid import WRITERS
+
+        text = json.dumps(grid.data, indent=2) + "\n" if fmt == "json" else WRITERS[fmt](grid)
+        click.echo(text, nl=False)
+    if plot_path:
+        _plot(lambda plot: plot.plot_compare([(a.graph.name, a) for a in analyses], plot_path, y_metric))
+        click.echo(f"wrote {plot_path}", err=True)
+
+
+def _check_plot_path(path: str) -> None:
+    from pathlib import Path
+
+    if Path(path).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise UsageError(None, f"cannot tell the image format of '{path}'", "use a .png, .svg or .pdf file name")
+    if not Path(path).resolve().parent.is_dir():
+        raise UsageError(None, f"the folder of '{path}' does not exist")
+
+
+def _plot(draw: Callable[[Any], None]) -> None:
+    """Import the plotting module (and so matplotlib) only here; a clear message when it is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError(None, "plotting needs matplotlib: pip install 'cnncalc[plot]'") from None
+    from cnncalc.report import plot
+
+    draw(plot)
+
+
+@cli.command()
+@click.argument("spec")
+@click.option("-o", "--output", "path", required=True, metavar="PATH", help="Image file: .png, .svg or .pdf.")
+@spec_options
+@handle_errors
+def plot(spec: str, path: str, input_shape: str | None, sets: tuple[str, ...], batch: int, dtype: str,
+         params_mode: str, flops_mode: str, limits: tuple[str, ...], traceback: bool) -> None:
+    """Draw per-layer bars of memory, parameters and multiply-adds (three aligned panels).
+
+    Example: cnncalc plot vgg16 -o vgg16.png
+    """
+    from cnncalc.report.view import View
+
+    _check_plot_path(path)
+    analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
+    view = View(weights_only=params_mode == "weights", flops=flops_mode == "flops", dtype=dtype)
+    _plot(lambda plot: plot.plot_layers(analysis, view, path))
+    click.echo(f"wrote {path}", err=True)
+
+
 @cli.command(name="list")
 @handle_errors
 def list_cmd() -> None:

@@ -119,7 +119,30 @@ def forward_memory_estimate(analysis: Analysis) -> int:
     return param_bytes(analysis) + peak_live_bytes(analysis)
 
 
-def training_memory_estimate(analysis: Analysis) -> int:
-    """Parameters + their gradients + every activation kept for backward + the input (no optimizer
-    state; plain SGD). A simple upper-bound style estimate; docs/conventions.md#training."""
-    return 2 * param_bytes(analysis) + analysis.totals.memory_bytes + analysis.input_bytes
+OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adagrad": 1, "adam": 2, "adamw": 2}
+
+
+def training_memory(analysis: Analysis, optimizer: str = "sgd") -> dict[str, int]:
+    """Bytes a training step holds at its peak, by part (docs/conventions.md#training-memory):
+    parameters, their gradients, optimizer state (per parameter: 0 for SGD, 1 for momentum /
+    RMSprop / Adagrad, 2 for Adam / AdamW, in the same dtype as the parameters, as torch.optim
+    keeps them), every layer's activation kept for the backward pass, and the input batch."""
+    params = param_bytes(analysis)
+    parts = {"parameters": params, "gradients": params, "optimizer state": OPTIMIZER_STATES[optimizer] * params,
+             "activations": analysis.totals.memory_bytes, "input": analysis.input_bytes}
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def training_memory_estimate(analysis: Analysis, optimizer: str = "sgd") -> int:
+    """Total bytes of a training step (see training_memory)."""
+    return training_memory(analysis, optimizer)["total"]
+
+
+def depth(analysis: Analysis) -> int:
+    """Weight layers (conv, linear) on the longest path from input to output: the depth that
+    names networks (AlexNet 8, VGG-16 16, GoogLeNet 22, ResNet-50 50)."""
+    longest = [0] * len(analysis.graph.nodes)
+    for i, node in enumerate(analysis.graph.nodes[1:], start=1):
+        longest[i] = max(longest[j] for j in node.inputs) + (1 if node.op.torch_counts_macs else 0)
+    return longest[-1]
