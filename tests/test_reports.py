@@ -1,0 +1,178 @@
+"""Reports: every export format round-trips to the same numbers, depth grouping, memory, compare."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from cnncalc.engine import depth, forward_memory_estimate, training_memory
+from tests.conftest import analyse_bundled, run_cli
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def json_layers(*args: str) -> dict:
+    return {layer["name"]: layer for layer in json.loads(run_cli("table", *args, "--format", "json").stdout)["layers"]}
+
+
+class Cells(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self.cell is not None:
+            self.rows[-1].append("".join(self.cell))
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def parse(fmt: str, text: str) -> list[list[str]]:
+    """Header + body rows of any text format, as cell strings."""
+    if fmt == "csv":
+        return list(csv.reader(io.StringIO(text)))
+    if fmt == "markdown":
+        rows = [line.strip("|").split("|") for line in text.splitlines() if line.startswith("|")]
+        return [[c.strip().strip("*") for c in r] for r in rows if not set("".join(r)) <= set("-: ")]
+    if fmt == "latex":
+        body = [line for line in text.splitlines() if line.endswith(r"\\")]
+        return [[c.strip().replace(r"\_", "_") for c in line[:-2].split("&")] for line in body]
+    if fmt == "html":
+        parser = Cells()
+        parser.feed(text)
+        return parser.rows
+    raise AssertionError(fmt)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown", "latex", "html"])
+def test_every_format_shows_the_json_numbers(fmt):
+    # --all: one row per graph node, so each row can be matched with its JSON layer exactly
+    layers = json_layers("resnet18", "--all")
+    args = ["table", "resnet18", "--all", "--format", fmt] + ([] if fmt == "csv" else ["--units", "raw"])
+    rows = parse(fmt, run_cli(*args).stdout)
+    head, body = rows[0], rows[1:]
+    assert head[:3] == ["Layer", "Input C", "Input H/W"]
+    body = [r for r in body if r[0] != "total"]
+    assert [r[0] for r in body] == list(layers)
+    for r in body:
+        layer = layers[r[0]]
+        memory, params, flop = (int(c.replace(",", "")) for c in r[-3:])
+        assert (memory, params, flop) == (layer["memory_bytes"], layer["params"], layer["macs"]), r[0]
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "latex", "html"])
+def test_lecture_units_agree_across_formats(fmt):
+    md = parse("markdown", run_cli("table", "alexnet", "--format", "markdown").stdout)
+    other = parse(fmt, run_cli("table", "alexnet", "--format", fmt).stdout)
+    assert other == md
+
+
+def test_html_is_self_contained():
+    page = run_cli("table", "vgg16", "--format", "html").stdout
+    assert page.startswith("<!DOCTYPE html>") and "<style>" in page and "<script" not in page
+    assert "http" not in page.split("<body>")[0]  # no external stylesheet
+
+
+def test_latex_escapes_names():
+    text = run_cli("table", "vgg16", "--format", "latex").stdout
+    assert r"conv1\_1" in text and r"\begin{tabular}" in text and r"\end{tabular}" in text
+
+
+def test_depth_collapses_stages_into_subtotals():
+    layers = json_layers("resnet50")
+    rows = parse("csv", run_cli("table", "resnet50", "--depth", "1", "--format", "csv").stdout)[1:]
+    assert [r[0] for r in rows] == ["conv1", "pool1", "conv2_x", "conv3_x", "conv4_x", "conv5_x", "pool5", "flatten", "fc"]
+    for stage in ("conv2_x", "conv3_x", "conv4_x", "conv5_x"):
+        row = next(r for r in rows if r[0] == stage)
+        members = [v for k, v in layers.items() if k.startswith(stage + ".")]
+        assert int(row[-2]) == sum(m["params"] for m in members)
+        assert int(row[-1]) == sum(m["macs"] for m in members)
+    # depth 2: one row per bottleneck: 3 + 4 + 6 + 3 = 16 block rows
+    rows2 = parse("csv", run_cli("table", "resnet50", "--depth", "2", "--format", "csv").stdout)[1:]
+    assert sum(r[0].count(".") == 1 for r in rows2) == 16
+
+
+def test_rich_view_has_stage_subtotals_and_share_bars():
+    out = run_cli("table", "resnet18").stdout
+    for stage in ("conv2_x", "conv3_x", "conv4_x", "conv5_x"):
+        assert f"{stage} subtotal" in out
+    assert "m p f" in out
+
+
+def test_units_auto():
+    out = run_cli("table", "vgg16", "--units", "auto").stdout
+    assert "138 M" in out  # 138,357,544 params
+    assert "15.5 G" in out  # 15,476,385,792 multiply-adds in the total
+
+
+def test_depth_of_named_networks():
+    # the number in the name is the count of weight layers on the longest path
+    for name, expected in (("alexnet", 8), ("vgg16", 16), ("vgg19", 19), ("googlenet", 22), ("resnet18", 18),
+                           ("resnet50", 50), ("resnet152", 152), ("densenet121", 121)):
+        assert depth(analyse_bundled(name)) == expected, name
+
+
+def test_training_memory_by_hand_for_lenet5():
+    # outputs in elements: c1 6*28*28 = 4,704 and its tanh 4,704 (tanh is not in place); s2 6*14*14 = 1,176;
+    # c3 16*10*10 = 1,600 + tanh 1,600; s4 16*5*5 = 400; c5 120 + tanh 120; flatten 120; f6 84 + tanh 84;
+    # output 10: 14,722 elements = 58,888 bytes. Params 61,706 * 4 = 246,824 bytes; input 32*32*4 = 4,096.
+    parts = training_memory(analyse_bundled("lenet5"), "adam")
+    assert parts == {"parameters": 246_824, "gradients": 246_824, "optimizer state": 2 * 246_824,
+                     "activations": 58_888, "input": 4_096, "total": 4 * 246_824 + 58_888 + 4_096}
+    # inference peak: while tanh1 runs, c1's output and tanh1's (18,816 bytes each) are both alive
+    assert forward_memory_estimate(analyse_bundled("lenet5")) == 246_824 + 2 * 18_816
+
+
+def test_memory_command_fits_or_not():
+    yes = run_cli("memory", "resnet50", "--batch", "64", "--dtype", "bfloat16", "--optimizer", "adam",
+                  "--gpu-memory", "24GB")
+    assert yes.exit_code == 0 and "fits on a 24GB GPU? yes" in yes.stdout
+    data = json.loads(run_cli("memory", "vgg16", "--batch", "512", "--optimizer", "adam", "--gpu-memory", "24GB",
+                              "--format", "json").stdout)
+    # activations alone: 512 samples x VGG-16's 60,448,672 activation bytes (float32) = 28.8 GiB > 24 GiB
+    assert data["training_bytes"]["activations"] == 512 * analyse_bundled("vgg16").totals.memory_bytes
+    assert data["fits"] is False
+    assert run_cli("memory", "vgg16", "--gpu-memory", "lots").exit_code == 2
+
+
+def test_compare_side_by_side_in_every_format():
+    out = run_cli("compare", "alexnet", "vgg16", "googlenet", "resnet50").stdout
+    for name in ("alexnet", "vgg16", "googlenet", "resnet50"):
+        assert name in out
+    data = json.loads(run_cli("compare", "alexnet", "resnet50", "--format", "json").stdout)
+    assert [d["depth"] for d in data] == [8, 50]
+    assert data[1]["params"] == 25_557_032
+    rows = parse("csv", run_cli("compare", "alexnet", "resnet50", "--format", "csv").stdout)
+    assert rows[2][2] == "25557032"
+
+
+def test_plot_without_matplotlib_is_a_clear_message(tmp_path):
+    code = ("import sys; sys.modules['matplotlib'] = None\nfrom cnncalc.cli import cli\n"
+            f"cli(['plot', 'vgg16', '-o', {str(tmp_path / 'x.png')!r}])\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 2 and "plotting needs matplotlib: pip install 'cnncalc[plot]'" in proc.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_plot_bad_suffix(tmp_path):
+    result = run_cli("plot", "vgg16", "-o", str(tmp_path / "x.bmp"))
+    assert result.exit_code == 2 and "use a .png, .svg or .pdf" in result.stderr
