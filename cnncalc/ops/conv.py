@@ -94,6 +94,10 @@ class Conv2d(OpDef):
     def columns(self) -> dict:
         return {"filters": self.out, "kernel": self.kernel, "stride": self.stride, "pad": self.pad}
 
+    def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
+        """The conv's own window: kernel, stride, pad and dilation."""
+        return self.kernel, self.stride, self.pad, self.dilation
+
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import ShapeError, Span
-from cnncalc.ops.registry import Cost, OpDef, Shape, arg, fmt_shape, numel, register
+from cnncalc.ops.registry import Cost, OpDef, Pair, Shape, arg, fmt_shape, numel, register
 
 if TYPE_CHECKING:
     from torch import nn
@@ -28,6 +28,14 @@ class Flatten(OpDef):
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
         return (numel(xs[0]),)
+
+    def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
+        """A flat output sees the whole input map: one window covering all of H x W (kernel =
+        stride = (H, W), pad 0), as a global pool. A flat input passes through (None)."""
+        if len(xs[0]) != 3:
+            return None
+        _, h, w = xs[0]
+        return (h, w), (h, w), (0, 0), (1, 1)
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
@@ -67,6 +75,11 @@ class Linear(OpDef):
 
     def columns(self) -> dict:
         return {"filters": self.out}
+
+    def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
+        """The identity window: the input is flat (infer checks), and a flat tensor already sees
+        the whole map (flatten's window), so every output feature has its input's field."""
+        return (1, 1), (1, 1), (0, 0), (1, 1)
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn

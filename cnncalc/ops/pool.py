@@ -52,6 +52,11 @@ class _Pool(OpDef):
     def columns(self) -> dict:
         return {"kernel": self.kernel, "stride": self.step, "pad": self.pad, "ceil_mode": self.ceil_mode}
 
+    def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
+        """kernel, stride (default: the kernel), pad, dilation 1. ceil_mode only adds a last
+        (partial) window at the far end: every window, and so the field, stays the same."""
+        return self.kernel, self.step, self.pad, (1, 1)
+
 
 @register("maxpool")
 @dataclass(frozen=True)
@@ -112,6 +117,24 @@ class AdaptiveAvgPool2d(OpDef):
 
     def columns(self) -> dict:
         return {"kernel": "adaptive"}
+
+    def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
+        """An equivalent fixed window per axis, pad 0, dilation 1 (global_avgpool inherits it).
+
+        Output 1 (global pooling): one window covering the whole input, kernel = stride = in.
+        Other output sizes: torch's window i covers [floor(i*in/out), ceil((i+1)*in/out)).
+        When out divides in, every window is in/out long with stride in/out: exact. Otherwise
+        the windows vary, and we take kernel = the LARGEST window (an upper bound on the field;
+        it can be ceil(in/out) + 1: in 5, out 3 gives [0,2), [1,4), [3,5), so 3, not
+        ceil(5/3) = 2) and stride = floor(in/out), at least 1 (the real spacing alternates
+        between floor and ceil, and is below one pixel when out > in). The start is then that of
+        a kernel-wide window at 0, up to half a pixel (of this layer's input) from the true
+        centre of the first window."""
+        kernel, stride = [], []
+        for size, out in zip(xs[0][1:], self.out):
+            kernel.append(max(-(-((i + 1) * size) // out) - (i * size) // out for i in range(out)))
+            stride.append(max(1, size // out))
+        return (kernel[0], kernel[1]), (stride[0], stride[1]), (0, 0), (1, 1)
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn

@@ -84,6 +84,16 @@ class OpDef:
         """The lecture table's layer columns: filters, kernel, stride, pad (when they apply)."""
         return {}
 
+    def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
+        """The sliding window this op applies, as (kernel, stride, pad, dilation) per axis (h, w),
+        for receptive-field analysis (cnncalc/rf.py); pad is the top/left padding, the one that
+        shifts where the first window starts.
+
+        None (this default) means elementwise in space: each output position sees the same input
+        position(s), so the field passes through unchanged (activations, bn, lrn, dropout, add,
+        mul, concat, channel_shuffle, chunk, ...)."""
+        return None
+
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         """The equivalent torch module (torch is imported only here)."""
         raise NotImplementedError(f"{self.type} has no torch twin yet")

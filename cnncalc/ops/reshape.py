@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.errors import ShapeError, SpecError, Span
-from cnncalc.ops.registry import OpDef, Shape, arg, fmt_shape, register
+from cnncalc.ops.registry import OpDef, Pair, Shape, arg, fmt_shape, register
 
 if TYPE_CHECKING:
     from torch import nn
@@ -87,6 +87,12 @@ class ZeroPad2d(OpDef):
 
     def columns(self) -> dict:
         return {"pad": "x".join(map(str, self.sides))}
+
+    def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
+        """kernel 1, stride 1, pad = the top/left padding: the field keeps its size and jump, and
+        its start moves back by the padding (output pixel 0 sits at input pixel -top, -left)."""
+        left, _, top, _ = self.sides
+        return (1, 1), (1, 1), (top, left), (1, 1)
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
