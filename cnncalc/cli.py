@@ -160,12 +160,13 @@ def cli() -> None:
 @click.option("--all", "show_all", is_flag=True, help="Show relu/bn/dropout as their own rows instead of folding them.")
 @click.option("--units", type=click.Choice(["lecture", "auto", "raw"]), default="lecture", show_default=True,
               help="lecture: KB / k / M rounded as on the slides; auto: readable B..GB, k..G; raw: exact integers.")
+@click.option("--rf", is_flag=True, help="Add receptive field, jump and start columns (in input pixels).")
 @click.option("--depth", type=click.IntRange(min=1), help="Collapse names deeper than N levels into subtotal rows "
               "(resnet50 --depth 1: one row per stage).")
 @handle_errors
 def table(spec: str, input_shape: str | None, sets: tuple[str, ...], batch: int, dtype: str,
           params_mode: str, flops_mode: str, limits: tuple[str, ...], traceback: bool, fmt: str,
-          show_all: bool, units: str, depth: int | None) -> None:
+          show_all: bool, units: str, rf: bool, depth: int | None) -> None:
     """Print the per-layer table of SPEC (a bundled name such as alexnet, or a YAML file).
 
     Example: cnncalc table vgg11 --input 3x32x32 --set hidden=2048 --set classes=10
@@ -174,7 +175,7 @@ def table(spec: str, input_shape: str | None, sets: tuple[str, ...], batch: int,
 
     analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
     view = View(weights_only=params_mode == "weights", flops=flops_mode == "flops",
-                fold=not show_all, units=units, dtype=dtype, depth=depth)
+                fold=not show_all, units=units, dtype=dtype, depth=depth, rf=rf)
     if fmt == "rich":
         from cnncalc.report.table import render_table
 
@@ -286,6 +287,25 @@ def _verify_all(device: str, batch: int, dtype: str, params_mode: str, fmt: str)
         bad = sum(not r.ok for r, _ in results)
         console.print(f"{len(results) - bad} of {len(results)} architectures verified" + (f", {bad} failed" if bad else ""))
     return 1 if any(not r.ok for r, _ in results) else 0
+
+
+@cli.command()
+@click.argument("spec")
+@click.argument("layers", nargs=-1)
+@spec_options
+@handle_errors
+def explain(spec: str, layers: tuple[str, ...], input_shape: str | None, sets: tuple[str, ...], batch: int,
+            dtype: str, params_mode: str, flops_mode: str, limits: tuple[str, ...], traceback: bool) -> None:
+    """Work LAYERS of SPEC through by hand, as the slides do (default: the first layer of each kind).
+
+    Example: cnncalc explain alexnet conv1 pool1 fc6
+    """
+    from cnncalc.report.explain import render_explain
+    from cnncalc.report.view import View
+
+    analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
+    view = View(weights_only=params_mode == "weights", flops=flops_mode == "flops", dtype=dtype)
+    click.echo(render_explain(analysis, list(layers), view), nl=False)
 
 
 @cli.command()

@@ -27,6 +27,7 @@ class LayerRow:
     elem_ops: int  # elementwise operations kept out of the lecture column (activations, BN, add)
     output_bytes: int  # size of the output tensor
     memory_bytes: int  # activation memory this layer adds: output_bytes, or 0 if run in place
+    index: int = 0  # position of the node in graph.nodes
 
     @property
     def name(self) -> str:
@@ -72,12 +73,12 @@ class Analysis:
 def analyze(graph: Graph, batch: int = 1, dtype_bytes: int = 4) -> Analysis:
     """Walk the graph once, in order, and cost every layer (node 0, the input, is skipped)."""
     rows = []
-    for node in graph.nodes[1:]:
+    for index, node in enumerate(graph.nodes[1:], start=1):
         inputs = tuple(graph.nodes[i].shape for i in node.inputs)
         cost = node.op.cost(list(inputs), node.shape)
         out_bytes = batch * numel(node.shape) * dtype_bytes
         rows.append(LayerRow(node, inputs, cost.weights, cost.biases, batch * cost.macs,
-                             batch * cost.elem_ops, out_bytes, 0 if node.op.inplace else out_bytes))
+                             batch * cost.elem_ops, out_bytes, 0 if node.op.inplace else out_bytes, index))
     totals = Totals(sum(r.weights for r in rows), sum(r.biases for r in rows),
                     sum(r.macs for r in rows), sum(r.elem_ops for r in rows),
                     sum(r.memory_bytes for r in rows))

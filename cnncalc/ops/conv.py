@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import ShapeError, Span
-from cnncalc.ops.registry import Cost, OpDef, Pair, Shape, arg, fmt_shape, register
+from cnncalc.ops.registry import Cost, OpDef, Pair, Shape, arg, fmt_shape, n, register, spatial_lines
 
 if TYPE_CHECKING:
     from torch import nn
@@ -93,6 +93,31 @@ class Conv2d(OpDef):
 
     def columns(self) -> dict:
         return {"filters": self.out, "kernel": self.kernel, "stride": self.stride, "pad": self.pad}
+
+    def explain(self, xs: list[Shape], y: Shape) -> list[str]:
+        (c_in, _, _), (c_out, oh, ow) = xs[0], y
+        kh, kw = self.kernel
+        g = self.groups
+        per_in = f"({c_in}/{g})" if g > 1 else f"{c_in}"
+        k_text = f"{kh} * {kw}" if kh != kw else f"{kh} * {kh}"
+        per_out = (c_in // g) * kh * kw
+        weights = c_out * per_out
+        lines = [f"Output channels = number of filters = {c_out}",
+                 *spatial_lines(xs[0], y, self.kernel, self.stride, self.pad, self.dilation, False)]
+        if g > 1:
+            lines.append(f"Groups: each filter sees C_in / groups = {c_in} / {g} = {c_in // g} channels"
+                         + (" (depthwise: groups = channels)" if g == c_in else ""))
+        shape = f"C_out x {'C_in/groups' if g > 1 else 'C_in'} x K x K = {c_out} x {c_in // g} x {kh} x {kw}"
+        if self.bias:
+            lines.append(f"Params: weight shape = {shape}; bias shape = C_out = {c_out}; "
+                         f"number of params = {c_out} * {per_in} * {k_text} + {c_out} = {n(weights + c_out)}")
+        else:
+            lines.append(f"Params: weight shape = {shape}, no bias; number of params = {c_out} * {per_in} * {k_text} = {n(weights)}")
+        outs = c_out * oh * ow
+        lines.append(f"Flop (multiply-adds) = (number of output elements) * (ops per output element) = "
+                     f"(C_out * H' * W') * ({'C_in/groups' if g > 1 else 'C_in'} * K * K) = ({c_out} * {oh} * {ow}) * "
+                     f"({per_in} * {k_text}) = {n(outs)} * {n(per_out)} = {n(outs * per_out)}")
+        return lines
 
     def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
         """The conv's own window: kernel, stride, pad and dilation."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import ShapeError, Span
-from cnncalc.ops.registry import Cost, OpDef, Pair, Shape, arg, fmt_shape, numel, register
+from cnncalc.ops.registry import Cost, OpDef, Pair, Shape, arg, fmt_shape, n, numel, register
 
 if TYPE_CHECKING:
     from torch import nn
@@ -36,6 +36,10 @@ class Flatten(OpDef):
             return None
         _, h, w = xs[0]
         return (h, w), (h, w), (0, 0), (1, 1)
+
+    def explain(self, xs: list[Shape], y: Shape) -> list[str]:
+        dims = " * ".join(map(str, xs[0]))
+        return [f"Output size = C_in x H x W = {dims} = {n(y[0])}", "Params: none", "Flop: none (a view)"]
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
@@ -75,6 +79,13 @@ class Linear(OpDef):
 
     def columns(self) -> dict:
         return {"filters": self.out}
+
+    def explain(self, xs: list[Shape], y: Shape) -> list[str]:
+        c_in, c_out = xs[0][0], self.out
+        params = (f"FC params = C_in x C_out + C_out = {c_in} * {c_out} + {c_out} = {n(c_in * c_out + c_out)}"
+                  if self.bias else f"FC params = C_in x C_out (no bias) = {c_in} * {c_out} = {n(c_in * c_out)}")
+        return [f"Output size = C_out = {c_out}", params,
+                f"FC flop (multiply-adds) = C_in x C_out = {c_in} * {c_out} = {n(c_in * c_out)}"]
 
     def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
         """The identity window: the input is flat (infer checks), and a flat tensor already sees

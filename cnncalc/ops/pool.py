@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from cnncalc.errors import ShapeError, Span
 from cnncalc.ops.conv import spatial
-from cnncalc.ops.registry import Cost, OpDef, Pair, Shape, arg, fmt_shape, register
+from cnncalc.ops.registry import Cost, OpDef, Pair, Shape, arg, fmt_shape, n, register, spatial_lines
 
 if TYPE_CHECKING:
     from torch import nn
@@ -51,6 +51,16 @@ class _Pool(OpDef):
 
     def columns(self) -> dict:
         return {"kernel": self.kernel, "stride": self.step, "pad": self.pad, "ceil_mode": self.ceil_mode}
+
+    def explain(self, xs: list[Shape], y: Shape) -> list[str]:
+        c, oh, ow = y
+        kh, kw = self.kernel
+        lines = [f"Output channels = input channels = {c}",
+                 *spatial_lines(xs[0], y, self.kernel, self.step, self.pad, (1, 1), self.ceil_mode),
+                 "Params: pooling layers have no learnable parameters! = 0",
+                 f"Flop = (number of output positions) * (flops per output position) = (C * H' * W') * (K * K) = "
+                 f"({c} * {oh} * {ow}) * ({kh} * {kw}) = {n(c * oh * ow * kh * kw)}"]
+        return lines
 
     def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
         """kernel, stride (default: the kernel), pad, dilation 1. ceil_mode only adds a last

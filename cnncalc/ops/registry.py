@@ -98,6 +98,47 @@ class OpDef:
         """The equivalent torch module (torch is imported only here)."""
         raise NotImplementedError(f"{self.type} has no torch twin yet")
 
+    def explain(self, xs: list[Shape], y: Shape) -> list[str]:
+        """The worked arithmetic of the output shape, parameters and flop, in the lectures' words
+        (one sample; memory lines are added by report/explain.py). Default: a shape-keeping op."""
+        lines = [f"Output shape = input shape = {fmt_shape(y)}" if len(xs) == 1 and xs[0] == y
+                 else f"Output shape = {fmt_shape(y)}"]
+        cost = self.cost(xs, y)
+        lines.append("Params: none" if not cost.weights + cost.biases
+                     else f"Params = {n(cost.weights)} weights + {n(cost.biases)} biases = {n(cost.weights + cost.biases)}")
+        lines.append("Flop (multiply-adds): none counted" + (f" ({n(cost.elem_ops)} elementwise ops, outside the "
+                     "lecture's flop column)" if cost.elem_ops else ""))
+        return lines
+
+
+def n(value: int) -> str:
+    """An exact integer with thousands separators, as the slides write them."""
+    return f"{value:,}"
+
+
+def axis_formula(size: int, kernel: int, stride: int, pad: int, dilation: int, out: int, ceil: bool,
+                 letter: str = "W") -> str:
+    """The slides' output-size line with the numbers substituted:
+    W' = (W - K + 2P) / S + 1 = (227 - 11 + 2*2) / 4 + 1 = 220 / 4 + 1 = 56, or with floor(...)."""
+    k = dilation * (kernel - 1) + 1
+    k_text = f"({dilation}*({kernel}-1)+1)" if dilation > 1 else f"{kernel}"
+    num = size - k + 2 * pad
+    subst = f"({size} - {k_text} + 2*{pad})" if pad else f"({size} - {k_text})"
+    if num % stride == 0:
+        return f"{letter}' = ({letter} - K + 2P) / S + 1 = {subst} / {stride} + 1 = {num} / {stride} + 1 = {out}"
+    rounding = "ceil" if ceil else "floor"
+    exact = num / stride + 1  # display only: the engine's integer rule gives `out`
+    tail = f" (and a last window starting in the padding is dropped) = {out}" if ceil and out != -(-num // stride) + 1 else ""
+    return (f"{letter}' = {rounding}(({letter} - K + 2P) / S + 1) = {rounding}({subst} / {stride} + 1) = "
+            f"{rounding}({num} / {stride} + 1) = {rounding}({exact:g}) = {-(-num // stride) + 1 if ceil else out}{tail}")
+
+
+def spatial_lines(x: Shape, y: Shape, kernel: Pair, stride: Pair, pad: Pair, dilation: Pair, ceil: bool) -> list[str]:
+    """Output-size lines for both axes (one line when they are the same)."""
+    w = axis_formula(x[2], kernel[1], stride[1], pad[1], dilation[1], y[2], ceil, "W")
+    h = axis_formula(x[1], kernel[0], stride[0], pad[0], dilation[0], y[1], ceil, "H")
+    return [w.replace("W'", "H' = W'", 1) if h.replace("H", "W") == w else h, *([] if h.replace("H", "W") == w else [w])]
+
 
 def numel(shape: Shape) -> int:
     """Elements in one sample of a tensor of this shape."""

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from cnncalc.engine import Analysis
 from cnncalc.report import view as v
+from cnncalc.rf import receptive_fields
 
 
 _LEVELS = " ▁▂▃▄▅▆▇█"
@@ -39,8 +40,9 @@ def render_table(analysis: Analysis, view: v.View) -> Table:
     table = Table(title=title, caption=v.caption(analysis, view), show_footer=True,
                   caption_justify="left", header_style="bold")
     table.add_column("Layer", footer="total", no_wrap=True, max_width=40, overflow="ellipsis")
-    for head in v.COLUMNS[1:]:
+    for head in v.COLUMNS[1:] + (v.RF_COLUMNS if view.rf else ()):
         table.add_column(head, justify="right")
+    fields = receptive_fields(g) if view.rf else []
     for head, total in zip(v.headers(view), v.total_cells(analysis, view)):
         table.add_column(head, justify="right", footer=total)
     table.add_column("m p f", justify="left", no_wrap=True)
@@ -53,11 +55,13 @@ def render_table(analysis: Analysis, view: v.View) -> Table:
             label.append(f" ({len(row.members)} layers)", style="dim")
         elif row.folded:
             label.append(" +" + "+".join(r.type for r in row.folded), style="dim")
-        table.add_row(label, *cells, *v.number_cells(row, view), share_cell(row, analysis, view))
+        rf = v.rf_cells(row, fields) if view.rf else []
+        table.add_row(label, *cells, *rf, *v.number_cells(row, view), share_cell(row, analysis, view))
         if i in ends:
             start, stage = ends[i]
             sums = v.number_cells(v.merged(rows[start: i + 1]), view)
-            table.add_row(Text(f"  {stage} subtotal", style="italic"), *[""] * (len(v.COLUMNS) - 1),
+            table.add_row(Text(f"  {stage} subtotal", style="italic"),
+                          *[""] * (len(v.COLUMNS) - 1 + (len(v.RF_COLUMNS) if view.rf else 0)),
                           *[Text(c, style="italic") for c in sums], "", end_section=True)
     return table
 

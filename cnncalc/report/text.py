@@ -13,6 +13,7 @@ from typing import Any
 from cnncalc.engine import Analysis
 from cnncalc.report import view as v
 from cnncalc.report.grid import WRITERS, Grid
+from cnncalc.rf import receptive_fields
 
 
 def to_dict(analysis: Analysis, view: v.View) -> dict[str, Any]:
@@ -28,13 +29,19 @@ def to_dict(analysis: Analysis, view: v.View) -> dict[str, Any]:
                 "output_bytes": row.output_bytes, "inplace": row.node.op.inplace,
                 "inputs": [g.nodes[i].name for i in row.node.inputs]}
 
+    if view.rf:
+        fields = receptive_fields(g)
+        layers = [layer(r) for r in analysis.rows]
+        for entry, row in zip(layers, analysis.rows):
+            f = fields[row.index]
+            entry["receptive_field"] = {"size": list(f.size), "jump": list(f.jump), "start": [str(x) for x in f.start]}
     t = analysis.totals
     return {
         "name": g.name, "description": g.description, "input": list(g.input_shape),
         "convention": {"params": "weights" if view.weights_only else "all", "macs": "multiply-adds",
                        "flops": "2 x macs", "batch": analysis.batch, "dtype": view.dtype,
                        "bytes_per_element": analysis.dtype_bytes},
-        "layers": [layer(r) for r in analysis.rows],
+        "layers": layers if view.rf else [layer(r) for r in analysis.rows],
         "total": {"params": t.params(view.weights_only), "weights": t.weights, "biases": t.biases,
                   "macs": t.macs, "flops": 2 * t.macs, "elementwise_ops": t.elem_ops,
                   "memory_bytes": t.memory_bytes, "input_bytes": analysis.input_bytes},
@@ -50,12 +57,15 @@ def table_grid(analysis: Analysis, view: v.View) -> Grid:
     raw = dataclasses.replace(view, units="raw")
     rows = v.display_rows(analysis, view)
     g = analysis.graph
+    fields = receptive_fields(g) if view.rf else []
+    extra = (lambda r: v.rf_cells(r, fields)) if view.rf else (lambda r: [])
+    rf_head = list(v.RF_COLUMNS) if view.rf else []
     return Grid(title=f"{g.name}: input {'x'.join(map(str, g.input_shape))}",
-                headers=[*v.COLUMNS, *v.headers(view)],
-                rows=[[*v.layer_cells(r), *v.number_cells(r, view)] for r in rows],
-                total=["total", *[""] * (len(v.COLUMNS) - 1), *v.total_cells(analysis, view)],
+                headers=[*v.COLUMNS, *rf_head, *v.headers(view)],
+                rows=[[*v.layer_cells(r), *extra(r), *v.number_cells(r, view)] for r in rows],
+                total=["total", *[""] * (len(v.COLUMNS) + len(rf_head) - 1), *v.total_cells(analysis, view)],
                 caption=v.caption(analysis, view),
-                raw_rows=[[*v.layer_cells(r), str(r.memory_bytes()), str(r.params(raw)), str(r.flop(raw))]
+                raw_rows=[[*v.layer_cells(r), *extra(r), str(r.memory_bytes()), str(r.params(raw)), str(r.flop(raw))]
                           for r in rows])
 
 
@@ -65,7 +75,7 @@ def render(analysis: Analysis, view: v.View, fmt: str) -> str:
         return render_json(analysis, view)
     grid = table_grid(analysis, view)
     if fmt == "csv":  # raw integers, so the headers name raw units
-        grid.headers = [*v.COLUMNS, *v.headers(dataclasses.replace(view, units="raw"))]
+        grid.headers = [*grid.headers[:-3], *v.headers(dataclasses.replace(view, units="raw"))]
     return WRITERS[fmt](grid)
 
 

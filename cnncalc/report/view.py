@@ -22,6 +22,7 @@ class View:
     units: str = "lecture"  # lecture: KB / k / M rounded as on the slides; auto: B..GB, k..G; raw: exact integers
     dtype: str = "float32"
     depth: int | None = None  # --depth N: collapse names deeper than N levels into one subtotal row
+    rf: bool = False  # --rf: receptive field, jump and start columns
 
 
 @dataclass
@@ -189,6 +190,25 @@ def total_cells(analysis: Analysis, view: View) -> list[str]:
     t = analysis.totals
     return [fmt_memory(t.memory_bytes, view), fmt_params(t.params(view.weights_only), view),
             fmt_flop(t.macs * (2 if view.flops else 1), view)]
+
+
+RF_COLUMNS = ("RF", "jump", "start")
+
+
+def rf_cells(row: DisplayRow, fields: list) -> list[str]:
+    """Receptive field size, jump and start of a row's output (its last layer), per axis when h != w."""
+    field = fields[analysis_index(row)]
+
+    def pair(values: tuple) -> str:
+        text = [f"{float(v):g}" for v in values]  # starts are multiples of 1/2**k: exact as decimals
+        return text[0] if text[0] == text[1] else "x".join(text)
+
+    return [pair(field.size), pair(field.jump), pair(field.start)]
+
+
+def analysis_index(row: DisplayRow) -> int:
+    """Index in graph.nodes of the node whose output this row shows."""
+    return row.members[-1].index
 
 
 def caption(analysis: Analysis, view: View) -> str:

@@ -1,0 +1,81 @@
+"""`cnncalc explain`: one layer worked through by hand, in the style of the lecture slides.
+
+Stage: report (pure). In: Analysis + layer names + View. Out: lines of text. The shape, params
+and flop derivations come from each op's explain() (the formulas live beside the rules); this
+module adds the memory arithmetic and the closing line with the values the table shows.
+"""
+
+from __future__ import annotations
+
+from cnncalc.engine import Analysis, LayerRow
+from cnncalc.errors import UsageError
+from cnncalc.ops.registry import fmt_shape, n, numel
+from cnncalc.report import view as v
+from cnncalc.spec.expr import did_you_mean
+
+
+def default_layers(analysis: Analysis) -> list[str]:
+    """The first layer of each kind, in network order."""
+    seen, names = set(), []
+    for row in analysis.rows:
+        if row.type not in seen:
+            seen.add(row.type)
+            names.append(row.name)
+    return names
+
+
+def pick(analysis: Analysis, names: list[str]) -> list[LayerRow]:
+    rows = {r.name: r for r in analysis.rows}
+    picked = []
+    for name in names:
+        if name not in rows:
+            raise UsageError(None, f"'{analysis.graph.name}' has no layer named '{name}'",
+                             did_you_mean(name, rows) or "`cnncalc table SPEC --all` lists every layer")
+        picked.append(rows[name])
+    return picked
+
+
+def describe(row: LayerRow) -> str:
+    cols = row.node.op.columns()
+    parts = [(f"{cols['filters']} filters" if row.type == "conv" else f"{cols['filters']} outputs") if "filters" in cols else "",
+             f"{v.fmt_pair(cols.get('kernel'))}x{v.fmt_pair(cols.get('kernel'))}" if isinstance(cols.get("kernel"), tuple)
+             and cols["kernel"][0] == cols["kernel"][1] else f"kernel {v.fmt_pair(cols.get('kernel'))}" if cols.get("kernel") else "",
+             f"stride {v.fmt_pair(cols['stride'])}" if cols.get("stride") else "",
+             f"pad {v.fmt_pair(cols['pad'])}" if cols.get("pad") is not None else ""]
+    inputs = " and ".join(" x ".join(map(str, s)) for s in row.inputs)
+    detail = ", ".join(p for p in parts if p)
+    return f"{row.name} ({row.type}{': ' + detail if detail else ''}) on input {inputs}"
+
+
+def explain_lines(analysis: Analysis, row: LayerRow, view: v.View) -> list[str]:
+    """The worked example of one layer, ending in the values its table row shows."""
+    op = row.node.op
+    lines = [describe(row)]
+    lines += ["  " + line for line in op.explain(list(row.inputs), row.output)]
+    elems = numel(row.output)
+    dims = " * ".join(map(str, row.output))
+    batch = f" * batch {analysis.batch}" if analysis.batch > 1 else ""
+    total = elems * analysis.batch
+    formula = "C * H' * W' = " if len(row.output) == 3 else ""
+    mem = (f"  Memory: number of output elements = {formula}"
+           f"{dims}{' = ' + n(elems) if len(row.output) > 1 else ''}{batch}"
+           f"; bytes per element = {analysis.dtype_bytes} ({view.dtype})")
+    lines.append(mem)
+    if op.inplace:
+        lines.append(f"  runs in place: its {n(row.output_bytes)} bytes overwrite the input, so it adds 0 KB")
+    else:
+        lines.append(f"  Memory (KB) = {n(total)} * {analysis.dtype_bytes} / 1024 = {n(row.output_bytes)} / 1024 = "
+                     f"{row.output_bytes / 1024:,.2f} -> {v.fmt_memory(row.memory_bytes, view)}")
+    flop = row.macs * (2 if view.flops else 1)
+    flop_note = " (x2: FLOPs)" if view.flops else ""
+    units = [h.split("(")[-1].rstrip(")") if "(" in h else "" for h in v.headers(view)]
+    lines.append(f"  its row (table --all): memory {v.fmt_memory(row.memory_bytes, view)} {units[0]}, "
+                 f"params {v.fmt_params(row.params(view.weights_only), view)} {units[1]}, "
+                 f"flop {v.fmt_flop(flop, view)} {units[2]}{flop_note}")
+    return lines
+
+
+def render_explain(analysis: Analysis, names: list[str], view: v.View) -> str:
+    rows = pick(analysis, names or default_layers(analysis))
+    blocks = ["\n".join(explain_lines(analysis, row, view)) for row in rows]
+    return "\n\n".join(blocks) + "\n"
