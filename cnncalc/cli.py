@@ -6,6 +6,7 @@ traceback), 1 reserved for "verify found a mismatch". `--traceback` shows the Py
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 from collections.abc import Callable
@@ -161,12 +162,14 @@ def cli() -> None:
 @click.option("--units", type=click.Choice(["lecture", "auto", "raw"]), default="lecture", show_default=True,
               help="lecture: KB / k / M rounded as on the slides; auto: readable B..GB, k..G; raw: exact integers.")
 @click.option("--rf", is_flag=True, help="Add receptive field, jump and start columns (in input pixels).")
+@click.option("--convention", type=click.Choice(["lecture", "torch", "fvcore", "ptflops", "torchinfo", "thop"]),
+              help="Count the flop column as that tool does (docs/profiles.md).")
 @click.option("--depth", type=click.IntRange(min=1), help="Collapse names deeper than N levels into subtotal rows "
               "(resnet50 --depth 1: one row per stage).")
 @handle_errors
 def table(spec: str, input_shape: str | None, sets: tuple[str, ...], batch: int, dtype: str,
           params_mode: str, flops_mode: str, limits: tuple[str, ...], traceback: bool, fmt: str,
-          show_all: bool, units: str, rf: bool, depth: int | None) -> None:
+          show_all: bool, units: str, rf: bool, convention: str | None, depth: int | None) -> None:
     """Print the per-layer table of SPEC (a bundled name such as alexnet, or a YAML file).
 
     Example: cnncalc table vgg11 --input 3x32x32 --set hidden=2048 --set classes=10
@@ -176,6 +179,11 @@ def table(spec: str, input_shape: str | None, sets: tuple[str, ...], batch: int,
     analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
     view = View(weights_only=params_mode == "weights", flops=flops_mode == "flops",
                 fold=not show_all, units=units, dtype=dtype, depth=depth, rf=rf)
+    if convention:
+        from cnncalc.conventions import counts, get_profile
+
+        view = dataclasses.replace(view, convention=convention, tool_counts=counts(convention, analysis),
+                                   tool_label=get_profile(convention).unit_label)
     if fmt == "rich":
         from cnncalc.report.table import render_table
 

@@ -21,7 +21,7 @@ def share_cell(row: v.DisplayRow, analysis: Analysis, view: v.View) -> Text:
     is 100%), so the heaviest layers stand out: early convs (memory), FC (params), convs (flop)."""
     t = analysis.totals
     parts = [(row.memory_bytes(), t.memory_bytes, "cyan"), (row.params(view), t.params(view.weights_only), "magenta"),
-             (row.flop(view), t.macs * (2 if view.flops else 1), "yellow")]
+             (row.flop(view), v.total_flop(analysis, view), "yellow")]
     cell = Text()
     for i, (part, total, style) in enumerate(parts):
         level = -(-part * 8 // total) if total else 0  # ceil: any non-zero share shows

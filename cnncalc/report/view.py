@@ -23,6 +23,9 @@ class View:
     dtype: str = "float32"
     depth: int | None = None  # --depth N: collapse names deeper than N levels into one subtotal row
     rf: bool = False  # --rf: receptive field, jump and start columns
+    convention: str | None = None  # --convention TOOL: the flop column counts as that tool does
+    tool_counts: tuple[int, ...] = ()  # the tool's count per analysis row (conventions.counts)
+    tool_label: str = ""  # what the tool calls its number ("FLOPs", "MACs", "Mult-Adds")
 
 
 @dataclass
@@ -46,6 +49,8 @@ class DisplayRow:
         return sum(r.params(view.weights_only) for r in self.members)
 
     def flop(self, view: View) -> int:
+        if view.convention:
+            return sum(view.tool_counts[r.index - 1] for r in self.members)
         return sum(r.macs for r in self.members) * (2 if view.flops else 1)
 
     def memory_bytes(self) -> int:
@@ -136,7 +141,7 @@ def fmt_flop(n: int, view: View) -> str:
 
 def headers(view: View) -> tuple[str, str, str]:
     """Headers of the memory, params and flop columns in this view."""
-    flop = "FLOPs" if view.flops else "flop"
+    flop = view.tool_label or ("FLOPs" if view.flops else "flop")
     if view.units == "raw":
         return "memory (B)", "params", flop
     if view.units == "auto":
@@ -186,10 +191,17 @@ def number_cells(row: DisplayRow, view: View) -> list[str]:
     return [fmt_memory(row.memory_bytes(), view), fmt_params(row.params(view), view), fmt_flop(row.flop(view), view)]
 
 
+def total_flop(analysis: Analysis, view: View) -> int:
+    """The flop column's total in this view."""
+    if view.convention:
+        return sum(view.tool_counts)
+    return analysis.totals.macs * (2 if view.flops else 1)
+
+
 def total_cells(analysis: Analysis, view: View) -> list[str]:
     t = analysis.totals
     return [fmt_memory(t.memory_bytes, view), fmt_params(t.params(view.weights_only), view),
-            fmt_flop(t.macs * (2 if view.flops else 1), view)]
+            fmt_flop(total_flop(analysis, view), view)]
 
 
 RF_COLUMNS = ("RF", "jump", "start")
@@ -215,6 +227,8 @@ def caption(analysis: Analysis, view: View) -> str:
     """The one line that says which convention the numbers are in."""
     flop = ("flop = 2 x multiply-adds (PyTorch FlopCounterMode)" if view.flops
             else "flop = multiply-adds (conv, linear; pooling = C*H'*W'*K*K)")
+    if view.convention:
+        flop = f"{view.tool_label} as {view.convention} counts them (docs/profiles.md)"
     params = "params = weights only (no biases)" if view.weights_only else "params = weights + biases"
     unit = {"raw": "B", "auto": "B/KB/MB of 1024"}.get(view.units, "KB of 1024 B")
     return (f"{flop}; activations, BN, add not counted · memory = output elements x "

@@ -1,0 +1,177 @@
+"""Convention profiles: the AlexNet conv1 anchor, hand-worked layers per op, and each profile
+against the real tool where it is installed (fvcore, ptflops, torchinfo, thop are not in the main
+venv: those tests skip; run them in a venv that has the tools)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cnncalc.conventions import PROFILES, count, counts, get_profile, params, total
+from cnncalc.errors import UsageError
+from cnncalc.ops import REGISTRY
+from tests.conftest import analyse_bundled, analyse_text
+
+ORDER = ("lecture", "torch", "fvcore", "ptflops", "torchinfo", "thop")
+
+
+def test_profiles_are_the_six_tools():
+    assert tuple(PROFILES) == ORDER
+
+
+@pytest.mark.parametrize(("profile", "expected"), [
+    # 64 filters x 56*56 positions x (3*11*11 = 363) multiply-adds = 200,704 x 363 = 72,855,552
+    ("lecture", 72_855_552),
+    # FlopCounterMode: 2 FLOPs per multiply-add, bias ignored: 2 x 72,855,552 = 145,711,104
+    ("torch", 145_711_104),
+    # fvcore: 1 flop per multiply-add, bias ignored: 72,855,552
+    ("fvcore", 72_855_552),
+    # ptflops: + one bias add per output element: 72,855,552 + 64*56*56 (200,704) = 73,056,256
+    ("ptflops", 73_056_256),
+    # torchinfo: (weights + biases) x positions = (64*363 + 64 = 23,296) x 3,136 = 73,056,256
+    ("torchinfo", 73_056_256),
+    # thop: N x C_out x H' x W' x (C_in/g) x K x K, bias ignored: 72,855,552
+    ("thop", 72_855_552),
+])
+def test_alexnet_conv1_anchor(profile, expected):
+    analysis = analyse_bundled("alexnet")
+    row = next(r for r in analysis.rows if r.name == "conv1")
+    assert count(profile, row, 1) == expected
+    assert count(profile, row, 3) == 3 * expected
+    assert params(profile, row) == 23_296
+
+
+# One layer on a small input; the numbers are (lecture, torch, fvcore, ptflops, torchinfo, thop).
+LAYERS = [
+    # conv 8 filters 3x3 pad 1 on 4x6x6 -> 8x6x6: 8*36 outputs x (4*9 = 36) = 10,368 MACs;
+    # bias adds 8*36 = 288; params 8*36 + 8 = 296, and torchinfo's 296 x 36 positions = 10,656
+    pytest.param([4, 6, 6], "- conv: {out: 8, kernel: 3, pad: 1}",
+                 (10_368, 20_736, 10_368, 10_656, 10_656, 10_368), id="conv"),
+    # same without bias: every tool agrees on 10,368 multiply-adds (torch: x2)
+    pytest.param([4, 6, 6], "- conv: {out: 8, kernel: 3, pad: 1, bias: false}",
+                 (10_368, 20_736, 10_368, 10_368, 10_368, 10_368), id="conv-no-bias"),
+    # linear 144 -> 10 with bias: 1,440 MACs; ptflops and torchinfo add the 10 biases = 1,450
+    pytest.param([4, 6, 6], "- flatten\n- linear: {out: 10}",
+                 (1_440, 2_880, 1_440, 1_450, 1_450, 1_440), id="linear"),
+    # bn on 4x6x6 = 144 elements: fvcore and ptflops 2 x 144 = 288; torchinfo gamma + beta =
+    # 2*4 = 8 (parameters x batch, no spatial factor); thop 2 x 144 x 2 (affine) = 576
+    pytest.param([4, 6, 6], "- bn", (0, 0, 288, 288, 8, 576), id="bn"),
+    # relu on 144 elements: only ptflops counts it, twice: module hook 144 + patched F.relu 144
+    pytest.param([4, 6, 6], "- relu", (0, 0, 0, 288, 0, 0), id="relu"),
+    # relu6: ptflops' module hook only (nn.ReLU6 calls F.hardtanh, which it does not patch): 144
+    pytest.param([4, 6, 6], "- relu6", (0, 0, 0, 144, 0, 0), id="relu6"),
+    # maxpool 2x2 on 4x6x6 -> 4x3x3: lecture 36 outputs x 4 window reads = 144; ptflops
+    # 2 x 144 input elements (hook + F.max_pool2d) = 288; fvcore, torchinfo, thop: 0
+    pytest.param([4, 6, 6], "- maxpool: {kernel: 2}", (144, 0, 0, 288, 0, 0), id="maxpool"),
+    # avgpool 2x2: as maxpool, but thop counts 1 per output element: 4*3*3 = 36
+    pytest.param([4, 6, 6], "- avgpool: {kernel: 2}", (144, 0, 0, 288, 0, 36), id="avgpool"),
+    # global average pool 4x6x6 -> 4x1x1: lecture 4*36 = 144 reads; fvcore 144 input elements;
+    # ptflops 2 x 144; thop (36/1 + 1) x 4 outputs = 148
+    pytest.param([4, 6, 6], "- global_avgpool", (144, 0, 144, 288, 0, 148), id="global_avgpool"),
+    # adaptive 4x6x6 -> 4x2x3: lecture 4 x (sum of window heights 6) x (widths 6) = 144;
+    # thop (6*6 / (2*3) + 1) x 24 outputs = 7 x 24 = 168
+    pytest.param([4, 6, 6], "- adaptive_avgpool: {out: [2, 3]}",
+                 (144, 0, 144, 288, 0, 168), id="adaptive_avgpool"),
+    # softmax over 144 features: ptflops 144 (patched F.softmax); thop 144 exps + 143 adds +
+    # 144 divides = 431
+    pytest.param([4, 6, 6], "- flatten\n- softmax", (0, 0, 0, 144, 0, 431), id="softmax"),
+    # lrn size 3 on 4x6x6: ptflops counts the Tensor.mul, Tensor.mul, Tensor.add (3 x 144) and
+    # avg_pool3d over the input padded to 4 + 3 - 1 = 6 channels (6*36 = 216): 648
+    pytest.param([4, 6, 6], "- lrn: {size: 3}", (0, 0, 0, 648, 0, 0), id="lrn"),
+    # a residual add of two 4x6x6 tensors: no tool counts `a + b`
+    pytest.param([4, 6, 6], "- residual:\n    body: [identity]", (0, 0, 0, 0, 0, 0), id="add"),
+]
+
+
+def last_row(shape, layers, batch=1):
+    body = "\n".join("  " + line for line in layers.splitlines())
+    analysis = analyse_text(f"name: t\ninput: {shape}\nlayers:\n{body}\n", batch=batch)
+    return analysis, analysis.rows[-1]
+
+
+@pytest.mark.parametrize(("shape", "layers", "expected"), LAYERS)
+def test_layer_count_per_profile(shape, layers, expected):
+    _, row = last_row(shape, layers)
+    assert tuple(count(p, row, 1) for p in ORDER) == expected
+    assert tuple(count(p, row, 2) for p in ORDER) == tuple(2 * n for n in expected)
+
+
+def test_every_op_has_a_rule_in_every_profile():
+    for profile in PROFILES.values():
+        missing = [t for t in REGISTRY if t not in profile.rules and profile.default is None]
+        assert not missing, f"{profile.name} has no rule for {missing}"
+
+
+def test_unknown_profile_is_a_usage_error():
+    with pytest.raises(UsageError) as err:
+        get_profile("fvcor")
+    assert "did you mean 'fvcore'?" in err.value.hint
+
+
+@pytest.mark.parametrize("name", ["alexnet", "resnet18"])
+def test_lecture_and_torch_totals_follow_the_macs_column(name):
+    analysis = analyse_bundled(name, batch=2)
+    assert counts("lecture", analysis) == tuple(r.macs for r in analysis.rows)
+    assert total("torch", analysis) == 2 * sum(r.macs for r in analysis.rows if r.node.op.torch_counts_macs)
+    assert sum(params(p, r) for r in analysis.rows for p in ORDER) == 6 * analysis.totals.params()
+
+
+# ---- against the real tools (skipped where a tool is not installed) ----------------------------
+
+def measure(profile, graph, batch):
+    """(count, params) as the tool itself reports them for the graph's torch twin on CPU."""
+    torch = pytest.importorskip("torch")
+    from cnncalc.torchcheck.build import build_model
+
+    model = build_model(graph, "cpu").eval()  # eval: fvcore counts BN as 5/element in training
+    shape = tuple(graph.input_shape)
+    x = torch.randn(batch, *shape)
+    n_params = sum(p.numel() for p in model.parameters())
+    if profile == "torch":
+        from torch.utils.flop_counter import FlopCounterMode
+
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            model(x)
+        return counter.get_total_flops(), n_params
+    if profile == "fvcore":
+        fvcore_nn = pytest.importorskip("fvcore.nn")
+        analysis = fvcore_nn.FlopCountAnalysis(model, x).unsupported_ops_warnings(False)
+        analysis = analysis.uncalled_modules_warnings(False).tracer_warnings("none")
+        return analysis.total(), fvcore_nn.parameter_count(model)[""]
+    if profile == "ptflops":
+        ptflops = pytest.importorskip("ptflops")
+        assert batch == 1  # ptflops always runs one sample
+        return ptflops.get_model_complexity_info(model, shape, as_strings=False, print_per_layer_stat=False,
+                                                 backend="pytorch")
+    if profile == "torchinfo":
+        torchinfo = pytest.importorskip("torchinfo")
+        stats = torchinfo.summary(model, input_size=(batch, *shape), verbose=0, device="cpu")
+        return stats.total_mult_adds, stats.total_params
+    thop = pytest.importorskip("thop")
+    ops, n = thop.profile(model, inputs=(x,), verbose=False)  # floats
+    return int(ops), int(n)
+
+
+TOOLS = ORDER[1:]
+
+
+@pytest.mark.parametrize("profile", TOOLS)
+@pytest.mark.parametrize("name", ["lenet5", "alexnet", "resnet18"])
+def test_profile_total_matches_the_tool(name, profile):
+    analysis = analyse_bundled(name)
+    assert measure(profile, analysis.graph, 1) == (total(profile, analysis), analysis.totals.params())
+
+
+@pytest.mark.parametrize("profile", TOOLS)
+@pytest.mark.parametrize(("shape", "layers", "expected"), LAYERS)
+def test_layer_count_matches_the_tool(shape, layers, expected, profile):
+    batch = 1 if profile == "ptflops" else 2
+    analysis, _ = last_row(shape, layers, batch)
+    assert measure(profile, analysis.graph, batch)[0] == total(profile, analysis)
+
+
+def test_thop_adaptive_pool_rounds_down_in_floating_point():
+    # 6x8x7 -> 6x3x2: exactly 6 x (8*7 + 3*2) = 372; thop computes (8/3 * 7/2 + 1) * 36 in
+    # doubles, 371.99999999999994, and truncates to 371
+    analysis, row = last_row([6, 8, 7], "- adaptive_avgpool: {out: [3, 2]}")
+    assert count("thop", row, 1) == 372
+    assert measure("thop", analysis.graph, 1)[0] == 371
