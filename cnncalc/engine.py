@@ -6,7 +6,7 @@ exact Python ints only; no formatting, no printing. Conventions: docs/convention
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cnncalc.graph import Graph, Node
 from cnncalc.ops.registry import Shape, numel
@@ -15,8 +15,7 @@ DTYPE_BYTES = {"float32": 4, "fp32": 4, "float16": 2, "fp16": 2, "half": 2, "bfl
                "bf16": 2, "float64": 8, "fp64": 8, "int8": 1, "uint8": 1}
 
 
-@dataclass(frozen=True)
-class LayerRow:
+class LayerRow(NamedTuple):
     """One node's numbers. Activations and MACs are for the whole batch; params per model."""
 
     node: Node
@@ -45,8 +44,7 @@ class LayerRow:
         return self.weights if weights_only else self.weights + self.biases
 
 
-@dataclass(frozen=True)
-class Totals:
+class Totals(NamedTuple):
     weights: int
     biases: int
     macs: int
@@ -57,8 +55,7 @@ class Totals:
         return self.weights if weights_only else self.weights + self.biases
 
 
-@dataclass(frozen=True)
-class Analysis:
+class Analysis(NamedTuple):
     graph: Graph
     batch: int
     dtype_bytes: int

@@ -7,11 +7,10 @@ and exits 2. Anything that is not a CnncalcError is a bug and keeps its tracebac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """A place in a spec file: 1-based line and column."""
 
     file: str
@@ -79,8 +78,7 @@ class SpecErrors(SpecError):
         return "\n".join(parts) + f"\n{len(self.errors)} errors"
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """Safety limits for untrusted specs; each is named in its error and raised with --limit NAME=N."""
 
     file_bytes: int = 4 * 1024 * 1024

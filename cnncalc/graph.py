@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from cnncalc.errors import CnncalcError, Limits, LimitError, ShapeError, Span, SpecError, SpecErrors, UsageError
 from cnncalc.ops import build_op, lookup
@@ -27,14 +26,13 @@ class InputOp(OpDef):
     type = "input"
 
     def __init__(self, shape: Shape) -> None:
-        self.shape = shape
+        object.__setattr__(self, "shape", shape)
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
         return self.shape
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
     """One layer of the expanded network."""
 
     name: str  # hierarchical, e.g. conv3_x.1.conv2
@@ -45,17 +43,16 @@ class Node:
     scope: tuple[str, ...] = ()  # names of the block instances it sits in, outermost first
 
 
-@dataclass
 class Graph:
     """The expanded network: nodes[0] is the input; nodes are topologically ordered."""
 
-    name: str
-    description: str
-    source: str
-    nodes: list[Node] = field(default_factory=list)
-    family: str = ""
-    torchvision: dict | None = None  # the paired torchvision model (spec key `torchvision:`)
-    limits: Limits = field(default=Limits(), repr=False)
+    def __init__(self, name: str, description: str, source: str, limits: Limits = Limits(),
+                 family: str = "", torchvision: dict | None = None) -> None:
+        self.name, self.description, self.source = name, description, source
+        self.nodes: list[Node] = []
+        self.limits = limits
+        self.family = family
+        self.torchvision = torchvision  # the paired torchvision model (spec key `torchvision:`)
 
     @property
     def input_shape(self) -> Shape:

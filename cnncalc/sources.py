@@ -7,8 +7,7 @@ Out: the spec text and the file name to show in errors. The only module that ope
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from importlib import resources
+from typing import NamedTuple
 from pathlib import Path
 
 from cnncalc.errors import Limits, LimitError, Span, SpecError, UsageError
@@ -17,21 +16,20 @@ from cnncalc.spec.load import parse_yaml
 from cnncalc.spec.model import ArchSpec, parse_spec
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     text: str
     file: str  # shown in error messages
     bundled: str | None = None  # the bundled name, when it is one
     note: str = ""  # said on stderr (e.g. "alexnet.yaml not found here; using the bundled one")
 
 
-def _bundle():
-    """The bundled specs: installed as the package `cnncalc.architectures` (pyproject maps the
-    top-level architectures/ there); in an editable install or a checkout, that folder itself."""
-    try:
-        return resources.files("cnncalc.architectures")
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "architectures"
+def _bundle() -> Path:
+    """The bundled specs: installed as cnncalc/architectures (pyproject maps the top-level
+    architectures/ there); in an editable install or a checkout, that folder itself. (A plain
+    path, not importlib.resources: a wheel is always unpacked, and the import costs start-up.)"""
+    here = Path(__file__).resolve().parent
+    installed = here / "architectures"
+    return installed if installed.is_dir() else here.parent / "architectures"
 
 
 def bundled_names() -> list[str]:

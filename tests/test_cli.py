@@ -143,6 +143,10 @@ def test_every_command_has_help_and_is_in_readme():
     from cnncalc.cli import cli
 
     readme = (REPO / "README.md").read_text()
-    for name, command in cli.commands.items():
+    import click
+
+    ctx = click.Context(cli)
+    for name in cli.list_commands(ctx):
+        command = cli.get_command(ctx, name)
         assert command.help and "Example:" in command.help, name
         assert f"cnncalc {name}" in readme, f"README does not show `cnncalc {name}`"

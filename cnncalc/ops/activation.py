@@ -9,7 +9,6 @@ dropout, identity) add no activation memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import Span
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
     from torch import nn
 
 
-@dataclass(frozen=True)
 class _Elementwise(OpDef):
     fold = True
     ops_per_element = 1
@@ -40,9 +38,9 @@ class _Elementwise(OpDef):
 
 
 def _simple(name: str, torch_name: str, inplace: bool, *aliases: str) -> type:
-    cls = dataclass(frozen=True)(type(torch_name, (_Elementwise,), {
+    cls = type(torch_name, (_Elementwise,), {
         "__doc__": f"{torch_name}: y = f(x) elementwise. elem_ops = 1 per element.",
-        "__module__": __name__, "torch_name": torch_name, "inplace": inplace}))
+        "__module__": __name__, "torch_name": torch_name, "inplace": inplace})
     return register(name, *aliases)(cls)
 
 
@@ -58,7 +56,6 @@ Identity = _simple("identity", "Identity", True)
 
 
 @register("leaky_relu")
-@dataclass(frozen=True)
 class LeakyReLU(_Elementwise):
     """LeakyReLU: y = x if x > 0 else slope*x. elem_ops = 1 per element."""
 
@@ -73,7 +70,6 @@ class LeakyReLU(_Elementwise):
 
 
 @register("dropout")
-@dataclass(frozen=True)
 class Dropout(_Elementwise):
     """Dropout: identity at inference (the lecture counts nothing). elem_ops = 0."""
 
@@ -89,7 +85,6 @@ class Dropout(_Elementwise):
 
 
 @register("softmax")
-@dataclass(frozen=True)
 class Softmax(_Elementwise):
     """Softmax over channels/features: exp, sum, divide = elem_ops 3 per element."""
 

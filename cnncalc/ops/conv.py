@@ -6,7 +6,6 @@ torch is imported only inside to_torch(). Counting rules: docs/conventions.md#co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import ShapeError, Span
@@ -57,7 +56,6 @@ def spatial(layer: str, x: Shape, kernel: Pair, stride: Pair, pad: Pair, dilatio
 
 
 @register("conv", "conv2d")
-@dataclass(frozen=True)
 class Conv2d(OpDef):
     """2-D convolution over (c, h, w).
 

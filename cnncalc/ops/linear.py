@@ -6,7 +6,6 @@ torch is imported only inside to_torch(). Counting rules: docs/conventions.md#li
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import ShapeError, Span
@@ -17,7 +16,6 @@ if TYPE_CHECKING:
 
 
 @register("flatten")
-@dataclass(frozen=True)
 class Flatten(OpDef):
     """C x H x W -> C*H*W features (the lecture's "flatten" row: 256*6*6 = 9216).
 
@@ -48,7 +46,6 @@ class Flatten(OpDef):
 
 
 @register("linear", "fc")
-@dataclass(frozen=True)
 class Linear(OpDef):
     """Fully-connected layer on a flat input of `in` features.
 

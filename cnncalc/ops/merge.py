@@ -8,7 +8,6 @@ concat only copies.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import ShapeError, Span
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
 
 
 @register("add")
-@dataclass(frozen=True)
 class Add(OpDef):
     """Elementwise sum of two or more tensors of the same shape."""
 
@@ -42,7 +40,6 @@ class Add(OpDef):
 
 
 @register("concat")
-@dataclass(frozen=True)
 class Concat(OpDef):
     """Concatenation along channels (or features, for flat inputs)."""
 
@@ -63,7 +60,6 @@ class Concat(OpDef):
 
 
 @register("mul")
-@dataclass(frozen=True)
 class Mul(OpDef):
     """Elementwise product of two or more tensors, broadcasting size-1 dimensions (the
     squeeze-and-excitation scale: C x 1 x 1 times C x H x W). elem_ops = (n-1) per output element."""

@@ -6,7 +6,6 @@ torch is imported only inside to_torch(). Counting rules: docs/conventions.md#no
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import ShapeError, Span
@@ -22,7 +21,6 @@ def _feature_map(op: str, x: Shape, span: Span | None) -> None:
 
 
 @register("bn", "batchnorm")
-@dataclass(frozen=True)
 class BatchNorm2d(OpDef):
     """Batch normalisation over channels, inference form y = gamma*(x-mean)/sqrt(var+eps) + beta.
 
@@ -48,7 +46,6 @@ class BatchNorm2d(OpDef):
 
 
 @register("lrn")
-@dataclass(frozen=True)
 class LocalResponseNorm(OpDef):
     """Local response normalisation across `size` neighbouring channels (AlexNet 2012: size 5,
     alpha 1e-4, beta 0.75, k 2). params = 0; macs = 0; elem_ops = size per element (the sum

@@ -7,7 +7,6 @@ lecture counts C*H'*W'*K*K operations for a pooling layer (one per window elemen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import ShapeError, Span
@@ -18,7 +17,6 @@ if TYPE_CHECKING:
     from torch import nn
 
 
-@dataclass(frozen=True)
 class _Pool(OpDef):
     """Shared rule of maxpool and avgpool (stride defaults to the kernel, as in torch).
 
@@ -69,8 +67,9 @@ class _Pool(OpDef):
 
 
 @register("maxpool")
-@dataclass(frozen=True)
 class MaxPool2d(_Pool):
+    """Max pooling: the largest value of each window (rules: _Pool)."""
+
     samples = ({"kernel": 3, "stride": 2}, {"kernel": 3, "stride": 2, "pad": 1, "ceil_mode": True},
                {"kernel": [2, 3], "stride": [1, 2]})
 
@@ -81,8 +80,9 @@ class MaxPool2d(_Pool):
 
 
 @register("avgpool")
-@dataclass(frozen=True)
 class AvgPool2d(_Pool):
+    """Average pooling: the mean of each window, padding counted unless count_include_pad is false."""
+
     count_include_pad: bool = arg("bool", True, doc="divide by the full window, padding included")
     samples = ({"kernel": 2}, {"kernel": 3, "stride": 1, "pad": 1, "count_include_pad": False},
                {"kernel": 3, "stride": 2, "ceil_mode": True})
@@ -104,7 +104,6 @@ def adaptive_windows(size: int, out: int) -> int:
 
 
 @register("adaptive_avgpool", "adaptiveavgpool")
-@dataclass(frozen=True)
 class AdaptiveAvgPool2d(OpDef):
     """Average pooling to a fixed output size (torch's AdaptiveAvgPool2d).
 
@@ -153,7 +152,6 @@ class AdaptiveAvgPool2d(OpDef):
 
 
 @register("global_avgpool", "gap")
-@dataclass(frozen=True)
 class GlobalAvgPool2d(AdaptiveAvgPool2d):
     """Global average pooling: adaptive_avgpool with out 1 (C x H x W -> C x 1 x 1).
 

@@ -1,16 +1,19 @@
-"""The op registry: every layer type is one frozen dataclass registered under its YAML name.
+"""The op registry: every layer type is one frozen record class registered under its YAML name.
 
 Stage: ops (pure). An op's fields are its YAML keys; the class holds the shape rule (infer), the
 cost rule (cost), the torch twin (to_torch, the only place torch enters an op) and sample
 configs. build_op() turns checked YAML arguments into an op instance.
+
+Ops are declared like dataclasses (annotated fields with arg() defaults) but OpDef builds them
+itself: @dataclass generates and compiles five methods per class, which cost ~1.3 ms each of
+~35 op classes on every start of the CLI (issue 7: the analytic path must start near Python's
+floor). OpDef's generic __init__/__eq__/__hash__/__repr__ read the field table instead.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from cnncalc.errors import Span, SpecError
 from cnncalc.spec.expr import did_you_mean
@@ -22,8 +25,7 @@ Shape = tuple[int, ...]  # (c, h, w) for feature maps, (features,) after flatten
 Pair = tuple[int, int]  # (h, w) for kernel, stride, pad
 
 
-@dataclass(frozen=True)
-class Cost:
+class Cost(NamedTuple):
     """What one op costs for ONE sample (the engine multiplies activations and MACs by batch)."""
 
     weights: int = 0  # learnable weight elements (conv/linear kernels, BN gamma)
@@ -57,13 +59,27 @@ def lookup(name: str) -> type[OpDef] | None:
     return REGISTRY.get(ALIASES.get(name, name))
 
 
-def arg(kind: str, default: Any = dataclasses.MISSING, doc: str = "") -> Any:
-    """Declare an op field: kind is one of int+, int0, pair+, pair0, bool, float, prob, size."""
-    return field(default=default, metadata={"kind": kind, "doc": doc})
+REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
+
+
+class Arg:
+    """One YAML key of an op: how its value is checked, its default, what it means."""
+
+    __slots__ = ("kind", "default", "doc")
+
+    def __init__(self, kind: str, default: Any, doc: str) -> None:
+        self.kind, self.default, self.doc = kind, default, doc
+
+
+def arg(kind: str, default: Any = REQUIRED, doc: str = "") -> Any:
+    """Declare an op field: kind is one of int+, int0, pair+, pair0, pads, bool, float, prob."""
+    return Arg(kind, default, doc)
 
 
 class OpDef:
-    """Base of every op. Subclasses are frozen dataclasses whose fields are their YAML keys."""
+    """Base of every op: a frozen record whose fields (annotated with arg()) are its YAML keys."""
+
+    fields: ClassVar[dict[str, Arg]] = {}  # name -> Arg, the base classes' first, in order
 
     type: ClassVar[str] = ""
     arity: ClassVar[int] = 1  # inputs; 0 means "two or more" (add, concat)
@@ -71,6 +87,38 @@ class OpDef:
     inplace: ClassVar[bool] = False  # output may overwrite the input: adds no activation memory
     torch_counts_macs: ClassVar[bool] = False  # FlopCounterMode counts this op (2 FLOPs per MAC)
     samples: ClassVar[tuple[dict[str, Any], ...]] = ()  # small configs for tests against torch
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fields = dict(cls.fields)
+        for name in cls.__dict__.get("__annotations__", {}):
+            if isinstance(cls.__dict__.get(name), Arg):
+                fields[name] = cls.__dict__[name]
+        cls.fields = fields
+
+    def __init__(self, **values: Any) -> None:
+        for name, spec in self.fields.items():
+            value = values.pop(name, spec.default)
+            if value is REQUIRED:
+                raise TypeError(f"{type(self).__name__} needs '{name}'")
+            object.__setattr__(self, name, value)
+        if values:
+            raise TypeError(f"{type(self).__name__} has no field {sorted(values)}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen")
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.fields)
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._values()))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in self.fields)})"
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
         """Output shape for these input shapes; a ShapeError when they do not fit."""
@@ -223,16 +271,15 @@ def build_op(name: str, args: Mapping[str, Any], spans: Mapping[str, Span], span
     spans locate each value (for a wrong value), key_spans each key (for an unknown key)."""
     cls = lookup(name)
     assert cls is not None
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    fields = cls.fields
     values: dict[str, Any] = {}
     for key, value in args.items():
         if key not in fields:
             known = ", ".join(fields) or "none"
             raise SpecError((key_spans or spans).get(key, span), f"{name}: unknown argument '{key}'",
                             did_you_mean(key, fields) or f"{name} takes: {known}")
-        values[key] = _check(fields[key].metadata["kind"], key, value, spans.get(key, span), name)
-    missing = [f.name for f in fields.values()
-               if f.default is dataclasses.MISSING and f.name not in values]
+        values[key] = _check(fields[key].kind, key, value, spans.get(key, span), name)
+    missing = [key for key, spec in fields.items() if spec.default is REQUIRED and key not in values]
     if missing:
         raise SpecError(span, f"{name}: missing required argument '{missing[0]}'",
                         f"e.g. {name}: {{{missing[0]}: ...}}")

@@ -6,7 +6,6 @@ torch is imported only inside to_torch().
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.errors import ShapeError, SpecError, Span
@@ -22,7 +21,6 @@ def _feature_map(op: str, x: Shape, span: Span | None) -> None:
 
 
 @register("channel_shuffle")
-@dataclass(frozen=True)
 class ChannelShuffle(OpDef):
     """ShuffleNet's channel shuffle: C = g*n channels reordered as n*g. Same shape; no params, no MACs."""
 
@@ -42,7 +40,6 @@ class ChannelShuffle(OpDef):
 
 
 @register("chunk")
-@dataclass(frozen=True)
 class Chunk(OpDef):
     """Channel split: the `index`-th of `chunks` equal slices of the channels (C/chunks x H x W).
     ShuffleNet v2 splits in two: chunk {chunks: 2, index: 0} and {chunks: 2, index: 1}."""
@@ -66,7 +63,6 @@ class Chunk(OpDef):
 
 
 @register("zeropad")
-@dataclass(frozen=True)
 class ZeroPad2d(OpDef):
     """Zero padding: pad p (all sides), [h, w] (top/bottom, left/right) or [left, right, top, bottom].
     out = C x (H + top + bottom) x (W + left + right); no params, no MACs."""

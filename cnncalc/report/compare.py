@@ -33,7 +33,7 @@ def compare_grid(analyses: list[Analysis], optimizer: str = "sgd") -> Grid:
                 caption=f"params = weights + biases; MACs = multiply-adds (conv, linear, pooling); memory = "
                         f"activations, batch {batch}; training = params + grads + {optimizer} state + activations "
                         f"+ input; depth = conv/linear layers on the longest path")
-    grid.data = data  # type: ignore[attr-defined]
+    grid.data = data
     return grid
 
 

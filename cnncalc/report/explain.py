@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from cnncalc.engine import Analysis, LayerRow
 from cnncalc.errors import UsageError
-from cnncalc.ops.registry import fmt_shape, n, numel
+from cnncalc.ops.registry import n, numel
 from cnncalc.report import view as v
 from cnncalc.spec.expr import did_you_mean
 

@@ -7,20 +7,20 @@ Out: a string. The same cells feed every format, so every format shows the same 
 from __future__ import annotations
 
 import csv
-import html
 import io
-from dataclasses import dataclass, field
 
 
-@dataclass
 class Grid:
-    title: str
-    headers: list[str]
-    rows: list[list[str]]
-    total: list[str] | None = None  # the totals row, same width as headers
-    caption: str = ""
-    numeric_from: int = 1  # columns from this index on are right-aligned numbers
-    raw_rows: list[list[str]] = field(default_factory=list)  # CSV cells (raw integers), if different
+    """A table as cell strings; every writer below renders the same cells."""
+
+    def __init__(self, title: str, headers: list[str], rows: list[list[str]], total: list[str] | None = None,
+                 caption: str = "", numeric_from: int = 1, raw_rows: list[list[str]] | None = None) -> None:
+        self.title, self.headers, self.rows = title, headers, rows
+        self.total = total  # the totals row, same width as headers
+        self.caption = caption
+        self.numeric_from = numeric_from  # columns from this index on are right-aligned numbers
+        self.raw_rows = raw_rows or []  # CSV cells (raw integers), if different
+        self.data: list | None = None  # exact values for JSON, when the caller has them
 
 
 def to_markdown(grid: Grid) -> str:
@@ -74,6 +74,8 @@ caption{caption-side:bottom;text-align:left;color:#555;padding-top:.6em}"""
 
 def to_html(grid: Grid) -> str:
     """A self-contained HTML page (inline CSS, no scripts, no external files)."""
+    import html
+
     def cells(row: list[str], tag: str) -> str:
         return "".join(f'<{tag}{" class=n" if i >= grid.numeric_from else ""}>{html.escape(c)}</{tag}>'
                        for i, c in enumerate(row))

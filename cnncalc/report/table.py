@@ -10,7 +10,6 @@ from rich.text import Text
 
 from cnncalc.engine import Analysis
 from cnncalc.report import view as v
-from cnncalc.rf import receptive_fields
 
 
 _LEVELS = " ▁▂▃▄▅▆▇█"
@@ -42,7 +41,11 @@ def render_table(analysis: Analysis, view: v.View) -> Table:
     table.add_column("Layer", footer="total", no_wrap=True, max_width=40, overflow="ellipsis")
     for head in v.COLUMNS[1:] + (v.RF_COLUMNS if view.rf else ()):
         table.add_column(head, justify="right")
-    fields = receptive_fields(g) if view.rf else []
+    fields = []
+    if view.rf:
+        from cnncalc.rf import receptive_fields
+
+        fields = receptive_fields(g)
     for head, total in zip(v.headers(view), v.total_cells(analysis, view)):
         table.add_column(head, justify="right", footer=total)
     table.add_column("m p f", justify="left", no_wrap=True)

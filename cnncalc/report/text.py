@@ -6,14 +6,12 @@ Stage: report (pure). In: Analysis + View. Out: a string. No rich, no printing.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
 from cnncalc.engine import Analysis
 from cnncalc.report import view as v
 from cnncalc.report.grid import WRITERS, Grid
-from cnncalc.rf import receptive_fields
 
 
 def to_dict(analysis: Analysis, view: v.View) -> dict[str, Any]:
@@ -30,7 +28,7 @@ def to_dict(analysis: Analysis, view: v.View) -> dict[str, Any]:
                 "inputs": [g.nodes[i].name for i in row.node.inputs]}
 
     if view.rf:
-        fields = receptive_fields(g)
+        fields = _fields(g)
         layers = [layer(r) for r in analysis.rows]
         for entry, row in zip(layers, analysis.rows):
             f = fields[row.index]
@@ -48,16 +46,29 @@ def to_dict(analysis: Analysis, view: v.View) -> dict[str, Any]:
     }
 
 
+def _fields(graph):
+    from cnncalc.rf import receptive_fields  # only for --rf
+
+    return receptive_fields(graph)
+
+
 def render_json(analysis: Analysis, view: v.View) -> str:
-    return json.dumps(to_dict(analysis, view), indent=2) + "\n"
+    """Indented JSON with one layer per line: readable, and fast (each line goes through the C
+    encoder; json.dumps(indent=...) uses the pure-Python one, 10x slower on a big network)."""
+    data = to_dict(analysis, view)
+    layers = data.pop("layers")
+    head = json.dumps(data, indent=2)[:-2]
+    body = ",\n    ".join(json.dumps(layer) for layer in layers)
+    return f'{head},\n  "layers": [\n    {body}\n  ]\n}}\n'
+
 
 
 def table_grid(analysis: Analysis, view: v.View) -> Grid:
     """The lecture table as a Grid: display rows, totals and caption; CSV cells are raw integers."""
-    raw = dataclasses.replace(view, units="raw")
+    raw = view._replace(units="raw")
     rows = v.display_rows(analysis, view)
     g = analysis.graph
-    fields = receptive_fields(g) if view.rf else []
+    fields = _fields(g) if view.rf else []
     extra = (lambda r: v.rf_cells(r, fields)) if view.rf else (lambda r: [])
     rf_head = list(v.RF_COLUMNS) if view.rf else []
     return Grid(title=f"{g.name}: input {'x'.join(map(str, g.input_shape))}",
@@ -75,7 +86,7 @@ def render(analysis: Analysis, view: v.View, fmt: str) -> str:
         return render_json(analysis, view)
     grid = table_grid(analysis, view)
     if fmt == "csv":  # raw integers, so the headers name raw units
-        grid.headers = [*grid.headers[:-3], *v.headers(dataclasses.replace(view, units="raw"))]
+        grid.headers = [*grid.headers[:-3], *v.headers(view._replace(units="raw"))]
     return WRITERS[fmt](grid)
 
 

@@ -6,14 +6,13 @@ Rounding, unit suffixes and 1000-vs-1024 live here and nowhere else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from cnncalc.engine import Analysis, LayerRow
 from cnncalc.ops.registry import Shape
 
 
-@dataclass(frozen=True)
-class View:
+class View(NamedTuple):
     """The conventions a report is drawn in."""
 
     weights_only: bool = False  # --params weights: count weights, not biases (CS231n, EECS 498 FC rows)
@@ -28,14 +27,16 @@ class View:
     tool_label: str = ""  # what the tool calls its number ("FLOPs", "MACs", "Mult-Adds")
 
 
-@dataclass
 class DisplayRow:
     """One table row: a layer plus the shape-preserving layers folded into it, or (with --depth)
     a whole block instance or stage collapsed into its subtotal."""
 
-    lead: LayerRow
-    folded: list[LayerRow] = field(default_factory=list)
-    label: str | None = None  # the group's name when this row collapses a block
+    __slots__ = ("lead", "folded", "label")
+
+    def __init__(self, lead: LayerRow, folded: list[LayerRow] | None = None, label: str | None = None) -> None:
+        self.lead = lead
+        self.folded = folded if folded is not None else []
+        self.label = label  # the group's name when this row collapses a block
 
     @property
     def members(self) -> list[LayerRow]:

@@ -7,21 +7,22 @@ Stage: spec (pure). In: a raw YAML value + the arguments in scope. Out: the valu
 
 from __future__ import annotations
 
-import ast
-import difflib
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from cnncalc.errors import Span, SpecError
 
 _REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-_OPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-        ast.FloorDiv: lambda a, b: a // b, ast.Mod: lambda a, b: a % b}
+_OPS = {"Add": lambda a, b: a + b, "Sub": lambda a, b: a - b, "Mult": lambda a, b: a * b,
+        "FloorDiv": lambda a, b: a // b, "Mod": lambda a, b: a % b}
 
 
 def did_you_mean(word: str, choices: Any) -> str:
     """A "did you mean 'x'?" hint, or '' when nothing is close."""
+    import difflib  # only when there is an error to report
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
 
@@ -46,10 +47,19 @@ def _lookup(name: str, env: Mapping[str, Any], span: Span) -> Any:
     return env[name]
 
 
+@lru_cache(maxsize=None)
+def _parse(text: str):
+    """The expression's syntax tree, parsed once per distinct text (blocks repeat expressions)."""
+    import ast
+
+    return ast.parse(_REF.sub(lambda m: m.group(1), text), mode="eval")
+
+
 def _evaluate(text: str, env: Mapping[str, Any], span: Span) -> int:
-    source = _REF.sub(lambda m: m.group(1), text)
+    import ast
+
     try:
-        tree = ast.parse(source, mode="eval")
+        tree = _parse(text)
     except SyntaxError:
         raise SpecError(span, f"cannot read the expression '{text}'",
                         "expressions use $args, integers, + - * // % and parentheses") from None
@@ -66,11 +76,11 @@ def _evaluate(text: str, env: Mapping[str, Any], span: Span) -> int:
             return value
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -walk(node.operand)
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        if isinstance(node, ast.BinOp) and type(node.op).__name__ in _OPS:
             left, right = walk(node.left), walk(node.right)
             if isinstance(node.op, (ast.FloorDiv, ast.Mod)) and right == 0:
                 raise SpecError(span, f"division by zero in '{text}'")
-            return _OPS[type(node.op)](left, right)
+            return _OPS[type(node.op).__name__](left, right)
         raise SpecError(span, f"unsupported expression '{text}'",
                         "expressions use $args, integers, + - * // % and parentheses")
 

@@ -1,4 +1,4 @@
-"""The spec's structure as frozen dataclasses: ArchSpec, BlockSpec and the layer items.
+"""The spec's structure as immutable records: ArchSpec, BlockSpec and the layer items.
 
 Stage: spec (pure). In: the LMap tree from load.py. Out: ArchSpec. Only the structure is
 checked here (keys, kinds of items); argument values may still hold `$name` references, which
@@ -7,8 +7,7 @@ graph.py substitutes when it expands blocks, and op arguments are checked by the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 from cnncalc.errors import Span, SpecError, SpecErrors
 from cnncalc.spec.expr import did_you_mean
@@ -18,8 +17,7 @@ RESERVED = ("name", "repeat", "first", "inputs")  # keys of a layer item that ar
 SHORTCUTS = ("identity", "projection")
 
 
-@dataclass(frozen=True)
-class LayerItem:
+class LayerItem(NamedTuple):
     """`- conv: {...}` or `- relu`: an op or a block instance, possibly repeated."""
 
     type: str
@@ -31,8 +29,7 @@ class LayerItem:
     inputs: LList | None = None  # explicit input names (a DAG edge); default: the previous layer
 
 
-@dataclass(frozen=True)
-class ResidualItem:
+class ResidualItem(NamedTuple):
     """`- residual: {body: [...], shortcut: identity|projection|[...], merge: add|mul|concat}`:
     add(body(x), shortcut(x)) by default; mul gives squeeze-and-excitation, concat a DenseNet layer."""
 
@@ -43,8 +40,7 @@ class ResidualItem:
     merge: str = "add"
 
 
-@dataclass(frozen=True)
-class ParallelItem:
+class ParallelItem(NamedTuple):
     """`- parallel: {branches: {b1: [...], ...}, merge: concat|add}`: branches on the same input."""
 
     branches: list[tuple[str, list[Item]]]
@@ -56,8 +52,7 @@ class ParallelItem:
 Item = Union[LayerItem, ResidualItem, ParallelItem]
 
 
-@dataclass(frozen=True)
-class BlockSpec:
+class BlockSpec(NamedTuple):
     """A reusable, parameterised block: a new layer type made of other layers."""
 
     name: str
@@ -66,8 +61,7 @@ class BlockSpec:
     span: Span
 
 
-@dataclass(frozen=True)
-class ArchSpec:
+class ArchSpec(NamedTuple):
     """A whole spec file."""
 
     name: str
@@ -80,7 +74,7 @@ class ArchSpec:
     blocks: dict[str, BlockSpec]
     layers: list[Item]
     span: Span
-    input_span: Span = field(default=None)  # type: ignore[assignment]
+    input_span: Span | None = None
 
 
 TOP_KEYS = ("name", "description", "source", "family", "torchvision", "input", "args", "blocks", "layers")

@@ -1,0 +1,48 @@
+"""`cnncalc list` and `cnncalc show`: the bundled architectures."""
+
+from __future__ import annotations
+
+import click
+
+from cnncalc.cli.common import (
+    handle_errors,
+    make_console,
+)
+from cnncalc.errors import UsageError
+
+
+@click.command(name="list")
+@handle_errors
+def list_cmd() -> None:
+    """List the bundled architectures with a one-line description and their totals.
+
+    Example: cnncalc list
+    """
+    from cnncalc.engine import analyze
+    from cnncalc.graph import build_graph
+    from cnncalc.report.table import render_zoo
+    from cnncalc.sources import bundled_names, find, load_spec
+
+    entries = []
+    for name in bundled_names():
+        arch = load_spec(find(name))
+        entries.append((name, arch.description, analyze(build_graph(arch))))
+    make_console().print(render_zoo(entries))
+
+
+@click.command()
+@click.argument("name")
+@handle_errors
+def show(name: str) -> None:
+    """Print a bundled spec, to start your own from it.
+
+    Example: cnncalc show resnet50 > mynet.yaml
+    """
+    from cnncalc.sources import bundled_names, bundled_text
+    from cnncalc.spec.expr import did_you_mean
+
+    stem = name.removesuffix(".yaml")
+    if stem not in bundled_names():
+        raise UsageError(None, f"no bundled architecture named '{name}'",
+                         did_you_mean(stem, bundled_names()) or "`cnncalc list` shows them")
+    click.echo(bundled_text(stem), nl=False)

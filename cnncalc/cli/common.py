@@ -1,0 +1,175 @@
+"""What every command shares: error handling, flag parsing, the analytic pipeline, the console.
+
+Stage: CLI edge. Imports only click (and, inside functions, what a command needs), so starting
+`cnncalc table` pays for nothing else.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from cnncalc.errors import CnncalcError, Limits, UsageError
+
+FORMATS = ("rich", "json", "csv", "markdown", "latex", "html")
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(2)
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a CnncalcError into one line on stderr and exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CnncalcError as exc:
+            if "--traceback" in sys.argv:
+                raise
+            _fail(exc.render())
+
+    return wrapper
+
+
+def parse_input(text: str | None) -> list[int] | None:
+    """`3x32x32` (or 3,32,32) -> [3, 32, 32]."""
+    if text is None:
+        return None
+    parts = text.replace(",", "x").lower().split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise UsageError(None, f"--input '{text}' is not CxHxW", "e.g. --input 3x32x32") from None
+    if len(values) not in (1, 3) or min(values) < 1:
+        raise UsageError(None, f"--input '{text}' is not CxHxW of positive integers", "e.g. --input 3x32x32")
+    return values
+
+
+def parse_sets(items: tuple[str, ...]) -> dict[str, Any]:
+    """`--set classes=10` -> {"classes": 10}; values are read as YAML scalars."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(None, f"--set '{item}' is not key=value", "e.g. --set classes=10")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise UsageError(None, f"--set '{item}': cannot read the value '{value}'") from None
+    return out
+
+
+def parse_limits(items: tuple[str, ...]) -> Limits:
+    """`--limit layers=2000000` -> Limits with that field raised."""
+    from cnncalc.spec.expr import did_you_mean
+
+    names = list(Limits._fields)
+    values: dict[str, int] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if key not in names:
+            raise UsageError(None, f"--limit '{item}': no limit named '{key}'",
+                             did_you_mean(key, names) or f"limits: {', '.join(names)}")
+        if not value.isdigit() or int(value) < 1:
+            raise UsageError(None, f"--limit '{item}': the value must be a positive integer")
+        values[key] = int(value)
+    return Limits(**values)
+
+
+limit_option = click.option("--limit", "limits", multiple=True, metavar="NAME=N",
+                            help="Raise a safety limit: file_bytes, yaml_nodes, depth, repeat, layers.")
+
+
+def spec_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that analyses a spec."""
+    options = [
+        click.option("--input", "input_shape", metavar="CxHxW", help="Override the spec's input, e.g. 3x32x32."),
+        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                     help="Override a top-level argument of the spec, e.g. --set classes=10 (repeatable)."),
+        click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Batch size: scales memory and multiply-adds."),
+        click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "float64", "int8"]),
+                     default="float32", show_default=True, help="Element type: sets bytes per element."),
+        click.option("--params", "params_mode", type=click.Choice(["all", "weights"]), default="all",
+                     show_default=True, help="Count weights + biases, or weights only (CS231n VGG, EECS 498 FC rows)."),
+        click.option("--flops", "flops_mode", type=click.Choice(["macs", "flops"]), default="macs",
+                     show_default=True, help="flop column as multiply-adds (lectures) or 2 x MACs (PyTorch)."),
+        limit_option,
+        click.option("--traceback", is_flag=True, hidden=True, help="Show the Python traceback of an error."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def analyse(spec: str, input_shape: str | None, sets: tuple[str, ...], batch: int, dtype: str,
+            limits: tuple[str, ...] = ()):
+    """Resolve, parse, expand and cost a spec: the whole analytic pipeline."""
+    from cnncalc.engine import DTYPE_BYTES, analyze
+    from cnncalc.graph import build_graph
+    from cnncalc.sources import find, load_spec
+
+    bounds = parse_limits(limits)
+    shape, overrides = parse_input(input_shape), parse_sets(sets)
+    source = find(spec, bounds)
+    if source.note:
+        click.echo(source.note, err=True)
+    try:
+        graph = build_graph(load_spec(source, bounds), shape, overrides, bounds)
+    except CnncalcError as exc:
+        exc.text = source.text  # so the message can quote the offending line
+        raise
+    return analyze(graph, batch=batch, dtype_bytes=DTYPE_BYTES[dtype])
+
+
+def make_console(file: Any = None):
+    from rich.console import Console
+
+    console = Console(file=file)
+    if not console.is_terminal:
+        console = Console(file=file, width=160)
+    return console
+
+
+
+def parse_gpu_memory(text: str) -> int:
+    """'24GB', '24 GiB', '80G', '16384MB' -> bytes. GPU makers quote GiB as "GB": both mean 2**30."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B)?\s*", text, flags=re.I)
+    if not match:
+        raise UsageError(None, f"--gpu-memory '{text}' is not a size", "e.g. --gpu-memory 24GB")
+    scale = {"": 2**30, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}[match[2].upper()]
+    from decimal import Decimal
+
+    return int(Decimal(match[1]) * scale)
+
+
+def check_plot_path(path: str) -> None:
+    from pathlib import Path
+
+    if Path(path).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise UsageError(None, f"cannot tell the image format of '{path}'", "use a .png, .svg or .pdf file name")
+    if not Path(path).resolve().parent.is_dir():
+        raise UsageError(None, f"the folder of '{path}' does not exist")
+
+
+def plot_with(draw: Callable[[Any], None]) -> None:
+    """Import the plotting module (and so matplotlib) only here; a clear message when it is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError(None, "plotting needs matplotlib: pip install 'cnncalc[plot]'") from None
+    from cnncalc.report import plot
+
+    draw(plot)
+

@@ -1,0 +1,30 @@
+"""`cnncalc explain`: layers worked through by hand, as the slides do."""
+
+from __future__ import annotations
+
+import click
+
+from cnncalc.cli.common import (
+    analyse,
+    handle_errors,
+    spec_options,
+)
+
+
+@click.command()
+@click.argument("spec")
+@click.argument("layers", nargs=-1)
+@spec_options
+@handle_errors
+def explain(spec: str, layers: tuple[str, ...], input_shape: str | None, sets: tuple[str, ...], batch: int,
+            dtype: str, params_mode: str, flops_mode: str, limits: tuple[str, ...], traceback: bool) -> None:
+    """Work LAYERS of SPEC through by hand, as the slides do (default: the first layer of each kind).
+
+    Example: cnncalc explain alexnet conv1 pool1 fc6
+    """
+    from cnncalc.report.explain import render_explain
+    from cnncalc.report.view import View
+
+    analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
+    view = View(weights_only=params_mode == "weights", flops=flops_mode == "flops", dtype=dtype)
+    click.echo(render_explain(analysis, list(layers), view), nl=False)

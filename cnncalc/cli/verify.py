@@ -1,0 +1,118 @@
+"""`cnncalc verify`: the spec as a real PyTorch model, checked layer by layer."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cnncalc.cli.common import (
+    analyse,
+    handle_errors,
+    limit_option,
+    make_console,
+)
+from cnncalc.errors import UsageError
+
+
+@click.command()
+@click.argument("spec", required=False)
+@click.option("--all", "all_specs", is_flag=True, help="Verify every bundled architecture; a summary table at the end.")
+@click.option("--device", default="cpu", show_default=True, metavar="cpu|cuda|cuda:N|meta",
+              help="Where to run: meta checks shapes and FLOPs without allocating memory.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size of the forward pass.")
+@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32", show_default=True)
+@click.option("--params", "params_mode", type=click.Choice(["all", "weights"]), default="all", show_default=True,
+              help="Compare weights + biases, or weights only.")
+@click.option("--input", "input_shape", metavar="CxHxW", help="Override the spec's input, e.g. 3x32x32.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a top-level argument of the spec.")
+@click.option("--time", "timing", is_flag=True, help="Also time every layer (median of --repeats runs after warm-up).")
+@click.option("--repeats", type=click.IntRange(min=1), default=10, show_default=True, help="Timed runs per layer with --time.")
+@click.option("--peak-tflops", type=click.FloatRange(min=0, min_open=True), help="Device peak, for the % of peak column.")
+@click.option("--train", is_flag=True, help="On CUDA, also measure forward+backward peak memory.")
+@click.option("--against", type=click.Choice(["torchvision"]), help="Also compare totals with torchvision's model of the same name.")
+@click.option("--format", "fmt", type=click.Choice(["rich", "json"]), default="rich", show_default=True)
+@limit_option
+@click.option("--traceback", is_flag=True, hidden=True)
+@handle_errors
+def verify(spec: str | None, all_specs: bool, device: str, batch: int, dtype: str, params_mode: str,
+           input_shape: str | None, sets: tuple[str, ...], timing: bool, repeats: int, peak_tflops: float | None,
+           train: bool, against: str | None, fmt: str, limits: tuple[str, ...], traceback: bool) -> None:
+    """Build SPEC as a real PyTorch model, run it, and check every analytic number layer by layer.
+
+    Exit status 0 when everything matches, 1 when anything differs, 2 for a usage error.
+
+    Example: cnncalc verify vgg16 --device meta --batch 256
+    """
+    from cnncalc.torchcheck.run import import_torch
+
+    import_torch()  # a clear message, before any work, when PyTorch is missing
+    if all_specs == (spec is not None):
+        raise UsageError(None, "give one SPEC, or --all for every bundled architecture")
+    if all_specs:
+        sys.exit(_verify_all(device, batch, dtype, params_mode, fmt))
+    from cnncalc.report import verify as report
+    from cnncalc.torchcheck.run import verify as run_verify
+
+    analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
+    result = run_verify(analysis.graph, analysis, device, dtype, params_mode == "weights", timing, repeats, train)
+    third = None
+    if against:
+        from cnncalc.torchcheck.against import compare_torchvision
+
+        third = compare_torchvision(analysis)
+    if fmt == "json":
+        data = report.verify_dict(result, analysis)
+        if third is not None:
+            data["against"] = third.as_dict()
+        click.echo(__import__("json").dumps(data, indent=2))
+    else:
+        console = make_console()
+        console.print(report.render_verify(result, analysis, peak_tflops))
+        if third is not None:
+            console.print(third.render())
+    failed = not result.ok or (third is not None and not third.ok)
+    sys.exit(1 if failed else 0)
+
+
+def _verify_all(device: str, batch: int, dtype: str, params_mode: str, fmt: str) -> int:
+    """Verify every bundled architecture with a progress bar; 1 if any fails."""
+    import json
+    import time
+
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from cnncalc.report.verify import verdict
+    from cnncalc.sources import bundled_names
+    from cnncalc.torchcheck.run import verify as run_verify
+
+    results = []
+    with Progress(console=make_console(sys.stderr), transient=True) as progress:
+        names = bundled_names()
+        task = progress.add_task("verifying", total=len(names))
+        for name in names:
+            progress.update(task, description=f"verifying {name}")
+            start = time.perf_counter()
+            analysis = analyse(name, None, (), batch, dtype)
+            result = run_verify(analysis.graph, analysis, device, dtype, params_mode == "weights")
+            results.append((result, time.perf_counter() - start))
+            progress.advance(task)
+    if fmt == "json":
+        click.echo(json.dumps([{"name": r.name, "ok": r.ok, "layers": len(r.checks), "seconds": round(t, 3)}
+                               for r, t in results], indent=2))
+    else:
+        table = Table(title=f"cnncalc verify --all --device {device}", header_style="bold")
+        for head in ("architecture", "layers", "checked cells", "result", "seconds"):
+            table.add_column(head, justify="left" if head in ("architecture", "result") else "right")
+        for r, t in results:
+            cells = sum(c.checked for check in r.checks for c in check.cells)
+            table.add_row(r.name, str(len(r.checks)), str(cells), "[green]✓[/]" if r.ok else "[bold red]✗[/]", f"{t:.2f}")
+        console = make_console()
+        console.print(table)
+        for r, _ in results:
+            if not r.ok:
+                console.print(verdict(r))
+        bad = sum(not r.ok for r, _ in results)
+        console.print(f"{len(results) - bad} of {len(results)} architectures verified" + (f", {bad} failed" if bad else ""))
+    return 1 if any(not r.ok for r, _ in results) else 0
