@@ -119,6 +119,7 @@ class _Builder:
         self.seen: set[tuple[Any, str]] = set()
         self.poisoned = False  # an earlier error made some shape unknown
         self.defined = _literal_names(spec)
+        self.ops: dict[tuple, OpDef] = {}  # ops are immutable: a block repeated 36 times builds each op once
 
     def report(self, exc: CnncalcError, layer: str | None = None) -> None:
         """Record a problem once (a block used many times reports its mistake once)."""
@@ -227,7 +228,10 @@ class _Builder:
             else:
                 try:
                     values = {k: substitute(v, scope.env, args.at(k)) for k, v in args.items()}
-                    op: OpDef = build_op(item.type, values, args.value_spans, item.span, args.key_spans)
+                    key = (item.type, *((k, _frozen(v)) for k, v in values.items()))
+                    op: OpDef | None = self.ops.get(key)
+                    if op is None:
+                        op = self.ops[key] = build_op(item.type, values, args.value_spans, item.span, args.key_spans)
                 except SpecError as exc:
                     self.report(exc, scope.full(local))
                     op = _Unknown()
@@ -314,6 +318,16 @@ def _in_layer(layer: str | None, message: str) -> str:
         return message
     op = re.match(r"([a-z][a-z0-9_]*): (.*)", message, re.S)
     return f"layer '{layer}' ({op[1]}): {op[2]}" if op else f"layer '{layer}': {message}"
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for an argument value (lists become tuples, tagged by type so that
+    `true` and `1` stay different keys)."""
+    if isinstance(value, list):
+        return ("list", *map(_frozen, value))
+    if isinstance(value, dict):  # never a valid op argument; build_op reports it
+        return ("dict", id(value))
+    return (type(value).__name__, value)
 
 
 def _literal_names(spec: ArchSpec) -> set[str]:

@@ -43,10 +43,13 @@ def table(spec: str, input_shape: str | None, sets: tuple[str, ...], batch: int,
         from cnncalc.conventions import counts, get_profile
 
         view = view._replace(convention=convention, tool_counts=counts(convention, analysis),
-                                   tool_label=get_profile(convention).unit_label)
+                             tool_label=get_profile(convention).unit_label)
     if fmt == "rich":
         from cnncalc.report.table import render_table
+        from cnncalc.report.view import readable_depth
 
+        if depth is None and not show_all:  # a terminal table folds blocks as the papers' tables do
+            view = view._replace(depth=readable_depth(analysis, view))
         make_console().print(render_table(analysis, view))
         return
     from cnncalc.report.text import render

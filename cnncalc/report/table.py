@@ -30,6 +30,15 @@ def share_cell(row: v.DisplayRow, analysis: Analysis, view: v.View) -> Text:
     return cell
 
 
+def _visible(n_rows: int, view: v.View) -> tuple[int, int]:
+    """Rows [head, tail) are elided when a terminal table would still be too long after folding
+    blocks (a flat 100k-layer spec): rich spends ~1 ms a row, and nobody reads 100k rows in a
+    terminal. --all and the text formats always show every row."""
+    if view.fold is False or n_rows <= v.MAX_TERMINAL_ROWS:
+        return n_rows, n_rows
+    return v.MAX_TERMINAL_ROWS - 20, n_rows - 20
+
+
 def render_table(analysis: Analysis, view: v.View) -> Table:
     """Layer | Input C | Input H/W | filters | kernel | stride | pad | Output C | Output H/W |
     memory | params | flop | share, one row per (folded) layer, subtotals after each stage of
@@ -50,8 +59,14 @@ def render_table(analysis: Analysis, view: v.View) -> Table:
         table.add_column(head, justify="right", footer=total)
     table.add_column("m p f", justify="left", no_wrap=True)
     rows = v.display_rows(analysis, view)
-    ends = {end: (start, stage) for start, end, stage in v.subtotals(rows)} if view.depth is None else {}
+    ends = {end: (start, stage) for start, end, stage in v.subtotals(rows)} if view.depth != 1 else {}
+    head, tail = _visible(len(rows), view)
     for i, row in enumerate(rows):
+        if head <= i < tail:  # too many rows for a terminal: the middle is elided (totals stay exact)
+            if i == head:
+                table.add_row(Text(f"... {tail - head:,} rows not shown", style="dim italic"),
+                              *[""] * (len(table.columns) - 1))
+            continue
         name, *cells = v.layer_cells(row)
         label = Text(name)
         if row.label:

@@ -84,6 +84,22 @@ def display_rows(analysis: Analysis, view: View) -> list[DisplayRow]:
     return rows
 
 
+MAX_TERMINAL_ROWS = 120
+
+
+def readable_depth(analysis: Analysis, view: View) -> int | None:
+    """The deepest --depth whose table fits MAX_TERMINAL_ROWS rows (None: every layer fits).
+    ResNet-152's 360 rows become its 50 bottleneck blocks, as in the paper's table; a 100k-layer
+    spec does not flood the terminal, and rich renders only what is shown."""
+    if len(display_rows(analysis, view)) <= MAX_TERMINAL_ROWS:
+        return None
+    deepest = max(row.name.count(".") for row in analysis.rows) + 1
+    for depth in range(deepest - 1, 0, -1):
+        if len(display_rows(analysis, view._replace(depth=depth))) <= MAX_TERMINAL_ROWS:
+            return depth
+    return 1
+
+
 def subtotals(rows: list[DisplayRow]) -> list[tuple[int, int, str]]:
     """(first row, last row, stage) of each top-level block that spans several rows: the ResNet
     paper's conv2_x ... conv5_x lines, which get a subtotal after their last row."""
@@ -232,6 +248,8 @@ def caption(analysis: Analysis, view: View) -> str:
         flop = f"{view.tool_label} as {view.convention} counts them (docs/profiles.md)"
     params = "params = weights only (no biases)" if view.weights_only else "params = weights + biases"
     unit = {"raw": "B", "auto": "B/KB/MB of 1024"}.get(view.units, "KB of 1024 B")
+    folded = (f" · blocks folded to depth {view.depth} (--depth N, --all for every layer)"
+              if view.depth is not None else "")
     return (f"{flop}; activations, BN, add not counted · memory = output elements x "
             f"{analysis.dtype_bytes} B ({view.dtype}) in {unit}, in-place ops 0 · {params} · "
-            f"batch {analysis.batch}")
+            f"batch {analysis.batch}{folded}")

@@ -17,6 +17,7 @@ from cnncalc.errors import Limits, LimitError, Span, SpecError
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+_STR, _INT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int"
 
 
 class LMap(dict):
@@ -67,6 +68,11 @@ class _Builder:
             out.span = _span(self.file, node)
             out.item_spans = [_span(self.file, item) for item in node.value]
             return out
+        tag, text = node.tag, node.value
+        if tag == _STR:  # the common cases without the constructor machinery (a 100k-layer spec)
+            return text
+        if tag == _INT and text.isdigit() and (text[0] != "0" or text == "0"):  # YAML 1.1: 010 is octal
+            return int(text)
         try:
             return self.scalars.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
