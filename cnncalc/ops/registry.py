@@ -242,10 +242,10 @@ def _check(kind: str, key: str, value: Any, span: Span, op: str) -> Any:
         if any(v < low for v in items):
             raise bad(f"a {word} integer or a [h, w] pair of them")
         return (items[0], items[1])
-    if kind == "pads":  # zero padding: p, [h, w] or [left, right, top, bottom] -> (l, r, t, b)
-        items = value if isinstance(value, list) else [value]
-        if len(items) not in (1, 2, 4) or not all(_is_int(v) and v >= 0 for v in items):
-            raise bad("a non-negative integer, [h, w] or [left, right, top, bottom]")
+    if kind == "pads":  # zero padding: p, [h, w] or [left, right, top, bottom] -> (l, r, t, b);
+        items = value if isinstance(value, list) else [value]  # negative values crop, as in torch
+        if len(items) not in (1, 2, 4) or not all(_is_int(v) for v in items):
+            raise bad("an integer, [h, w] or [left, right, top, bottom] (negative crops)")
         if len(items) == 1:
             return (items[0],) * 4
         if len(items) == 2:

@@ -64,11 +64,12 @@ class Chunk(OpDef):
 
 @register("zeropad")
 class ZeroPad2d(OpDef):
-    """Zero padding: pad p (all sides), [h, w] (top/bottom, left/right) or [left, right, top, bottom].
+    """Zero padding: pad p (all sides), [h, w] (top/bottom, left/right) or [left, right, top, bottom];
+    a negative side crops (NASNet's pixel shift: [-1, 1, -1, 1]), as torch's ZeroPad2d does.
     out = C x (H + top + bottom) x (W + left + right); no params, no MACs."""
 
     pad: Any = arg("pads")
-    samples = ({"pad": 1}, {"pad": [0, 1, 0, 1]}, {"pad": [2, 1]})
+    samples = ({"pad": 1}, {"pad": [0, 1, 0, 1]}, {"pad": [2, 1]}, {"pad": [-1, 1, -1, 1]})
 
     @property
     def sides(self) -> tuple[int, int, int, int]:
@@ -79,6 +80,8 @@ class ZeroPad2d(OpDef):
         _feature_map("zeropad", xs[0], span)
         left, right, top, bottom = self.sides
         c, h, w = xs[0]
+        if h + top + bottom < 1 or w + left + right < 1:
+            raise ShapeError(span, f"zeropad: cropping {fmt_shape(xs[0])} by {self.sides} leaves nothing")
         return (c, h + top + bottom, w + left + right)
 
     def columns(self) -> dict:
