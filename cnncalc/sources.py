@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import NamedTuple
-from pathlib import Path
+import os
 
 from cnncalc.errors import Limits, LimitError, Span, SpecError, UsageError
 from cnncalc.spec.expr import did_you_mean
@@ -23,37 +23,38 @@ class Source(NamedTuple):
     note: str = ""  # said on stderr (e.g. "alexnet.yaml not found here; using the bundled one")
 
 
-def _bundle() -> Path:
+def _bundle() -> str:
     """The bundled specs: installed as cnncalc/architectures (pyproject maps the top-level
-    architectures/ there); in an editable install or a checkout, that folder itself. (A plain
-    path, not importlib.resources: a wheel is always unpacked, and the import costs start-up.)"""
-    here = Path(__file__).resolve().parent
-    installed = here / "architectures"
-    return installed if installed.is_dir() else here.parent / "architectures"
+    architectures/ there); in an editable install or a checkout, that folder itself. (os.path,
+    not importlib.resources or pathlib: a wheel is always unpacked, and those imports cost
+    start-up time on every run.)"""
+    here = os.path.dirname(os.path.realpath(__file__))
+    installed = os.path.join(here, "architectures")
+    return installed if os.path.isdir(installed) else os.path.join(os.path.dirname(here), "architectures")
 
 
 def bundled_names() -> list[str]:
     """Names of the bundled architectures, sorted."""
-    names = (p.name[:-5] for p in _bundle().iterdir() if p.name.endswith(".yaml"))
+    names = (n[:-5] for n in os.listdir(_bundle()) if n.endswith(".yaml"))
     return sorted(names, key=lambda n: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", n)])
 
 
 def bundled_text(name: str) -> str:
     """The YAML text of a bundled architecture."""
-    return (_bundle() / f"{name}.yaml").read_text(encoding="utf-8")
+    with open(os.path.join(_bundle(), f"{name}.yaml"), encoding="utf-8") as fh:
+        return fh.read()
 
 
 def find(arg: str, limits: Limits = Limits()) -> Source:
     """Resolve a bare bundled name, a path, or a missing `NAME.yaml` that names a bundled spec."""
     names = bundled_names()
-    path = Path(arg)
-    if arg in names and path.suffix == "" and "/" not in arg:
+    if arg in names and os.path.splitext(arg)[1] == "" and "/" not in arg:
         return Source(bundled_text(arg), f"{arg}.yaml", bundled=arg)
-    if path.is_dir():
+    if os.path.isdir(arg):
         raise UsageError(None, f"'{arg}' is a directory, not a spec file")
-    if path.is_file():
-        return Source(_read(path, limits), arg)
-    stem = path.name.removesuffix(".yaml").removesuffix(".yml")
+    if os.path.isfile(arg):
+        return Source(_read(arg, limits), arg)
+    stem = os.path.basename(arg).removesuffix(".yaml").removesuffix(".yml")
     if stem in names:
         return Source(bundled_text(stem), f"{stem}.yaml", bundled=stem,
                       note=f"note: {arg} not found; using the bundled architecture '{stem}'")
@@ -61,12 +62,13 @@ def find(arg: str, limits: Limits = Limits()) -> Source:
     raise UsageError(None, f"no such file or bundled architecture: '{arg}'", hint)
 
 
-def _read(path: Path, limits: Limits) -> str:
-    size = path.stat().st_size
+def _read(path: str, limits: Limits) -> str:
+    size = os.path.getsize(path)
     if size > limits.file_bytes:
-        raise LimitError(Span(str(path), 1, 1), f"the file is {size:,} bytes", "file_bytes", limits.file_bytes)
+        raise LimitError(Span(path, 1, 1), f"the file is {size:,} bytes", "file_bytes", limits.file_bytes)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         raise UsageError(None, f"cannot read '{path}': {exc.strerror}") from None
     try:
@@ -74,7 +76,7 @@ def _read(path: Path, limits: Limits) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise SpecError(Span(str(path), line, col), "the file is not UTF-8 text") from None
+        raise SpecError(Span(path, line, col), "the file is not UTF-8 text") from None
 
 
 def load_spec(source: Source, limits: Limits = Limits()) -> ArchSpec:

@@ -6,8 +6,6 @@ Out: a string. The same cells feed every format, so every format shows the same 
 
 from __future__ import annotations
 
-import csv
-import io
 
 
 class Grid:
@@ -39,6 +37,9 @@ def to_markdown(grid: Grid) -> str:
 
 def to_csv(grid: Grid) -> str:
     """CSV with a header row; numbers as raw integers (no separators, no units)."""
+    import csv
+    import io
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(grid.headers)

@@ -84,7 +84,7 @@ def display_rows(analysis: Analysis, view: View) -> list[DisplayRow]:
     return rows
 
 
-MAX_TERMINAL_ROWS = 120
+MAX_TERMINAL_ROWS = 60
 
 
 def readable_depth(analysis: Analysis, view: View) -> int | None:
