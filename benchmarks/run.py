@@ -63,6 +63,19 @@ def measure(cmd: list[str], runs: int, warmup: int = 1) -> dict:
     return {"min": min(times), "median": statistics.median(times), "max": max(times)}
 
 
+def measure_interleaved(cmds: dict[str, list[str]], runs: int, warmup: int = 1) -> dict[str, dict]:
+    """Like measure(), but runs the commands round-robin, so that a slow spell of the machine
+    hits every command alike and the ratios between them stay fair."""
+    for cmd in cmds.values():
+        for _ in range(warmup):
+            run_once(cmd)
+    times: dict[str, list[float]] = {name: [] for name in cmds}
+    for _ in range(runs):
+        for name, cmd in cmds.items():
+            times[name].append(run_once(cmd)[0])
+    return {name: {"min": min(t), "median": statistics.median(t), "max": max(t)} for name, t in times.items()}
+
+
 def fmt(stats: dict) -> str:
     return f"{stats['median'] * 1000:,.0f} | {stats['min'] * 1000:,.0f} | {stats['max'] * 1000:,.0f}"
 
@@ -108,7 +121,8 @@ def main() -> None:
         "# Performance", "",
         f"Measured {date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} cores, "
         f"{platform.python_implementation()} {platform.python_version()}, Linux {platform.release()}; "
-        f"median of {runs} runs after a warm-up, wall-clock time of whole processes (ms). Reproduce: "
+        f"median of {runs} runs after a warm-up, wall-clock time of whole processes (ms; section 1 "
+        "runs its commands round-robin so the ratios are fair). Reproduce: "
         "`python benchmarks/run.py --runs 10 --torch-python PATH`.", ""]
 
     out += ["## 1. `cnncalc table resnet152` against the floor", "",
@@ -117,7 +131,7 @@ def main() -> None:
              ("python -c \"import click, rich, yaml\" (floor)", [py, "-c", "import click, rich, yaml"]),
              ("cnncalc table resnet152 --format json", cnncalc + ["table", "resnet152", "--format", "json"]),
              ("cnncalc table resnet152 (rich)", cnncalc + ["table", "resnet152"])]
-    results = {name: measure(cmd, runs) for name, cmd in cases}
+    results = measure_interleaved(dict(cases), runs)
     floor = results[cases[1][0]]["median"]
     for name, _ in cases:
         out.append(f"| `{name}` | {fmt(results[name])} | {results[name]['median'] / floor:.2f}x |")

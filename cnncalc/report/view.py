@@ -84,7 +84,7 @@ def display_rows(analysis: Analysis, view: View) -> list[DisplayRow]:
     return rows
 
 
-MAX_TERMINAL_ROWS = 60
+MAX_TERMINAL_ROWS = 40
 
 
 def readable_depth(analysis: Analysis, view: View) -> int | None:
