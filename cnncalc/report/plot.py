@@ -114,13 +114,15 @@ def plot_layers(analysis: Analysis, view: View, path: str) -> None:
             ax.grid(axis="y", color="#dddddd", linewidth=0.8, zorder=0)
             ax.spines[["top", "right"]].set_visible(False)
             ax.margins(y=0.18)
-            ax.text(0.995, 0.96, f"total {_num(total / divisor)} {unit}", transform=ax.transAxes,
-                    ha="right", va="top", fontsize=9, color="#333333")
-            if scaled and max(scaled) > 0:
+            ax.set_title(f"total {_num(total / divisor)} {unit}", loc="right", fontsize=9,
+                         color="#333333", pad=3)
+            if scaled and max(scaled) > 0:  # name the tallest bar, kept inside the panel
                 top = max(range(n), key=scaled.__getitem__)
+                ha = "left" if top < n * 0.2 else "right" if top > n * 0.8 else "center"
                 ax.annotate(f"{names[top]}: {_num(scaled[top])} {unit}", (top, scaled[top]),
-                            xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
-                            fontsize=8, color="#333333")
+                            xytext={"left": (-6, 3), "right": (6, 3), "center": (0, 3)}[ha],
+                            textcoords="offset points", ha=ha, va="bottom", fontsize=8,
+                            color="#333333")
         bottom = axes[-1]
         bottom.set_xlim(-0.6, n - 0.4)
         bottom.set_xticks(range(n), minor=True)
@@ -130,14 +132,15 @@ def plot_layers(analysis: Analysis, view: View, path: str) -> None:
                           rotation_mode="default" if longest > 8 or step > 1 else "anchor",
                           fontsize=8)
         used = [f for f in _COLOURS if any(c == _COLOURS[f] for c in colours)]
-        axes[0].legend([Patch(color=_COLOURS[f]) for f in used], used, loc="upper center",
-                       ncols=len(used), frameon=False, fontsize=8, bbox_to_anchor=(0.5, 1.0))
+        fig.legend([Patch(color=_COLOURS[f]) for f in used], used, loc="outside lower center",
+                   ncols=len(used), frameon=False, fontsize=9, title="bar colour = layer type",
+                   title_fontsize=9)
         fig.suptitle(f"{analysis.graph.name}: where memory, parameters and compute live",
                      fontsize=13, fontweight="bold")
         thinned = f" · every {step}th name shown" if step > 1 else ""
-        axes[0].set_title(f"input {shape} · batch {analysis.batch} · {view.dtype} · {n} layers "
-                          f"(relu, bn, dropout folded into the layer above){thinned}",
-                          fontsize=9, color="#555555")
+        folded = " (relu, bn, dropout folded into the layer above)" if view.fold else ""
+        axes[0].set_title(f"input {shape} · batch {analysis.batch} · {view.dtype} · {n} rows"
+                          f"{folded}{thinned}", loc="left", fontsize=9, color="#555555", pad=3)
         _save(fig, path, fmt)
 
 

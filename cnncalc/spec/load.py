@@ -39,70 +39,80 @@ class LList(list):
     item_spans: list[Span]
 
 
-def _span(file: str, node: yaml.Node) -> Span:
-    mark = node.start_mark  # PyYAML marks are 0-based
-    return Span(file, mark.line + 1, mark.column + 1)
-
-
 class _Builder:
+    """Turns composed YAML nodes into LMap/LList/scalars, counting nodes (alias bombs) and
+    depth (recursive aliases). Scalars take a fast path: a 100k-layer spec has ~10^6 of them."""
+
     def __init__(self, file: str, limits: Limits) -> None:
         self.file, self.limits = file, limits
         self.nodes = 0
         self.scalars = yaml.constructor.SafeConstructor()
 
-    def build(self, node: yaml.Node, depth: int = 0) -> Any:
+    def span(self, node: yaml.Node) -> Span:
+        mark = node.start_mark  # PyYAML marks are 0-based
+        return Span(self.file, mark.line + 1, mark.column + 1)
+
+    def count(self, node: yaml.Node) -> None:
         self.nodes += 1
         if self.nodes > self.limits.yaml_nodes:
-            raise LimitError(_span(self.file, node), "the document expands to too many YAML nodes (aliases "
+            raise LimitError(self.span(node), "the document expands to too many YAML nodes (aliases "
                              "repeated many times?)", "yaml_nodes", self.limits.yaml_nodes)
+
+    def build(self, node: yaml.Node, depth: int = 0) -> Any:
+        if node.__class__ is yaml.ScalarNode:
+            return self.scalar(node)
+        self.count(node)
         if depth > self.limits.depth:
-            raise LimitError(_span(self.file, node), "the YAML nests too deeply (a recursive alias?)",
+            raise LimitError(self.span(node), "the YAML nests too deeply (a recursive alias?)",
                              "depth", self.limits.depth)
-        if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
-            raise SpecError(_span(self.file, node), f"the tag '{node.tag}' is not allowed",
+        if node.tag not in _PLAIN_TAGS:
+            raise SpecError(self.span(node), f"the tag '{node.tag}' is not allowed",
                             "only plain YAML values are allowed; tags such as !!python/object are refused")
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, depth)
-        if isinstance(node, yaml.SequenceNode):
-            out = LList(self.build(item, depth + 1) for item in node.value)
-            out.span = _span(self.file, node)
-            out.item_spans = [_span(self.file, item) for item in node.value]
-            return out
+        out = LList(self.build(item, depth + 1) for item in node.value)
+        out.span = self.span(node)
+        out.item_spans = [self.span(item) for item in node.value]
+        return out
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        self.count(node)
         tag, text = node.tag, node.value
-        if tag == _STR:  # the common cases without the constructor machinery (a 100k-layer spec)
+        if tag == _STR:  # the common cases without the constructor machinery
             return text
         if tag == _INT and text.isdigit() and (text[0] != "0" or text == "0"):  # YAML 1.1: 010 is octal
             return int(text)
         try:
             return self.scalars.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
-            raise SpecError(_span(self.file, node), f"cannot read this value: {_problem(exc)}",
+            raise SpecError(self.span(node), f"cannot read this value: {_problem(exc)}",
                             "only plain YAML values are allowed; tags such as !!python/object are refused") from None
 
     def _mapping(self, node: yaml.MappingNode, depth: int) -> LMap:
         out = LMap()
-        out.span = _span(self.file, node)
-        out.key_spans, out.value_spans = {}, {}
+        out.span = self.span(node)
+        key_spans: dict[str, Span] = {}
+        value_spans: dict[str, Span] = {}
+        out.key_spans, out.value_spans = key_spans, value_spans
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` merges a mapping in
                 merged = self.build(value_node, depth + 1)
                 for part in merged if isinstance(merged, list) else [merged]:
                     if not isinstance(part, LMap):
-                        raise SpecError(_span(self.file, value_node), "`<<:` needs a mapping or a list of mappings")
+                        raise SpecError(self.span(value_node), "`<<:` needs a mapping or a list of mappings")
                     for k, v in part.items():
                         if k not in out:
                             out[k] = v
-                            out.key_spans[k], out.value_spans[k] = part.key_spans[k], part.value_spans[k]
+                            key_spans[k], value_spans[k] = part.key_spans[k], part.value_spans[k]
                 continue
             key = self.build(key_node, depth + 1)
-            span = _span(self.file, key_node)
+            span = self.span(key_node)
             if not isinstance(key, str):
                 raise SpecError(span, f"keys must be strings, found {type(key).__name__} {key!r}")
             if key in out:
-                first = out.key_spans[key]
-                raise SpecError(span, f"duplicate key '{key}' (first given at line {first.line})")
+                raise SpecError(span, f"duplicate key '{key}' (first given at line {key_spans[key].line})")
             out[key] = self.build(value_node, depth + 1)
-            out.key_spans[key], out.value_spans[key] = span, _span(self.file, value_node)
+            key_spans[key], value_spans[key] = span, self.span(value_node)
         return out
 
 
