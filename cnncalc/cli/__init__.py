@@ -42,5 +42,17 @@ def cli() -> None:
     """
 
 
+ANALYTIC = {"table", "explain", "check", "memory", "compare", "list", "show"}
+
+
 def main() -> None:
+    """The console entry point. The analytic commands are short-lived and allocate only acyclic
+    objects, so the process runs without the cyclic garbage collector, which would otherwise
+    rescan a big spec's millions of objects many times over (`verify` keeps it: torch makes cycles)."""
+    import sys
+
+    if len(sys.argv) > 1 and sys.argv[1] in ANALYTIC:
+        import gc
+
+        gc.disable()
     cli(prog_name="cnncalc")

@@ -55,6 +55,22 @@ def _save(fig, path: str, fmt: str) -> None:
     fig.savefig(path, format=fmt, dpi=150, metadata=metadata)
 
 
+def _figure(width_in: float, height_in: float):
+    """A Figure on its own Agg canvas: no pyplot, so no global backend switch, no figure to close
+    (matplotlib's "embedding without pyplot"); savefig picks the svg/pdf canvas by format."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_in, height_in), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _count(k: int) -> str:
+    """A round parameter count for the size key: 10 M, 500 k, 60."""
+    return f"{k / 1e6:g} M" if k >= 1e6 else f"{k / 1e3:g} k" if k >= 1e3 else str(k)
+
+
 def _unit(peak: float, units: tuple[tuple[float, str], ...]) -> tuple[float, str]:
     """The largest unit the peak value reaches at least once of (the first one otherwise)."""
     chosen = units[0]
@@ -77,10 +93,13 @@ def _label_step(n: int, width_in: float) -> int:
 
 
 def plot_layers(analysis: Analysis, view: View, path: str) -> None:
-    """Three bar panels over the display rows: activation memory, parameters, multiply-adds."""
+    """Three bar panels over the display rows: activation memory, parameters, multiply-adds.
+
+    Follows the view's weights_only, flops, fold and dtype; units are always scaled (KB/MB,
+    k/M, k/M/G) whatever view.units says, since a bar has no digits to keep exact.
+    """
     fmt = _format_of(path)
     import matplotlib
-    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     rows = display_rows(analysis, view)
@@ -93,18 +112,18 @@ def plot_layers(analysis: Analysis, view: View, path: str) -> None:
          "activation memory"),
         ([r.params(view) for r in rows], t.params(view.weights_only), ((1e3, "k"), (1e6, "M")),
          "weights" if view.weights_only else "parameters"),
-        ([r.flop(view) for r in rows], t.macs * (2 if view.flops else 1), ((1e6, "M"), (1e9, "G")),
-         flop_word),
+        ([r.flop(view) for r in rows], t.macs * (2 if view.flops else 1),
+         ((1e3, "k"), (1e6, "M"), (1e9, "G")), flop_word),
     ]
     longest = max((len(s) for s in names), default=1)
-    width = min(24.0, max(8.0, 2.0 + 0.34 * n))
+    width = min(20.0, max(8.0, 2.0 + 0.34 * n))
     height = 6.6 + 0.075 * min(longest, 30)
     step = _label_step(n, width)
     colours = [_COLOURS[_FAMILY.get(r.lead.type, "other")] for r in rows]
     shape = "x".join(map(str, analysis.graph.input_shape))
 
     with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(width, height), layout="constrained")
+        fig = _figure(width, height)
         axes: list[Axes] = fig.subplots(3, 1, sharex=True)
         for ax, (values, total, units, what) in zip(axes, panels):
             divisor, unit = _unit(max(values, default=0), units)
@@ -120,28 +139,74 @@ def plot_layers(analysis: Analysis, view: View, path: str) -> None:
                 top = max(range(n), key=scaled.__getitem__)
                 ha = "left" if top < n * 0.2 else "right" if top > n * 0.8 else "center"
                 ax.annotate(f"{names[top]}: {_num(scaled[top])} {unit}", (top, scaled[top]),
-                            xytext={"left": (-6, 3), "right": (6, 3), "center": (0, 3)}[ha],
-                            textcoords="offset points", ha=ha, va="bottom", fontsize=8,
-                            color="#333333")
+                            xytext=(0, 3), textcoords="offset points", ha=ha, va="bottom",
+                            fontsize=8, color="#333333")
         bottom = axes[-1]
         bottom.set_xlim(-0.6, n - 0.4)
-        bottom.set_xticks(range(n), minor=True)
-        bottom.set_xticks(range(0, n, step), [names[i] for i in range(0, n, step)],
+        shown = list(range(0, n, step))
+        if shown and shown[-1] != n - 1:  # the classifier at the end always gets its name
+            if n - 1 - shown[-1] < step / 2:
+                shown.pop()
+            shown.append(n - 1)
+        bottom.set_xticks(shown, [names[i] for i in shown],
                           rotation=90 if longest > 8 or step > 1 else 50,
                           ha="center" if longest > 8 or step > 1 else "right",
                           rotation_mode="default" if longest > 8 or step > 1 else "anchor",
                           fontsize=8)
         used = [f for f in _COLOURS if any(c == _COLOURS[f] for c in colours)]
         fig.legend([Patch(color=_COLOURS[f]) for f in used], used, loc="outside lower center",
-                   ncols=len(used), frameon=False, fontsize=9, title="bar colour = layer type",
+                   ncols=max(1, len(used)), frameon=False, fontsize=9, title="bar colour = layer type",
                    title_fontsize=9)
         fig.suptitle(f"{analysis.graph.name}: where memory, parameters and compute live",
                      fontsize=13, fontweight="bold")
-        thinned = f" · every {step}th name shown" if step > 1 else ""
+        thinned = f" · 1 name in {step} shown" if step > 1 else ""
         folded = " (relu, bn, dropout folded into the layer above)" if view.fold else ""
         axes[0].set_title(f"input {shape} · batch {analysis.batch} · {view.dtype} · {n} rows"
                           f"{folded}{thinned}", loc="left", fontsize=9, color="#555555", pad=3)
         _save(fig, path, fmt)
+
+
+def _place_labels(fig, ax, labels, radii_pt: list[float]) -> None:
+    """Put each bubble's name right, left, above or below it, wherever it overlaps the fewest
+    names already placed and other bubbles (a greedy pass; enough for a dozen models)."""
+    fig.draw_without_rendering()  # runs the layout, so window extents are final
+    renderer = fig.canvas.get_renderer()
+    px = fig.dpi / 72  # display pixels per point
+    centres = [ax.transData.transform(label.xy) for label in labels]
+    bubbles = [(cx - r * px, cy - r * px, cx + r * px, cy + r * px)
+               for (cx, cy), r in zip(centres, radii_pt)]
+    frame = ax.get_window_extent(renderer)
+
+    def overlap(a, b) -> float:
+        w = min(a[2], b[2]) - max(a[0], b[0])
+        h = min(a[3], b[3]) - max(a[1], b[1])
+        return max(w, 0) * max(h, 0)
+
+    placed: list[tuple[float, float, float, float]] = []
+    for i, (label, r) in enumerate(zip(labels, radii_pt)):
+        best = None
+        d = 0.72 * r + 2  # diagonal offsets, just off the bubble's rim
+        for dx, dy, ha, va in ((r + 3, 0, "left", "center"), (-r - 3, 0, "right", "center"),
+                               (0, r + 2, "center", "bottom"), (0, -r - 2, "center", "top"),
+                               (d, d, "left", "bottom"), (d, -d, "left", "top"),
+                               (-d, d, "right", "bottom"), (-d, -d, "right", "top")):
+            label.set_position((dx, dy))
+            label.set_ha(ha)
+            label.set_va(va)
+            e = label.get_window_extent(renderer)
+            box = (e.x0, e.y0, e.x1, e.y1)
+            outside = e.width * e.height - overlap(box, (frame.x0, frame.y0, frame.x1, frame.y1))
+            cost = (sum(overlap(box, b) for b in placed) * 4 + outside * 4
+                    + sum(overlap(box, b) for j, b in enumerate(bubbles) if j != i))
+            if best is None or cost < best[0]:
+                best = (cost, (dx, dy), ha, va, box)
+            if cost == 0:
+                break
+        _, xy, ha, va, box = best
+        label.set_position(xy)
+        label.set_ha(ha)
+        label.set_va(va)
+        placed.append(box)
 
 
 def _compare_y(analysis: Analysis, y: str) -> float:
@@ -160,11 +225,12 @@ def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "memor
     """One bubble per model: multiply-adds (G) across, the chosen metric up, area = parameters."""
     fmt = _format_of(path)
     if y not in COMPARE_METRICS:
-        raise ValueError(f"unknown metric '{y}' for the y axis: use one of {', '.join(COMPARE_METRICS)}")
+        raise ValueError(f"unknown metric '{y}' for the y axis: use one of "
+                         f"{', '.join(COMPARE_METRICS)}")
     if not entries:
         raise ValueError("nothing to compare: give at least one model")
     import matplotlib
-    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, LogLocator
 
     xs = [a.totals.macs / 1e9 for _, a in entries]
     ys = [_compare_y(a, y) for _, a in entries]
@@ -174,24 +240,25 @@ def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "memor
     areas = [max(10.0, max_area * p / biggest) for p in params]
 
     with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(8.5, 5.6), layout="constrained")
+        fig = _figure(9.0, 5.6)
         ax = fig.subplots()
         palette = matplotlib.colormaps["tab10"].colors
         for i, ((name, _), x, v, s) in enumerate(zip(entries, xs, ys, areas)):
             ax.scatter([x], [v], s=s, color=palette[i % len(palette)], alpha=0.55,
                        edgecolors="black", linewidths=0.6, zorder=3)
-            ax.annotate(name, (x, v), xytext=(math.sqrt(s) / 2 + 3, 0), textcoords="offset points",
-                        ha="left", va="center", fontsize=10, zorder=4)
+        labels = [ax.annotate(name, (x, v), xytext=(0, 0), textcoords="offset points", fontsize=10,
+                              zorder=4) for (name, _), x, v in zip(entries, xs, ys)]
         positive = [x for x in xs if x > 0]
         if len(positive) == len(xs) and max(xs) / min(xs) > 30:
             ax.set_xscale("log")
+            decades = math.log10(max(xs) / min(xs))
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if decades < 3 else (1.0,)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             ax.set_xlabel("multiply-adds (G, log scale)")
         else:
             ax.set_xlabel("multiply-adds (G)")
         ax.set_ylabel(_Y_LABELS[y])
-        ax.margins(x=0.18, y=0.15)
-        if y != "params":
-            ax.set_ylim(bottom=0)
+        ax.margins(x=0.12, y=0.12)
         ax.grid(color="#e3e3e3", linewidth=0.8, zorder=0)
         ax.spines[["top", "right"]].set_visible(False)
         # a size key: one or two round parameter counts below the largest model
@@ -199,15 +266,15 @@ def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "memor
         keys = [k for k in (top // 10, top) if k > 0 and max_area * k / biggest >= 10]
         handles = [ax.scatter([], [], s=max_area * k / biggest, color="white", edgecolors="black",
                               linewidths=0.6) for k in keys]
-        ax.legend(handles, [f"{_num(k / 1e6)} M params" if k >= 1e6 else f"{_num(k / 1e3)} k params"
-                            for k in keys],
-                  loc="upper left", frameon=False, labelspacing=1.8, borderpad=1.0, fontsize=9,
-                  title="bubble area = parameters", title_fontsize=9)
+        fig.legend(handles, [_count(k) for k in keys], loc="outside right upper", frameon=False,
+                   labelspacing=3.0, borderpad=1.2, handlelength=4.5, handletextpad=1.2, fontsize=9,
+                   title="bubble area\n= parameters", title_fontsize=9)
         batches = {(a.batch, a.dtype_bytes) for _, a in entries}
         note = (f"batch {entries[0][1].batch}, {entries[0][1].dtype_bytes} B per element"
                 if len(batches) == 1 else "mixed batch sizes / element types")
         fig.suptitle("Comparing complexity: compute vs "
                      + {"memory": "activation memory", "params": "parameters",
                         "training": "training memory"}[y], fontsize=13, fontweight="bold")
-        ax.set_title(note, fontsize=9, color="#555555")
+        ax.set_title(note, loc="left", fontsize=9, color="#555555")
+        _place_labels(fig, ax, labels, [math.sqrt(s) / 2 for s in areas])
         _save(fig, path, fmt)
