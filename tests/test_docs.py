@@ -32,3 +32,17 @@ def test_spec_md_examples_analyse(block):
 
 def test_spec_md_has_examples():
     assert len(BLOCKS) >= 6
+
+
+def test_every_op_is_documented():
+    from cnncalc.ops import REGISTRY
+
+    page = (DOCS / "ops.md").read_text()
+    for name in REGISTRY:
+        assert f"`{name}`" in page, f"docs/ops.md does not describe the op '{name}'"
+
+
+def test_every_doc_page_is_linked_from_the_readme():
+    readme = (DOCS.parent / "README.md").read_text()
+    for page in DOCS.glob("*.md"):
+        assert f"docs/{page.name}" in readme, f"README does not link docs/{page.name}"
