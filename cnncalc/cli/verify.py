@@ -65,7 +65,9 @@ def verify(spec: str | None, all_specs: bool, device: str, batch: int, dtype: st
         data = report.verify_dict(result, analysis)
         if third is not None:
             data["against"] = third.as_dict()
-        click.echo(__import__("json").dumps(data, indent=2))
+        import json
+
+        click.echo(json.dumps(data, indent=2))
     else:
         console = make_console()
         console.print(report.render_verify(result, analysis, peak_tflops))

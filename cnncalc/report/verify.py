@@ -6,7 +6,6 @@ renderables or a JSON string.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.console import Group
@@ -99,7 +98,3 @@ def verify_dict(result: VerifyResult, analysis: Analysis) -> dict[str, Any]:
                    "train_measured_bytes": result.train_peak_bytes},
         "notes": result.notes,
     }
-
-
-def render_verify_json(result: VerifyResult, analysis: Analysis) -> str:
-    return json.dumps(verify_dict(result, analysis), indent=2) + "\n"

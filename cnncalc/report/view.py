@@ -226,18 +226,13 @@ RF_COLUMNS = ("RF", "jump", "start")
 
 def rf_cells(row: DisplayRow, fields: list) -> list[str]:
     """Receptive field size, jump and start of a row's output (its last layer), per axis when h != w."""
-    field = fields[analysis_index(row)]
+    field = fields[row.members[-1].index]  # the node whose output this row shows
 
     def pair(values: tuple) -> str:
         text = [f"{float(v):g}" for v in values]  # starts are multiples of 1/2**k: exact as decimals
         return text[0] if text[0] == text[1] else "x".join(text)
 
     return [pair(field.size), pair(field.jump), pair(field.start)]
-
-
-def analysis_index(row: DisplayRow) -> int:
-    """Index in graph.nodes of the node whose output this row shows."""
-    return row.members[-1].index
 
 
 def caption(analysis: Analysis, view: View) -> str:
