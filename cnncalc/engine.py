@@ -1,32 +1,35 @@
 """Graph -> Analysis: per-layer parameters, multiply-adds and activation memory, and totals.
 
-Stage: engine (pure). In: a shaped Graph, batch size and bytes per element. Out: Analysis,
-exact Python ints only; no formatting, no printing. Conventions: docs/conventions.md.
+Stage: engine (pure). In: a shaped Graph, batch size and element type. Out: Analysis, exact
+Python ints only; no formatting, no printing. What each counting tool reports (`counted`) comes
+from the ops' own rules. Conventions: docs/conventions.md.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from cnncalc.dtypes import Dtype, get_dtype
 from cnncalc.graph import Graph, Node
-from cnncalc.ops.registry import Shape, numel
+from cnncalc.ops.registry import Cost, Shape, numel
 
-DTYPE_BYTES = {"float32": 4, "fp32": 4, "float16": 2, "fp16": 2, "half": 2, "bfloat16": 2,
-               "bf16": 2, "float64": 8, "fp64": 8, "int8": 1, "uint8": 1}
+if TYPE_CHECKING:
+    from cnncalc.report.view import View
 
 
 class LayerRow(NamedTuple):
     """One node's numbers. Activations and MACs are for the whole batch; params per model."""
 
     node: Node
-    inputs: tuple[Shape, ...]
+    inputs: tuple[Shape, ...]  # input shapes, one sample each
     weights: int
     biases: int
-    macs: int  # the lecture's "flop": multiply-adds (conv, linear) and window reads (pooling)
+    macs: int  # the lecture's "flop": multiply-adds (conv, linear, matmul) and window reads (pooling)
     elem_ops: int  # elementwise operations kept out of the lecture column (activations, BN, add)
     output_bytes: int  # size of the output tensor
     memory_bytes: int  # activation memory this layer adds: output_bytes, or 0 if run in place
-    index: int = 0  # position of the node in graph.nodes
+    index: int  # position of the node in graph.nodes
+    cost: Cost  # the op's cost for one sample (what the counting rules read)
 
     @property
     def name(self) -> str:
@@ -37,11 +40,18 @@ class LayerRow(NamedTuple):
         return self.node.op.type
 
     @property
+    def input(self) -> Shape:
+        """The (first) input's shape."""
+        return self.inputs[0]
+
+    @property
     def output(self) -> Shape:
         return self.node.shape
 
-    def params(self, weights_only: bool = False) -> int:
-        return self.weights if weights_only else self.weights + self.biases
+    @property
+    def params(self) -> int:
+        """Learnable parameters: weights + biases."""
+        return self.weights + self.biases
 
 
 class Totals(NamedTuple):
@@ -51,35 +61,109 @@ class Totals(NamedTuple):
     elem_ops: int
     memory_bytes: int
 
-    def params(self, weights_only: bool = False) -> int:
-        return self.weights if weights_only else self.weights + self.biases
+    @property
+    def params(self) -> int:
+        """Learnable parameters: weights + biases."""
+        return self.weights + self.biases
 
 
-class Analysis(NamedTuple):
-    graph: Graph
-    batch: int
-    dtype_bytes: int
-    rows: tuple[LayerRow, ...]
-    totals: Totals
+class Analysis:
+    """The numbers of one network at one batch size and element type: a row per layer, totals,
+    and what each counting tool reports (counted). Made by cnncalc.analyze(); immutable."""
+
+    __slots__ = ("graph", "batch", "dtype", "rows", "totals", "_counted")
+
+    def __init__(self, graph: Graph, batch: int, dtype: Dtype, rows: tuple[LayerRow, ...], totals: Totals) -> None:
+        self.graph, self.batch, self.dtype, self.rows, self.totals = graph, batch, dtype, rows, totals
+        self._counted: dict[str, tuple[int, ...]] = {}
+
+    def __repr__(self) -> str:
+        t = self.totals
+        return (f"<Analysis {self.graph.name}: {len(self.rows)} layers, {t.params:,} params, {t.macs:,} MACs, "
+                f"{t.memory_bytes:,} B activations (batch {self.batch}, {self.dtype.name})>")
+
+    @property
+    def name(self) -> str:
+        return self.graph.name
+
+    @property
+    def dtype_bytes(self) -> int:
+        return self.dtype.bytes
 
     @property
     def input_bytes(self) -> int:
-        return self.batch * numel(self.graph.input_shape) * self.dtype_bytes
+        return self.batch * numel(self.graph.input_shape) * self.dtype.bytes
+
+    def counted(self, profile: str = "lecture") -> tuple[int, ...]:
+        """What the profile's tool (lecture, torch, fvcore, ptflops, torchinfo, thop) reports for
+        each row, at this batch size; docs/conventions.md says what each one counts."""
+        if profile not in self._counted:
+            from cnncalc.conventions import get_profile
+
+            get_profile(profile)  # a clear error for an unknown name
+            self._counted[profile] = tuple(
+                self.batch * r.node.op.counted(profile, r.inputs, r.output, r.cost) for r in self.rows)
+        return self._counted[profile]
+
+    def total_counted(self, profile: str = "lecture") -> int:
+        """The tool's model total: the sum of its per-layer counts."""
+        return sum(self.counted(profile))
+
+    # -- showing and exporting (the report modules are imported only when asked) ---------------
+    def view(self, **options: Any) -> View:
+        from cnncalc.report.view import View
+
+        return View(**options)
+
+    def to_dict(self, convention: str = "lecture", params: str = "all", rf: bool = False) -> dict[str, Any]:
+        """The document `cnncalc table --format json` prints: every layer and the totals, exact ints."""
+        from cnncalc.report.text import to_dict
+
+        return to_dict(self, self.view(convention=convention, weights_only=params == "weights", rf=rf))
+
+    def render(self, fmt: str = "markdown", convention: str = "lecture", params: str = "all",
+               units: str = "lecture", fold: bool = True, depth: int | None = None, rf: bool = False) -> str:
+        """The table as text: markdown, csv, latex, html, json, or rich (the terminal table, as text)."""
+        from cnncalc.report.text import render_any
+
+        view = self.view(convention=convention, weights_only=params == "weights", units=units, fold=fold,
+                         depth=depth, rf=rf)
+        return render_any(self, view, fmt)
+
+    def to_dataframe(self, convention: str = "lecture") -> Any:
+        """One row per layer as a pandas DataFrame (pip install 'cnncalc[pandas]')."""
+        try:
+            import pandas
+        except ImportError:
+            from cnncalc.errors import UsageError
+
+            raise UsageError(None, "to_dataframe needs pandas: pip install 'cnncalc[pandas]'") from None
+        return pandas.DataFrame(self.to_dict(convention)["layers"])
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the lecture table."""
+        from cnncalc.report.text import render_any
+
+        return render_any(self, self.view(), "html")
 
 
-def analyze(graph: Graph, batch: int = 1, dtype_bytes: int = 4) -> Analysis:
+def analyze(graph: Graph, batch: int = 1, dtype: str | Dtype = "float32") -> Analysis:
     """Walk the graph once, in order, and cost every layer (node 0, the input, is skipped)."""
+    dt = get_dtype(dtype)
+    size = dt.bytes
     rows = []
-    for index, node in enumerate(graph.nodes[1:], start=1):
-        inputs = tuple(graph.nodes[i].shape for i in node.inputs)
+    nodes = graph.nodes
+    for index in range(1, len(nodes)):
+        node = nodes[index]
+        inputs = tuple(nodes[i].shape for i in node.inputs)
         cost = node.op.cost(list(inputs), node.shape)
-        out_bytes = batch * numel(node.shape) * dtype_bytes
+        out_bytes = batch * numel(node.shape) * size
         rows.append(LayerRow(node, inputs, cost.weights, cost.biases, batch * cost.macs,
-                             batch * cost.elem_ops, out_bytes, 0 if node.op.inplace else out_bytes, index))
+                             batch * cost.elem_ops, out_bytes, 0 if node.op.inplace else out_bytes, index, cost))
     totals = Totals(sum(r.weights for r in rows), sum(r.biases for r in rows),
                     sum(r.macs for r in rows), sum(r.elem_ops for r in rows),
                     sum(r.memory_bytes for r in rows))
-    return Analysis(graph, batch, dtype_bytes, tuple(rows), totals)
+    return Analysis(graph, batch, dt, tuple(rows), totals)
 
 
 def peak_live_bytes(analysis: Analysis) -> int:
@@ -109,7 +193,7 @@ def peak_live_bytes(analysis: Analysis) -> int:
 
 def param_bytes(analysis: Analysis) -> int:
     """Bytes of all parameters in the element type of the analysis."""
-    return analysis.totals.params() * analysis.dtype_bytes
+    return analysis.totals.params * analysis.dtype.bytes
 
 
 def forward_memory_estimate(analysis: Analysis) -> int:
@@ -138,9 +222,9 @@ def training_memory_estimate(analysis: Analysis, optimizer: str = "sgd") -> int:
 
 
 def depth(analysis: Analysis) -> int:
-    """Weight layers (conv, linear) on the longest path from input to output: the depth that
-    names networks (AlexNet 8, VGG-16 16, GoogLeNet 22, ResNet-50 50)."""
+    """Weight layers (conv, linear: parameters and multiply-adds) on the longest path from input
+    to output: the depth that names networks (AlexNet 8, VGG-16 16, GoogLeNet 22, ResNet-50 50)."""
     longest = [0] * len(analysis.graph.nodes)
-    for i, node in enumerate(analysis.graph.nodes[1:], start=1):
-        longest[i] = max(longest[j] for j in node.inputs) + (1 if node.op.torch_counts_macs else 0)
+    for row in analysis.rows:
+        longest[row.index] = max(longest[j] for j in row.node.inputs) + row.node.op.weight_layer
     return longest[-1]

@@ -30,6 +30,22 @@ class CnncalcError(Exception):
         super().__init__(message)
         self.span, self.message, self.hint = span, message, hint
 
+    @property
+    def file(self) -> str | None:
+        return self.span.file if self.span else None
+
+    @property
+    def line(self) -> int | None:
+        return self.span.line if self.span else None
+
+    @property
+    def column(self) -> int | None:
+        return self.span.col if self.span else None
+
+    def __str__(self) -> str:
+        """`file:line:col: error: message`, the offending line with a caret, the hint."""
+        return self.render()
+
     def render(self, text: str | None = None) -> str:
         """`file:line:col: error: message`, the line of `text` it points at with a caret, a hint."""
         text = text if text is not None else self.text
@@ -50,8 +66,8 @@ class SpecError(CnncalcError):
     """The spec file is malformed: bad YAML, unknown keys, wrong types, bad references."""
 
 
-class ShapeError(CnncalcError):
-    """A layer cannot be applied to the shape it receives."""
+class ShapeError(SpecError):
+    """A layer cannot be applied to the shape it receives (a SpecError: the spec is at fault)."""
 
 
 class UsageError(CnncalcError):
@@ -72,6 +88,22 @@ class SpecErrors(SpecError):
     def __init__(self, errors: list[CnncalcError]) -> None:
         super().__init__(errors[0].span, errors[0].message, errors[0].hint)
         self.errors = errors
+
+    @property
+    def file(self) -> str | None:
+        return self.span.file if self.span else None
+
+    @property
+    def line(self) -> int | None:
+        return self.span.line if self.span else None
+
+    @property
+    def column(self) -> int | None:
+        return self.span.col if self.span else None
+
+    def __str__(self) -> str:
+        """`file:line:col: error: message`, the offending line with a caret, the hint."""
+        return self.render()
 
     def render(self, text: str | None = None) -> str:
         parts = [e.render(text if text is not None else self.text) for e in self.errors]

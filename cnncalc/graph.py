@@ -139,12 +139,13 @@ class _Builder:
             name = local = f"{local}~{len(self.graph.nodes)}"
         shapes = [self.graph.nodes[i].shape for i in inputs]
         try:
-            if op.arity == 1 and len(inputs) != 1:
-                raise SpecError(span, f"{op.type} takes one input, got {len(inputs)}")
+            if op.arity > 0 and len(inputs) != op.arity:
+                raise SpecError(span, f"{op.type} takes {op.arity} input{'s' if op.arity > 1 else ''}, got {len(inputs)}",
+                                f"list them: {op.type}: {{inputs: [a, b]}}" if op.arity > 1 else "")
             if op.arity == 0 and len(inputs) < 2:
                 raise SpecError(span, f"{op.type} needs two or more inputs",
                                 f"list them: {op.type}: {{inputs: [a, b]}}")
-            shape = op.infer(shapes, span)
+            shape = op.output_shape(shapes, span)
         except CnncalcError as exc:
             if not self.poisoned:  # after an earlier error this may only be its consequence
                 self.report(exc, name)
@@ -370,10 +371,10 @@ def _op_names() -> list[str]:
 
 
 def _input_shape(value: Any, span: Span) -> Shape:
-    if (not isinstance(value, list) or len(value) not in (1, 3)
+    if (not isinstance(value, (list, tuple)) or not 1 <= len(value) <= 8
             or not all(type(v) is int and v > 0 for v in value)):
-        raise SpecError(span, f"`input:` must be [C, H, W] of positive integers, found {value!r}",
-                        "e.g. input: [3, 224, 224]")
+        raise SpecError(span, f"`input:` must be a shape of positive integers ([C, H, W] for images, "
+                        f"[N, D] for tokens), found {value!r}", "e.g. input: [3, 224, 224]")
     return tuple(value)
 
 

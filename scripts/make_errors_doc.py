@@ -17,7 +17,7 @@ GROUPS = [
     ("Wrong types and values", ["string_for_int", "float_for_int", "bool_for_int", "list_for_int", "zero_channels",
                                 "negative_kernel", "zero_stride", "negative_pad"]),
     ("Shapes that do not fit", ["pool_pad_too_large", "output_size_zero", "kernel_larger_than_input",
-                                "groups_do_not_divide", "linear_not_flat", "linear_wrong_size", "add_mismatch",
+                                "groups_do_not_divide", "conv_after_flatten", "linear_wrong_size", "add_mismatch",
                                 "concat_mismatch"]),
     ("References, names and blocks", ["unknown_reference", "later_reference", "self_reference", "duplicate_names",
                                       "block_uses_itself", "blocks_use_each_other", "unknown_dollar_argument",

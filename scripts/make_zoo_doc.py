@@ -52,7 +52,7 @@ def main() -> None:
            "| family | model | input | params | MACs | memory (MB) | source | checked as |",
            "| --- | --- | --- | ---: | ---: | ---: | --- | --- |"]
     for family, name, kind, a, spec, tv in rows:
-        out.append(f"| {family} | `{name}` | {'x'.join(map(str, a.graph.input_shape))} | {a.totals.params():,} | "
+        out.append(f"| {family} | `{name}` | {'x'.join(map(str, a.graph.input_shape))} | {a.totals.params:,} | "
                    f"{conv_linear(a):,} | {a.totals.memory_bytes / 2**20:.1f} | {(spec.source[:57] + '...') if len(spec.source) > 60 else spec.source} | {kind} |")
     out += ["", "## Where torchvision and the paper disagree", "",
             "Specs that follow a paper or lecture where torchvision's model of the same name differs; the",
@@ -63,7 +63,7 @@ def main() -> None:
         if tv and tv["differs"]:
             ref = REFERENCE[name]
             ours = conv_linear(a)
-            out.append(f"| `{name}` | `{tv['model']}` | {a.totals.params():,} / {ref['params']:,} | "
+            out.append(f"| `{name}` | `{tv['model']}` | {a.totals.params:,} / {ref['params']:,} | "
                        f"{ours:,} / {ref['macs']:,} | {100 * (ref['macs'] - ours) / ours:+.1f}% MACs | {tv['differs']} |")
     out += ["", f"torchvision reference: torchvision {json.loads((ROOT / 'tests' / 'data' / 'torchvision_reference.json').read_text())['torchvision']}, "
             "frozen by `scripts/freeze_torchvision.py`.", ""]

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
+import cnncalc
 from cnncalc.cli import cli
-from cnncalc.engine import analyze
-from cnncalc.graph import build_graph
-from cnncalc.sources import Source, find, load_spec
+from cnncalc.sources import Source
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -20,15 +19,14 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
 
 
-def analyse_text(text: str, file: str = "test.yaml", **kw):
-    """Analysis of a spec given as YAML text."""
-    graph = build_graph(load_spec(Source(text, file)), kw.pop("input_shape", None), kw.pop("overrides", None))
-    return analyze(graph, **kw)
+def analyse_text(text: str, file: str = "test.yaml", input_shape=None, overrides=None, **kw):
+    """Analysis of a spec given as YAML text, named `file` in errors (through the library)."""
+    return cnncalc.analyze(Source(text, file), input=input_shape, args=overrides, **kw)
 
 
 def analyse_bundled(name: str, input_shape=None, overrides=None, **kw):
-    """Analysis of a bundled architecture."""
-    return analyze(build_graph(load_spec(find(name)), input_shape, overrides), **kw)
+    """Analysis of a bundled architecture (through the library)."""
+    return cnncalc.analyze(name, input=input_shape, args=overrides, **kw)
 
 
 def run_cli(*args: str, **kw):

@@ -16,6 +16,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 from cnncalc.errors import ShapeError  # noqa: E402
 from cnncalc.ops import REGISTRY, build_op  # noqa: E402
 from cnncalc.ops.registry import numel  # noqa: E402
+from cnncalc.torchcheck.measure import attention_counted  # noqa: E402
 
 PROFILE = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -25,7 +26,7 @@ def torch_side(op, shapes):
     try:
         module = op.to_torch(shapes)
         xs = [torch.randn((2, *s)) for s in shapes]
-        with FlopCounterMode(display=False) as counter, torch.no_grad():
+        with FlopCounterMode(display=False) as counter, torch.no_grad(), attention_counted():
             out = module(*xs)
     except (RuntimeError, ValueError) as exc:
         return exc
@@ -35,7 +36,7 @@ def torch_side(op, shapes):
 def check_agreement(op, shapes):
     """Both sides accept with equal numbers, or both reject."""
     try:
-        y = op.infer(list(shapes), None)
+        y = op.output_shape(list(shapes), None)
     except ShapeError as exc:
         engine = exc
     else:
@@ -49,8 +50,8 @@ def check_agreement(op, shapes):
     shape, params, flops = measured
     assert shape == y
     assert params == cost.weights + cost.biases
-    if op.torch_counts_macs:
-        assert flops == 2 * 2 * cost.macs  # batch 2, FlopCounterMode counts 2 per multiply-add
+    # every op, counted or not: FlopCounterMode on a batch of 2 = 2 x the torch profile's rule
+    assert flops == 2 * op.counted("torch", tuple(shapes), y, cost)
     return True
 
 
@@ -93,22 +94,44 @@ def test_linear_matches_torch(n_in, out, bias):
     assert check_agreement(build_op("linear", {"out": out, "bias": bias}, {}, None), [(n_in,)])
 
 
-def sample_inputs(name: str, sample: dict) -> list[tuple[int, ...]]:
-    if name in ("linear",):
-        return [(24,)]
-    if name in ("add",):
-        return [(6, 12, 12), (6, 12, 12)]
-    if name in ("concat",):
-        return [(6, 12, 12), (3, 12, 12)]
-    if name in ("mul",):
-        return [(6, 12, 12), (6, 1, 1)]  # squeeze-and-excitation broadcasting
-    return [(6, 12, 12)]
-
-
 @pytest.mark.parametrize(("name", "sample"), [(n, s) for n, cls in REGISTRY.items() for s in cls.samples])
 def test_every_op_sample_matches_torch(name, sample):
     op = build_op(name, sample, {}, None)
-    shapes = sample_inputs(name, sample)
+    shapes = list(REGISTRY[name].sample_inputs)  # the op's own sample inputs (OpDef: one 6x12x12 map)
     assert check_agreement(op, shapes), f"{name} {sample} rejected by both sides: pick a valid sample"
-    y = op.infer(shapes, None)
+    y = op.output_shape(shapes, None)
     assert numel(y) > 0
+
+
+@PROFILE
+@given(lead=st.lists(st.integers(1, 5), max_size=3), n_in=st.integers(1, 16), out=st.integers(1, 16),
+       bias=st.booleans())
+def test_linear_on_any_rank_matches_torch(lead, n_in, out, bias):
+    # nn.Linear acts on the last axis: MACs = product of the leading axes x in x out
+    assert check_agreement(build_op("linear", {"out": out, "bias": bias}, {}, None), [(*lead, n_in)])
+
+
+@PROFILE
+@given(heads=st.integers(1, 4), n=st.integers(1, 9), k=st.integers(1, 9), m=st.integers(1, 9),
+       transpose=st.booleans())
+def test_matmul_matches_torch(heads, n, k, m, transpose):
+    b = (heads, m, k) if transpose else (heads, k, m)
+    assert check_agreement(build_op("matmul", {"transpose": transpose}, {}, None), [(heads, n, k), b])
+
+
+@PROFILE
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4), data=st.data())
+def test_layernorm_and_softmax_over_any_axis_match_torch(shape, data):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    for kind in ("layernorm", "softmax"):
+        assert check_agreement(build_op(kind, {"axis": axis}, {}, None), [tuple(shape)])
+
+
+@PROFILE
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=4), data=st.data())
+def test_permute_and_flatten_match_torch(shape, data):
+    dims = data.draw(st.permutations(range(len(shape))))
+    assert check_agreement(build_op("permute", {"dims": list(dims)}, {}, None), [tuple(shape)])
+    start = data.draw(st.integers(0, len(shape) - 1))
+    end = data.draw(st.integers(start, len(shape) - 1))
+    assert check_agreement(build_op("flatten", {"start": start, "end": end}, {}, None), [tuple(shape)])

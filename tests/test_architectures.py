@@ -28,17 +28,18 @@ PUBLISHED_PARAMS = {
 
 @pytest.mark.parametrize(("name", "params"), PUBLISHED_PARAMS.items())
 def test_published_parameter_totals(name, params):
-    assert analyse_bundled(name).totals.params() == params
+    assert analyse_bundled(name).totals.params == params
 
 
 @pytest.mark.parametrize("name", bundled_names())
 def test_rows_sum_to_totals(name):
     analysis = analyse_bundled(name)
-    for view in (View(), View(fold=False), View(weights_only=True, flops=True)):
+    for view in (View(), View(fold=False), View(weights_only=True, convention="torch")):
         rows = display_rows(analysis, view)
         t = analysis.totals
-        assert sum(r.params(view) for r in rows) == t.params(view.weights_only)
-        assert sum(r.flop(view) for r in rows) == t.macs * (2 if view.flops else 1)
+        counts = analysis.counted(view.convention)
+        assert sum(r.params(view) for r in rows) == (t.weights if view.weights_only else t.params)
+        assert sum(r.flop(counts) for r in rows) == analysis.total_counted(view.convention)
         assert sum(r.memory_bytes() for r in rows) == t.memory_bytes
         # folding never hides a layer: every node is in exactly one row
         assert sum(len(r.members) for r in rows) == len(analysis.rows) == len(analysis.graph.nodes) - 1
@@ -47,10 +48,10 @@ def test_rows_sum_to_totals(name):
 @pytest.mark.parametrize("name", bundled_names())
 def test_batch_and_dtype_scale_exactly(name):
     one = analyse_bundled(name)
-    many = analyse_bundled(name, batch=8, dtype_bytes=2)
+    many = analyse_bundled(name, batch=8, dtype="float16")
     assert many.totals.macs == 8 * one.totals.macs
     assert many.totals.memory_bytes == 8 * one.totals.memory_bytes // 2  # 8 samples x half the bytes
-    assert many.totals.params() == one.totals.params()
+    assert many.totals.params == one.totals.params
 
 
 @pytest.mark.parametrize("name", bundled_names())
@@ -73,9 +74,9 @@ def test_alexnet_2012_groups_gives_the_papers_parameter_count():
     # conv2 = 256*(96/2)*25 + 256 = 307,456; conv4 = 384*(384/2)*9 + 384 = 663,936;
     # conv5 = 256*(384/2)*9 + 256 = 442,624; the rest as in the one-GPU form
     split = analyse_bundled("alexnet-2012", overrides={"groups": 2})
-    params = {r.name: r.params() for r in split.rows}
+    params = {r.name: r.params for r in split.rows}
     assert (params["conv2"], params["conv4"], params["conv5"]) == (307_456, 663_936, 442_624)
-    assert 60_000_000 < split.totals.params() < 61_000_000
+    assert 60_000_000 < split.totals.params < 61_000_000
 
 
 def test_resnet_stage_shapes_follow_table_1():

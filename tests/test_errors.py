@@ -84,7 +84,7 @@ def test_a_mistake_in_a_block_is_reported_once_with_the_instance_name(tmp_path):
     (["--set", "classes=[1,"], "--set 'classes=[1,': cannot read the value"),
     (["--set", "classes"], "is not key=value"),
     (["--set", "clases=10"], "the spec has no argument 'clases'"),
-    (["--input", "3x32"], "--input '3x32' is not CxHxW"),
+    (["--input", "3x0x32"], "--input '3x0x32' is not CxHxW of positive integers"),
     (["--input", "3xAx32"], "--input '3xAx32' is not CxHxW"),
     (["--input", "3x0x32"], "of positive integers"),
     (["--limit", "layer=5"], "no limit named 'layer'"),

@@ -58,7 +58,7 @@ def test_each_explanation_ends_in_the_values_of_its_row():
     view = View()
     for row in analysis.rows:
         if row.name in default_layers(analysis):
-            line = f"memory {fmt_memory(row.memory_bytes, view)} KB, params {fmt_params(row.params(), view)} k, " \
+            line = f"memory {fmt_memory(row.memory_bytes, view)} KB, params {fmt_params(row.params, view)} k, " \
                    f"flop {fmt_flop(row.macs, view)} M"
             assert line in text, row.name
 

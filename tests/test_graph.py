@@ -64,8 +64,8 @@ layers:
     assert "same.shortcut.conv1" not in rows  # shape kept: identity
     proj = rows["down.shortcut.conv1"]
     # 1x1 conv, stride 2, no bias: 128*64 = 8,192 weights; (56-1)//2+1 = 28
-    assert (proj.output, proj.params()) == ((128, 28, 28), 8_192)
-    assert rows["down.shortcut.bn1"].params() == 256
+    assert (proj.output, proj.params) == ((128, 28, 28), 8_192)
+    assert rows["down.shortcut.bn1"].params == 256
     assert [analysis.graph.nodes[i].name for i in rows["down.add1"].node.inputs] == ["down.bn1", "down.shortcut.bn1"]
 
 
@@ -128,7 +128,7 @@ def test_expressions_and_overrides():
      ShapeError, "concat got 4x6x6, 3x8x8"),
     ("input: [3, 8, 8]\nlayers:\n  - maxpool: {kernel: 2}\n  - maxpool: {kernel: 2}\n  - maxpool: {kernel: 2}\n  - maxpool: {kernel: 2}\n",
      ShapeError, "layer 'maxpool4'"),
-    ("input: [3, 8]\nlayers: [relu]\n", SpecError, "`input:` must be [C, H, W]"),
+    ("input: [3, 0]\nlayers: [relu]\n", SpecError, "`input:` must be a shape of positive integers"),
     ("input: [3, 8, 8]\nlayers: [relu]\nlayer: [relu]\n", SpecError, "unknown key 'layer'"),
     ("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 1}\n    relu: {}\n", SpecError, ""),
     ("input: [3, 8, 8]\ninput: [3, 8, 8]\nlayers: [relu]\n", SpecError, "duplicate key 'input'"),

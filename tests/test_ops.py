@@ -13,7 +13,7 @@ from cnncalc.errors import ShapeError
 def op_cost(spec: dict, x: tuple):
     args = {k: v for k, v in spec.items() if k != "type"}
     op = build_op(spec["type"], args, {}, None)
-    y = op.infer([x], None)
+    y = op.output_shape([x], None)
     return op, y, op.cost([x], y)
 
 
@@ -57,6 +57,29 @@ def op_cost(spec: dict, x: tuple):
     ({"type": "relu"}, (64, 56, 56), (64, 56, 56), 0, 0),
     ({"type": "lrn", "size": 5}, (96, 27, 27), (96, 27, 27), 0, 0),
     ({"type": "dropout", "p": 0.5}, (4096,), (4096,), 0, 0),
+    # linear on the last axis of 197 x 768 tokens (ViT's MLP): 768*3072 + 3072 = 2,362,368 params;
+    # 197 positions x 768 x 3072 = 464,781,312 MACs
+    ({"type": "linear", "out": 3072}, (197, 768), (197, 3072), 2_362_368, 464_781_312),
+    # channels-last 56 x 56 x 96 (ConvNeXt's pointwise linear): 96*384 + 384 = 37,248; 56*56*96*384 = 115,605,504
+    ({"type": "linear", "out": 384}, (56, 56, 96), (56, 56, 384), 37_248, 115_605_504),
+    # layernorm over 768 features: gamma + beta = 1,536; over the 96 channels of 96x56x56: 192
+    ({"type": "layernorm"}, (197, 768), (197, 768), 1_536, 0),
+    ({"type": "layernorm", "axis": 0}, (96, 56, 56), (96, 56, 56), 192, 0),
+    # self-attention, D = 768, 12 heads, N = 197: params 4*768^2 + 4*768 = 2,362,368;
+    # MACs 4*N*D^2 + 2*N^2*D = 464,781,312 + 59,610,624 = 524,391,936
+    ({"type": "attention", "heads": 12}, (197, 768), (197, 768), 2_362_368, 524_391_936),
+    # class token: 768 params, 196 + 1 tokens; position embedding 197*768 = 151,296 params
+    ({"type": "param", "shape": [1, 768], "merge": "concat"}, (196, 768), (197, 768), 768, 0),
+    ({"type": "param", "shape": [197, 768], "merge": "add"}, (197, 768), (197, 768), 151_296, 0),
+    # layer scale: 96 x 1 x 1 = 96 params, broadcast over 96 x 56 x 56
+    ({"type": "param", "shape": [96, 1, 1], "merge": "mul"}, (96, 56, 56), (96, 56, 56), 96, 0),
+    # ViT's patches: 768 x 14 x 14 -> flatten axes 1..2 -> 768 x 196 -> permute -> 196 x 768
+    ({"type": "flatten", "start": 1}, (768, 14, 14), (768, 196), 0, 0),
+    ({"type": "permute", "dims": [1, 0]}, (768, 196), (196, 768), 0, 0),
+    ({"type": "reshape", "shape": [-1, 12, 64]}, (197, 768), (197, 12, 64), 0, 0),
+    ({"type": "select", "index": 0}, (197, 768), (768,), 0, 0),
+    ({"type": "chunk", "chunks": 3, "index": 1, "axis": -1}, (197, 2304), (197, 768), 0, 0),
+    ({"type": "softmax", "axis": -1}, (12, 197, 197), (12, 197, 197), 0, 0),
 ])
 def test_op_shape_params_macs(spec, x, y, params, macs):
     op, out, cost = op_cost(spec, x)
@@ -98,12 +121,35 @@ def test_adaptive_windows_matches_torch_rule(size, out):
     ({"type": "conv", "out": 8, "kernel": 5}, (3, 4, 4), "larger than the padded input"),
     ({"type": "conv", "out": 8, "kernel": 3, "groups": 2}, (3, 8, 8), "groups=2 must divide"),
     ({"type": "maxpool", "kernel": 2, "pad": 2}, (3, 8, 8), "more than half the kernel"),
-    ({"type": "linear", "out": 10}, (256, 6, 6), "needs a flat input"),
-    ({"type": "bn"}, (4096,), "needs a c x h x w input"),
+    ({"type": "bn"}, (4096,), "bn acts on a C x H x W feature map, got 4096"),
+    ({"type": "conv", "out": 8, "kernel": 3}, (197, 768), "conv acts on a C x H x W feature map, got 197x768"),
+    ({"type": "attention", "heads": 5}, (197, 768), "heads=5 must divide the 768 features"),
+    ({"type": "attention", "heads": 2}, (3, 8, 8), "attention acts on N x D tokens"),
+    ({"type": "permute", "dims": [0, 1]}, (3, 4, 5), "is not an order of the 3 axes"),
+    ({"type": "reshape", "shape": [5, -1]}, (3, 4), "does not split"),
+    ({"type": "select", "index": 3}, (3, 4), "outside axis"),
+    ({"type": "layernorm", "axis": 2}, (3, 4), "axis 2 is out of range for a rank-2 input"),
+    ({"type": "param", "shape": [2, 4], "merge": "add"}, (3, 4), "does not add into 3x4"),
 ])
 def test_op_rejects_inputs_torch_rejects(spec, x, message):
     with pytest.raises(ShapeError, match=message):
         op_cost(spec, x)
+
+
+@pytest.mark.parametrize(("spec", "xs", "y", "macs"), [
+    # attention scores q k^T per head: 12 heads x (197 x 64) @ (64 x 197): 12*197*197*64 = 29,805,312
+    ({"type": "matmul", "transpose": True}, [(12, 197, 64), (12, 197, 64)], (12, 197, 197), 29_805_312),
+    # weights x v: (197 x 197) @ (197 x 64) per head: the same 29,805,312
+    ({"type": "matmul"}, [(12, 197, 197), (12, 197, 64)], (12, 197, 64), 29_805_312),
+    # broadcasting add: a 768-vector over 197 x 768 tokens
+    ({"type": "add"}, [(197, 768), (768,)], (197, 768), 0),
+    # concat along the tokens: 1 + 196
+    ({"type": "concat", "axis": 0}, [(1, 768), (196, 768)], (197, 768), 0),
+])
+def test_multi_input_ops(spec, xs, y, macs):
+    op = build_op(spec["type"], {k: v for k, v in spec.items() if k != "type"}, {}, None)
+    assert op.output_shape(xs, None) == y
+    assert op.cost(xs, y).macs == macs
 
 
 def test_every_op_has_docstring_and_samples():

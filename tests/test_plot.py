@@ -99,9 +99,9 @@ def test_plot_layers_svg_has_names_units_and_title(mpl, tmp_path):
 
 def test_plot_layers_follows_the_view(mpl, tmp_path):
     path = tmp_path / "lenet5.svg"
-    plot_layers(analyse_bundled("lenet5"), View(flops=True, weights_only=True), str(path))
+    plot_layers(analyse_bundled("lenet5"), View(convention="torch", weights_only=True), str(path))
     texts = svg_texts(path)
-    assert "FLOPs (k)" in texts and "weights (k)" in texts
+    assert "torch FLOPs (k)" in texts and "weights (k)" in texts
 
 
 def test_plot_layers_thins_labels_when_many_rows(mpl, tmp_path):

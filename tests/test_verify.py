@@ -29,9 +29,10 @@ def test_every_bundled_architecture_verifies_on_meta(name):
     result = verify(analysis.graph, analysis, "meta")
     assert result.ok, [c.name for c in result.checks if not c.ok]
     assert len(result.checks) == len(analysis.rows)
-    # conv and linear layers are really checked against FlopCounterMode, not skipped
-    counted = [c for c in result.checks if c.macs.checked]
-    assert counted and all(c.macs.measured == c.macs.analytic for c in counted)
+    # every layer's FLOPs are checked against FlopCounterMode; conv and linear really count some
+    assert all(c.flops.checked for c in result.checks)
+    counted = [c for c in result.checks if c.flops.analytic]
+    assert counted and all(c.flops.measured == c.flops.analytic for c in counted)
 
 
 @pytest.mark.parametrize("name", ["lenet5", "alexnet", "alexnet-2012", "resnet18", "googlenet"])
@@ -44,7 +45,7 @@ def test_verify_cli_vgg16_meta_prints_checks_and_exits_0():
     result = run_cli("verify", "vgg16", "--device", "meta", "--batch", "256")
     assert result.exit_code == 0, result.stdout
     assert "✓ vgg16: all 39 layers match" in result.stdout
-    assert "not counted" in result.stdout  # pooling is said to be unchecked, not pretended
+    assert "FlopCounterMode's FLOPs of every layer" in result.stdout  # pooling's 0 is checked too
 
 
 def test_verify_cli_resnet50_meta_batch_64():
@@ -102,7 +103,7 @@ def test_json_report():
     c1 = data["layers"][0]
     # C1: 6*1*5*5 + 6 = 156 params; 6*28*28*25 = 117,600 MACs = FlopCounterMode's 235,200 / 2
     assert c1["params"] == {"analytic": 156, "torch": 156, "checked": True, "ok": True}
-    assert c1["macs"]["torch"] == 117_600 and c1["shape"]["torch"] == [6, 28, 28]
+    assert c1["flops"]["torch"] == 2 * 117_600 and c1["shape"]["torch"] == [6, 28, 28]
 
 
 def test_verify_all_meta_passes_for_every_bundled_spec():

@@ -8,17 +8,14 @@ import click
 
 from cnncalc.cli.common import (
     analyse,
-    limit_option,
+    spec_options,
 )
 from cnncalc.errors import CnncalcError
 
 
 @click.command()
 @click.argument("specs", nargs=-1, required=True)
-@click.option("--input", "input_shape", metavar="CxHxW", help="Override the spec's input, e.g. 3x32x32.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a top-level argument.")
-@limit_option
-@click.option("--traceback", is_flag=True, hidden=True)
+@spec_options
 def check(specs: tuple[str, ...], input_shape: str | None, sets: tuple[str, ...], limits: tuple[str, ...],
           traceback: bool) -> None:
     """Validate one or more specs without printing a table: every problem, with file:line.
@@ -38,7 +35,7 @@ def check(specs: tuple[str, ...], input_shape: str | None, sets: tuple[str, ...]
             failed += 1
             continue
         t = analysis.totals
-        click.echo(f"ok: {spec}: {len(analysis.rows)} layers, {t.params():,} params, {t.macs:,} multiply-adds, "
+        click.echo(f"ok: {spec}: {len(analysis.rows)} layers, {t.params:,} params, {t.macs:,} multiply-adds, "
                    f"output {'x'.join(map(str, analysis.rows[-1].output))}")
     if failed:
         click.echo(f"{failed} of {len(specs)} specs have errors", err=True)

@@ -39,7 +39,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def parse_input(text: str | None) -> list[int] | None:
-    """`3x32x32` (or 3,32,32) -> [3, 32, 32]."""
+    """`3x32x32` (or 3,32,32) -> [3, 32, 32]; any rank (197x768 for tokens)."""
     if text is None:
         return None
     parts = text.replace(",", "x").lower().split("x")
@@ -47,7 +47,7 @@ def parse_input(text: str | None) -> list[int] | None:
         values = [int(p) for p in parts]
     except ValueError:
         raise UsageError(None, f"--input '{text}' is not CxHxW", "e.g. --input 3x32x32") from None
-    if len(values) not in (1, 3) or min(values) < 1:
+    if not 1 <= len(values) <= 8 or min(values) < 1:
         raise UsageError(None, f"--input '{text}' is not CxHxW of positive integers", "e.g. --input 3x32x32")
     return values
 
@@ -85,59 +85,81 @@ def parse_limits(items: tuple[str, ...]) -> Limits:
     return Limits(**values)
 
 
+# ---- options: each declared once, and a command takes only those it uses ---------------------
+# (choices are literal so that building a command imports nothing; tests keep them equal to
+# cnncalc.dtypes.NAMES, cnncalc.conventions.NAMES and engine.OPTIMIZER_STATES)
+DTYPE_CHOICES = ("float32", "float16", "bfloat16", "float64", "int8", "uint8")
+CONVENTIONS = ("lecture", "torch", "fvcore", "ptflops", "torchinfo", "thop")
+OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adagrad", "adam", "adamw")
+
 limit_option = click.option("--limit", "limits", multiple=True, metavar="NAME=N",
                             help="Raise a safety limit: file_bytes, yaml_nodes, depth, repeat, layers.")
+traceback_option = click.option("--traceback", is_flag=True, hidden=True, help="Show the Python traceback of an error.")
+input_option = click.option("--input", "input_shape", metavar="CxHxW",
+                            help="Override the spec's input shape, e.g. 3x32x32 (C x H x W; N x D for tokens).")
+set_option = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                          help="Override a top-level argument of the spec, e.g. --set classes=10 (repeatable).")
+batch_option = click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+                            help="Batch size: scales memory and multiply-adds.")
+dtype_option = click.option("--dtype", type=click.Choice(DTYPE_CHOICES), default="float32", show_default=True,
+                            help="Element type: sets bytes per element.")
+params_option = click.option("--params", "params_mode", type=click.Choice(["all", "weights"]), default="all",
+                             show_default=True,
+                             help="Count weights + biases, or weights only (CS231n VGG, EECS 498 FC rows).")
+convention_option = click.option("--convention", type=click.Choice(CONVENTIONS), default=None,
+                                 help="Count the flop column as that tool does: lecture (multiply-adds, the "
+                                      "default), torch (FlopCounterMode), fvcore, ptflops, torchinfo, thop.")
+flops_option = click.option("--flops", "flops_mode", type=click.Choice(["macs", "flops"]), default=None,
+                            help="flops: the same as --convention torch (FlopCounterMode's FLOPs: 2 per "
+                                 "multiply-add of conv, linear and matmul, nothing else).")
+optimizer_option = click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam", show_default=True,
+                                help="Optimizer state per parameter: sgd 0, momentum/rmsprop/adagrad 1, adam/adamw 2.")
 
 
-def spec_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Options shared by every command that analyses a spec."""
-    options = [
-        click.option("--input", "input_shape", metavar="CxHxW", help="Override the spec's input, e.g. 3x32x32."),
-        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-                     help="Override a top-level argument of the spec, e.g. --set classes=10 (repeatable)."),
-        click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
-                     help="Batch size: scales memory and multiply-adds."),
-        click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "float64", "int8"]),
-                     default="float32", show_default=True, help="Element type: sets bytes per element."),
-        click.option("--params", "params_mode", type=click.Choice(["all", "weights"]), default="all",
-                     show_default=True, help="Count weights + biases, or weights only (CS231n VGG, EECS 498 FC rows)."),
-        click.option("--flops", "flops_mode", type=click.Choice(["macs", "flops"]), default="macs",
-                     show_default=True, help="flop column as multiply-adds (lectures) or 2 x MACs (PyTorch)."),
-        limit_option,
-        click.option("--traceback", is_flag=True, hidden=True, help="Show the Python traceback of an error."),
-    ]
+def _apply(func: Callable[..., Any], options: list[Callable[..., Any]]) -> Callable[..., Any]:
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def analyse(spec: str, input_shape: str | None, sets: tuple[str, ...], batch: int, dtype: str,
-            limits: tuple[str, ...] = ()):
-    """Resolve, parse, expand and cost a spec: the whole analytic pipeline."""
-    from cnncalc.engine import DTYPE_BYTES, analyze
-    from cnncalc.graph import build_graph
-    from cnncalc.sources import find, load_spec
+def spec_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """What every command that reads one spec takes: --input, --set, --limit."""
+    return _apply(func, [input_option, set_option, limit_option, traceback_option])
 
-    import gc
+
+def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--batch and --dtype: what the numbers are for."""
+    return _apply(func, [batch_option, dtype_option])
+
+
+def count_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--params, --convention and --flops: how a flop column and a params column count."""
+    return _apply(func, [params_option, convention_option, flops_option])
+
+
+def pick_convention(convention: str | None, flops_mode: str | None) -> str:
+    """--convention, with --flops flops as another name for the torch profile."""
+    if flops_mode == "flops":
+        if convention not in (None, "torch"):
+            raise UsageError(None, f"--flops flops is --convention torch; it cannot be combined with "
+                             f"--convention {convention}")
+        return "torch"
+    return convention or "lecture"
+
+
+def analyse(spec: str, input_shape: str | None = None, sets: tuple[str, ...] = (), batch: int = 1,
+            dtype: str = "float32", limits: tuple[str, ...] = ()):
+    """The analytic pipeline for a command-line SPEC (a bundled name or a path), through the
+    library (cnncalc.api); a note on stderr when a missing NAME.yaml falls back to the bundled one."""
+    from cnncalc import api
+    from cnncalc.sources import find
 
     bounds = parse_limits(limits)
     shape, overrides = parse_input(input_shape), parse_sets(sets)
     source = find(spec, bounds)
     if source.note:
         click.echo(source.note, err=True)
-    # The pipeline allocates millions of small acyclic objects for a big spec; the cyclic garbage
-    # collector would rescan them all again and again (100k layers: 3x slower) and finds nothing.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        graph = build_graph(load_spec(source, bounds), shape, overrides, bounds)
-        return analyze(graph, batch=batch, dtype_bytes=DTYPE_BYTES[dtype])
-    except CnncalcError as exc:
-        exc.text = source.text  # so the message can quote the offending line
-        raise
-    finally:
-        if collecting:
-            gc.enable()
+    return api.analyze(source, input=shape, args=overrides, batch=batch, dtype=dtype, limits=bounds)
 
 
 def make_console(file: Any = None):

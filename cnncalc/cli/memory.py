@@ -6,8 +6,10 @@ import click
 
 from cnncalc.cli.common import (
     analyse,
+    analysis_options,
     handle_errors,
     make_console,
+    optimizer_option,
     parse_gpu_memory,
     spec_options,
 )
@@ -16,14 +18,13 @@ from cnncalc.cli.common import (
 @click.command()
 @click.argument("spec")
 @spec_options
-@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "rmsprop", "adagrad", "adam", "adamw"]),
-              default="adam", show_default=True, help="Optimizer state per parameter: sgd 0, momentum 1, adam 2.")
+@analysis_options
+@optimizer_option
 @click.option("--gpu-memory", metavar="SIZE", help="Say whether it fits, e.g. --gpu-memory 24GB.")
 @click.option("--format", "fmt", type=click.Choice(["rich", "json"]), default="rich", show_default=True)
 @handle_errors
-def memory(spec: str, input_shape: str | None, sets: tuple[str, ...], batch: int, dtype: str, params_mode: str,
-           flops_mode: str, limits: tuple[str, ...], traceback: bool, optimizer: str, gpu_memory: str | None,
-           fmt: str) -> None:
+def memory(spec: str, input_shape: str | None, sets: tuple[str, ...], limits: tuple[str, ...], traceback: bool,
+           batch: int, dtype: str, optimizer: str, gpu_memory: str | None, fmt: str) -> None:
     """Memory for training SPEC: parameters, gradients, optimizer state, activations, input.
 
     Example: cnncalc memory resnet50 --batch 64 --dtype bfloat16 --optimizer adam --gpu-memory 24GB

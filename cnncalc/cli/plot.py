@@ -6,8 +6,11 @@ import click
 
 from cnncalc.cli.common import (
     analyse,
+    analysis_options,
     check_plot_path,
+    count_options,
     handle_errors,
+    pick_convention,
     plot_with,
     spec_options,
 )
@@ -17,9 +20,12 @@ from cnncalc.cli.common import (
 @click.argument("spec")
 @click.option("-o", "--output", "path", required=True, metavar="PATH", help="Image file: .png, .svg or .pdf.")
 @spec_options
+@analysis_options
+@count_options
 @handle_errors
-def plot(spec: str, path: str, input_shape: str | None, sets: tuple[str, ...], batch: int, dtype: str,
-         params_mode: str, flops_mode: str, limits: tuple[str, ...], traceback: bool) -> None:
+def plot(spec: str, path: str, input_shape: str | None, sets: tuple[str, ...], limits: tuple[str, ...],
+         traceback: bool, batch: int, dtype: str, params_mode: str, convention: str | None,
+         flops_mode: str | None) -> None:
     """Draw per-layer bars of memory, parameters and multiply-adds (three aligned panels).
 
     Example: cnncalc plot vgg16 -o vgg16.png
@@ -27,7 +33,8 @@ def plot(spec: str, path: str, input_shape: str | None, sets: tuple[str, ...], b
     from cnncalc.report.view import View
 
     check_plot_path(path)
+    profile = pick_convention(convention, flops_mode)
     analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
-    view = View(weights_only=params_mode == "weights", flops=flops_mode == "flops", dtype=dtype)
+    view = View(weights_only=params_mode == "weights", convention=profile)
     plot_with(lambda plot: plot.plot_layers(analysis, view, path))
     click.echo(f"wrote {path}", err=True)

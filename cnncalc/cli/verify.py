@@ -8,9 +8,11 @@ import click
 
 from cnncalc.cli.common import (
     analyse,
+    batch_option,
     handle_errors,
-    limit_option,
     make_console,
+    params_option,
+    spec_options,
 )
 from cnncalc.errors import UsageError
 
@@ -20,24 +22,21 @@ from cnncalc.errors import UsageError
 @click.option("--all", "all_specs", is_flag=True, help="Verify every bundled architecture; a summary table at the end.")
 @click.option("--device", default="cpu", show_default=True, metavar="cpu|cuda|cuda:N|meta",
               help="Where to run: meta checks shapes and FLOPs without allocating memory.")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size of the forward pass.")
-@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32", show_default=True)
-@click.option("--params", "params_mode", type=click.Choice(["all", "weights"]), default="all", show_default=True,
-              help="Compare weights + biases, or weights only.")
-@click.option("--input", "input_shape", metavar="CxHxW", help="Override the spec's input, e.g. 3x32x32.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a top-level argument of the spec.")
+@spec_options
+@batch_option
+@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32", show_default=True,
+              help="Element type of the model and its input.")
+@params_option
 @click.option("--time", "timing", is_flag=True, help="Also time every layer (median of --repeats runs after warm-up).")
 @click.option("--repeats", type=click.IntRange(min=1), default=10, show_default=True, help="Timed runs per layer with --time.")
 @click.option("--peak-tflops", type=click.FloatRange(min=0, min_open=True), help="Device peak, for the % of peak column.")
 @click.option("--train", is_flag=True, help="On CUDA, also measure forward+backward peak memory.")
 @click.option("--against", type=click.Choice(["torchvision"]), help="Also compare totals with torchvision's model of the same name.")
 @click.option("--format", "fmt", type=click.Choice(["rich", "json"]), default="rich", show_default=True)
-@limit_option
-@click.option("--traceback", is_flag=True, hidden=True)
 @handle_errors
-def verify(spec: str | None, all_specs: bool, device: str, batch: int, dtype: str, params_mode: str,
-           input_shape: str | None, sets: tuple[str, ...], timing: bool, repeats: int, peak_tflops: float | None,
-           train: bool, against: str | None, fmt: str, limits: tuple[str, ...], traceback: bool) -> None:
+def verify(spec: str | None, all_specs: bool, device: str, input_shape: str | None, sets: tuple[str, ...],
+           limits: tuple[str, ...], traceback: bool, batch: int, dtype: str, params_mode: str, timing: bool,
+           repeats: int, peak_tflops: float | None, train: bool, against: str | None, fmt: str) -> None:
     """Build SPEC as a real PyTorch model, run it, and check every analytic number layer by layer.
 
     Exit status 0 when everything matches, 1 when anything differs, 2 for a usage error.

@@ -1,10 +1,11 @@
 """Elementwise layers that keep the shape: activations, dropout, softmax, identity.
 
-Stage: ops (pure). In: op spec + input Shape. Out: Shape and Cost.
+Stage: ops (pure). In: op spec + input Shape of any rank. Out: Shape and Cost.
 torch is imported only inside to_torch(). Counting rules: docs/conventions.md#elementwise:
 no params, nothing in the lecture's flop column, elem_ops = 1 per element (softmax 3).
 They are folded into the row above in the table. Those torch can run in place (relu family,
-dropout, identity) add no activation memory.
+dropout, identity) add no activation memory. `call: function` says the model calls it as
+F.relu rather than nn.ReLU, which changes what ptflops and thop count.
 """
 
 from __future__ import annotations
@@ -12,16 +13,44 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import Span
-from cnncalc.ops.registry import Cost, OpDef, Shape, arg, numel, register
+from cnncalc.ops.registry import (
+    CALL_DOC,
+    Cost,
+    Layer,
+    OpDef,
+    Rule,
+    Shape,
+    arg,
+    axis_index,
+    by_call,
+    numel,
+    register,
+    rules,
+    zero,
+)
 
 if TYPE_CHECKING:
     from torch import nn
 
 
+def _out(f: Layer) -> int:
+    return f.out_elems
+
+
+def _twice_out(f: Layer) -> int:
+    return 2 * f.out_elems
+
+
 class _Elementwise(OpDef):
+    """Family base: y = f(x) elementwise, any rank. No tool but ptflops (and thop for softmax)
+    counts an activation; ptflops' rules are per op, below."""
+
     fold = True
     ops_per_element = 1
-    torch_name = ""
+    torch_name = ""  # the nn module
+    function = ""  # the torch.nn.functional name, for `call: function`
+    call: str = arg("in:module,function", "module", doc=CALL_DOC)
+    counts = rules()  # lecture: macs (none), every tool: 0
     samples = ({},)
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
@@ -33,26 +62,37 @@ class _Elementwise(OpDef):
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
 
+        if self.call == "function" and self.function:
+            from cnncalc.torchcheck.modules import Functional
+
+            return Functional(self.function, **({"inplace": True} if self.inplace else {}))
         module = getattr(nn, self.torch_name)
         return module(inplace=True) if self.inplace else module()
 
 
-def _simple(name: str, torch_name: str, inplace: bool, *aliases: str) -> type:
+def _simple(name: str, torch_name: str, function: str, inplace: bool, ptflops: Rule = zero,
+            *aliases: str) -> type:
     cls = type(torch_name, (_Elementwise,), {
         "__doc__": f"{torch_name}: y = f(x) elementwise. elem_ops = 1 per element.",
-        "__module__": __name__, "torch_name": torch_name, "inplace": inplace})
+        "__module__": __name__, "torch_name": torch_name, "function": function, "inplace": inplace,
+        "counts": {"ptflops": ptflops}})
     return register(name, *aliases)(cls)
 
 
-ReLU = _simple("relu", "ReLU", True)
-ReLU6 = _simple("relu6", "ReLU6", True)
-Sigmoid = _simple("sigmoid", "Sigmoid", False)
-Tanh = _simple("tanh", "Tanh", False)
-GELU = _simple("gelu", "GELU", False)
-SiLU = _simple("silu", "SiLU", True, "swish")
-Hardswish = _simple("hardswish", "Hardswish", True)
-Hardsigmoid = _simple("hardsigmoid", "Hardsigmoid", True)
-Identity = _simple("identity", "Identity", True)
+# ptflops: MODULES_MAPPING hooks nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU
+# (relu_flops_counter_hook: numel(output)), and its patched torch.nn.functional
+# (FUNCTIONAL_MAPPING: F.relu, F.prelu, F.elu, F.relu6, F.gelu, F.silu, F.softmax, ...;
+# _numel_functional_flops_hook: numel(input)) counts a function call, including the one a
+# module's forward makes: nn.ReLU -> F.relu is counted twice, nn.ReLU6 -> F.hardtanh once.
+ReLU = _simple("relu", "ReLU", "relu", True, by_call(_twice_out, _out))
+ReLU6 = _simple("relu6", "ReLU6", "relu6", True, by_call(_out, _out))
+Sigmoid = _simple("sigmoid", "Sigmoid", "sigmoid", False)
+Tanh = _simple("tanh", "Tanh", "tanh", False)
+GELU = _simple("gelu", "GELU", "gelu", False, by_call(_twice_out, _out))
+SiLU = _simple("silu", "SiLU", "silu", True, _out, "swish")  # nn.SiLU has no hook; F.silu is patched
+Hardswish = _simple("hardswish", "Hardswish", "hardswish", True)
+Hardsigmoid = _simple("hardsigmoid", "Hardsigmoid", "hardsigmoid", True)
+Identity = _simple("identity", "Identity", "", True)
 
 
 @register("leaky_relu")
@@ -61,11 +101,17 @@ class LeakyReLU(_Elementwise):
 
     slope: float = arg("float", 0.01)
     inplace = True
+    function = "leaky_relu"
+    counts = {"ptflops": by_call(_out, zero)}  # module hook only: F.leaky_relu is not patched
     samples = ({"slope": 0.2},)
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
 
+        if self.call == "function":
+            from cnncalc.torchcheck.modules import Functional
+
+            return Functional("leaky_relu", negative_slope=self.slope, inplace=True)
         return nn.LeakyReLU(self.slope, inplace=True)
 
 
@@ -76,21 +122,50 @@ class Dropout(_Elementwise):
     p: float = arg("prob", 0.5)
     inplace = True
     ops_per_element = 0
+    function = "dropout"
     samples = ({"p": 0.5},)
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
 
+        if self.call == "function":
+            from cnncalc.torchcheck.modules import Functional
+
+            return Functional("dropout", p=self.p, training=False)
         return nn.Dropout(self.p)
+
+
+def _thop_softmax(f: Layer) -> int:
+    """thop count_softmax over its dim: for each of numel/n rows, n exps, n - 1 adds and n divides."""
+    n = f.xs[0][axis_index(f.op.axis, len(f.xs[0]), "softmax", None)]  # type: ignore[attr-defined]
+    return f.in_elems // n * (3 * n - 1)
 
 
 @register("softmax")
 class Softmax(_Elementwise):
-    """Softmax over channels/features: exp, sum, divide = elem_ops 3 per element."""
+    """Softmax over one axis (default 0: the channels of C x H x W, the features of a flat
+    input; -1 for attention scores): exp, sum, divide = elem_ops 3 per element."""
 
+    axis: int = arg("int", 0, doc="the axis it normalises over (batch excluded; -1 is the last)")
     ops_per_element = 3
+    function = "softmax"
+    # nn.Softmax has no ptflops module hook; its F.softmax call is patched: numel once
+    counts = {"ptflops": _out, "thop": by_call(_thop_softmax, zero)}
+    samples = ({}, {"axis": -1})
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        axis_index(self.axis, len(xs[0]), "softmax", span)
+        return xs[0]
+
+    def dim(self, x: Shape) -> int:
+        """torch's dim, the batch axis included."""
+        return axis_index(self.axis, len(x), "softmax", None) + 1
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
 
-        return nn.Softmax(dim=1)
+        if self.call == "function":
+            from cnncalc.torchcheck.modules import Functional
+
+            return Functional("softmax", dim=self.dim(xs[0]))
+        return nn.Softmax(dim=self.dim(xs[0]))

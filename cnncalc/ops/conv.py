@@ -9,7 +9,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import ShapeError, Span
-from cnncalc.ops.registry import Cost, OpDef, Pair, Shape, arg, fmt_shape, n, register, spatial_lines
+from cnncalc.ops.registry import (
+    Cost,
+    OpDef,
+    Pair,
+    Shape,
+    arg,
+    macs,
+    n,
+    numel,
+    register,
+    rules,
+    spatial_lines,
+    two_per_mac,
+)
 
 if TYPE_CHECKING:
     from torch import nn
@@ -38,9 +51,6 @@ def spatial(layer: str, x: Shape, kernel: Pair, stride: Pair, pad: Pair, dilatio
 
     whole_kernel: the kernel must fit in the padded input (torch checks this for conv; a pool
     only needs an output of at least 1, which ceil_mode can give from a partial window)."""
-    if len(x) != 3:
-        raise ShapeError(span, f"{layer} needs a c x h x w input, got {fmt_shape(x)}",
-                         "it comes after a flatten or linear; move it before them")
     outs = []
     for axis, size, k, s, p, d in zip("hw", x[1:], kernel, stride, pad, dilation):
         reach = d * (k - 1) + 1
@@ -71,14 +81,28 @@ class Conv2d(OpDef):
     dilation: Pair = arg("pair+", (1, 1))
     groups: int = arg("int+", 1, doc="channel groups; groups == in channels is depthwise")
     bias: bool = arg("bool", True)
-    torch_counts_macs = True
+    ranks, layout = (3,), "a C x H x W feature map"
+    weight_layer = True
+    counts = rules(
+        torch=two_per_mac,  # torch/utils/flop_counter.py conv_flop_count: ... * c_out * c_in * 2, no bias
+        # fvcore/nn/jit_handles.py conv_flop_count: batch * prod(w_shape) * prod(out_shape[2:]);
+        # "Computation for addition and bias is ignored"
+        fvcore=macs,
+        # ptflops/pytorch_ops.py conv_flops_counter_hook: prod(kernel) * in_c * out_c // groups per
+        # output position, + batch * numel(output) when the conv has a bias
+        ptflops=lambda f: f.cost.macs + (f.out_elems if f.cost.biases else 0),
+        # torchinfo/layer_info.py calculate_macs: each parameter (weight, bias) x
+        # prod(output_size[:1] + output_size[2:]) when "Conv" is in the class name
+        torchinfo=lambda f: f.params * numel(f.y[1:]),
+        thop=macs,  # thop/vision/calc_func.py calculate_conv2d_flops: prod(output) * (in_c // g) * kh * kw
+    )
     samples = ({"out": 8, "kernel": 3, "pad": 1},
                {"out": 6, "kernel": 5, "stride": 2, "groups": 3},
                {"out": 4, "kernel": [1, 3], "pad": [0, 1], "dilation": 2, "bias": False})
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
         (x,) = xs
-        if len(x) == 3 and (x[0] % self.groups or self.out % self.groups):
+        if x[0] % self.groups or self.out % self.groups:
             raise ShapeError(span, f"conv: groups={self.groups} must divide both the input "
                              f"channels ({x[0]}) and out ({self.out})")
         oh, ow = spatial("conv", x, self.kernel, self.stride, self.pad, self.dilation, False, span)

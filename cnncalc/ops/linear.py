@@ -1,6 +1,7 @@
-"""Fully-connected layers: linear (and flatten, which feeds it).
+"""Linear algebra: linear (on the last axis of any rank), matmul of two activations, and
+flatten, which feeds a classifier's linear layers.
 
-Stage: ops (pure). In: op spec + input Shape. Out: Shape and Cost.
+Stage: ops (pure). In: op spec + input Shapes. Out: Shape and Cost.
 torch is imported only inside to_torch(). Counting rules: docs/conventions.md#linear.
 """
 
@@ -9,7 +10,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import ShapeError, Span
-from cnncalc.ops.registry import Cost, OpDef, Pair, Shape, arg, fmt_shape, n, numel, register
+from cnncalc.ops.registry import (
+    Cost,
+    OpDef,
+    Pair,
+    Shape,
+    arg,
+    axis_index,
+    fmt_shape,
+    macs,
+    n,
+    numel,
+    register,
+    rules,
+    two_per_mac,
+    zero,
+)
 
 if TYPE_CHECKING:
     from torch import nn
@@ -17,79 +33,151 @@ if TYPE_CHECKING:
 
 @register("flatten")
 class Flatten(OpDef):
-    """C x H x W -> C*H*W features (the lecture's "flatten" row: 256*6*6 = 9216).
+    """Axes start..end (inclusive, batch excluded) merged into one: C x H x W -> C*H*W features by
+    default (the lecture's "flatten" row: 256*6*6 = 9216); {start: 1} turns a 768 x 14 x 14 map
+    into 768 x 196 (ViT's patches, before a permute to 196 x 768 tokens).
 
     params = 0; macs = 0 (a view: no arithmetic)
     """
 
-    samples = ({},)
+    start: int = arg("int", 0, doc="first axis merged (batch excluded)")
+    end: int = arg("int", -1, doc="last axis merged, inclusive")
+    counts = rules()  # a view: no tool counts it
+    samples = ({}, {"start": 1})
+
+    def axes(self, x: Shape, span: Span | None) -> tuple[int, int]:
+        first, last = axis_index(self.start, len(x), "flatten", span), axis_index(self.end, len(x), "flatten", span)
+        if first > last:
+            raise ShapeError(span, f"flatten: start axis {self.start} comes after end axis {self.end} "
+                             f"for a {fmt_shape(x)} input")
+        return first, last
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
-        return (numel(xs[0]),)
+        x = xs[0]
+        first, last = self.axes(x, span)
+        return (*x[:first], numel(x[first:last + 1]), *x[last + 1:])
 
     def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
         """A flat output sees the whole input map: one window covering all of H x W (kernel =
-        stride = (H, W), pad 0), as a global pool. A flat input passes through (None)."""
-        if len(xs[0]) != 3:
+        stride = (H, W), pad 0), as a global pool. Anything else passes through (None)."""
+        if len(xs[0]) != 3 or self.axes(xs[0], None) != (0, 2):
             return None
         _, h, w = xs[0]
         return (h, w), (h, w), (0, 0), (1, 1)
 
     def explain(self, xs: list[Shape], y: Shape) -> list[str]:
+        if len(y) != 1:
+            return [f"Output shape = {fmt_shape(y)} (axes {self.start}..{self.end} of {fmt_shape(xs[0])} merged)",
+                    "Params: none", "Flop: none (a view)"]
         dims = " * ".join(map(str, xs[0]))
         return [f"Output size = C_in x H x W = {dims} = {n(y[0])}", "Params: none", "Flop: none (a view)"]
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
 
-        return nn.Flatten()
+        first, last = self.axes(xs[0], None)
+        return nn.Flatten(first + 1, last + 1)
 
 
 @register("linear", "fc")
 class Linear(OpDef):
-    """Fully-connected layer on a flat input of `in` features.
+    """Fully-connected layer on the last axis of its input, as torch.nn.Linear: `in` features ->
+    `out` at every position of the leading axes (one flat vector; N tokens; H x W channels-last).
 
     params = in * out   (+ out with bias)
-    macs   = in * out
+    macs   = (product of the leading axes) * in * out
     """
 
     out: int = arg("int+", doc="output features")
     bias: bool = arg("bool", True)
     in_features: int | None = arg("int+", None, doc="optional: the input features you expect (checked)")
-    torch_counts_macs = True
+    weight_layer = True
+    counts = rules(
+        torch=two_per_mac,  # flop_counter.py mm_flop / addmm_flop: m * n * 2 * k, bias dropped
+        fvcore=macs,  # jit_handles.py linear_flop_jit: prod(input_shape) * out_features, no bias
+        # ptflops/pytorch_ops.py linear_flops_counter_hook: prod(input.shape) * out + out (bias)
+        ptflops=lambda f: f.cost.macs + f.cost.biases,
+        torchinfo=lambda f: f.params,  # layer_info.py calculate_macs: output_size[0] (batch) * numel
+        thop=macs,  # thop calculate_linear: in_features * numel(output)
+    )
     samples = ({"out": 10}, {"out": 7, "bias": False})
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
         (x,) = xs
-        if len(x) != 1:
-            raise ShapeError(span, f"linear needs a flat input, got {fmt_shape(x)}",
-                             "add `- flatten` before it")
-        if self.in_features is not None and self.in_features != x[0]:
+        if self.in_features is not None and self.in_features != x[-1]:
             raise ShapeError(span, f"linear: in_features is {self.in_features:,} but the layer above gives "
-                             f"{x[0]:,} features", "fix in_features, or the layers above")
-        return (self.out,)
+                             f"{x[-1]:,} features", "fix in_features, or the layers above")
+        return (*x[:-1], self.out)
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
-        n_in = xs[0][0]
+        n_in = xs[0][-1]
         return Cost(weights=n_in * self.out, biases=self.out if self.bias else 0,
-                    macs=n_in * self.out)
+                    macs=numel(xs[0][:-1]) * n_in * self.out)
 
     def columns(self) -> dict:
         return {"filters": self.out}
 
     def explain(self, xs: list[Shape], y: Shape) -> list[str]:
-        c_in, c_out = xs[0][0], self.out
+        c_in, c_out = xs[0][-1], self.out
         params = (f"FC params = C_in x C_out + C_out = {c_in} * {c_out} + {c_out} = {n(c_in * c_out + c_out)}"
                   if self.bias else f"FC params = C_in x C_out (no bias) = {c_in} * {c_out} = {n(c_in * c_out)}")
-        return [f"Output size = C_out = {c_out}", params,
-                f"FC flop (multiply-adds) = C_in x C_out = {c_in} * {c_out} = {n(c_in * c_out)}"]
+        lead = xs[0][:-1]
+        if not lead:
+            return [f"Output size = C_out = {c_out}", params,
+                    f"FC flop (multiply-adds) = C_in x C_out = {c_in} * {c_out} = {n(c_in * c_out)}"]
+        where = " * ".join(map(str, lead))
+        return [f"Output shape = {fmt_shape(y)} (the last axis {c_in} -> {c_out} at each of {where} positions)", params,
+                f"FC flop (multiply-adds) = positions x C_in x C_out = {where} * {c_in} * {c_out} = "
+                f"{n(numel(lead) * c_in * c_out)}"]
 
     def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
-        """The identity window: the input is flat (infer checks), and a flat tensor already sees
-        the whole map (flatten's window), so every output feature has its input's field."""
+        """The identity window: each output position sees its input position's field (a flat
+        input already sees the whole map: flatten's window)."""
         return (1, 1), (1, 1), (0, 0), (1, 1)
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
 
-        return nn.Linear(xs[0][0], self.out, bias=self.bias)
+        return nn.Linear(xs[0][-1], self.out, bias=self.bias)
+
+
+@register("matmul")
+class MatMul(OpDef):
+    """Product of two activations, a (..., n, k) @ b (..., k, m) -> (..., n, m), the leading axes
+    equal (attention heads); `transpose: true` takes b as (..., m, k) and multiplies by its
+    transpose (attention scores q @ k^T). No parameters.
+
+    macs = (product of the leading axes) * n * k * m
+    """
+
+    transpose: bool = arg("bool", False, doc="use the transpose of the second input (q @ k^T)")
+    arity = 2
+    ranks, layout = (2, 3, 4), "matrices n x k (with leading axes, e.g. heads x n x k)"
+    counts = rules(
+        torch=two_per_mac,  # flop_counter.py bmm_flop: b * m * n * 2 * k
+        fvcore=macs,  # jit_handles.py matmul_flop_jit: prod(input_shapes[0]) * input_shapes[-1][-1]
+        ptflops=macs,  # pytorch_ops.py _matmul_tensor_flops_hook: prod(input.shape) * other.shape[-1]
+        torchinfo=zero,  # no module, no parameters
+        thop=zero,  # not a module
+    )
+    samples = ({"transpose": True},)
+    sample_inputs = ((4, 6, 8), (4, 5, 8))  # heads x n x k and heads x m x k (transposed)
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        a, b = xs
+        b_rows = b[-1] if self.transpose else b[-2]
+        m = b[-2] if self.transpose else b[-1]
+        if len(a) != len(b) or a[:-2] != b[:-2] or a[-1] != b_rows:
+            tb = f" (transposed: {fmt_shape((*b[:-2], b[-1], b[-2]))})" if self.transpose else ""
+            raise ShapeError(span, f"matmul cannot multiply {fmt_shape(a)} by {fmt_shape(b)}{tb}",
+                             "a (..., n, k) @ b (..., k, m): the leading axes equal and a's last = b's "
+                             "second-to-last")
+        return (*a[:-1], m)
+
+    def cost(self, xs: list[Shape], y: Shape) -> Cost:
+        return Cost(macs=numel(y) * xs[0][-1])
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from cnncalc.torchcheck.modules import MatMul as TorchMatMul
+
+        return TorchMatMul(self.transpose)

@@ -1,4 +1,5 @@
-"""Normalisation: bn (BatchNorm2d) and lrn (AlexNet's local response normalisation).
+"""Normalisation: bn (BatchNorm2d), layernorm (over one axis) and lrn (AlexNet's local response
+normalisation).
 
 Stage: ops (pure). In: op spec + input Shape. Out: Shape and Cost.
 torch is imported only inside to_torch(). Counting rules: docs/conventions.md#normalisation.
@@ -8,16 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cnncalc.errors import ShapeError, Span
-from cnncalc.ops.registry import Cost, OpDef, Shape, arg, fmt_shape, numel, register
+from cnncalc.errors import Span
+from cnncalc.ops.registry import Cost, Layer, OpDef, Shape, arg, axis_index, numel, register, rules
 
 if TYPE_CHECKING:
     from torch import nn
 
 
-def _feature_map(op: str, x: Shape, span: Span | None) -> None:
-    if len(x) != 3:
-        raise ShapeError(span, f"{op} needs a c x h x w input, got {fmt_shape(x)}")
+def _twice_in(f: Layer) -> int:
+    return 2 * f.in_elems
 
 
 @register("bn", "batchnorm")
@@ -30,10 +30,19 @@ class BatchNorm2d(OpDef):
 
     eps: float = arg("float", 1e-5)
     fold = True
+    ranks, layout = (3,), "a C x H x W feature map"
+    counts = rules(
+        # fvcore jit_handles.py batchnorm_flop_jit, eval: numel * (2 if affine else 1); in
+        # training mode it is norm_flop_counter(1): numel * 5 (cnncalc profiles the inference pass)
+        fvcore=_twice_in,
+        ptflops=_twice_in,  # bn_flops_counter_hook: numel(input), x2 when affine
+        torchinfo=lambda f: f.params,  # parameters x batch, no spatial factor
+        # thop/vision/basic_hooks.py count_normalization: 2 * numel(input), x2 again when affine
+        thop=lambda f: 4 * f.in_elems,
+    )
     samples = ({},)
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
-        _feature_map("bn", xs[0], span)
         return xs[0]
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
@@ -43,6 +52,66 @@ class BatchNorm2d(OpDef):
         from torch import nn
 
         return nn.BatchNorm2d(xs[0][0], eps=self.eps)
+
+
+@register("layernorm", "ln")
+class LayerNorm(OpDef):
+    """Layer normalisation over one axis, y = gamma*(x-mean)/sqrt(var+eps) + beta, with mean and
+    variance taken along that axis for every other position: the last axis of N x D tokens
+    (nn.LayerNorm, axis -1), or the channels of C x H x W (ConvNeXt's LayerNorm2d, axis 0).
+
+    params = 2*D, D = the size of the axis (gamma as weight, beta as bias)
+    macs = 0 (lecture column); elem_ops = 5 per element (mean, variance, normalise, scale, shift)
+    """
+
+    axis: int = arg("int", -1, doc="the axis it normalises over: -1 (last) or 0 (channels of C x H x W)")
+    eps: float = arg("float", 1e-5)
+    fold = True
+    counts = rules(
+        # fvcore flop_count.py aten::layer_norm: norm_flop_counter(2), affine: 5 per element
+        fvcore=lambda f: 5 * f.in_elems,
+        # ptflops and thop hook exactly nn.LayerNorm (the last axis); over another axis the model
+        # uses a subclass (torchvision's LayerNorm2d), which neither hooks, and F.layer_norm is
+        # not patched. ptflops' bn_flops_counter_hook: numel(input), doubled only when the module
+        # has `affine`, which LayerNorm has not (it has elementwise_affine)
+        ptflops=lambda f: f.in_elems if f.op.over_last(f.xs[0]) else 0,  # type: ignore[attr-defined]
+        torchinfo=lambda f: f.params,  # gamma + beta, once per sample
+        # thop count_normalization: 2 * numel(input), x2 for elementwise_affine
+        thop=lambda f: 4 * f.in_elems if f.op.over_last(f.xs[0]) else 0,  # type: ignore[attr-defined]
+    )
+    samples = ({}, {"axis": 0, "eps": 1e-6})
+
+    def size(self, x: Shape) -> int:
+        return x[axis_index(self.axis, len(x), "layernorm", None)]
+
+    def over_last(self, x: Shape) -> bool:
+        """Over the last axis: torch's own nn.LayerNorm (else a subclass that moves the axis)."""
+        return axis_index(self.axis, len(x), "layernorm", None) == len(x) - 1
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        axis_index(self.axis, len(xs[0]), "layernorm", span)
+        return xs[0]
+
+    def cost(self, xs: list[Shape], y: Shape) -> Cost:
+        d = self.size(xs[0])
+        return Cost(weights=d, biases=d, elem_ops=5 * numel(y))
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        x = xs[0]
+        if self.over_last(x):
+            return nn.LayerNorm(x[-1], eps=self.eps)
+        from cnncalc.torchcheck.modules import LayerNormOver
+
+        return LayerNormOver(self.size(x), axis_index(self.axis, len(x), "layernorm", None) + 1, self.eps)
+
+
+def _ptflops_lrn(f: Layer) -> int:
+    """F.local_response_norm on a 4-D input runs Tensor.mul (x*x), avg_pool3d over the input padded
+    to C + size - 1 channels, then Tensor.mul and Tensor.add: all three are patched by ptflops."""
+    c, h, w = f.y
+    return 3 * f.out_elems + (c + f.op.size - 1) * h * w  # type: ignore[attr-defined]
 
 
 @register("lrn")
@@ -55,10 +124,11 @@ class LocalResponseNorm(OpDef):
     alpha: float = arg("float", 1e-4)
     beta: float = arg("float", 0.75)
     k: float = arg("float", 1.0)
+    ranks, layout = (3,), "a C x H x W feature map"
+    counts = rules(ptflops=_ptflops_lrn)  # fvcore: avg_pool3d has no handle; thop: no rule
     samples = ({"size": 5, "k": 2.0}, {"size": 3})
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
-        _feature_map("lrn", xs[0], span)
         return xs[0]
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:

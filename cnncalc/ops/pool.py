@@ -9,9 +9,40 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cnncalc.errors import ShapeError, Span
+from cnncalc.errors import ShapeError, Span, SpecError
 from cnncalc.ops.conv import spatial
-from cnncalc.ops.registry import Cost, OpDef, Pair, Shape, arg, fmt_shape, n, register, spatial_lines
+from cnncalc.ops.registry import (
+    CALL,
+    CALL_DOC,
+    Cost,
+    Layer,
+    OpDef,
+    Pair,
+    Shape,
+    arg,
+    by_call,
+    n,
+    numel,
+    register,
+    rules,
+    spatial_lines,
+    zero,
+)
+
+
+def _twice_in(f: Layer) -> int:
+    return 2 * f.in_elems
+
+
+def _in(f: Layer) -> int:
+    return f.in_elems
+
+
+# ptflops: pool_flops_counter_hook adds numel(input) for the module, and its patched
+# F.max_pool2d / F.avg_pool2d / F.adaptive_avg_pool2d (FUNCTIONAL_MAPPING,
+# _numel_functional_flops_hook) adds numel(input) again when the module's forward calls it:
+# twice for a module, once for a function call.
+_PTFLOPS_POOL = by_call(_twice_in, _in)
 
 if TYPE_CHECKING:
     from torch import nn
@@ -29,6 +60,10 @@ class _Pool(OpDef):
     stride: Pair | None = arg("pair+", None, doc="defaults to the kernel size")
     pad: Pair = arg("pair0", (0, 0))
     ceil_mode: bool = arg("bool", False, doc="round the output size up (Caffe's rule)")
+    call: str = arg("in:module,function", "module", doc=CALL_DOC)
+    ranks, layout = (3,), "a C x H x W feature map"
+    # fvcore, torchinfo, thop: no handle / no parameters / zero_ops (avgpool overrides thop)
+    counts = rules(ptflops=_PTFLOPS_POOL)
 
     @property
     def step(self) -> Pair:
@@ -71,11 +106,16 @@ class MaxPool2d(_Pool):
     """Max pooling: the largest value of each window (rules: _Pool)."""
 
     samples = ({"kernel": 3, "stride": 2}, {"kernel": 3, "stride": 2, "pad": 1, "ceil_mode": True},
-               {"kernel": [2, 3], "stride": [1, 2]})
+               {"kernel": [2, 3], "stride": [1, 2]}, {"kernel": 2, "call": "function"})
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
 
+        from cnncalc.torchcheck.modules import Functional
+
+        if self.call == "function":
+            return Functional("max_pool2d", kernel_size=self.kernel, stride=self.step, padding=self.pad,
+                              ceil_mode=self.ceil_mode)
         return nn.MaxPool2d(self.kernel, self.step, self.pad, ceil_mode=self.ceil_mode)
 
 
@@ -84,12 +124,18 @@ class AvgPool2d(_Pool):
     """Average pooling: the mean of each window, padding counted unless count_include_pad is false."""
 
     count_include_pad: bool = arg("bool", True, doc="divide by the full window, padding included")
+    counts = {"thop": by_call(lambda f: f.out_elems, zero)}  # thop count_avgpool: numel(output)
     samples = ({"kernel": 2}, {"kernel": 3, "stride": 1, "pad": 1, "count_include_pad": False},
-               {"kernel": 3, "stride": 2, "ceil_mode": True})
+               {"kernel": 3, "stride": 2, "ceil_mode": True}, {"kernel": 2, "call": "function"})
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
 
+        from cnncalc.torchcheck.modules import Functional
+
+        if self.call == "function":
+            return Functional("avg_pool2d", kernel_size=self.kernel, stride=self.step, padding=self.pad,
+                              ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad)
         return nn.AvgPool2d(self.kernel, self.step, self.pad, ceil_mode=self.ceil_mode,
                             count_include_pad=self.count_include_pad)
 
@@ -112,13 +158,26 @@ class AdaptiveAvgPool2d(OpDef):
     """
 
     out: Pair = arg("pair+", doc="output size, s or [oh, ow]")
-    samples = ({"out": 1}, {"out": [3, 2]}, {"out": 6})
+    call: str = arg(CALL, "module", doc=CALL_DOC)
+    ranks, layout = (3,), "a C x H x W feature map"
+    counts = rules(
+        # fvcore flop_count.py _DEFAULT_SUPPORTED_OPS: aten::adaptive_avg_pool2d ->
+        # elementwise_flop_counter(1, 0): one per input element; x.mean traces to aten::mean,
+        # which has no handle
+        fvcore=by_call(_in, _in, zero),
+        ptflops=_PTFLOPS_POOL,
+        # thop count_adap_avgpool: (prod(in_hw / out_hw) + 1) * numel(output) = C * (H*W + H'*W').
+        # thop divides in floating point, so it can come out 1 lower when the windows are uneven.
+        thop=by_call(lambda f: f.xs[0][0] * (numel(f.xs[0][1:]) + numel(f.y[1:])), zero),
+    )
+    samples = ({"out": 1}, {"out": [3, 2]}, {"out": 6}, {"out": 1, "call": "function"})
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
-        (x,) = xs
-        if len(x) != 3:
-            raise ShapeError(span, f"{self.type} needs a c x h x w input, got {fmt_shape(x)}")
-        return (x[0], self.out[0], self.out[1])
+        if self.call == "method" and self.out != (1, 1):
+            raise SpecError(span, f"{self.type}: call: method is x.mean over H and W, which pools to 1 x 1, "
+                            f"not {self.out[0]} x {self.out[1]}")
+        return (xs[0][0], self.out[0], self.out[1])
+
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
         c, h, w = xs[0]
@@ -148,6 +207,16 @@ class AdaptiveAvgPool2d(OpDef):
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
 
+        from cnncalc.torchcheck.modules import Functional
+
+        if self.call == "function":
+            return Functional("adaptive_avg_pool2d", output_size=self.out)
+        if self.call == "method":
+            from cnncalc.torchcheck.modules import Mean
+
+            if self.out != (1, 1):
+                raise NotImplementedError("adaptive_avgpool as a method (x.mean) needs out: 1")
+            return Mean()
         return nn.AdaptiveAvgPool2d(self.out)
 
 
@@ -159,7 +228,7 @@ class GlobalAvgPool2d(AdaptiveAvgPool2d):
     """
 
     out: Pair = arg("pair+", (1, 1))
-    samples = ({},)
+    samples = ({}, {"call": "method"})
 
     def columns(self) -> dict:
         return {"kernel": "global"}

@@ -12,16 +12,21 @@ floor). OpDef's generic __init__/__eq__/__hash__/__repr__ read the field table i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from cnncalc.errors import Span, SpecError
+from cnncalc.errors import ShapeError, Span, SpecError
 from cnncalc.spec.expr import did_you_mean
 
 if TYPE_CHECKING:
     from torch import nn
 
-Shape = tuple[int, ...]  # (c, h, w) for feature maps, (features,) after flatten; batch kept apart
+# One sample's tensor, the batch kept apart, of any rank. The layouts the ops document:
+#   C x H x W   feature maps (conv, pooling, bn; the lecture tables' columns)
+#   N x D       tokens (a transformer's sequence: linear, layernorm, matmul, softmax act on it)
+#   H x W x C   channels-last (ConvNeXt's linear layers after a permute)
+#   (D,)        flat features, after flatten
+Shape = tuple[int, ...]
 Pair = tuple[int, int]  # (h, w) for kernel, stride, pad
 
 
@@ -32,6 +37,74 @@ class Cost(NamedTuple):
     biases: int = 0  # learnable bias elements (conv/linear bias, BN beta)
     macs: int = 0  # the lecture's "flop" column: multiply-adds (conv, linear), window reads (pool)
     elem_ops: int = 0  # elementwise work kept out of the lecture column (activations, BN, add)
+
+
+class Layer(NamedTuple):
+    """One sample of one layer, as every counting rule sees it."""
+
+    op: OpDef
+    xs: tuple[Shape, ...]  # input shapes, batch apart
+    y: Shape  # output shape
+    cost: Cost  # the op's own cost for one sample
+
+    @property
+    def in_elems(self) -> int:
+        return numel(self.xs[0])
+
+    @property
+    def out_elems(self) -> int:
+        return numel(self.y)
+
+    @property
+    def params(self) -> int:
+        return self.cost.weights + self.cost.biases
+
+    @property
+    def bias_adds(self) -> int:
+        """One addition per output element when the layer has a bias (conv, linear)."""
+        return self.out_elems if self.cost.biases else 0
+
+
+# A counting rule: what one tool reports for one sample of one layer. An op declares its rules
+# in `counts`, keyed by profile name (cnncalc/conventions.py lists the profiles); a family base
+# class gives defaults that its ops inherit and may override.
+Rule = Callable[[Layer], int]
+
+
+def zero(f: Layer) -> int:
+    """Not counted by this tool."""
+    return 0
+
+
+def macs(f: Layer) -> int:
+    """The op's multiply-adds (the lecture's flop column)."""
+    return f.cost.macs
+
+
+def two_per_mac(f: Layer) -> int:
+    """FlopCounterMode's 2 FLOPs per multiply-add (conv, mm, bmm; the bias is not counted)."""
+    return 2 * f.cost.macs
+
+
+def by_call(module: Rule, function: Rule, method: Rule = zero) -> Rule:
+    """A rule that depends on how the model calls the op (its `call:` key): as an nn.Module,
+    which ptflops and thop hook; as a function (F.relu, F.max_pool2d), which thop never sees and
+    ptflops sees only through its patched torch.nn.functional; or as a tensor method (x.mean),
+    which no hook, patch or fvcore handle sees."""
+    table = {"module": module, "function": function, "method": method}
+    return lambda f: table[getattr(f.op, "call", "module")](f)
+
+
+CALL = "in:module,function,method"
+CALL_DOC = ("how the model calls it: module (nn.ReLU), function (F.relu) or method (x.mean); "
+            "ptflops, thop and fvcore count them differently")
+
+
+def rules(lecture: Rule = macs, torch: Rule = zero, fvcore: Rule = zero, ptflops: Rule = zero,
+          torchinfo: Rule = zero, thop: Rule = zero) -> dict[str, Rule]:
+    """A full table of rules, one per profile, for a family base class or an op."""
+    return {"lecture": lecture, "torch": torch, "fvcore": fvcore, "ptflops": ptflops,
+            "torchinfo": torchinfo, "thop": thop}
 
 
 REGISTRY: dict[str, type[OpDef]] = {}
@@ -72,7 +145,8 @@ class Arg:
 
 
 def arg(kind: str, default: Any = REQUIRED, doc: str = "") -> Any:
-    """Declare an op field: kind is one of int+, int0, pair+, pair0, pads, bool, float, prob."""
+    """Declare an op field: kind is one of int+, int0, int, ints, pair+, pair0, pads, bool, float,
+    prob, or in:a,b (one of the words a, b)."""
     return Arg(kind, default, doc)
 
 
@@ -80,13 +154,20 @@ class OpDef:
     """Base of every op: a frozen record whose fields (annotated with arg()) are its YAML keys."""
 
     fields: ClassVar[dict[str, Arg]] = {}  # name -> Arg, the base classes' first, in order
+    # profile -> rule: what each counting tool reports for this op (merged with the base
+    # classes' tables, the op's own entries winning). OpDef declares none: every op, through
+    # its family, has a rule for every profile (a test checks).
+    counts: ClassVar[dict[str, Rule]] = {}
+    ranks: ClassVar[tuple[int, ...] | None] = None  # input ranks accepted; None: any rank
+    layout: ClassVar[str] = ""  # what the accepted input is, for rank errors ("a C x H x W feature map")
 
     type: ClassVar[str] = ""
     arity: ClassVar[int] = 1  # inputs; 0 means "two or more" (add, concat)
     fold: ClassVar[bool] = False  # shape-preserving: shown folded into the row above by default
     inplace: ClassVar[bool] = False  # output may overwrite the input: adds no activation memory
-    torch_counts_macs: ClassVar[bool] = False  # FlopCounterMode counts this op (2 FLOPs per MAC)
+    weight_layer: ClassVar[bool] = False  # counts toward a network's depth (conv, linear)
     samples: ClassVar[tuple[dict[str, Any], ...]] = ()  # small configs for tests against torch
+    sample_inputs: ClassVar[tuple[Shape, ...]] = ((6, 12, 12),)  # the input shapes the samples run on
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -95,6 +176,8 @@ class OpDef:
             if isinstance(cls.__dict__.get(name), Arg):
                 fields[name] = cls.__dict__[name]
         cls.fields = fields
+        if "counts" in cls.__dict__:  # an op's own rules win over its family's
+            cls.counts = {**super(cls, cls).counts, **cls.__dict__["counts"]}
 
     def __init__(self, **values: Any) -> None:
         for name, spec in self.fields.items():
@@ -120,9 +203,27 @@ class OpDef:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in self.fields)})"
 
+    def check_ranks(self, xs: list[Shape], span: Span | None) -> None:
+        """A ShapeError naming the layout this op takes when an input has another rank."""
+        if self.ranks is not None:
+            for x in xs:
+                if len(x) not in self.ranks:
+                    raise ShapeError(span, f"{self.type} acts on {self.layout}, got {fmt_shape(x)}",
+                                     _rank_hint(x))
+
+    def output_shape(self, xs: list[Shape], span: Span | None) -> Shape:
+        """Output shape for these input shapes: ranks checked, then the op's rule; a ShapeError
+        when they do not fit. (What the graph builder and the tests call.)"""
+        self.check_ranks(xs, span)
+        return self.infer(xs, span)
+
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
-        """Output shape for these input shapes; a ShapeError when they do not fit."""
+        """The op's shape rule, for inputs of a rank it accepts; a ShapeError when they do not fit."""
         raise NotImplementedError
+
+    def counted(self, profile: str, xs: tuple[Shape, ...], y: Shape, cost: Cost) -> int:
+        """What the profile's tool reports for one sample of this layer."""
+        return self.counts[profile](Layer(self, xs, y, cost))
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
         """Parameters and operations for one sample."""
@@ -157,6 +258,22 @@ class OpDef:
         lines.append("Flop (multiply-adds): none counted" + (f" ({n(cost.elem_ops)} elementwise ops, outside the "
                      "lecture's flop column)" if cost.elem_ops else ""))
         return lines
+
+
+def _rank_hint(x: Shape) -> str:
+    if len(x) == 1:
+        return "the input is flat (after a flatten or linear); move this layer before them"
+    if len(x) == 2:
+        return "the input is N x D tokens; reshape or permute it back to C x H x W first"
+    return "docs/ops.md lists the rank each op takes"
+
+
+def axis_index(axis: int, rank: int, op: str, span: Span | None) -> int:
+    """A sample axis (batch excluded; negative counts from the end) as 0..rank-1, or a ShapeError."""
+    if not -rank <= axis < rank:
+        raise ShapeError(span, f"{op}: axis {axis} is out of range for a rank-{rank} input "
+                         f"(axes 0..{rank - 1}, or -{rank}..-1; the batch axis is not counted)")
+    return axis % rank
 
 
 def n(value: int) -> str:
@@ -228,6 +345,19 @@ def _check(kind: str, key: str, value: Any, span: Span, op: str) -> Any:
     def bad(expected: str) -> SpecError:
         return SpecError(span, f"{op}: '{key}' must be {expected}, found {show(value)}")
 
+    if kind == "int":  # an axis: negative counts from the end
+        if not _is_int(value):
+            raise bad("an integer")
+        return value
+    if kind == "ints":  # a shape or an axis order
+        if not isinstance(value, list) or not value or not all(_is_int(v) for v in value):
+            raise bad("a list of integers, e.g. [196, 768]")
+        return tuple(value)
+    if kind.startswith("in:"):  # one of a few words
+        choices = kind[3:].split(",")
+        if value not in choices:
+            raise bad(" or ".join(choices))
+        return value
     if kind in ("int+", "int0"):
         if not _is_int(value):
             raise bad("an integer")

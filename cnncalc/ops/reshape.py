@@ -1,7 +1,8 @@
-"""Ops that move data without arithmetic: channel shuffle, channel chunk, zero padding.
+"""Ops that move data without arithmetic: permute, reshape, select (one index of an axis),
+channel shuffle, chunk (a slice of an axis), zero padding.
 
-Stage: ops (pure). In: op spec + input Shape. Out: Shape and Cost (no params, no MACs).
-torch is imported only inside to_torch().
+Stage: ops (pure). In: op spec + input Shape. Out: Shape and Cost (no params, no MACs; no
+counting tool counts them). torch is imported only inside to_torch().
 """
 
 from __future__ import annotations
@@ -9,15 +10,89 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.errors import ShapeError, SpecError, Span
-from cnncalc.ops.registry import OpDef, Pair, Shape, arg, fmt_shape, register
+from cnncalc.ops.registry import OpDef, Pair, Shape, arg, axis_index, fmt_shape, numel, register, rules
 
 if TYPE_CHECKING:
     from torch import nn
 
+MOVES = rules()  # data movement: nothing counted by any tool
 
-def _feature_map(op: str, x: Shape, span: Span | None) -> None:
-    if len(x) != 3:
-        raise ShapeError(span, f"{op} needs a c x h x w input, got {fmt_shape(x)}")
+
+@register("permute")
+class Permute(OpDef):
+    """Reorder the axes (batch excluded): C x H x W -> H x W x C is dims [1, 2, 0] (ConvNeXt's
+    channels-last block), and back [2, 0, 1]; 768 x 196 -> 196 x 768 tokens is [1, 0].
+    out[i] = in[dims[i]]; no params, no MACs."""
+
+    dims: tuple[int, ...] = arg("ints", doc="the new order of the axes, e.g. [1, 2, 0]")
+    counts = MOVES
+    samples = ({"dims": [1, 2, 0]}, {"dims": [2, 0, 1]})
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        x = xs[0]
+        if sorted(self.dims) != list(range(len(x))):
+            raise ShapeError(span, f"permute: dims {list(self.dims)} is not an order of the {len(x)} axes "
+                             f"of {fmt_shape(x)}", f"e.g. dims: {list(range(len(x)))[::-1]}")
+        return tuple(x[d] for d in self.dims)
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from cnncalc.torchcheck.modules import Permute as TorchPermute
+
+        return TorchPermute((0, *(d + 1 for d in self.dims)))
+
+
+@register("reshape", "view")
+class Reshape(OpDef):
+    """A new shape with the same elements (batch excluded); one axis may be -1, inferred:
+    768 x 196 -> 768 x 14 x 14 is shape [768, 14, 14] or [-1, 14, 14]. No params, no MACs."""
+
+    shape: tuple[int, ...] = arg("ints", doc="the new shape; one entry may be -1")
+    counts = MOVES
+    samples = ({"shape": [6, 144]}, {"shape": [-1, 3, 4]})
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        x, shape = xs[0], list(self.shape)
+        free = [i for i, d in enumerate(shape) if d == -1]
+        if len(free) > 1 or any(d < 1 and d != -1 for d in shape):
+            raise SpecError(span, f"reshape: shape {shape} may hold positive sizes and at most one -1")
+        known = numel([d for d in shape if d != -1])
+        if free:
+            if numel(x) % known:
+                raise ShapeError(span, f"reshape: {fmt_shape(x)} ({numel(x):,} elements) does not split into {shape}")
+            shape[free[0]] = numel(x) // known
+        if numel(shape) != numel(x):
+            raise ShapeError(span, f"reshape: {fmt_shape(x)} has {numel(x):,} elements, {shape} has {numel(shape):,}")
+        return tuple(shape)
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from cnncalc.torchcheck.modules import Reshape as TorchReshape
+
+        return TorchReshape(self.infer(xs, None))
+
+
+@register("select")
+class Select(OpDef):
+    """One index of an axis, the axis removed (ViT's class token: x[:, 0] of 197 x 768 tokens
+    is select {axis: 0, index: 0} -> 768). No params, no MACs."""
+
+    index: int = arg("int", doc="the position taken (negative counts from the end)")
+    axis: int = arg("int", 0)
+    counts = MOVES
+    samples = ({"index": 0}, {"index": -1, "axis": 1})
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        x = xs[0]
+        a = axis_index(self.axis, len(x), "select", span)
+        if len(x) == 1:
+            raise ShapeError(span, "select: the input has one axis; nothing would be left")
+        if not -x[a] <= self.index < x[a]:
+            raise ShapeError(span, f"select: index {self.index} is outside axis {self.axis} of size {x[a]}")
+        return (*x[:a], *x[a + 1:])
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from cnncalc.torchcheck.modules import Select as TorchSelect
+
+        return TorchSelect(axis_index(self.axis, len(xs[0]), "select", None) + 1, self.index)
 
 
 @register("channel_shuffle")
@@ -25,10 +100,11 @@ class ChannelShuffle(OpDef):
     """ShuffleNet's channel shuffle: C = g*n channels reordered as n*g. Same shape; no params, no MACs."""
 
     groups: int = arg("int+")
+    ranks, layout = (3,), "a C x H x W feature map"
+    counts = MOVES
     samples = ({"groups": 2}, {"groups": 3})
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
-        _feature_map("channel_shuffle", xs[0], span)
         if xs[0][0] % self.groups:
             raise ShapeError(span, f"channel_shuffle: groups={self.groups} must divide the {xs[0][0]} channels")
         return xs[0]
@@ -41,25 +117,29 @@ class ChannelShuffle(OpDef):
 
 @register("chunk")
 class Chunk(OpDef):
-    """Channel split: the `index`-th of `chunks` equal slices of the channels (C/chunks x H x W).
-    ShuffleNet v2 splits in two: chunk {chunks: 2, index: 0} and {chunks: 2, index: 1}."""
+    """The `index`-th of `chunks` equal slices of an axis (default 0, the channels: ShuffleNet v2
+    splits in two, chunk {chunks: 2, index: 0} and {chunks: 2, index: 1}; a transformer's q, k, v
+    are chunk {chunks: 3, index: 0..2, axis: -1} of the qkv projection)."""
 
     chunks: int = arg("int+")
     index: int = arg("int0")
-    samples = ({"chunks": 2, "index": 0}, {"chunks": 3, "index": 2})
+    axis: int = arg("int", 0)
+    counts = MOVES
+    samples = ({"chunks": 2, "index": 0}, {"chunks": 3, "index": 2}, {"chunks": 3, "index": 1, "axis": -1})
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
         (x,) = xs
+        a = axis_index(self.axis, len(x), "chunk", span)
         if self.index >= self.chunks:
             raise SpecError(span, f"chunk: index {self.index} must be below chunks {self.chunks}")
-        if x[0] % self.chunks:
-            raise ShapeError(span, f"chunk: {self.chunks} chunks must divide the {x[0]} channels")
-        return (x[0] // self.chunks, *x[1:])
+        if x[a] % self.chunks:
+            raise ShapeError(span, f"chunk: {self.chunks} chunks must divide the {x[a]} entries of axis {self.axis}")
+        return (*x[:a], x[a] // self.chunks, *x[a + 1:])
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from cnncalc.torchcheck.modules import Chunk as TorchChunk
 
-        return TorchChunk(self.chunks, self.index)
+        return TorchChunk(self.chunks, self.index, axis_index(self.axis, len(xs[0]), "chunk", None) + 1)
 
 
 @register("zeropad")
@@ -69,6 +149,8 @@ class ZeroPad2d(OpDef):
     out = C x (H + top + bottom) x (W + left + right); no params, no MACs."""
 
     pad: Any = arg("pads")
+    ranks, layout = (3,), "a C x H x W feature map"
+    counts = MOVES
     samples = ({"pad": 1}, {"pad": [0, 1, 0, 1]}, {"pad": [2, 1]}, {"pad": [-1, 1, -1, 1]})
 
     @property
@@ -77,7 +159,6 @@ class ZeroPad2d(OpDef):
         return self.pad
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
-        _feature_map("zeropad", xs[0], span)
         left, right, top, bottom = self.sides
         c, h, w = xs[0]
         if h + top + bottom < 1 or w + left + right < 1:

@@ -11,26 +11,32 @@ from cnncalc.engine import Analysis, depth, training_memory_estimate
 from cnncalc.report.grid import Grid
 from cnncalc.report.view import fmt_auto
 
-HEADERS = ["model", "input", "params", "MACs", "activation memory", "training memory", "depth"]
+def compare_grid(analyses: list[Analysis], optimizer: str = "sgd", convention: str = "lecture") -> Grid:
+    """One row per model; `data` keeps the exact integers for JSON and CSV. The compute column is
+    the convention's count (multiply-adds for the lecture)."""
+    from cnncalc.conventions import get_profile
 
-
-def compare_grid(analyses: list[Analysis], optimizer: str = "sgd") -> Grid:
-    """One row per model; `data` keeps the exact integers for JSON and CSV."""
+    profile = get_profile(convention)
+    flop_head = "MACs" if convention == "lecture" else f"{convention} {profile.unit_label}"
+    headers = ["model", "input", "params", flop_head, "activation memory", "training memory", "depth"]
     rows, raw, data = [], [], []
     for a in analyses:
-        t = a.totals
+        t, flop = a.totals, a.total_counted(convention)
         train = training_memory_estimate(a, optimizer)
         shape = "x".join(map(str, a.graph.input_shape))
-        rows.append([a.graph.name, shape, fmt_auto(t.params(), 1000, ("", "k", "M", "G")),
-                     fmt_auto(t.macs, 1000, ("", "k", "M", "G", "T")),
+        rows.append([a.graph.name, shape, fmt_auto(t.params, 1000, ("", "k", "M", "G")),
+                     fmt_auto(flop, 1000, ("", "k", "M", "G", "T")),
                      fmt_auto(t.memory_bytes, 1024, ("B", "KB", "MB", "GB", "TB")),
                      fmt_auto(train, 1024, ("B", "KB", "MB", "GB", "TB")), str(depth(a))])
-        raw.append([a.graph.name, shape, str(t.params()), str(t.macs), str(t.memory_bytes), str(train), str(depth(a))])
-        data.append({"name": a.graph.name, "input": list(a.graph.input_shape), "params": t.params(),
-                     "macs": t.macs, "memory_bytes": t.memory_bytes, "training_bytes": train, "depth": depth(a)})
+        raw.append([a.graph.name, shape, str(t.params), str(flop), str(t.memory_bytes), str(train), str(depth(a))])
+        data.append({"name": a.graph.name, "input": list(a.graph.input_shape), "params": t.params,
+                     "macs": t.macs, "counted": flop, "memory_bytes": t.memory_bytes, "training_bytes": train,
+                     "depth": depth(a)})
     batch = analyses[0].batch if analyses else 1
-    grid = Grid(title="comparing complexity", headers=HEADERS, rows=rows, numeric_from=2, raw_rows=raw,
-                caption=f"params = weights + biases; MACs = multiply-adds (conv, linear, pooling); memory = "
+    what = ("MACs = multiply-adds (conv, linear, matmul, pooling)" if convention == "lecture"
+            else f"{flop_head} = what {profile.tool} reports")
+    grid = Grid(title="comparing complexity", headers=headers, rows=rows, numeric_from=2, raw_rows=raw,
+                caption=f"params = weights + biases; {what}; memory = "
                         f"activations, batch {batch}; training = params + grads + {optimizer} state + activations "
                         f"+ input; depth = conv/linear layers on the longest path")
     grid.data = data

@@ -59,18 +59,18 @@ def explain_lines(analysis: Analysis, row: LayerRow, view: v.View) -> list[str]:
     formula = "C * H' * W' = " if len(row.output) == 3 else ""
     mem = (f"  Memory: number of output elements = {formula}"
            f"{dims}{' = ' + n(elems) if len(row.output) > 1 else ''}{batch}"
-           f"; bytes per element = {analysis.dtype_bytes} ({view.dtype})")
+           f"; bytes per element = {analysis.dtype.bytes} ({analysis.dtype.name})")
     lines.append(mem)
     if op.inplace:
         lines.append(f"  runs in place: its {n(row.output_bytes)} bytes overwrite the input, so it adds 0 KB")
     else:
         lines.append(f"  Memory (KB) = {n(total)} * {analysis.dtype_bytes} / 1024 = {n(row.output_bytes)} / 1024 = "
                      f"{row.output_bytes / 1024:,.2f} -> {v.fmt_memory(row.memory_bytes, view)}")
-    flop = row.macs * (2 if view.flops else 1)
-    flop_note = " (x2: FLOPs)" if view.flops else ""
+    flop = analysis.counted(view.convention)[row.index - 1]
+    flop_note = "" if view.convention == "lecture" else f" (as {view.convention} counts it)"
     units = [h.split("(")[-1].rstrip(")") if "(" in h else "" for h in v.headers(view)]
     lines.append(f"  its row (table --all): memory {v.fmt_memory(row.memory_bytes, view)} {units[0]}, "
-                 f"params {v.fmt_params(row.params(view.weights_only), view)} {units[1]}, "
+                 f"params {v.fmt_params(v.params_of(row, view), view)} {units[1]}, "
                  f"flop {v.fmt_flop(flop, view)} {units[2]}{flop_note}")
     return lines
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cnncalc.engine import Analysis, training_memory_estimate
-from cnncalc.report.view import View, display_rows
+from cnncalc.report.view import View, display_rows, params_of
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -95,7 +95,7 @@ def _label_step(n: int, width_in: float) -> int:
 def plot_layers(analysis: Analysis, view: View, path: str) -> None:
     """Three bar panels over the display rows: activation memory, parameters, multiply-adds.
 
-    Follows the view's weights_only, flops, fold and dtype; units are always scaled (KB/MB,
+    Follows the view's weights_only, convention and fold; units are always scaled (KB/MB,
     k/M, k/M/G) whatever view.units says, since a bar has no digits to keep exact.
     """
     fmt = _format_of(path)
@@ -105,14 +105,18 @@ def plot_layers(analysis: Analysis, view: View, path: str) -> None:
     rows = display_rows(analysis, view)
     names = [r.lead.name for r in rows]
     n = len(names)
-    flop_word = "FLOPs" if view.flops else "multiply-adds"
+    from cnncalc.conventions import get_profile
+
+    flop_word = ("multiply-adds" if view.convention == "lecture"
+                 else f"{view.convention} {get_profile(view.convention).unit_label}")
+    counts = analysis.counted(view.convention)
     t = analysis.totals
     panels = [  # (values, total, units, axis label)
         ([r.memory_bytes() for r in rows], t.memory_bytes, ((KiB, "KB"), (MiB, "MB")),
          "activation memory"),
-        ([r.params(view) for r in rows], t.params(view.weights_only), ((1e3, "k"), (1e6, "M")),
+        ([r.params(view) for r in rows], params_of(t, view), ((1e3, "k"), (1e6, "M")),
          "weights" if view.weights_only else "parameters"),
-        ([r.flop(view) for r in rows], t.macs * (2 if view.flops else 1),
+        ([r.flop(counts) for r in rows], sum(counts),
          ((1e3, "k"), (1e6, "M"), (1e9, "G")), flop_word),
     ]
     longest = max((len(s) for s in names), default=1)
@@ -161,7 +165,7 @@ def plot_layers(analysis: Analysis, view: View, path: str) -> None:
                      fontsize=13, fontweight="bold")
         thinned = f" · 1 name in {step} shown" if step > 1 else ""
         folded = " (relu, bn, dropout folded into the layer above)" if view.fold else ""
-        axes[0].set_title(f"input {shape} · batch {analysis.batch} · {view.dtype} · {n} rows"
+        axes[0].set_title(f"input {shape} · batch {analysis.batch} · {analysis.dtype.name} · {n} rows"
                           f"{folded}{thinned}", loc="left", fontsize=9, color="#555555", pad=3)
         _save(fig, path, fmt)
 
@@ -213,7 +217,7 @@ def _compare_y(analysis: Analysis, y: str) -> float:
     if y == "memory":
         return analysis.totals.memory_bytes / MiB
     if y == "params":
-        return analysis.totals.params() / 1e6
+        return analysis.totals.params / 1e6
     return training_memory_estimate(analysis) / MiB
 
 
@@ -221,8 +225,10 @@ _Y_LABELS = {"memory": "activation memory (MB)", "params": "parameters (M)",
              "training": "training memory estimate (MB)\nparams + grads + activations"}
 
 
-def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "memory") -> None:
-    """One bubble per model: multiply-adds (G) across, the chosen metric up, area = parameters."""
+def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "memory",
+                 convention: str = "lecture") -> None:
+    """One bubble per model: multiply-adds (G; or what the convention's tool counts) across, the
+    chosen metric up, area = parameters."""
     fmt = _format_of(path)
     if y not in COMPARE_METRICS:
         raise ValueError(f"unknown metric '{y}' for the y axis: use one of "
@@ -232,9 +238,12 @@ def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "memor
     import matplotlib
     from matplotlib.ticker import FuncFormatter, LogLocator
 
-    xs = [a.totals.macs / 1e9 for _, a in entries]
+    from cnncalc.conventions import get_profile
+
+    xs = [a.total_counted(convention) / 1e9 for _, a in entries]
+    x_word = "multiply-adds" if convention == "lecture" else f"{convention} {get_profile(convention).unit_label}"
     ys = [_compare_y(a, y) for _, a in entries]
-    params = [a.totals.params() for _, a in entries]
+    params = [a.totals.params for _, a in entries]
     biggest = max(max(params), 1)
     max_area = 2800.0  # points^2 of the largest bubble
     areas = [max(10.0, max_area * p / biggest) for p in params]
@@ -254,9 +263,9 @@ def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "memor
             decades = math.log10(max(xs) / min(xs))
             ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if decades < 3 else (1.0,)))
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-            ax.set_xlabel("multiply-adds (G, log scale)")
+            ax.set_xlabel(f"{x_word} (G, log scale)")
         else:
-            ax.set_xlabel("multiply-adds (G)")
+            ax.set_xlabel(f"{x_word} (G)")
         ax.set_ylabel(_Y_LABELS[y])
         ax.margins(x=0.12, y=0.12)
         ax.grid(color="#e3e3e3", linewidth=0.8, zorder=0)
@@ -269,8 +278,8 @@ def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "memor
         fig.legend(handles, [_count(k) for k in keys], loc="outside right upper", frameon=False,
                    labelspacing=3.0, borderpad=1.2, handlelength=4.5, handletextpad=1.2, fontsize=9,
                    title="bubble area\n= parameters", title_fontsize=9)
-        batches = {(a.batch, a.dtype_bytes) for _, a in entries}
-        note = (f"batch {entries[0][1].batch}, {entries[0][1].dtype_bytes} B per element"
+        batches = {(a.batch, a.dtype) for _, a in entries}
+        note = (f"batch {entries[0][1].batch}, {entries[0][1].dtype.name}"
                 if len(batches) == 1 else "mixed batch sizes / element types")
         fig.suptitle("Comparing complexity: compute vs "
                      + {"memory": "activation memory", "params": "parameters",

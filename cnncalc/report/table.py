@@ -19,8 +19,8 @@ def share_cell(row: v.DisplayRow, analysis: Analysis, view: v.View) -> Text:
     """Three one-character bars: this row's share of total memory, params and flop (a full block
     is 100%), so the heaviest layers stand out: early convs (memory), FC (params), convs (flop)."""
     t = analysis.totals
-    parts = [(row.memory_bytes(), t.memory_bytes, "cyan"), (row.params(view), t.params(view.weights_only), "magenta"),
-             (row.flop(view), v.total_flop(analysis, view), "yellow")]
+    parts = [(row.memory_bytes(), t.memory_bytes, "cyan"), (row.params(view), v.params_of(t, view), "magenta"),
+             (row.flop(analysis.counted(view.convention)), v.total_flop(analysis, view), "yellow")]
     cell = Text()
     for i, (part, total, style) in enumerate(parts):
         level = -(-part * 8 // total) if total else 0  # ceil: any non-zero share shows
@@ -74,10 +74,10 @@ def render_table(analysis: Analysis, view: v.View) -> Table:
         elif row.folded:
             label.append(" +" + "+".join(r.type for r in row.folded), style="dim")
         rf = v.rf_cells(row, fields) if view.rf else []
-        table.add_row(label, *cells, *rf, *v.number_cells(row, view), share_cell(row, analysis, view))
+        table.add_row(label, *cells, *rf, *v.number_cells(row, analysis, view), share_cell(row, analysis, view))
         if i in ends:
             start, stage = ends[i]
-            sums = v.number_cells(v.merged(rows[start: i + 1]), view)
+            sums = v.number_cells(v.merged(rows[start: i + 1]), analysis, view)
             table.add_row(Text(f"  {stage} subtotal", style="italic"),
                           *[""] * (len(v.COLUMNS) - 1 + (len(v.RF_COLUMNS) if view.rf else 0)),
                           *[Text(c, style="italic") for c in sums], "", end_section=True)
@@ -105,7 +105,7 @@ def render_zoo(entries: list[tuple[str, str, Analysis]]) -> Table:
         for name, description, a in groups[family]:
             t = a.totals
             macs = f"{t.macs / 1e6:,.0f}" if t.macs >= 10**7 else f"{t.macs / 1e6:.2f}"
-            table.add_row("  " + name, "x".join(map(str, a.graph.input_shape)), f"{t.params() / 1e6:.2f}", macs,
+            table.add_row("  " + name, "x".join(map(str, a.graph.input_shape)), f"{t.params / 1e6:.2f}", macs,
                           f"{t.memory_bytes / 2**20:.1f}", description)
         table.rows[-1].end_section = True
     return table

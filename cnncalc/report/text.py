@@ -15,14 +15,21 @@ from cnncalc.report.grid import WRITERS, Grid
 
 
 def to_dict(analysis: Analysis, view: v.View, layers: bool = True) -> dict[str, Any]:
-    """Every graph node (folded ones too) with exact integers, plus totals and the convention."""
+    """Every graph node (folded ones too) with exact integers, plus totals and the convention.
+
+    flops is FlopCounterMode's count (the torch profile); counted is what the chosen profile's
+    tool reports (the flop column of the table)."""
+    from cnncalc.conventions import get_profile
+
     g = analysis.graph
+    flops, counted = analysis.counted("torch"), analysis.counted(view.convention)
 
     def layer(row) -> dict[str, Any]:
         inputs = [list(s) for s in row.inputs]
         return {"name": row.name, "type": row.type, "input": inputs[0] if len(inputs) == 1 else inputs,
-                "output": list(row.output), "params": row.params(view.weights_only),
-                "weights": row.weights, "biases": row.biases, "macs": row.macs, "flops": 2 * row.macs,
+                "output": list(row.output), "params": v.params_of(row, view),
+                "weights": row.weights, "biases": row.biases, "macs": row.macs, "flops": flops[row.index - 1],
+                "counted": counted[row.index - 1],
                 "elementwise_ops": row.elem_ops, "memory_bytes": row.memory_bytes,
                 "output_bytes": row.output_bytes, "inplace": row.node.op.inplace,
                 "inputs": [g.nodes[i].name for i in row.node.inputs]}
@@ -34,14 +41,16 @@ def to_dict(analysis: Analysis, view: v.View, layers: bool = True) -> dict[str, 
             f = fields[row.index]
             entry["receptive_field"] = {"size": list(f.size), "jump": list(f.jump), "start": [str(x) for x in f.start]}
     t = analysis.totals
+    profile = get_profile(view.convention)
     return {
         "name": g.name, "description": g.description, "input": list(g.input_shape),
-        "convention": {"params": "weights" if view.weights_only else "all", "macs": "multiply-adds",
-                       "flops": "2 x macs", "batch": analysis.batch, "dtype": view.dtype,
-                       "bytes_per_element": analysis.dtype_bytes},
+        "convention": {"profile": profile.name, "counted": profile.unit_label, "tool": profile.tool,
+                       "params": "weights" if view.weights_only else "all", "macs": "multiply-adds",
+                       "flops": "FlopCounterMode FLOPs (the torch profile)", "batch": analysis.batch,
+                       "dtype": analysis.dtype.name, "bytes_per_element": analysis.dtype.bytes},
         "layers": entries,
-        "total": {"params": t.params(view.weights_only), "weights": t.weights, "biases": t.biases,
-                  "macs": t.macs, "flops": 2 * t.macs, "elementwise_ops": t.elem_ops,
+        "total": {"params": v.params_of(t, view), "weights": t.weights, "biases": t.biases,
+                  "macs": t.macs, "flops": sum(flops), "counted": sum(counted), "elementwise_ops": t.elem_ops,
                   "memory_bytes": t.memory_bytes, "input_bytes": analysis.input_bytes},
     }
 
@@ -56,7 +65,7 @@ def _ints(values) -> str:
     return "[" + ", ".join(map(str, values)) + "]"
 
 
-def _layer_line(row, names: list[str], weights_only: bool) -> str:
+def _layer_line(row, names: list[str], weights_only: bool, flops: int, counted: int) -> str:
     """One layer as json.dumps would write it (same keys, order and spacing as to_dict), written
     directly: json.dumps per layer builds a new encoder each call and costs 3x more."""
     inputs = row.inputs
@@ -65,7 +74,7 @@ def _layer_line(row, names: list[str], weights_only: bool) -> str:
     params = row.weights if weights_only else row.weights + row.biases
     return (f'{{"name": {json.dumps(row.name)}, "type": {json.dumps(row.type)}, "input": {shape_in}, '
             f'"output": {_ints(row.output)}, "params": {params}, "weights": {row.weights}, '
-            f'"biases": {row.biases}, "macs": {row.macs}, "flops": {2 * row.macs}, '
+            f'"biases": {row.biases}, "macs": {row.macs}, "flops": {flops}, "counted": {counted}, '
             f'"elementwise_ops": {row.elem_ops}, "memory_bytes": {row.memory_bytes}, '
             f'"output_bytes": {row.output_bytes}, "inplace": {"true" if row.node.op.inplace else "false"}, '
             f'"inputs": {sources}}}')
@@ -80,7 +89,9 @@ def render_json(analysis: Analysis, view: v.View) -> str:
         body = ",\n    ".join(json.dumps(layer) for layer in data["layers"])
     else:
         names = [node.name for node in analysis.graph.nodes]
-        body = ",\n    ".join(_layer_line(row, names, view.weights_only) for row in analysis.rows)
+        flops, counted = analysis.counted("torch"), analysis.counted(view.convention)
+        body = ",\n    ".join(_layer_line(row, names, view.weights_only, flops[i], counted[i])
+                              for i, row in enumerate(analysis.rows))
     return f'{head},\n  "layers": [\n    {body}\n  ]\n}}\n'
 
 
@@ -95,10 +106,11 @@ def table_grid(analysis: Analysis, view: v.View) -> Grid:
     rf_head = list(v.RF_COLUMNS) if view.rf else []
     return Grid(title=f"{g.name}: input {'x'.join(map(str, g.input_shape))}",
                 headers=[*v.COLUMNS, *rf_head, *v.headers(view)],
-                rows=[[*v.layer_cells(r), *extra(r), *v.number_cells(r, view)] for r in rows],
+                rows=[[*v.layer_cells(r), *extra(r), *v.number_cells(r, analysis, view)] for r in rows],
                 total=["total", *[""] * (len(v.COLUMNS) + len(rf_head) - 1), *v.total_cells(analysis, view)],
                 caption=v.caption(analysis, view),
-                raw_rows=[[*v.layer_cells(r), *extra(r), str(r.memory_bytes()), str(r.params(raw)), str(r.flop(raw))]
+                raw_rows=[[*v.layer_cells(r), *extra(r), str(r.memory_bytes()), str(r.params(raw)),
+                           str(r.flop(analysis.counted(view.convention)))]
                           for r in rows])
 
 
@@ -110,6 +122,26 @@ def render(analysis: Analysis, view: v.View, fmt: str) -> str:
     if fmt == "csv":  # raw integers, so the headers name raw units
         grid.headers = [*grid.headers[:-3], *v.headers(view._replace(units="raw"))]
     return WRITERS[fmt](grid)
+
+
+def render_any(analysis: Analysis, view: v.View, fmt: str) -> str:
+    """Any report format as a string: the text formats, or `rich` (the terminal table as plain
+    text, 120 columns, as the golden files pin it)."""
+    if fmt != "rich":
+        if fmt not in ("json", *WRITERS):
+            from cnncalc.errors import UsageError
+
+            raise UsageError(None, f"unknown format '{fmt}'", "choose one of: rich, json, " + ", ".join(WRITERS))
+        return render(analysis, view, fmt)
+    import io
+
+    from rich.console import Console
+
+    from cnncalc.report.table import render_table
+
+    out = io.StringIO()
+    Console(file=out, width=120, color_system=None).print(render_table(analysis, view))
+    return out.getvalue()
 
 
 def render_csv(analysis: Analysis, view: v.View) -> str:

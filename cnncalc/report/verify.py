@@ -32,12 +32,12 @@ def _num(value: Any) -> str:
 
 def verdict(result: VerifyResult) -> str:
     """One line: did every checked cell match?"""
-    counted = sum(c.macs.checked for c in result.checks)
+    counted = sum(bool(c.flops.analytic) for c in result.checks)
     where = f"PyTorch {result.torch_version} on {result.device} ({result.dtype}, batch {result.batch})"
     if result.ok:
-        return (f"✓ {result.name}: all {len(result.checks)} layers match {where}: shapes, params and output bytes "
-                f"of every layer, multiply-adds of the {counted} conv/linear layers (FlopCounterMode / 2); "
-                f"pooling and elementwise multiply-adds are not counted by PyTorch")
+        return (f"✓ {result.name}: all {len(result.checks)} layers match {where}: shapes, params, output bytes "
+                f"and FlopCounterMode's FLOPs of every layer ({counted} layers with FLOPs: conv, linear, matmul, "
+                f"2 per multiply-add; PyTorch counts none for pooling, norms and elementwise layers)")
     bad = [c for c in result.checks if not c.ok]
     return f"✗ {result.name}: {len(bad)} of {len(result.checks)} layers differ from {where}: " + ", ".join(c.name for c in bad[:8])
 
@@ -45,7 +45,7 @@ def verdict(result: VerifyResult) -> str:
 def render_verify(result: VerifyResult, analysis: Analysis, peak_tflops: float | None = None):
     timing = any(c.seconds is not None for c in result.checks)
     table = Table(title=f"{result.name}: analytic vs PyTorch", header_style="bold")
-    for head in ("layer", "type", "output shape", "", "params", "torch", "", "MACs", "torch/2", "",
+    for head in ("layer", "type", "output shape", "", "params", "torch", "", "FLOPs", "torch", "",
                  "output bytes", ""):
         table.add_column(head, justify="left" if head in ("layer", "type") else "right", no_wrap=head == "layer")
     if timing:
@@ -53,8 +53,8 @@ def render_verify(result: VerifyResult, analysis: Analysis, peak_tflops: float |
             table.add_column(head, justify="right")
     for c in result.checks:
         row = [c.name, c.type, _num(c.shape.analytic), _mark(c.shape), _num(c.params.analytic),
-               _num(c.params.measured), _mark(c.params), _num(c.macs.analytic),
-               _num(c.macs.measured), _mark(c.macs), _num(c.output_bytes.analytic), _mark(c.output_bytes)]
+               _num(c.params.measured), _mark(c.params), _num(c.flops.analytic),
+               _num(c.flops.measured), _mark(c.flops), _num(c.output_bytes.analytic), _mark(c.output_bytes)]
         if timing:
             seconds = c.seconds or 0.0
             rate = c.macs_value / seconds if seconds else 0.0
@@ -90,7 +90,7 @@ def verify_dict(result: VerifyResult, analysis: Analysis) -> dict[str, Any]:
         "name": result.name, "device": result.device, "dtype": result.dtype, "batch": result.batch,
         "torch_version": result.torch_version, "ok": result.ok,
         "layers": [{"name": c.name, "type": c.type, "ok": c.ok, "shape": cell(c.shape), "params": cell(c.params),
-                    "macs": cell(c.macs), "output_bytes": cell(c.output_bytes), "seconds": c.seconds}
+                    "flops": cell(c.flops), "output_bytes": cell(c.output_bytes), "seconds": c.seconds}
                    for c in result.checks],
         "memory": {"forward_estimate_bytes": forward_memory_estimate(analysis),
                    "forward_measured_bytes": result.peak_bytes,

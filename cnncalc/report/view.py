@@ -8,23 +8,24 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from cnncalc.engine import Analysis, LayerRow
+from cnncalc.engine import Analysis, LayerRow, Totals
 from cnncalc.ops.registry import Shape
 
 
 class View(NamedTuple):
-    """The conventions a report is drawn in."""
+    """How a report is drawn: options only, never numbers (those come from the Analysis)."""
 
     weights_only: bool = False  # --params weights: count weights, not biases (CS231n, EECS 498 FC rows)
-    flops: bool = False  # --flops flops: show 2 x multiply-adds (PyTorch's FlopCounterMode) instead of MACs
     fold: bool = True  # fold relu/bn/dropout/... into the row above
     units: str = "lecture"  # lecture: KB / k / M rounded as on the slides; auto: B..GB, k..G; raw: exact integers
-    dtype: str = "float32"
     depth: int | None = None  # --depth N: collapse names deeper than N levels into one subtotal row
     rf: bool = False  # --rf: receptive field, jump and start columns
-    convention: str | None = None  # --convention TOOL: the flop column counts as that tool does
-    tool_counts: tuple[int, ...] = ()  # the tool's count per analysis row (conventions.counts)
-    tool_label: str = ""  # what the tool calls its number ("FLOPs", "MACs", "Mult-Adds")
+    convention: str = "lecture"  # --convention TOOL: the flop column counts as that tool does
+
+
+def params_of(item: LayerRow | Totals, view: View) -> int:
+    """A row's or the totals' parameters in the view's convention (weights only, or all)."""
+    return item.weights if view.weights_only else item.params
 
 
 class DisplayRow:
@@ -47,12 +48,11 @@ class DisplayRow:
         return self.label or self.lead.name
 
     def params(self, view: View) -> int:
-        return sum(r.params(view.weights_only) for r in self.members)
+        return sum(params_of(r, view) for r in self.members)
 
-    def flop(self, view: View) -> int:
-        if view.convention:
-            return sum(view.tool_counts[r.index - 1] for r in self.members)
-        return sum(r.macs for r in self.members) * (2 if view.flops else 1)
+    def flop(self, counts: tuple[int, ...]) -> int:
+        """The flop column: the sum of its members' counts (Analysis.counted(profile))."""
+        return sum(counts[r.index - 1] for r in self.members)
 
     def memory_bytes(self) -> int:
         return sum(r.memory_bytes for r in self.members)
@@ -158,12 +158,20 @@ def fmt_flop(n: int, view: View) -> str:
 
 def headers(view: View) -> tuple[str, str, str]:
     """Headers of the memory, params and flop columns in this view."""
-    flop = view.tool_label or ("FLOPs" if view.flops else "flop")
+    from cnncalc.conventions import get_profile
+
+    flop = get_profile(view.convention).unit_label
     if view.units == "raw":
         return "memory (B)", "params", flop
     if view.units == "auto":
         return "memory", "params", flop
     return "memory (KB)", "params (k)", f"{flop} (M)"
+
+
+def fmt_c(shape: Shape) -> str:
+    """The C cell: the channels of C x H x W, the features of a flat tensor; a tensor of another
+    rank (N x D tokens, ...) shows its whole shape here and nothing under H/W."""
+    return str(shape[0]) if len(shape) in (1, 3) else "x".join(map(str, shape))
 
 
 def fmt_hw(shape: Shape) -> str:
@@ -187,7 +195,7 @@ def fmt_pad(cols: dict) -> str:
 def input_cells(row: LayerRow) -> tuple[str, str]:
     """Input C and H/W cells; a merge shows each input's channels (64+128 for a concat)."""
     joiner = "+" if row.type == "concat" else ","
-    c = joiner.join(str(s[0]) for s in row.inputs) if row.inputs else ""
+    c = joiner.join(fmt_c(s) for s in row.inputs) if row.inputs else ""
     hws = {fmt_hw(s) for s in row.inputs}
     return c, (hws.pop() if len(hws) == 1 else ",".join(fmt_hw(s) for s in row.inputs))
 
@@ -200,24 +208,23 @@ def layer_cells(row: DisplayRow) -> list[str]:
     cols = {} if row.label else row.lead.node.op.columns()  # a collapsed block has no one kernel
     in_c, in_hw = input_cells(row.lead)
     return [row.name, in_c, in_hw, fmt_pair(cols.get("filters")), fmt_pair(cols.get("kernel")),
-            fmt_pair(cols.get("stride")), fmt_pad(cols), str(row.output[0]), fmt_hw(row.output)]
+            fmt_pair(cols.get("stride")), fmt_pad(cols), fmt_c(row.output), fmt_hw(row.output)]
 
 
-def number_cells(row: DisplayRow, view: View) -> list[str]:
-    """memory, params and flop cells of a row, in the view's units."""
-    return [fmt_memory(row.memory_bytes(), view), fmt_params(row.params(view), view), fmt_flop(row.flop(view), view)]
+def number_cells(row: DisplayRow, analysis: Analysis, view: View) -> list[str]:
+    """memory, params and flop cells of a row, in the view's units and convention."""
+    return [fmt_memory(row.memory_bytes(), view), fmt_params(row.params(view), view),
+            fmt_flop(row.flop(analysis.counted(view.convention)), view)]
 
 
 def total_flop(analysis: Analysis, view: View) -> int:
     """The flop column's total in this view."""
-    if view.convention:
-        return sum(view.tool_counts)
-    return analysis.totals.macs * (2 if view.flops else 1)
+    return analysis.total_counted(view.convention)
 
 
 def total_cells(analysis: Analysis, view: View) -> list[str]:
     t = analysis.totals
-    return [fmt_memory(t.memory_bytes, view), fmt_params(t.params(view.weights_only), view),
+    return [fmt_memory(t.memory_bytes, view), fmt_params(params_of(t, view), view),
             fmt_flop(total_flop(analysis, view), view)]
 
 
@@ -236,15 +243,14 @@ def rf_cells(row: DisplayRow, fields: list) -> list[str]:
 
 
 def caption(analysis: Analysis, view: View) -> str:
-    """The one line that says which convention the numbers are in."""
-    flop = ("flop = 2 x multiply-adds (PyTorch FlopCounterMode)" if view.flops
-            else "flop = multiply-adds (conv, linear; pooling = C*H'*W'*K*K)")
-    if view.convention:
-        flop = f"{view.tool_label} as {view.convention} counts them (docs/profiles.md)"
+    """The one line that says which convention the numbers are in: what the chosen profile
+    counts in this very network (read from the counts), memory, params, batch."""
+    from cnncalc.conventions import describe
+
     params = "params = weights only (no biases)" if view.weights_only else "params = weights + biases"
     unit = {"raw": "B", "auto": "B/KB/MB of 1024"}.get(view.units, "KB of 1024 B")
     folded = (f" · blocks folded to depth {view.depth} (--depth N, --all for every layer)"
               if view.depth is not None else "")
-    return (f"{flop}; activations, BN, add not counted · memory = output elements x "
-            f"{analysis.dtype_bytes} B ({view.dtype}) in {unit}, in-place ops 0 · {params} · "
+    return (f"{describe(analysis, view.convention)} · memory = output elements x "
+            f"{analysis.dtype.bytes} B ({analysis.dtype.name}) in {unit}, in-place ops 0 · {params} · "
             f"batch {analysis.batch}{folded}")

@@ -55,8 +55,8 @@ class Against:
 
 
 def conv_linear_macs(analysis: Analysis) -> int:
-    """The multiply-adds FlopCounterMode sees: conv and linear layers only."""
-    return sum(r.macs for r in analysis.rows if r.node.op.torch_counts_macs)
+    """The multiply-adds FlopCounterMode sees (conv, linear, matmul): the torch profile / 2."""
+    return analysis.total_counted("torch") // 2
 
 
 def compare_torchvision(analysis: Analysis) -> Against:
@@ -76,20 +76,29 @@ def compare_torchvision(analysis: Analysis) -> Against:
     tv_name, kwargs, known = pairing["model"], pairing["kwargs"], pairing["differs"]
     tv = torchvision_totals(torch, torchvision, tv_name, kwargs, analysis.graph.input_shape, analysis.batch)
     result = Against(name, tv_name, known=known)
-    result.rows = [("params", analysis.totals.params(), tv["params"]),
+    result.rows = [("params", analysis.totals.params, tv["params"]),
                    ("output shape", list(analysis.rows[-1].output), tv["output"]),
-                   ("conv + linear MACs", conv_linear_macs(analysis), tv["macs"])]
+                   ("conv + linear + matmul MACs", conv_linear_macs(analysis), tv["macs"])]
     return result
 
 
 def torchvision_totals(torch, torchvision, model_name: str, kwargs: dict, input_shape, batch: int = 1) -> dict:
-    """params, output shape and conv + linear MACs of a torchvision model (meta device, no weights)."""
+    """params, output shape and conv + linear + matmul MACs of a torchvision model (meta device, no
+    weights). Attention is counted in full: nn.MultiheadAttention's fast path is turned off and
+    scaled_dot_product_attention runs its math backend, whose matmuls FlopCounterMode sees (the
+    fused kernels hide a third of ViT's multiply-adds from it)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
 
     with torch.device("meta"):
         model = torchvision.models.get_model(model_name, weights=None, **kwargs).eval()
         x = torch.empty((batch, *input_shape))
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        out = model(x)
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with FlopCounterMode(display=False) as counter, torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
+            out = model(x)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
     return {"params": sum(p.numel() for p in model.parameters()), "output": list(out.shape[1:]),
             "macs": counter.get_total_flops() // 2}

@@ -31,14 +31,14 @@ class LayerCheck:
     type: str
     shape: Cell
     params: Cell
-    macs: Cell  # measured = FlopCounterMode FLOPs / 2, only for ops PyTorch counts
+    flops: Cell  # the torch profile's count vs FlopCounterMode's FLOPs, for every layer
     output_bytes: Cell
     seconds: float | None = None
     macs_value: int = 0
 
     @property
     def cells(self) -> tuple[Cell, ...]:
-        return (self.shape, self.params, self.macs, self.output_bytes)
+        return (self.shape, self.params, self.flops, self.output_bytes)
 
     @property
     def ok(self) -> bool:
@@ -46,23 +46,25 @@ class LayerCheck:
 
 
 def compare(analysis: Analysis, measured: list, weights_only: bool = False) -> list[LayerCheck]:
-    """One LayerCheck per graph node, in order; `measured` comes from torchcheck.measure."""
+    """One LayerCheck per graph node, in order; `measured` comes from torchcheck.measure. Every
+    layer's FLOPs are checked: what the torch profile says FlopCounterMode counts (2 per
+    multiply-add of conv, linear and matmul; 0 for pooling, norms, activations) against what it
+    counted."""
     by_name = {m.name: m for m in measured}
+    flops = analysis.counted("torch")
     checks = []
-    for row in analysis.rows:
+    for row, predicted in zip(analysis.rows, flops):
         m = by_name.get(row.name)
         if m is None:  # the model has no module for this node: a bug, shown as a mismatch
             checks.append(LayerCheck(row.name, row.type, Cell(row.output, "missing"), Cell(0, "missing"),
-                                     Cell(row.macs, "missing"), Cell(row.output_bytes, "missing")))
+                                     Cell(predicted, "missing"), Cell(row.output_bytes, "missing")))
             continue
-        counted = row.node.op.torch_counts_macs
-        measured_macs = (m.flops // 2 if m.flops % 2 == 0 else m.flops / 2) if counted else None
         torch_params = m.weights if weights_only else m.weights + m.biases
         checks.append(LayerCheck(
             row.name, row.type,
             shape=Cell(row.output, m.shape),
-            params=Cell(row.params(weights_only), torch_params),
-            macs=Cell(row.macs, measured_macs),
+            params=Cell(row.weights if weights_only else row.params, torch_params),
+            flops=Cell(predicted, m.flops),
             output_bytes=Cell(row.output_bytes, m.output_bytes),
             seconds=m.seconds, macs_value=row.macs))
     return checks

@@ -9,12 +9,30 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import fx
 from torch.utils.flop_counter import FlopCounterMode
+
+
+@contextmanager
+def attention_counted() -> Iterator[None]:
+    """Attention the way FlopCounterMode can count it: nn.MultiheadAttention's fast path off (its
+    fused kernel has no FLOP formula) and scaled_dot_product_attention on its math backend (the
+    CPU flash kernel has none either), so q k^T and weights x v show up as bmm."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with sdpa_kernel(SDPBackend.MATH):
+            yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
 
 
 class LayerFailed(Exception):
@@ -67,7 +85,7 @@ class _Recorder(fx.Interpreter):
 def measure(model: fx.GraphModule, x: torch.Tensor) -> Run:
     """One forward pass under no_grad, recording every call_module node."""
     recorder = _Recorder(model)
-    with torch.no_grad():
+    with torch.no_grad(), attention_counted():
         recorder.run(x)
     return Run(recorder.layers)
 

@@ -6,6 +6,24 @@ import torch
 from torch import nn
 
 
+class Functional(nn.Module):
+    """A layer the model calls as a function (F.relu, F.max_pool2d) rather than as a module. The
+    counters that hook modules (thop, ptflops' module hooks) then see it as they see it in the
+    model the spec follows; ptflops' patched torch.nn.functional still sees the call."""
+
+    def __init__(self, function: str, **kwargs: object) -> None:
+        super().__init__()
+        self.function, self.kwargs = function, kwargs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import torch.nn.functional as F
+
+        return getattr(F, self.function)(x, **self.kwargs)  # looked up per call: tools patch F
+
+    def extra_repr(self) -> str:
+        return f"F.{self.function}({', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())})"
+
+
 class Sum(nn.Module):
     """Elementwise sum of its inputs (a residual add)."""
 
@@ -17,10 +35,14 @@ class Sum(nn.Module):
 
 
 class Concat(nn.Module):
-    """Concatenation of its inputs along the channel (or feature) dimension."""
+    """Concatenation of its inputs along one dimension (the channels by default)."""
+
+    def __init__(self, dim: int = 1) -> None:
+        super().__init__()
+        self.dim = dim
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return torch.cat(xs, dim=1)
+        return torch.cat(xs, dim=self.dim)
 
 
 class Product(nn.Module):
@@ -34,11 +56,102 @@ class Product(nn.Module):
 
 
 class Chunk(nn.Module):
-    """One of `chunks` equal channel slices (ShuffleNet v2's channel split)."""
+    """One of `chunks` equal slices of a dimension (ShuffleNet v2's channel split; q, k, v)."""
 
-    def __init__(self, chunks: int, index: int) -> None:
+    def __init__(self, chunks: int, index: int, dim: int = 1) -> None:
         super().__init__()
-        self.chunks, self.index = chunks, index
+        self.chunks, self.index, self.dim = chunks, index, dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.chunk(self.chunks, dim=1)[self.index]
+        return x.chunk(self.chunks, dim=self.dim)[self.index]
+
+
+class Permute(nn.Module):
+    """x.permute(dims), the batch dimension first and kept."""
+
+    def __init__(self, dims: tuple[int, ...]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(self.dims)
+
+
+class Reshape(nn.Module):
+    """x.reshape(batch, *shape)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+
+class Select(nn.Module):
+    """x.select(dim, index): one position of a dimension, the dimension removed (x[:, 0])."""
+
+    def __init__(self, dim: int, index: int) -> None:
+        super().__init__()
+        self.dim, self.index = dim, index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.select(self.dim, self.index)
+
+
+class Learned(nn.Module):
+    """A learned tensor (zeros; only its shape matters here) concatenated before the input along
+    `dim`, added to it, or multiplied with it: class token, position embedding, layer scale."""
+
+    def __init__(self, shape: tuple[int, ...], merge: str, dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1, *shape))
+        self.merge, self.dim = merge, dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.merge == "concat":
+            return torch.cat([self.weight.expand(x.shape[0], *self.weight.shape[1:]), x], dim=self.dim)
+        return x + self.weight if self.merge == "add" else x * self.weight
+
+
+class LayerNormOver(nn.LayerNorm):
+    """nn.LayerNorm over another dimension than the last (ConvNeXt's LayerNorm2d: channels of
+    N x C x H x W): the dimension is moved last, normalised, and moved back, as torchvision does."""
+
+    def __init__(self, size: int, dim: int, eps: float) -> None:
+        super().__init__(size, eps=eps)
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.movedim(self.dim, -1)).movedim(-1, self.dim)
+
+
+class MatMul(nn.Module):
+    """a @ b, or a @ b^T (attention scores), over the last two dimensions."""
+
+    def __init__(self, transpose: bool) -> None:
+        super().__init__()
+        self.transpose = transpose
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(a, b.transpose(-2, -1) if self.transpose else b)
+
+
+class Mean(nn.Module):
+    """x.mean over H and W, kept as 1 x 1 (ShuffleNet v2's global pool is x.mean([2, 3]), a tensor
+    method no counting tool hooks; keepdim keeps cnncalc's C x 1 x 1 shape)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean([2, 3], keepdim=True)
+
+
+class SelfAttention(nn.Module):
+    """nn.MultiheadAttention(D, heads, batch_first=True) called as torchvision's ViT calls it:
+    attention(x, x, x, need_weights=False)[0]."""
+
+    def __init__(self, dim: int, heads: int, bias: bool) -> None:
+        super().__init__()
+        self.attention = nn.MultiheadAttention(dim, heads, bias=bias, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.attention(x, x, x, need_weights=False)[0]
