@@ -22,9 +22,26 @@ _LAZY = {"analyze": "cnncalc.api", "verify": "cnncalc.api", "load": "cnncalc.api
          "Totals": "cnncalc.engine", "Graph": "cnncalc.graph", "Node": "cnncalc.graph",
          "PROFILES": "cnncalc.conventions", "DTYPES": "cnncalc.dtypes"}
 
-__all__ = ["analyze", "verify", "load", "architectures", "Analysis", "LayerRow", "Totals", "Graph",
-           "Node", "PROFILES", "DTYPES", "CnncalcError", "SpecError", "ShapeError", "UsageError",
-           "LimitError", "Limits", "__version__"]
+__all__ = [
+    "DTYPES",
+    "PROFILES",
+    "Analysis",
+    "CnncalcError",
+    "Graph",
+    "LayerRow",
+    "LimitError",
+    "Limits",
+    "Node",
+    "ShapeError",
+    "SpecError",
+    "Totals",
+    "UsageError",
+    "__version__",
+    "analyze",
+    "architectures",
+    "load",
+    "verify",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -118,7 +118,8 @@ def verify(spec: SpecLike, *, device: str = "cpu", batch: int = 1, dtype: str = 
     from cnncalc.torchcheck.run import import_torch
 
     import_torch()  # a clear error before any work when PyTorch is missing
-    from cnncalc.torchcheck.run import DTYPES, verify as run
+    from cnncalc.torchcheck.run import DTYPES
+    from cnncalc.torchcheck.run import verify as run
 
     if dtype not in DTYPES:
         raise UsageError(None, f"verify runs float32, float16 or bfloat16, not '{dtype}'")

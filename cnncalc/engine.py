@@ -28,7 +28,7 @@ class LayerRow(NamedTuple):
     elem_ops: int  # elementwise operations kept out of the lecture column (activations, BN, add)
     output_bytes: int  # size of the output tensor
     memory_bytes: int  # activation memory this layer adds: output_bytes, or 0 if run in place
-    index: int  # position of the node in graph.nodes
+    index: int  # type: ignore[assignment]  # position of the node in graph.nodes (shadows tuple.index)
     cost: Cost  # the op's cost for one sample (what the counting rules read)
 
     @property
@@ -71,7 +71,7 @@ class Analysis:
     """The numbers of one network at one batch size and element type: a row per layer, totals,
     and what each counting tool reports (counted). Made by cnncalc.analyze(); immutable."""
 
-    __slots__ = ("graph", "batch", "dtype", "rows", "totals", "_counted")
+    __slots__ = ("_counted", "batch", "dtype", "graph", "rows", "totals")
 
     def __init__(self, graph: Graph, batch: int, dtype: Dtype, rows: tuple[LayerRow, ...], totals: Totals) -> None:
         self.graph, self.batch, self.dtype, self.rows, self.totals = graph, batch, dtype, rows, totals
@@ -141,10 +141,11 @@ class Analysis:
         return pandas.DataFrame(self.to_dict(convention)["layers"])
 
     def _repr_html_(self) -> str:
-        """Jupyter shows the lecture table."""
-        from cnncalc.report.text import render_any
+        """Jupyter shows the lecture table (an HTML table, not a whole page)."""
+        from cnncalc.report.grid import html_table
+        from cnncalc.report.text import table_grid
 
-        return render_any(self, self.view(), "html")
+        return html_table(table_grid(self, self.view()))
 
 
 def analyze(graph: Graph, batch: int = 1, dtype: str | Dtype = "float32") -> Analysis:

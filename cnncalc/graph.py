@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from cnncalc.errors import CnncalcError, Limits, LimitError, ShapeError, Span, SpecError, SpecErrors, UsageError
+from cnncalc.errors import CnncalcError, LimitError, Limits, ShapeError, Span, SpecError, SpecErrors, UsageError
 from cnncalc.ops import build_op, lookup
 from cnncalc.ops.conv import window_out
 from cnncalc.ops.registry import OpDef, Shape, fmt_shape
@@ -24,6 +24,7 @@ class InputOp(OpDef):
     """The graph's input tensor (node 0): no cost, not shown as a layer."""
 
     type = "input"
+    shape: Shape
 
     def __init__(self, shape: Shape) -> None:
         object.__setattr__(self, "shape", shape)
@@ -388,9 +389,9 @@ def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
                              did_you_mean(key, spec.args) or
                              f"its arguments: {', '.join(spec.args) or 'none'}")
         globals_[key] = value
-    raw_input = input_shape if input_shape is not None else substitute(spec.input, globals_, spec.input_span)
+    raw_input = input_shape if input_shape is not None else substitute(spec.input, globals_, spec.input_span or spec.span)
     builder = _Builder(spec, globals_, limits)
-    shape = _input_shape(raw_input, spec.input_span)
+    shape = _input_shape(raw_input, spec.input_span or spec.span)
     builder.graph.nodes.append(Node("input", InputOp(shape), (), shape, spec.input_span))
     root = _Scope("", globals_, None, ())
     try:

@@ -6,11 +6,11 @@ Out: the spec text and the file name to show in errors. The only module that ope
 
 from __future__ import annotations
 
+import os
 import re
 from typing import NamedTuple
-import os
 
-from cnncalc.errors import Limits, LimitError, Span, SpecError, UsageError
+from cnncalc.errors import LimitError, Limits, Span, SpecError, UsageError
 from cnncalc.spec.expr import did_you_mean
 from cnncalc.spec.load import parse_yaml
 from cnncalc.spec.model import ArchSpec, parse_spec

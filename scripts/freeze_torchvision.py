@@ -2,8 +2,8 @@
 
 For each spec with a `torchvision:` key, builds torchvision.models.get_model(model, weights=None,
 **kwargs) on the meta device, runs one 1-sample batch of the spec's input under
-FlopCounterMode, and records total parameters, output shape and conv + linear multiply-adds
-(FlopCounterMode's count / 2). The result, tests/data/torchvision_reference.json, lets the test
+FlopCounterMode (attention counted in full: MHA fast path off, SDPA math backend), and records
+total parameters, output shape and the multiply-adds FlopCounterMode counts (its count / 2). The result, tests/data/torchvision_reference.json, lets the test
 suite check the analytic totals where torchvision is not installed; where it is,
 tests/test_zoo.py also recomputes these numbers live and checks the file is not stale.
 
@@ -19,8 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cnncalc.graph import build_graph  # noqa: E402
-from cnncalc.sources import bundled_names, find, load_spec  # noqa: E402
+import cnncalc  # noqa: E402
 from cnncalc.torchcheck.against import torchvision_totals  # noqa: E402
 from cnncalc.torchcheck.run import import_torch  # noqa: E402
 
@@ -32,8 +31,8 @@ def main() -> None:
     import torchvision
 
     models = {}
-    for name in bundled_names():
-        graph = build_graph(load_spec(find(name)))
+    for name in cnncalc.architectures():
+        graph = cnncalc.load(name)
         pairing = graph.torchvision
         if not pairing:
             continue
@@ -43,8 +42,9 @@ def main() -> None:
         print(f"{name:22} {pairing['model']:22} params {totals['params']:>12,}  macs {totals['macs']:>15,}")
     data = {"generated_by": "scripts/freeze_torchvision.py", "torch": torch.__version__,
             "torchvision": torchvision.__version__,
-            "what": "params = sum of parameter numel; macs = FlopCounterMode total / 2 (conv + linear) "
-                    "for one sample of the spec's input, on the meta device",
+            "what": "params = sum of parameter numel; macs = FlopCounterMode total / 2 (conv, linear, "
+                    "attention's matmuls: MHA fast path off, SDPA math backend) for one sample of the "
+                    "spec's input, on the meta device",
             "models": models}
     OUT.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     print(f"wrote {OUT.relative_to(ROOT)} ({len(models)} models)")

@@ -4,12 +4,19 @@ venv: those tests skip; run them in a venv that has the tools)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+import cnncalc
 from cnncalc.conventions import PROFILES, get_profile
 from cnncalc.errors import UsageError
 from cnncalc.ops import REGISTRY
+from cnncalc.sources import bundled_names
 from tests.conftest import analyse_bundled, analyse_text
+
+load = cnncalc.load
 
 ORDER = ("lecture", "torch", "fvcore", "ptflops", "torchinfo", "thop")
 
@@ -86,9 +93,9 @@ LAYERS = [
     pytest.param([4, 6, 6], "- avgpool: {kernel: 2, call: function}", (144, 0, 0, 144, 0, 0), id="avgpool-function"),
     pytest.param([4, 6, 6], "- adaptive_avgpool: {out: 1, call: function}", (144, 0, 144, 144, 0, 0),
                  id="adaptive-function"),
-    # linear 6 -> 5 on 3 tokens of 6 (3x6 -> 3x5): 3*6*5 = 90 MACs; torch 180; ptflops + 5 biases
-    # (its hook adds out_features once, not per token) = 95; torchinfo params 6*5 + 5 = 35
-    pytest.param([3, 6], "- linear: {out: 5}", (90, 180, 90, 95, 35, 90), id="linear-tokens"),
+    # linear 6 -> 5 on 3 tokens of 6 (3x6 -> 3x5): 3*6*5 = 90 MACs; torch 180; ptflops + one bias
+    # add per output element, 3*5 = 105; torchinfo params once, no token factor: 6*5 + 5 = 35
+    pytest.param([3, 6], "- linear: {out: 5}", (90, 180, 90, 105, 35, 90), id="linear-tokens"),
     # layernorm over 6 features of 3x6 tokens (18 elements): fvcore 5 x 18 = 90 (aten::layer_norm,
     # affine); ptflops 18 (its hook doubles only modules with `affine`); torchinfo gamma + beta = 12; thop 2 x 18 x 2 = 72
     pytest.param([3, 6], "- layernorm", (0, 0, 90, 18, 12, 72), id="layernorm"),
@@ -134,43 +141,20 @@ def test_lecture_and_torch_totals_follow_the_macs_column(name):
 
 def measure(profile, graph, batch):
     """(count, params) as the tool itself reports them for the graph's torch twin on CPU."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
+    pytest.importorskip({"torch": "torch", "fvcore": "fvcore.nn"}.get(profile, profile))
     from cnncalc.torchcheck.build import build_model
+    from cnncalc.torchcheck.tools import tool_count
 
     model = build_model(graph, "cpu").eval()  # eval: fvcore counts BN as 5/element in training
-    shape = tuple(graph.input_shape)
-    x = torch.randn(batch, *shape)
-    n_params = sum(p.numel() for p in model.parameters())
-    if profile == "torch":
-        from torch.utils.flop_counter import FlopCounterMode
-
-        with FlopCounterMode(display=False) as counter, torch.no_grad():
-            model(x)
-        return counter.get_total_flops(), n_params
-    if profile == "fvcore":
-        fvcore_nn = pytest.importorskip("fvcore.nn")
-        analysis = fvcore_nn.FlopCountAnalysis(model, x).unsupported_ops_warnings(False)
-        analysis = analysis.uncalled_modules_warnings(False).tracer_warnings("none")
-        return analysis.total(), fvcore_nn.parameter_count(model)[""]
-    if profile == "ptflops":
-        ptflops = pytest.importorskip("ptflops")
-        assert batch == 1  # ptflops always runs one sample
-        return ptflops.get_model_complexity_info(model, shape, as_strings=False, print_per_layer_stat=False,
-                                                 backend="pytorch")
-    if profile == "torchinfo":
-        torchinfo = pytest.importorskip("torchinfo")
-        stats = torchinfo.summary(model, input_size=(batch, *shape), verbose=0, device="cpu")
-        return stats.total_mult_adds, stats.total_params
-    thop = pytest.importorskip("thop")
-    ops, n = thop.profile(model, inputs=(x,), verbose=False)  # floats
-    return int(ops), int(n)
+    return tool_count(profile, model, tuple(graph.input_shape), batch)
 
 
 TOOLS = ORDER[1:]
 
 
 @pytest.mark.parametrize("profile", TOOLS)
-@pytest.mark.parametrize("name", ["lenet5", "alexnet", "resnet18"])
+@pytest.mark.parametrize("name", ["lenet5", "alexnet", "resnet18", "googlenet-tv", "shufflenet_v2_x1_0"])
 def test_profile_total_matches_the_tool(name, profile):
     analysis = analyse_bundled(name)
     assert measure(profile, analysis.graph, 1) == (analysis.total_counted(profile), analysis.totals.params)
@@ -190,3 +174,54 @@ def test_thop_adaptive_pool_rounds_down_in_floating_point():
     analysis, row = last_row([6, 8, 7], "- adaptive_avgpool: {out: [3, 2]}")
     assert analysis.counted("thop")[-1] == 372
     assert measure("thop", analysis.graph, 1)[0] == 371
+
+
+# ---- against the tools on torchvision's own models ---------------------------------------------
+# tests/data/tool_reference.json holds what each tool reports for torchvision's model of every
+# paired spec (scripts/freeze_tools.py). Every profile must equal it exactly; where the tools are
+# installed (CI's second environment), they are run on torchvision's model again and must agree.
+
+TOOL_REFERENCE = json.loads((Path(__file__).parent / "data" / "tool_reference.json").read_text())
+
+
+def _paired() -> list[str]:
+    """Paired specs of the same network (a `differs:` note marks a different one: ResNet v1 vs
+    torchvision's v1.5, ...; its -tv twin is the exact one)."""
+    return [n for n in bundled_names() if (p := load(n).torchvision) and not p["differs"]]
+
+
+def test_every_paired_spec_is_frozen():
+    assert sorted(_paired()) == sorted(n for n in TOOL_REFERENCE["specs"] if n in _paired())
+    missing = [n for n in _paired() if n not in TOOL_REFERENCE["specs"]]
+    assert not missing, f"rerun scripts/freeze_tools.py for {missing}"
+
+
+@pytest.mark.parametrize("profile", ORDER[1:])
+@pytest.mark.parametrize("name", _paired())
+def test_profile_equals_the_tool_on_torchvision(name, profile):
+    analysis = analyse_bundled(name)
+    ref = TOOL_REFERENCE["specs"][name]
+    pairing = analysis.graph.torchvision
+    assert (ref["model"], ref["kwargs"], ref["input"]) == (pairing["model"], pairing["kwargs"],
+                                                           list(analysis.graph.input_shape))
+    ours, theirs = analysis.total_counted(profile), ref[profile]
+    if pairing["tools"] and profile in ("fvcore", "ptflops", "thop"):
+        # a layer only the tools see (an identity-sized adaptive pool): the note must be real
+        assert ours < theirs, pairing["tools"]
+    else:
+        assert ours == theirs
+
+
+@pytest.mark.parametrize("profile", ORDER[1:])
+@pytest.mark.parametrize("name", _paired())
+def test_frozen_tool_numbers_are_current(name, profile):
+    try:
+        import torchvision  # noqa: F401
+    except Exception:  # missing, or built for another torch ("operator torchvision::nms does not exist")
+        pytest.skip("torchvision not importable beside this torch; the frozen numbers are checked above")
+    pytest.importorskip({"torch": "torch", "fvcore": "fvcore.nn"}.get(profile, profile))
+    from cnncalc.torchcheck.tools import tool_count, torchvision_model
+
+    ref = TOOL_REFERENCE["specs"][name]
+    count, _ = tool_count(profile, torchvision_model(ref["model"], ref["kwargs"]), tuple(ref["input"]))
+    assert count == ref[profile]

@@ -22,7 +22,7 @@ TORCHVISION_EXACT = [
     "alexnet-tv", "vgg11_bn", "vgg16_bn", "googlenet-tv", "resnet50-tv", "resnet101-tv", "resnet152-tv",
     "wide_resnet50_2", "resnext50_32x4d", "densenet121", "densenet169", "densenet201", "mobilenet_v2",
     "mobilenet_v3_small", "mobilenet_v3_large", "shufflenet_v2_x1_0", "squeezenet1_0", "squeezenet1_1",
-    "inception_v3", "efficientnet_b0",
+    "inception_v3", "efficientnet_b0", "vit_b_16", "convnext_tiny",
 ]
 
 

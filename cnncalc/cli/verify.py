@@ -53,7 +53,7 @@ def verify(spec: str | None, all_specs: bool, device: str, input_shape: str | No
     from cnncalc.report import verify as report
     from cnncalc.torchcheck.run import verify as run_verify
 
-    analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
+    analysis = analyse(spec or "", input_shape, sets, batch, dtype, limits)  # spec is given: checked above
     result = run_verify(analysis.graph, analysis, device, dtype, params_mode == "weights", timing, repeats, train)
     third = None
     if against:

@@ -10,7 +10,7 @@ F.relu rather than nn.ReLU, which changes what ptflops and thop count.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.errors import Span
 from cnncalc.ops.registry import (
@@ -51,7 +51,7 @@ class _Elementwise(OpDef):
     function = ""  # the torch.nn.functional name, for `call: function`
     call: str = arg("in:module,function", "module", doc=CALL_DOC)
     counts = rules()  # lecture: macs (none), every tool: 0
-    samples = ({},)
+    samples: ClassVar[tuple[dict[str, Any], ...]] = ({},)
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
         return xs[0]

@@ -95,8 +95,9 @@ class Linear(OpDef):
     counts = rules(
         torch=two_per_mac,  # flop_counter.py mm_flop / addmm_flop: m * n * 2 * k, bias dropped
         fvcore=macs,  # jit_handles.py linear_flop_jit: prod(input_shape) * out_features, no bias
-        # ptflops/pytorch_ops.py linear_flops_counter_hook: prod(input.shape) * out + out (bias)
-        ptflops=lambda f: f.cost.macs + f.cost.biases,
+        # ptflops/pytorch_ops.py linear_flops_counter_hook: (in * out + out if bias) at every
+        # position of the leading axes: one bias add per output element
+        ptflops=lambda f: f.cost.macs + (f.out_elems if f.cost.biases else 0),
         torchinfo=lambda f: f.params,  # layer_info.py calculate_macs: output_size[0] (batch) * numel
         thop=macs,  # thop calculate_linear: in_features * numel(output)
     )

@@ -7,7 +7,7 @@ lecture counts C*H'*W'*K*K operations for a pooling layer (one per window elemen
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.errors import ShapeError, Span, SpecError
 from cnncalc.ops.conv import spatial
@@ -170,7 +170,8 @@ class AdaptiveAvgPool2d(OpDef):
         # thop divides in floating point, so it can come out 1 lower when the windows are uneven.
         thop=by_call(lambda f: f.xs[0][0] * (numel(f.xs[0][1:]) + numel(f.y[1:])), zero),
     )
-    samples = ({"out": 1}, {"out": [3, 2]}, {"out": 6}, {"out": 1, "call": "function"})
+    samples: ClassVar[tuple[dict[str, Any], ...]] = ({"out": 1}, {"out": [3, 2]}, {"out": 6},
+                                                     {"out": 1, "call": "function"})
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
         if self.call == "method" and self.out != (1, 1):

@@ -12,7 +12,7 @@ floor). OpDef's generic __init__/__eq__/__hash__/__repr__ read the field table i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from cnncalc.errors import ShapeError, Span, SpecError
@@ -138,7 +138,7 @@ REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
 class Arg:
     """One YAML key of an op: how its value is checked, its default, what it means."""
 
-    __slots__ = ("kind", "default", "doc")
+    __slots__ = ("default", "doc", "kind")
 
     def __init__(self, kind: str, default: Any, doc: str) -> None:
         self.kind, self.default, self.doc = kind, default, doc
@@ -172,12 +172,13 @@ class OpDef:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         fields = dict(cls.fields)
-        for name in cls.__dict__.get("__annotations__", {}):
+        # the class's own annotations, in order (inspect.get_annotations would cost its import)
+        for name in cls.__dict__.get("__annotations__", {}):  # noqa: RUF063
             if isinstance(cls.__dict__.get(name), Arg):
                 fields[name] = cls.__dict__[name]
         cls.fields = fields
         if "counts" in cls.__dict__:  # an op's own rules win over its family's
-            cls.counts = {**super(cls, cls).counts, **cls.__dict__["counts"]}
+            cls.counts = {**getattr(cls.__mro__[1], "counts", {}), **cls.__dict__["counts"]}
 
     def __init__(self, **values: Any) -> None:
         for name, spec in self.fields.items():
@@ -195,7 +196,7 @@ class OpDef:
         return tuple(getattr(self, name) for name in self.fields)
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self._values() == other._values()  # type: ignore[attr-defined]
+        return isinstance(other, OpDef) and type(self) is type(other) and self._values() == other._values()
 
     def __hash__(self) -> int:
         return hash((type(self), self._values()))
@@ -255,8 +256,10 @@ class OpDef:
         cost = self.cost(xs, y)
         lines.append("Params: none" if not cost.weights + cost.biases
                      else f"Params = {n(cost.weights)} weights + {n(cost.biases)} biases = {n(cost.weights + cost.biases)}")
-        lines.append("Flop (multiply-adds): none counted" + (f" ({n(cost.elem_ops)} elementwise ops, outside the "
-                     "lecture's flop column)" if cost.elem_ops else ""))
+        elementwise = (f" ({n(cost.elem_ops)} elementwise ops, outside the lecture's flop column)"
+                       if cost.elem_ops else "")
+        lines.append(f"Flop (multiply-adds) = {n(cost.macs)}{elementwise}" if cost.macs
+                     else f"Flop (multiply-adds): none counted{elementwise}")
         return lines
 
 
@@ -305,7 +308,7 @@ def spatial_lines(x: Shape, y: Shape, kernel: Pair, stride: Pair, pad: Pair, dil
     return [w.replace("W'", "H' = W'", 1) if h.replace("H", "W") == w else h, *([] if h.replace("H", "W") == w else [w])]
 
 
-def numel(shape: Shape) -> int:
+def numel(shape: Iterable[int]) -> int:
     """Elements in one sample of a tensor of this shape."""
     n = 1
     for d in shape:
@@ -341,7 +344,7 @@ def show(value: Any) -> str:
     return repr(value)
 
 
-def _check(kind: str, key: str, value: Any, span: Span, op: str) -> Any:
+def _check(kind: str, key: str, value: Any, span: Span | None, op: str) -> Any:
     def bad(expected: str) -> SpecError:
         return SpecError(span, f"{op}: '{key}' must be {expected}, found {show(value)}")
 
@@ -406,9 +409,9 @@ def build_op(name: str, args: Mapping[str, Any], spans: Mapping[str, Span], span
     for key, value in args.items():
         if key not in fields:
             known = ", ".join(fields) or "none"
-            raise SpecError((key_spans or spans).get(key, span), f"{name}: unknown argument '{key}'",
+            raise SpecError((key_spans or spans).get(key) or span, f"{name}: unknown argument '{key}'",
                             did_you_mean(key, fields) or f"{name} takes: {known}")
-        values[key] = _check(fields[key].kind, key, value, spans.get(key, span), name)
+        values[key] = _check(fields[key].kind, key, value, spans.get(key) or span, name)
     missing = [key for key, spec in fields.items() if spec.default is REQUIRED and key not in values]
     if missing:
         raise SpecError(span, f"{name}: missing required argument '{missing[0]}'",

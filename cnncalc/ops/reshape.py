@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.errors import ShapeError, SpecError, Span
+from cnncalc.errors import ShapeError, Span, SpecError
 from cnncalc.ops.registry import OpDef, Pair, Shape, arg, axis_index, fmt_shape, numel, register, rules
 
 if TYPE_CHECKING:

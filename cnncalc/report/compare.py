@@ -11,6 +11,7 @@ from cnncalc.engine import Analysis, depth, training_memory_estimate
 from cnncalc.report.grid import Grid
 from cnncalc.report.view import fmt_auto
 
+
 def compare_grid(analyses: list[Analysis], optimizer: str = "sgd", convention: str = "lecture") -> Grid:
     """One row per model; `data` keeps the exact integers for JSON and CSV. The compute column is
     the convention's count (multiply-adds for the lecture)."""

@@ -7,7 +7,6 @@ Out: a string. The same cells feed every format, so every format shows the same 
 from __future__ import annotations
 
 
-
 class Grid:
     """A table as cell strings; every writer below renders the same cells."""
 
@@ -73,8 +72,9 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}tr.total td{font-we
 caption{caption-side:bottom;text-align:left;color:#555;padding-top:.6em}"""
 
 
-def to_html(grid: Grid) -> str:
-    """A self-contained HTML page (inline CSS, no scripts, no external files)."""
+def html_table(grid: Grid, titled: bool = True) -> str:
+    """The table alone as HTML (what a notebook shows: Analysis._repr_html_), the title in its
+    caption unless the page around it has a heading."""
     import html
 
     def cells(row: list[str], tag: str) -> str:
@@ -84,11 +84,19 @@ def to_html(grid: Grid) -> str:
     body = [f"<tr>{cells(r, 'td')}</tr>" for r in grid.rows]
     if grid.total:
         body.append(f'<tr class="total">{cells(grid.total, "td")}</tr>')
+    title = f"{html.escape(grid.title)}: " if titled else ""
+    return (f"<table>\n<caption>{title}{html.escape(grid.caption)}</caption>\n"
+            f"<thead><tr>{cells(grid.headers, 'th')}</tr></thead>\n<tbody>\n" + "\n".join(body) +
+            "\n</tbody>\n</table>\n")
+
+
+def to_html(grid: Grid) -> str:
+    """A self-contained HTML page (inline CSS, no scripts, no external files)."""
+    import html
+
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(grid.title)}</title><style>{_CSS}</style></head><body>\n"
-            f"<h1>{html.escape(grid.title)}</h1>\n<table>\n<caption>{html.escape(grid.caption)}</caption>\n"
-            f"<thead><tr>{cells(grid.headers, 'th')}</tr></thead>\n<tbody>\n" + "\n".join(body) +
-            "\n</tbody>\n</table>\n</body></html>\n")
+            f"<h1>{html.escape(grid.title)}</h1>\n" + html_table(grid, titled=False) + "</body></html>\n")
 
 
 WRITERS = {"markdown": to_markdown, "csv": to_csv, "latex": to_latex, "html": to_html}

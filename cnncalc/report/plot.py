@@ -126,7 +126,7 @@ def plot_layers(analysis: Analysis, view: View, path: str) -> None:
     colours = [_COLOURS[_FAMILY.get(r.lead.type, "other")] for r in rows]
     shape = "x".join(map(str, analysis.graph.input_shape))
 
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(_RC):  # type: ignore[arg-type]
         fig = _figure(width, height)
         axes: list[Axes] = fig.subplots(3, 1, sharex=True)
         for ax, (values, total, units, what) in zip(axes, panels):
@@ -206,6 +206,8 @@ def _place_labels(fig, ax, labels, radii_pt: list[float]) -> None:
                 best = (cost, (dx, dy), ha, va, box)
             if cost == 0:
                 break
+        if best is None:  # no candidate position: leave the label where it is
+            continue
         _, xy, ha, va, box = best
         label.set_position(xy)
         label.set_ha(ha)
@@ -248,11 +250,11 @@ def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "memor
     max_area = 2800.0  # points^2 of the largest bubble
     areas = [max(10.0, max_area * p / biggest) for p in params]
 
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(_RC):  # type: ignore[arg-type]
         fig = _figure(9.0, 5.6)
         ax = fig.subplots()
-        palette = matplotlib.colormaps["tab10"].colors
-        for i, ((name, _), x, v, s) in enumerate(zip(entries, xs, ys, areas)):
+        palette = matplotlib.colormaps["tab10"].colors  # type: ignore[attr-defined]  # a ListedColormap
+        for i, (x, v, s) in enumerate(zip(xs, ys, areas)):
             ax.scatter([x], [v], s=s, color=palette[i % len(palette)], alpha=0.55,
                        edgecolors="black", linewidths=0.6, zorder=3)
         labels = [ax.annotate(name, (x, v), xytext=(0, 0), textcoords="offset points", fontsize=10,

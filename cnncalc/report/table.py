@@ -11,7 +11,6 @@ from rich.text import Text
 from cnncalc.engine import Analysis
 from cnncalc.report import view as v
 
-
 _LEVELS = " ▁▂▃▄▅▆▇█"
 
 
@@ -60,11 +59,11 @@ def render_table(analysis: Analysis, view: v.View) -> Table:
     table.add_column("m p f", justify="left", no_wrap=True)
     rows = v.display_rows(analysis, view)
     ends = {end: (start, stage) for start, end, stage in v.subtotals(rows)} if view.depth != 1 else {}
-    head, tail = _visible(len(rows), view)
+    first, tail = _visible(len(rows), view)
     for i, row in enumerate(rows):
-        if head <= i < tail:  # too many rows for a terminal: the middle is elided (totals stay exact)
-            if i == head:
-                table.add_row(Text(f"... {tail - head:,} rows not shown", style="dim italic"),
+        if first <= i < tail:  # too many rows for a terminal: the middle is elided (totals stay exact)
+            if i == first:
+                table.add_row(Text(f"... {tail - first:,} rows not shown", style="dim italic"),
                               *[""] * (len(table.columns) - 1))
             continue
         name, *cells = v.layer_cells(row)
@@ -85,7 +84,7 @@ def render_table(analysis: Analysis, view: v.View) -> Table:
 
 
 FAMILIES = ("LeNet", "AlexNet & ZFNet", "VGG", "GoogLeNet & Inception", "ResNet", "ResNet variants",
-            "DenseNet", "Efficient networks", "NASNet")
+            "DenseNet", "Efficient networks", "NASNet", "ConvNeXt", "Vision transformers")
 
 
 def render_zoo(entries: list[tuple[str, str, Analysis]]) -> Table:

@@ -52,7 +52,7 @@ def render_verify(result: VerifyResult, analysis: Analysis, peak_tflops: float |
         for head in ("ms", "GMAC/s") + (("% of peak",) if peak_tflops else ()):
             table.add_column(head, justify="right")
     for c in result.checks:
-        row = [c.name, c.type, _num(c.shape.analytic), _mark(c.shape), _num(c.params.analytic),
+        row: list[Any] = [c.name, c.type, _num(c.shape.analytic), _mark(c.shape), _num(c.params.analytic),
                _num(c.params.measured), _mark(c.params), _num(c.flops.analytic),
                _num(c.flops.measured), _mark(c.flops), _num(c.output_bytes.analytic), _mark(c.output_bytes)]
         if timing:
@@ -62,7 +62,7 @@ def render_verify(result: VerifyResult, analysis: Analysis, peak_tflops: float |
             if peak_tflops:
                 row.append(f"{100 * 2 * rate / (peak_tflops * 1e12):.1f}")
         table.add_row(*row)
-    lines = [table, Text(verdict(result), style="bold green" if result.ok else "bold red")]
+    lines: list[Any] = [table, Text(verdict(result), style="bold green" if result.ok else "bold red")]
     if timing or result.peak_bytes is not None:
         lines.append(Text(memory_line(result, analysis)))
     lines += [Text(f"note: {n}", style="dim") for n in result.notes]
@@ -82,9 +82,11 @@ def memory_line(result: VerifyResult, analysis: Analysis) -> str:
 
 
 def verify_dict(result: VerifyResult, analysis: Analysis) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        return list(value) if isinstance(value, tuple) else value
+
     def cell(c: Cell) -> dict[str, Any]:
-        conv = (lambda v: list(v) if isinstance(v, tuple) else v)
-        return {"analytic": conv(c.analytic), "torch": conv(c.measured), "checked": c.checked, "ok": c.ok}
+        return {"analytic": plain(c.analytic), "torch": plain(c.measured), "checked": c.checked, "ok": c.ok}
 
     return {
         "name": result.name, "device": result.device, "dtype": result.dtype, "batch": result.batch,

@@ -32,7 +32,7 @@ class DisplayRow:
     """One table row: a layer plus the shape-preserving layers folded into it, or (with --depth)
     a whole block instance or stage collapsed into its subtotal."""
 
-    __slots__ = ("lead", "folded", "label")
+    __slots__ = ("folded", "label", "lead")
 
     def __init__(self, lead: LayerRow, folded: list[LayerRow] | None = None, label: str | None = None) -> None:
         self.lead = lead
@@ -77,7 +77,8 @@ def display_rows(analysis: Analysis, view: View) -> list[DisplayRow]:
             else:
                 rows.append(DisplayRow(row, label=key))
         elif (view.fold and node.op.fold and rows and len(node.inputs) == 1
-                and analysis.graph.nodes[node.inputs[0]] is rows[-1].members[-1].node):
+                and analysis.graph.nodes[node.inputs[0]] is rows[-1].members[-1].node
+                and node.scope == rows[-1].members[-1].node.scope):  # never across a block's edge
             rows[-1].folded.append(row)
         else:
             rows.append(DisplayRow(row))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from cnncalc.errors import Span, SpecError
@@ -47,7 +47,7 @@ def _lookup(name: str, env: Mapping[str, Any], span: Span) -> Any:
     return env[name]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parse(text: str):
     """The expression's syntax tree, parsed once per distinct text (blocks repeat expressions)."""
     import ast

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from cnncalc.errors import Limits, LimitError, Span, SpecError
+from cnncalc.errors import LimitError, Limits, Span, SpecError
 
 # The C loader is several times faster; marks (line/col) are kept by both.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

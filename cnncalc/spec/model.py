@@ -7,7 +7,7 @@ graph.py substitutes when it expands blocks, and op arguments are checked by the
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
 from cnncalc.errors import Span, SpecError, SpecErrors
 from cnncalc.spec.expr import did_you_mean
@@ -49,7 +49,7 @@ class ParallelItem(NamedTuple):
     name: str | None = None
 
 
-Item = Union[LayerItem, ResidualItem, ParallelItem]
+Item = LayerItem | ResidualItem | ParallelItem
 
 
 class BlockSpec(NamedTuple):
@@ -78,7 +78,7 @@ class ArchSpec(NamedTuple):
 
 
 TOP_KEYS = ("name", "description", "source", "family", "torchvision", "input", "args", "blocks", "layers")
-TV_KEYS = ("model", "kwargs", "differs")
+TV_KEYS = ("model", "kwargs", "differs", "tools")
 MERGES = ("concat", "add", "mul")
 BLOCK_KEYS = ("args", "layers", "description")
 
@@ -154,7 +154,8 @@ def parse_spec(data: Any, file: str) -> ArchSpec:
 
 
 def _torchvision(value: Any, span: Span) -> dict:
-    """`torchvision: {model: resnet50, kwargs: {aux_logits: false}, differs: "why"}`."""
+    """`torchvision: {model: resnet50, kwargs: {aux_logits: false}, differs: "why", tools: "why"}`:
+    differs explains a different network; tools a layer that only the counting tools see."""
     m = _mapping(value, span, "`torchvision:`")
     _check_keys(m, TV_KEYS, "`torchvision:`")
     if not isinstance(m.get("model"), str):
@@ -162,7 +163,7 @@ def _torchvision(value: Any, span: Span) -> dict:
     kwargs = m.get("kwargs", {})
     if not isinstance(kwargs, dict):
         raise SpecError(m.at("kwargs"), f"`kwargs:` must be a mapping, found {_kind(kwargs)}")
-    return {"model": m["model"], "kwargs": dict(kwargs), "differs": _text(m, "differs")}
+    return {"model": m["model"], "kwargs": dict(kwargs), "differs": _text(m, "differs"), "tools": _text(m, "tools")}
 
 
 def _empty(span: Span) -> LMap:

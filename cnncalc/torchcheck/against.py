@@ -16,6 +16,7 @@ from rich.text import Text
 from cnncalc.engine import Analysis
 from cnncalc.errors import UsageError
 
+
 @dataclass
 class Against:
     name: str
@@ -41,8 +42,7 @@ class Against:
         for head in ("total", "cnncalc", "torchvision", ""):
             table.add_column(head, justify="left" if head == "total" else "right")
         for what, a, b in self.rows:
-            fmt = (lambda v: "x".join(map(str, v)) if isinstance(v, (list, tuple)) else f"{v:,}")
-            table.add_row(what, fmt(a), fmt(b), "✓" if a == b else "≠")
+            table.add_row(what, _fmt(a), _fmt(b), "✓" if a == b else "≠")
         if not self.differs:
             note = Text("✓ same totals as torchvision", style="bold green")
         elif self.known:
@@ -52,6 +52,10 @@ class Against:
         from rich.console import Group
 
         return Group(table, note)
+
+
+def _fmt(value: Any) -> str:
+    return "x".join(map(str, value)) if isinstance(value, (list, tuple)) else f"{value:,}"
 
 
 def conv_linear_macs(analysis: Analysis) -> int:

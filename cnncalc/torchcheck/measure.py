@@ -68,7 +68,7 @@ class _Recorder(fx.Interpreter):
         super().__init__(module, garbage_collect_values=True)
         self.layers: list[Measured] = []
 
-    def call_module(self, target: str, args: tuple, kwargs: dict[str, Any]) -> Any:
+    def call_module(self, target: str, args: tuple, kwargs: dict[str, Any]) -> Any:  # type: ignore[override]
         module = self.fetch_attr(target)
         try:
             with FlopCounterMode(display=False) as counter:
@@ -96,7 +96,7 @@ def time_layers(model: fx.GraphModule, x: torch.Tensor, run: Run, warmup: int = 
     inputs: dict[str, tuple] = {}
 
     class Capture(fx.Interpreter):
-        def call_module(self, target: str, args: tuple, kwargs: dict[str, Any]) -> Any:
+        def call_module(self, target: str, args: tuple, kwargs: dict[str, Any]) -> Any:  # type: ignore[override]
             inputs[target] = tuple(a.clone() if isinstance(a, torch.Tensor) else a for a in args)
             return super().call_module(target, args, kwargs)
 
