@@ -157,7 +157,7 @@ def test_against_torchvision_explains_resnet_v15():
     assert "v1.5" in against["known_difference"]
     totals = against["totals"]
     assert totals["params"]["cnncalc"] == totals["params"]["torchvision"] == 25_557_032
-    assert totals["conv + linear MACs"]["cnncalc"] < totals["conv + linear MACs"]["torchvision"]
+    assert totals["FlopCounterMode MACs"]["cnncalc"] < totals["FlopCounterMode MACs"]["torchvision"]
 
 
 def test_dtype_the_cpu_cannot_run_is_a_clear_message(monkeypatch):

@@ -82,7 +82,7 @@ def compare_torchvision(analysis: Analysis) -> Against:
     result = Against(name, tv_name, known=known)
     result.rows = [("params", analysis.totals.params, tv["params"]),
                    ("output shape", list(analysis.rows[-1].output), tv["output"]),
-                   ("conv + linear + matmul MACs", conv_linear_macs(analysis), tv["macs"])]
+                   ("FlopCounterMode MACs", conv_linear_macs(analysis), tv["macs"])]
     return result
 
 
