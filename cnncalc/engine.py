@@ -7,6 +7,7 @@ from the ops' own rules. Conventions: docs/conventions.md.
 
 from __future__ import annotations
 
+from math import prod
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc.dtypes import Dtype, get_dtype
@@ -151,16 +152,17 @@ class Analysis:
 def analyze(graph: Graph, batch: int = 1, dtype: str | Dtype = "float32") -> Analysis:
     """Walk the graph once, in order, and cost every layer (node 0, the input, is skipped)."""
     dt = get_dtype(dtype)
-    size = dt.bytes
+    size = batch * dt.bytes
     rows = []
     nodes = graph.nodes
     for index in range(1, len(nodes)):
         node = nodes[index]
-        inputs = tuple(nodes[i].shape for i in node.inputs)
-        cost = node.op.cost(list(inputs), node.shape)
-        out_bytes = batch * numel(node.shape) * size
+        op, shape = node.op, node.shape
+        inputs = tuple([nodes[i].shape for i in node.inputs])
+        cost = op.cost(list(inputs), shape)
+        out_bytes = size * prod(shape)
         rows.append(LayerRow(node, inputs, cost.weights, cost.biases, batch * cost.macs,
-                             batch * cost.elem_ops, out_bytes, 0 if node.op.inplace else out_bytes, index, cost))
+                             batch * cost.elem_ops, out_bytes, 0 if op.inplace else out_bytes, index, cost))
     totals = Totals(sum(r.weights for r in rows), sum(r.biases for r in rows),
                     sum(r.macs for r in rows), sum(r.elem_ops for r in rows),
                     sum(r.memory_bytes for r in rows))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 from cnncalc.errors import LimitError, Limits, Span, SpecError, UsageError
@@ -80,5 +81,14 @@ def _read(path: str, limits: Limits) -> str:
 
 
 def load_spec(source: Source, limits: Limits = Limits()) -> ArchSpec:
-    """Parse a source's text into an ArchSpec (every error is a SpecError with file:line)."""
-    return parse_spec(parse_yaml(source.text, source.file, limits), source.file)
+    """Parse a source's text into an ArchSpec (every error is a SpecError with file:line).
+
+    The last few parses are kept: a notebook re-running a cell, or a sweep over batch sizes,
+    analyses the same text again and again, and an ArchSpec is never changed once made (graph.py
+    only reads it). A failed parse raises and is not kept."""
+    return _parse(source.text, source.file, limits)
+
+
+@lru_cache(maxsize=16)
+def _parse(text: str, file: str, limits: Limits) -> ArchSpec:
+    return parse_spec(parse_yaml(text, file, limits), file)

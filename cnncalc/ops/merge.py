@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 def broadcast(xs: list[Shape]) -> Shape | None:
     """The broadcast shape of tensors of any ranks (aligned on the last axis, as torch and NumPy
     do: each axis equal, or 1, or missing), or None when they do not broadcast."""
+    if all(x == xs[0] for x in xs):  # a residual add: nothing to broadcast
+        return xs[0]
     rank = max(len(x) for x in xs)
     padded = [(1,) * (rank - len(x)) + tuple(x) for x in xs]
     out = []

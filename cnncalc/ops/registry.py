@@ -13,6 +13,7 @@ floor). OpDef's generic __init__/__eq__/__hash__/__repr__ read the field table i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from cnncalc.errors import ShapeError, Span, SpecError
@@ -310,10 +311,7 @@ def spatial_lines(x: Shape, y: Shape, kernel: Pair, stride: Pair, pad: Pair, dil
 
 def numel(shape: Iterable[int]) -> int:
     """Elements in one sample of a tensor of this shape."""
-    n = 1
-    for d in shape:
-        n *= d
-    return n
+    return prod(shape)
 
 
 def fmt_shape(shape: Shape) -> str:

@@ -29,9 +29,9 @@ def did_you_mean(word: str, choices: Any) -> str:
 
 def substitute(value: Any, env: Mapping[str, Any], span: Span) -> Any:
     """Replace `$name` references in value (recursing into lists) by their values in env."""
-    if isinstance(value, list):
-        return [substitute(v, env, span) for v in value]
-    if not isinstance(value, str) or "$" not in value:
+    if value.__class__ is not str:  # the common case first: ints, booleans, lists of them
+        return [substitute(v, env, span) for v in value] if isinstance(value, list) else value
+    if "$" not in value:
         return value
     text = value.strip()
     whole = _REF.fullmatch(text)
