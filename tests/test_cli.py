@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -151,3 +152,59 @@ def test_every_command_has_help_and_is_in_readme():
         command = cli.get_command(ctx, name)
         assert command.help and "Example:" in command.help, name
         assert f"cnncalc {name}" in readme, f"README does not show `cnncalc {name}`"
+
+
+def test_flag_choices_are_the_library_tables():
+    # cli/common.py spells the choices out so that building a command imports nothing; they must
+    # stay the library's own tables
+    from cnncalc.cli import common
+    from cnncalc.conventions import NAMES as PROFILE_NAMES
+    from cnncalc.dtypes import NAMES as DTYPE_NAMES
+    from cnncalc.engine import OPTIMIZER_STATES
+
+    assert common.DTYPE_CHOICES == DTYPE_NAMES
+    assert common.CONVENTIONS == PROFILE_NAMES
+    assert common.OPTIMIZERS == tuple(OPTIMIZER_STATES)
+
+
+@pytest.mark.parametrize(("command", "flag"), [("memory", "--params"), ("memory", "--flops"),
+                                               ("memory", "--convention"), ("check", "--batch")])
+def test_commands_take_only_the_flags_they_use(command, flag):
+    result = run_cli(command, "alexnet", flag, "weights")
+    assert result.exit_code == 2 and f"No such option '{flag}'" in result.stderr
+
+
+def test_flops_flops_is_the_torch_profile():
+    import json
+
+    by_flag = json.loads(run_cli("table", "resnet18", "--format", "json", "--flops", "flops").stdout)
+    by_name = json.loads(run_cli("table", "resnet18", "--format", "json", "--convention", "torch").stdout)
+    assert by_flag == by_name and by_flag["convention"]["profile"] == "torch"
+    # FlopCounterMode counts no pooling: resnet18's maxpool row is 0 (it was 2 x its window reads)
+    maxpool = next(layer for layer in by_flag["layers"] if layer["type"] == "maxpool")
+    assert maxpool["counted"] == maxpool["flops"] == 0 and maxpool["macs"] == 64 * 56 * 56 * 9
+    clash = run_cli("table", "resnet18", "--flops", "flops", "--convention", "fvcore")
+    assert clash.exit_code == 2 and "--flops flops is --convention torch" in clash.stderr
+
+
+@pytest.mark.parametrize("convention", ["lecture", "torch", "fvcore", "ptflops", "torchinfo", "thop"])
+def test_convention_reaches_every_format_and_the_caption(convention):
+    import json
+
+    from cnncalc.conventions import get_profile
+
+    data = json.loads(run_cli("table", "resnet18", "--format", "json", "--convention", convention).stdout)
+    assert data["convention"]["profile"] == convention
+    assert data["total"]["counted"] == sum(layer["counted"] for layer in data["layers"])
+    md = run_cli("table", "resnet18", "--format", "markdown", "--convention", convention).stdout
+    caption = md.strip().splitlines()[-1].split(" · ")[0]
+    counted = sorted({layer["type"] for layer in data["layers"] if layer["counted"]})
+    free = sorted({layer["type"] for layer in data["layers"]} - set(counted))
+    # the caption names exactly what this profile counts in this network, and what it does not
+    match = re.search(r": ([a-z_0-9, ]+?)(?:; not counted: ([a-z_0-9, ]+))?$", caption)
+    assert match, caption
+    assert sorted(match[1].split(", ")) == counted
+    assert sorted(match[2].split(", ") if match[2] else []) == free
+    assert get_profile(convention).unit_label in md.splitlines()[0]
+    for command in (["explain", "resnet18", "fc"], ["compare", "resnet18", "--format", "json"]):
+        assert run_cli(*command, "--convention", convention).exit_code == 0

@@ -176,3 +176,21 @@ def test_dtype_the_cpu_cannot_run_is_a_clear_message(monkeypatch):
     assert result.exit_code == 2
     assert "cannot run float16 on the CPU for layer relu1" in result.stderr
     assert "--device meta" in result.stderr
+
+
+@pytest.mark.parametrize("name", bundled_names())
+def test_json_counted_under_torch_is_flopcountermode_on_the_verify_model(name):
+    # the acceptance line of issue 10: `table --format json --convention torch` total.counted equals
+    # FlopCounterMode's total on the very model `verify` builds (meta device, batch 2)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from cnncalc.torchcheck.build import build_model
+    from cnncalc.torchcheck.measure import attention_counted
+
+    data = json.loads(run_cli("table", name, "--format", "json", "--convention", "torch", "--batch", "2").stdout)
+    graph = analyse_bundled(name).graph
+    model = build_model(graph, "meta").eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad(), attention_counted():
+        model(torch.empty((2, *graph.input_shape), device="meta"))
+    assert data["convention"]["profile"] == "torch"
+    assert data["total"]["counted"] == data["total"]["flops"] == counter.get_total_flops()

@@ -56,7 +56,7 @@ def explain_lines(analysis: Analysis, row: LayerRow, view: v.View) -> list[str]:
     dims = " * ".join(map(str, row.output))
     batch = f" * batch {analysis.batch}" if analysis.batch > 1 else ""
     total = elems * analysis.batch
-    formula = "C * H' * W' = " if len(row.output) == 3 else ""
+    formula = "C * H' * W' = " if len(row.output) == 3 and op.ranks == (3,) else ""  # a feature-map op
     mem = (f"  Memory: number of output elements = {formula}"
            f"{dims}{' = ' + n(elems) if len(row.output) > 1 else ''}{batch}"
            f"; bytes per element = {analysis.dtype.bytes} ({analysis.dtype.name})")
