@@ -9,13 +9,18 @@
 2. the same question answered by torch-based tools on torchvision's resnet152 (torchinfo,
    fvcore, ptflops, FlopCounterMode), each skipped with a note when not installed;
 3. scaling: synthetic specs of 1k, 10k and 100k layers, time per layer and peak RSS;
-4. `cnncalc verify resnet50` on the meta device and on the CPU.
-Timings are wall-clock medians of separate processes; nothing here asserts a time.
+4. `cnncalc verify resnet50` on the meta device and on the CPU;
+5. the library in-process: `cnncalc.analyze("resnet152-tv")` and `cnncalc.analyze("vit_b_16")`,
+   repeated calls (a notebook re-running a cell) and the first call of a fresh process.
+Timings are wall-clock medians; nothing here asserts a time. Every process runs in an empty
+folder, so `python -m cnncalc` is the installed package, not a checkout it happens to stand in
+(measure a regular install: an editable one adds ~25 ms of import hooks).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -31,10 +36,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+NEUTRAL = tempfile.mkdtemp(prefix="cnncalc-bench-")  # the working folder of every measured process
+
+
 def run_once(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
     """Wall time of one process and its peak RSS in KiB (Linux: ru_maxrss of the child)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=NEUTRAL)
     _, err = proc.communicate()
     elapsed = time.perf_counter() - start
     rusage = os.wait4(proc.pid, 0)[2] if False else None  # communicate() already reaped the child
@@ -47,7 +55,8 @@ def peak_rss_kib(cmd: list[str]) -> int:
     """Peak resident memory of one run of cmd, via GNU time when present, else getrusage."""
     gnu_time = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
     if gnu_time:
-        proc = subprocess.run([gnu_time, "-f", "%M", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.run([gnu_time, "-f", "%M", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              cwd=NEUTRAL)
         last = proc.stderr.strip().splitlines()[-1]
         if last.isdigit():
             return int(last)
@@ -106,6 +115,22 @@ TORCH_TOOLS = {
 }
 
 
+# Times cnncalc.analyze in one process: repeated calls after a warm-up, or (REPEAT = False) only
+# the first call, after `import cnncalc` and the modules the call loads have been imported.
+LIBRARY = """
+import json, statistics, time
+REPEAT = True
+import cnncalc
+t = time.perf_counter(); cnncalc.analyze("{name}"); first = (time.perf_counter() - t) * 1000
+times = [first]
+if REPEAT:
+    times = []
+    for _ in range({runs}):
+        t = time.perf_counter(); cnncalc.analyze("{name}"); times.append((time.perf_counter() - t) * 1000)
+print(json.dumps({{"median": statistics.median(times), "min": min(times), "max": max(times)}}))
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10)
@@ -113,7 +138,7 @@ def main() -> None:
     parser.add_argument("--torch-python", default=None, help="a Python with torch + torchvision (+ the tools)")
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--out", help="also write the report to this file")
-    parser.add_argument("--skip", default="", help="comma list of sections to skip: tools,scaling,verify")
+    parser.add_argument("--skip", default="", help="comma list of sections to skip: tools,scaling,verify,library")
     args = parser.parse_args()
     py, runs, skip = args.python, args.runs, set(filter(None, args.skip.split(",")))
     cnncalc = [py, "-m", "cnncalc"]
@@ -180,6 +205,20 @@ def main() -> None:
                 continue
             stats = measure(cmd, max(3, runs // 3))
             out.append(f"| `cnncalc verify resnet50 --device {device}` | {fmt(stats)} |")
+    if "library" not in skip:
+        out += ["", "## 5. The library in-process", "",
+                "| call | repeated: median | min | max | first call in a fresh process (median) |",
+                "| --- | ---: | ---: | ---: | ---: |"]
+        for name in ("resnet152-tv", "vit_b_16"):
+            code = LIBRARY.format(name=name, runs=max(50, runs * 10))
+            repeated = json.loads(subprocess.run([py, "-c", code], capture_output=True, text=True, check=True,
+                                                 cwd=NEUTRAL).stdout)
+            firsts = sorted(json.loads(subprocess.run([py, "-c", code.replace("REPEAT = True", "REPEAT = False")],
+                                                      capture_output=True, text=True, check=True,
+                                                      cwd=NEUTRAL).stdout)["median"] for _ in range(max(5, runs // 2)))
+            out.append(f"| `cnncalc.analyze(\"{name}\")` | {repeated['median']:.2f} ms | {repeated['min']:.2f} | "
+                       f"{repeated['max']:.2f} | {statistics.median(firsts):.2f} ms |")
+        print("\n".join(out[-4:]), file=sys.stderr)
     text = "\n".join(out) + "\n"
     print(text)
     if args.out:

@@ -121,6 +121,12 @@ class _Builder:
         self.poisoned = False  # an earlier error made some shape unknown
         self.defined = _literal_names(spec)
         self.ops: dict[tuple, OpDef] = {}  # ops are immutable: a block repeated 36 times builds each op once
+        # A block instance is a pure function of (block, its arguments, its input shape) when it
+        # only reads its own layers and its input: its expansion is kept as a template and
+        # replayed under the next instance's name (ResNet-152's 36 identical bottlenecks expand
+        # once). frames: [first node, pure] of each instance being expanded.
+        self.templates: dict[tuple, _Template] = {}
+        self.frames: list[list[Any]] = []
 
     def report(self, exc: CnncalcError, layer: str | None = None) -> None:
         """Record a problem once (a block used many times reports its mistake once)."""
@@ -162,18 +168,26 @@ class _Builder:
         s: _Scope | None = scope
         while s is not None:  # innermost scope first, then outwards, then full names
             if ref in s.names:
-                return s.names[ref]
+                return self._seen_from_frames(s.names[ref])
             s = s.parent
         if ref in self.by_name:
-            return self.by_name[ref]
+            return self._seen_from_frames(self.by_name[ref])
         if ref == "input":
-            return 0
+            return self._seen_from_frames(0)
         if ref in self.defined:
             raise SpecError(span, f"`inputs:` names '{ref}', which is this layer or one below it",
                             "inputs must come from layers above, so the graph cannot have a cycle")
         visible = [*scope.names, *self.by_name]
         raise SpecError(span, f"`inputs:` names '{ref}', which is not an earlier layer",
                         did_you_mean(ref, visible) or "a layer can only take inputs from layers above it")
+
+    def _seen_from_frames(self, index: int) -> int:
+        """A reference to node `index`: an instance expanding around it that it lies outside of
+        is no longer a function of its own input alone (no template is kept for it)."""
+        for frame in self.frames:
+            if index < frame[0]:
+                frame[1] = False
+        return index
 
     # -- items ---------------------------------------------------------------------------------
     def items(self, items: list[Item], scope: _Scope, cur: int) -> int:
@@ -270,14 +284,38 @@ class _Builder:
             self.report(SpecError(span, f"block '{block.name}' needs argument '{missing[0]}'",
                                   f"e.g. {block.name}: {{{missing[0]}: ...}}"), where)
             return src
+        key = _template_key(block.name, env, self.graph.nodes[src].shape) if not self.errors else None
+        template = self.templates.get(key) if key is not None else None
+        if template is not None and not any(f"{where}.{t.name}" in self.by_name for t in template.nodes):
+            out = self.replay(template, scope, where, src)
+            scope.names[local] = out
+            return out
         self.active.append(block.name)
         inner = scope.child(local, env)
+        start = len(self.graph.nodes)
+        frame = [start, True]
+        self.frames.append(frame)
         try:
             out = self.items(block.layers, inner, src)
         finally:
             self.active.pop()
+            self.frames.pop()
+        if key is not None and frame[1] and not self.errors:
+            self.templates[key] = _record(self.graph.nodes, start, where, src, out, len(scope.path))
         scope.names[local] = out
         return out
+
+    def replay(self, template: _Template, scope: _Scope, where: str, src: int) -> int:
+        """The kept expansion of an instance, under the name `where`, on the input node `src`."""
+        start = len(self.graph.nodes)
+        path = scope.path
+        for t in template.nodes:
+            name = f"{where}.{t.name}"
+            inputs = tuple(src if i < 0 else start + i for i in t.inputs)
+            index = self.graph.add(Node(name, t.op, inputs, t.shape, t.span,
+                                        (*path, *(where + rel for rel in t.scope))))
+            self.by_name[name] = index
+        return src if template.out < 0 else start + template.out
 
     def residual(self, item: ResidualItem, scope: _Scope, cur: int) -> int:
         inner = scope.child(item.name) if item.name else scope
@@ -312,6 +350,40 @@ class _Builder:
         inner = scope.child(item.name) if item.name else scope
         outs = [self.items(layers, inner.child(bname), cur) for bname, layers in item.branches]
         return self.node(inner, inner.auto(item.merge), build_op(item.merge, {}, {}, item.span), outs, item.span)
+
+
+class _TemplateNode(NamedTuple):
+    name: str  # relative to the instance: "conv1", "residual.add1"
+    op: OpDef
+    inputs: tuple[int, ...]  # nodes of the template by position; -1 is the instance's input
+    shape: Shape
+    span: Span | None
+    scope: tuple[str, ...]  # the node's block scopes, each relative to the instance's name
+
+
+class _Template(NamedTuple):
+    nodes: tuple[_TemplateNode, ...]
+    out: int  # the instance's output by position, or -1: its input (an empty block)
+
+
+def _record(nodes: list[Node], start: int, where: str, src: int, out: int, depth: int) -> _Template:
+    """The expansion nodes[start:] of the instance `where` on input `src`, made relative."""
+    cut = len(where) + 1
+    kept = tuple(_TemplateNode(n.name[cut:], n.op, tuple(-1 if i == src else i - start for i in n.inputs),
+                               n.shape, n.span, tuple(p[len(where):] for p in n.scope[depth:]))
+                 for n in nodes[start:])
+    return _Template(kept, -1 if out == src else out - start)
+
+
+def _template_key(block: str, env: Mapping[str, Any], shape: Shape) -> tuple | None:
+    """(block, its arguments, input shape) as a hashable key, or None when an argument is not a
+    plain value (then the instance is expanded every time)."""
+    try:
+        key = (block, shape, *sorted((k, _frozen(v)) for k, v in env.items()))
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _in_layer(layer: str | None, message: str) -> str:

@@ -6,8 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import cnncalc
 from cnncalc.errors import ShapeError, SpecError, UsageError
 from cnncalc.errors import Span
+from cnncalc.sources import bundled_names
 from cnncalc.spec.expr import substitute
 from tests.conftest import analyse_text
 
@@ -162,3 +164,40 @@ def test_expression_evaluator_agrees_with_integer_arithmetic(a, b, c, op1, op2):
 def test_expression_evaluator_refuses_anything_but_arithmetic(text):
     with pytest.raises(SpecError):
         substitute(text + " + $a" if "$" not in text else text, {"a": 2}, SPAN)
+
+
+@pytest.mark.parametrize("name", bundled_names())
+def test_replayed_block_instances_equal_a_full_expansion(name, monkeypatch):
+    # graph.py keeps the expansion of a block instance that reads only its own input and replays
+    # it for the next instance with the same arguments and input shape; the graph must be the
+    # one a full expansion of every instance gives: names, ops, inputs, shapes, spans, scopes
+    import cnncalc.graph as graph_module
+
+    replayed = cnncalc.load(name)
+    monkeypatch.setattr(graph_module, "_template_key", lambda *args: None)
+    expanded = cnncalc.load(name)
+    assert replayed.nodes == expanded.nodes
+
+
+def test_an_instance_that_reads_outside_itself_is_expanded_each_time():
+    # block `tap` adds the network's stem to its input: it is not a function of its input alone,
+    # so each instance must resolve `stem` again (here: the same node, and the right shape)
+    text = """
+input: [4, 8, 8]
+blocks:
+  tap:
+    layers:
+      - conv: {name: c, out: 4, kernel: 3, pad: 1}
+      - add: {name: sum, inputs: [c, stem]}
+layers:
+  - conv: {name: stem, out: 4, kernel: 1}
+  - tap: {name: t, repeat: 3}
+"""
+    g = cnncalc.load(text)
+    stem = next(i for i, n in enumerate(g.nodes) if n.name == "stem")
+    sums = [n for n in g.nodes if n.name.endswith(".sum")]
+    assert [n.name for n in sums] == ["t.0.sum", "t.1.sum", "t.2.sum"]
+    assert all(n.inputs[1] == stem for n in sums)
+    # and t.1.c reads t.0.sum: the chain is wired through each instance's own output
+    names = [n.name for n in g.nodes]
+    assert g.nodes[names.index("t.1.c")].inputs == (names.index("t.0.sum"),)
