@@ -89,22 +89,6 @@ class SpecErrors(SpecError):
         super().__init__(errors[0].span, errors[0].message, errors[0].hint)
         self.errors = errors
 
-    @property
-    def file(self) -> str | None:
-        return self.span.file if self.span else None
-
-    @property
-    def line(self) -> int | None:
-        return self.span.line if self.span else None
-
-    @property
-    def column(self) -> int | None:
-        return self.span.col if self.span else None
-
-    def __str__(self) -> str:
-        """`file:line:col: error: message`, the offending line with a caret, the hint."""
-        return self.render()
-
     def render(self, text: str | None = None) -> str:
         parts = [e.render(text if text is not None else self.text) for e in self.errors]
         return "\n".join(parts) + f"\n{len(self.errors)} errors"

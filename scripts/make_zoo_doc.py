@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 import cnncalc  # noqa: E402
 from cnncalc.report.table import FAMILIES  # noqa: E402
-from cnncalc.sources import bundled_names, find, load_spec  # noqa: E402
+from cnncalc.sources import bundled_names  # noqa: E402
 
 REFERENCE = json.loads((ROOT / "tests" / "data" / "torchvision_reference.json").read_text())["models"]
 LECTURE = {"alexnet", "alexnet-2012", "zfnet", "lenet5", "googlenet", "vgg11", "vgg13", "vgg16", "vgg19",
@@ -31,8 +31,8 @@ def conv_linear(a) -> int:
 def main() -> None:
     rows = []
     for name in bundled_names():
-        spec = load_spec(find(name))
         a = cnncalc.analyze(name)
+        spec = a.graph  # name, description, source, family, torchvision: what the page shows
         tv = spec.torchvision
         if tv and not tv["differs"]:
             kind = f"torchvision-exact (`{tv['model']}`)"

@@ -46,3 +46,16 @@ def test_every_doc_page_is_linked_from_the_readme():
     readme = (DOCS.parent / "README.md").read_text()
     for page in DOCS.glob("*.md"):
         assert f"docs/{page.name}" in readme, f"README does not link docs/{page.name}"
+
+
+def test_spec_md_attention_from_primitives_equals_the_attention_op():
+    # the page writes self-attention out from linear/chunk/reshape/permute/matmul/softmax and says
+    # the single `attention` op is the same arithmetic: params, multiply-adds and torch's FLOPs
+    (block,) = [b for b in BLOCKS if "patches" in b]
+    spelled = analyse_text(block)
+    one = analyse_text("input: [197, 768]\nlayers:\n  - layernorm: {eps: 1.0e-6}\n  - attention: {heads: 12}\n")
+    rows = [r for r in spelled.rows if r.name.startswith("attn.")]
+    torch_flops = spelled.counted("torch")
+    assert sum(r.params for r in rows) == one.totals.params == 4 * 768 * 768 + 4 * 768 + 2 * 768
+    assert sum(r.macs for r in rows) == one.totals.macs == 4 * 197 * 768**2 + 2 * 197**2 * 768
+    assert sum(torch_flops[r.index - 1] for r in rows) == one.total_counted("torch")

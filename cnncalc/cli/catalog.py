@@ -18,15 +18,13 @@ def list_cmd() -> None:
 
     Example: cnncalc list
     """
-    from cnncalc.engine import analyze
-    from cnncalc.graph import build_graph
+    from cnncalc import api
     from cnncalc.report.table import render_zoo
-    from cnncalc.sources import bundled_names, find, load_spec
 
     entries = []
-    for name in bundled_names():
-        arch = load_spec(find(name))
-        entries.append((name, arch.description, analyze(build_graph(arch))))
+    for name in api.architectures():
+        analysis = api.analyze(name)
+        entries.append((name, analysis.graph.description, analysis))
     make_console().print(render_zoo(entries))
 
 
