@@ -22,6 +22,7 @@ class Source(NamedTuple):
     file: str  # shown in error messages
     bundled: str | None = None  # the bundled name, when it is one
     note: str = ""  # said on stderr (e.g. "alexnet.yaml not found here; using the bundled one")
+    variant: str | None = None  # one of the file's `variants:` (efficientnet_b3 of efficientnet.yaml)
 
 
 def _bundle() -> str:
@@ -34,32 +35,71 @@ def _bundle() -> str:
     return installed if os.path.isdir(installed) else os.path.join(os.path.dirname(here), "architectures")
 
 
+def _files() -> list[str]:
+    """Stems of the bundled spec files."""
+    return [n[:-5] for n in os.listdir(_bundle()) if n.endswith(".yaml")]
+
+
+_VARIANT = re.compile(r"^variants:[ \t]*(?:#.*)?\n((?:(?:[ \t].*|[ \t]*)\n)*)", re.M)
+_VARIANT_NAME = re.compile(r"^  ([A-Za-z0-9_.-]+):", re.M)
+
+
+@lru_cache(maxsize=1)
+def variants() -> dict[str, str]:
+    """Bundled variant name -> the file it is a variant of (efficientnet_b3 -> efficientnet).
+
+    Read from the files' top-level `variants:` blocks by a pattern, not by parsing every file
+    (only `list`, a name that is no file, and did-you-mean come here); a test checks the pattern
+    finds exactly the variants the YAML parser sees."""
+    found: dict[str, str] = {}
+    for stem in _files():
+        block = _VARIANT.search(bundled_text(stem))
+        if block:
+            for name in _VARIANT_NAME.findall(block.group(1)):
+                found.setdefault(name, stem)
+    return found
+
+
 def bundled_names() -> list[str]:
-    """Names of the bundled architectures, sorted."""
-    names = (n[:-5] for n in os.listdir(_bundle()) if n.endswith(".yaml"))
+    """Names of the bundled architectures (files and their variants), sorted."""
+    names = set(_files()) | set(variants())
     return sorted(names, key=lambda n: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", n)])
 
 
 def bundled_text(name: str) -> str:
-    """The YAML text of a bundled architecture."""
-    with open(os.path.join(_bundle(), f"{name}.yaml"), encoding="utf-8") as fh:
+    """The YAML text of a bundled architecture (a variant's: the file it is a variant of)."""
+    path = os.path.join(_bundle(), f"{name}.yaml")
+    if not os.path.exists(path) and name in variants():
+        path = os.path.join(_bundle(), f"{variants()[name]}.yaml")
+    with open(path, encoding="utf-8") as fh:
         return fh.read()
+
+
+def _bundled(name: str, note: str = "") -> Source | None:
+    """The Source of a bundled file or variant called `name`, or None."""
+    if os.path.exists(os.path.join(_bundle(), f"{name}.yaml")):
+        return Source(bundled_text(name), f"{name}.yaml", bundled=name, note=note)
+    family = variants().get(name)
+    if family is not None:
+        return Source(bundled_text(family), f"{family}.yaml", bundled=name, note=note, variant=name)
+    return None
 
 
 def find(arg: str, limits: Limits = Limits()) -> Source:
     """Resolve a bare bundled name, a path, or a missing `NAME.yaml` that names a bundled spec."""
-    names = bundled_names()
-    if arg in names and os.path.splitext(arg)[1] == "" and "/" not in arg:
-        return Source(bundled_text(arg), f"{arg}.yaml", bundled=arg)
+    if os.path.splitext(arg)[1] == "" and "/" not in arg and os.sep not in arg and arg:
+        source = _bundled(arg)
+        if source is not None:
+            return source
     if os.path.isdir(arg):
         raise UsageError(None, f"'{arg}' is a directory, not a spec file")
     if os.path.isfile(arg):
         return Source(_read(arg, limits), arg)
     stem = os.path.basename(arg).removesuffix(".yaml").removesuffix(".yml")
-    if stem in names:
-        return Source(bundled_text(stem), f"{stem}.yaml", bundled=stem,
-                      note=f"note: {arg} not found; using the bundled architecture '{stem}'")
-    hint = did_you_mean(stem, names) or "`cnncalc list` shows the bundled architectures"
+    source = _bundled(stem, note=f"note: {arg} not found; using the bundled architecture '{stem}'") if stem else None
+    if source is not None:
+        return source
+    hint = did_you_mean(stem, bundled_names()) or "`cnncalc list` shows the bundled architectures"
     raise UsageError(None, f"no such file or bundled architecture: '{arg}'", hint)
 
 
@@ -86,9 +126,9 @@ def load_spec(source: Source, limits: Limits = Limits()) -> ArchSpec:
     The last few parses are kept: a notebook re-running a cell, or a sweep over batch sizes,
     analyses the same text again and again, and an ArchSpec is never changed once made (graph.py
     only reads it). A failed parse raises and is not kept."""
-    return _parse(source.text, source.file, limits)
+    return _parse(source.text, source.file, limits, source.variant)
 
 
 @lru_cache(maxsize=16)
-def _parse(text: str, file: str, limits: Limits) -> ArchSpec:
-    return parse_spec(parse_yaml(text, file, limits), file)
+def _parse(text: str, file: str, limits: Limits, variant: str | None) -> ArchSpec:
+    return parse_spec(parse_yaml(text, file, limits), file, variant)

@@ -201,3 +201,101 @@ layers:
     # and t.1.c reads t.0.sum: the chain is wired through each instance's own output
     names = [n.name for n in g.nodes]
     assert g.nodes[names.index("t.1.c")].inputs == (names.index("t.0.sum"),)
+
+
+@pytest.mark.parametrize(("expression", "value"), [
+    ("$w * $m", 35.2),                       # decimals are allowed inside an expression
+    ("make_divisible($w * $m, 8)", 32),      # torchvision _make_divisible(35.2, 8): int(39.2) // 8 * 8 = 32
+    ("make_divisible(40 * $m, 8)", 48),      # 44.0 -> int(48.0) // 8 * 8 = 48
+    ("make_divisible(3 + $z, 8)", 8),             # never below the divisor
+    ("make_divisible(100 + $z, 64)", 128),        # 64 < 0.9 * 100: one more step
+    ("ceil($d * $m)", 4),                    # EfficientNet-B1's depth rule: ceil(3 * 1.1) = 4
+    ("floor(7 / 2 + $z)", 3),
+    ("round(2.5 + $z)", 2),                       # Python's round: halves to even, as torch.round
+    ("max(1, $w // 64)", 1),
+    ("min($w, 24, 100)", 24),
+    ("$w / 2", 16),                          # a float with no fraction is an int
+    ("int(3.9) + -1 + $z", 2),
+])
+def test_expression_functions(expression, value):
+    env = {"w": 32, "m": 1.1, "d": 3, "z": 0}  # an expression is a value with a $reference
+    result = substitute(expression, env, Span("t.yaml", 1, 1))
+    assert result == value and type(result) is type(value)
+
+
+@pytest.mark.parametrize(("expression", "message"), [
+    ("max($w)", r"max\(\) takes 2 to 8 arguments"),
+    ("sqrt($w)", "unsupported expression"),
+    ("__import__('os') + $w", "unsupported expression"),
+    ("$w / 0", "division by zero"),
+    ("ceil(1e400 * $w)", "has no finite value"),
+    ("$w + " * 300 + "1", "at most 1,000"),
+])
+def test_expression_errors(expression, message):
+    with pytest.raises(SpecError, match=message):
+        substitute(expression, {"w": 32}, Span("t.yaml", 1, 1))
+
+
+def test_a_float_where_a_count_is_needed_says_how_to_round():
+    with pytest.raises(SpecError) as err:
+        analyse_text("input: [3, 8, 8]\nargs: {m: 1.1}\nlayers:\n  - conv: {out: $m * 32, kernel: 3}\n")
+    assert "'out' must be an integer, found 35.2 (a float)" in err.value.message
+    assert "round(), ceil(), floor() or make_divisible()" in err.value.hint
+
+
+FAMILY = """
+name: fam
+description: a family
+input: [3, $size, $size]
+args: {size: 32, width: 8}
+torchvision: {model: base}
+variants:
+  fam_small:
+    args: {width: 4}
+  fam_big:
+    description: the big one
+    args: {width: 16, size: 64}
+    torchvision: {model: big, kwargs: {image_size: 64}}
+layers:
+  - conv: {name: c, out: $width, kernel: 3}
+"""
+
+
+def test_variants_override_the_top_level():
+    from cnncalc.sources import Source
+
+    base = cnncalc.analyze(Source(FAMILY, "fam.yaml"))
+    small = cnncalc.analyze(Source(FAMILY, "fam.yaml", variant="fam_small"))
+    big = cnncalc.analyze(Source(FAMILY, "fam.yaml", variant="fam_big"))
+    assert (base.graph.name, small.graph.name, big.graph.name) == ("fam", "fam_small", "fam_big")
+    assert [a.rows[0].output for a in (base, small, big)] == [(8, 30, 30), (4, 30, 30), (16, 62, 62)]
+    assert small.graph.torchvision["model"] == "base" and small.graph.description == "a family"
+    assert big.graph.torchvision == {"model": "big", "kwargs": {"image_size": 64}, "differs": "", "tools": ""}
+
+
+@pytest.mark.parametrize(("variant", "body", "message"), [
+    ("fam_x", "  fam_x: {args: {widht: 4}}\n", "variant 'fam_x' sets 'widht', which the spec's `args:` does not have"),
+    ("fam_x", "  fam_x: {layers: []}\n", "unknown key 'layers' in variant 'fam_x'"),
+    ("nope", "  fam_x: {args: {width: 4}}\n", "the spec has no variant 'nope'"),
+])
+def test_variant_errors(variant, body, message):
+    from cnncalc.sources import Source
+
+    text = "input: [3, 8, 8]\nargs: {width: 8}\nlayers: [conv: {out: $width, kernel: 3}]\nvariants:\n" + body
+    with pytest.raises(SpecError, match=message):
+        cnncalc.analyze(Source(text, "fam.yaml", variant=variant))
+
+
+def test_bundled_variants_are_found_by_name():
+    # the name index reads `variants:` blocks with a pattern; it must see what the parser sees
+    import yaml
+
+    from cnncalc.sources import _files, bundled_text, variants
+
+    parsed = {}
+    for stem in _files():
+        for name in (yaml.safe_load(bundled_text(stem)).get("variants") or {}):
+            parsed[name] = stem
+    assert variants() == parsed
+    for name, stem in parsed.items():
+        assert cnncalc.load(name).name == name and name in cnncalc.architectures()

@@ -344,7 +344,9 @@ def show(value: Any) -> str:
 
 def _check(kind: str, key: str, value: Any, span: Span | None, op: str) -> Any:
     def bad(expected: str) -> SpecError:
-        return SpecError(span, f"{op}: '{key}' must be {expected}, found {show(value)}")
+        hint = ("a count must be a whole number: wrap the expression in round(), ceil(), floor() or "
+                "make_divisible()" if isinstance(value, float) and "integer" in expected else "")
+        return SpecError(span, f"{op}: '{key}' must be {expected}, found {show(value)}", hint)
 
     if kind == "int":  # an axis: negative counts from the end
         if not _is_int(value):

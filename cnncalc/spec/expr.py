@@ -1,8 +1,9 @@
 """Argument substitution: `$name` and small integer expressions such as `$width * 4`.
 
 Stage: spec (pure). In: a raw YAML value + the arguments in scope. Out: the value with every
-`$name` replaced. Expressions are parsed with `ast` and only integer arithmetic is evaluated
-(+ - * // % and parentheses); nothing is ever passed to eval().
+`$name` replaced. Expressions are parsed with `ast` and only arithmetic is evaluated: integers
+(exact) and decimals, + - * / // % and parentheses, and the functions in FUNCTIONS (max, min,
+ceil, floor, round, int, make_divisible); nothing is ever passed to eval(). Size is bounded.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from cnncalc.errors import Span, SpecError
 
 _REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _OPS = {"Add": lambda a, b: a + b, "Sub": lambda a, b: a - b, "Mult": lambda a, b: a * b,
-        "FloorDiv": lambda a, b: a // b, "Mod": lambda a, b: a % b}
+        "Div": lambda a, b: a / b, "FloorDiv": lambda a, b: a // b, "Mod": lambda a, b: a % b}
 
 
 def did_you_mean(word: str, choices: Any) -> str:
@@ -55,33 +56,91 @@ def _parse(text: str):
     return ast.parse(_REF.sub(lambda m: m.group(1), text), mode="eval")
 
 
-def _evaluate(text: str, env: Mapping[str, Any], span: Span) -> int:
+def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
+    """torchvision's _make_divisible (MobileNet, EfficientNet, MNASNet): round to the nearest
+    multiple of divisor, at least min_value (default divisor), never more than 10% below value."""
+    floor = divisor if min_value is None else min_value
+    new = max(floor, int(value + divisor / 2) // divisor * divisor)
+    if new < 0.9 * value:
+        new += divisor
+    return new
+
+
+def _ceil(x: float) -> int:
+    import math
+
+    return math.ceil(x)
+
+
+def _floor(x: float) -> int:
+    import math
+
+    return math.floor(x)
+
+
+# name -> (function, smallest and largest number of arguments)
+FUNCTIONS: dict[str, tuple[Any, int, int]] = {
+    "max": (max, 2, 8), "min": (min, 2, 8), "ceil": (_ceil, 1, 1), "floor": (_floor, 1, 1),
+    "round": (round, 1, 1), "int": (int, 1, 1), "make_divisible": (make_divisible, 2, 3),
+}
+MAX_TEXT = 1000  # characters of one expression
+MAX_NODES = 400  # syntax-tree nodes of one expression
+HELP = ("expressions use $args, integers and decimals, + - * / // %, parentheses, and "
+        "max, min, ceil, floor, round, int, make_divisible(value, divisor[, min])")
+
+
+def _evaluate(text: str, env: Mapping[str, Any], span: Span) -> Any:
+    """The value of an expression: integers stay exact ints; `/` and decimals give floats, which
+    round(), ceil(), floor(), int() and make_divisible() turn back into ints. A float result
+    with no fraction is returned as an int (an op argument that needs a count checks the rest)."""
     import ast
 
+    if len(text) > MAX_TEXT:
+        raise SpecError(span, f"the expression is {len(text):,} characters long (at most {MAX_TEXT:,})")
     try:
         tree = _parse(text)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        unbalanced = text.count("(") != text.count(")")
         raise SpecError(span, f"cannot read the expression '{text}'",
-                        "expressions use $args, integers, + - * // % and parentheses") from None
+                        "inside {...} a comma ends the value: quote an expression that has one, "
+                        "e.g. out: \"make_divisible($w * 1.1, 8)\"" if unbalanced else HELP) from None
+    count = 0
 
-    def walk(node: ast.AST) -> int:
+    def walk(node: ast.AST) -> Any:
+        nonlocal count
+        count += 1
+        if count > MAX_NODES:
+            raise SpecError(span, f"the expression '{text[:60]}...' is too large (at most {MAX_NODES} terms)")
         if isinstance(node, ast.Expression):
             return walk(node.body)
-        if isinstance(node, ast.Constant) and type(node.value) is int:
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
             return node.value
         if isinstance(node, ast.Name):
             value = _lookup(node.id, env, span)
-            if type(value) is not int:
-                raise SpecError(span, f"'${node.id}' is {value!r}, not an integer, in '{text}'")
+            if type(value) not in (int, float):
+                raise SpecError(span, f"'${node.id}' is {value!r}, not a number, in '{text}'")
             return value
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -walk(node.operand)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            value = walk(node.operand)
+            return -value if isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.BinOp) and type(node.op).__name__ in _OPS:
             left, right = walk(node.left), walk(node.right)
-            if isinstance(node.op, (ast.FloorDiv, ast.Mod)) and right == 0:
+            if isinstance(node.op, (ast.FloorDiv, ast.Mod, ast.Div)) and right == 0:
                 raise SpecError(span, f"division by zero in '{text}'")
             return _OPS[type(node.op).__name__](left, right)
-        raise SpecError(span, f"unsupported expression '{text}'",
-                        "expressions use $args, integers, + - * // % and parentheses")
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS
+                and not node.keywords):
+            function, low, high = FUNCTIONS[node.func.id]
+            if not low <= len(node.args) <= high:
+                raise SpecError(span, f"{node.func.id}() takes {low}{'' if low == high else f' to {high}'} "
+                                f"argument{'s' if high > 1 else ''}, in '{text}'", HELP)
+            return function(*(walk(a) for a in node.args))
+        raise SpecError(span, f"unsupported expression '{text}'", HELP)
 
-    return walk(tree)
+    try:
+        value = walk(tree)
+    except (OverflowError, ValueError) as exc:  # ceil(inf), a float too large for an int
+        raise SpecError(span, f"the expression '{text}' has no finite value ({exc})") from None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

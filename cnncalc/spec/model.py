@@ -77,7 +77,9 @@ class ArchSpec(NamedTuple):
     input_span: Span | None = None
 
 
-TOP_KEYS = ("name", "description", "source", "family", "torchvision", "input", "args", "blocks", "layers")
+TOP_KEYS = ("name", "description", "source", "family", "torchvision", "input", "args", "blocks", "layers",
+            "variants")
+VARIANT_KEYS = ("description", "source", "torchvision", "input", "args")
 TV_KEYS = ("model", "kwargs", "differs", "tools")
 MERGES = ("concat", "add", "mul")
 BLOCK_KEYS = ("args", "layers", "description")
@@ -113,12 +115,21 @@ def _text(m: LMap, key: str, default: str = "") -> str:
     return value
 
 
-def parse_spec(data: Any, file: str) -> ArchSpec:
-    """Check the structure of a parsed spec and return it as an ArchSpec."""
+def parse_spec(data: Any, file: str, variant: str | None = None) -> ArchSpec:
+    """Check the structure of a parsed spec and return it as an ArchSpec (one of its `variants:`
+    when `variant` names one: its keys replace the top level's, its args update them)."""
     if not isinstance(data, LMap):
         span = getattr(data, "span", Span(file, 1, 1))
         raise SpecError(span, f"a spec must be a mapping with `input:` and `layers:`, found {_kind(data)}")
     _check_keys(data, TOP_KEYS, "the spec")
+    raw_variants = _mapping(data.get("variants", _empty(data.span)), data.at("variants"), "`variants:`")
+    for name, body in raw_variants.items():
+        _check_keys(_mapping(body, raw_variants.at(name), f"variant '{name}'"), VARIANT_KEYS, f"variant '{name}'")
+    if variant is not None:
+        if variant not in raw_variants:
+            raise SpecError(data.span, f"the spec has no variant '{variant}'",
+                            did_you_mean(variant, raw_variants) or f"variants: {', '.join(raw_variants) or 'none'}")
+        data = _with_variant(data, raw_variants[variant], variant)
     for key in ("input", "layers"):
         if key not in data:
             raise SpecError(data.span, f"the spec has no `{key}:`",
@@ -151,6 +162,31 @@ def parse_spec(data: Any, file: str) -> ArchSpec:
                     description=meta["description"], source=meta["source"], family=meta["family"],
                     input=data["input"], args=args, blocks=blocks, layers=layers,
                     span=data.span, input_span=data.at("input"))
+
+
+def _with_variant(data: LMap, over: LMap, name: str) -> LMap:
+    """The top level with a variant's keys in place (args merged key by key), spans kept, so an
+    error in a variant's value points at the variant's line."""
+    out = LMap(data)
+    out.span, out.key_spans, out.value_spans = data.span, dict(data.key_spans), dict(data.value_spans)
+    for key, value in over.items():
+        if key == "args":
+            base = _mapping(data.get("args", _empty(data.span)), data.at("args"), "`args:`")
+            value = _mapping(value, over.at("args"), f"`args:` of variant '{name}'")
+            merged = LMap(base)
+            merged.span = value.span
+            merged.key_spans = {**base.key_spans, **value.key_spans}
+            merged.value_spans = {**base.value_spans, **value.value_spans}
+            for k, v in value.items():
+                if k not in base:
+                    raise SpecError(value.key_spans[k], f"variant '{name}' sets '{k}', which the spec's `args:` "
+                                    "does not have", did_you_mean(k, base) or f"args: {', '.join(base) or 'none'}")
+                merged[k] = v
+            value = merged
+        out[key] = value
+        out.key_spans[key], out.value_spans[key] = over.key_spans[key], over.value_spans[key]
+    out["name"] = name
+    return out
 
 
 def _torchvision(value: Any, span: Span) -> dict:
