@@ -205,8 +205,9 @@ class _Builder:
     def header(self, item: LayerItem, scope: _Scope, cur: int) -> tuple[int, str | None, list[int]]:
         """repeat, name and input nodes of a layer item."""
         repeat = substitute(item.repeat, scope.env, item.span)
-        if type(repeat) is not int or repeat < 1:
-            raise SpecError(item.span, f"'repeat' must be a positive integer, found {repeat!r}")
+        if type(repeat) is not int or repeat < 0:
+            raise SpecError(item.span, f"'repeat' must be a non-negative integer, found {repeat!r}",
+                            "repeat: 0 leaves the layer out (a stage a smaller variant does not have)")
         if repeat > self.limits.repeat:
             raise LimitError(item.span, f"'repeat: {repeat:,}' is more than the limit", "repeat", self.limits.repeat)
         name = substitute(item.name, scope.env, item.span)
@@ -233,6 +234,8 @@ class _Builder:
             self.report(SpecError(item.span, f"unknown layer type '{item.type}'{where}",
                                   did_you_mean(item.type, known) or "docs/ops.md lists the layer types"))
             return self.node(scope, name or scope.auto("unknown"), _Unknown(), sources, item.span)
+        if repeat == 0:  # left out: nothing is made, and the next item reads what this one would have
+            return cur
         base = name or scope.auto(item.type if block else cls.type)  # type: ignore[union-attr]
         for r in range(repeat):
             local = f"{base}.{r}" if repeat > 1 else base

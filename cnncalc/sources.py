@@ -61,8 +61,10 @@ def variants() -> dict[str, str]:
 
 
 def bundled_names() -> list[str]:
-    """Names of the bundled architectures (files and their variants), sorted."""
-    names = set(_files()) | set(variants())
+    """Names of the bundled architectures, sorted: each file, or a family file's variants (the
+    family file itself still loads by its name: its top level, as written)."""
+    found = variants()
+    names = (set(_files()) - set(found.values())) | set(found)
     return sorted(names, key=lambda n: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", n)])
 
 

@@ -10,6 +10,7 @@ tools live where they are (CI's second environment).
 Run in a venv with torch, torchvision, fvcore, ptflops, torchinfo and thop (about 2 minutes):
 
     python scripts/freeze_tools.py                 # every paired spec -> tests/data/tool_reference.json
+    python scripts/freeze_tools.py vit_b_32 vit_h_14  # just these: updated in the frozen file
     python scripts/freeze_tools.py vit_b_16 -o -   # one spec, to stdout
 """
 
@@ -60,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", default=str(OUT), help="JSON file, or - for stdout")
     args = ap.parse_args(argv)
     out = {"versions": versions(), "specs": {}}
+    if args.specs and Path(args.output).is_file():  # named specs: update them in the frozen file
+        out["specs"] = json.loads(Path(args.output).read_text())["specs"]
     for name in args.specs or paired():
         out["specs"][name] = measure(name)
         print(f"{name}: {json.dumps({t: out['specs'][name][t] for t in TOOLS})}", file=sys.stderr)

@@ -212,8 +212,14 @@ def test_profile_equals_the_tool_on_torchvision(name, profile):
         assert ours == theirs
 
 
+# Re-measured live: the models up to 40 GFLOPs (FlopCounterMode), so that CI's second environment
+# stays within minutes on 2 cores; the larger ones (ViT-L/H, EfficientNet-B7 at 600, RegNet-Y-128GF)
+# are built from the same op rules and checked against their frozen numbers above.
+LIVE = [n for n in _paired() if n in TOOL_REFERENCE["specs"] and TOOL_REFERENCE["specs"][n]["torch"] <= 40 * 10**9]
+
+
 @pytest.mark.parametrize("profile", ORDER[1:])
-@pytest.mark.parametrize("name", _paired())
+@pytest.mark.parametrize("name", LIVE)
 def test_frozen_tool_numbers_are_current(name, profile):
     try:
         import torchvision  # noqa: F401

@@ -123,7 +123,8 @@ def test_expressions_and_overrides():
      SpecError, "duplicate layer name 'x'"),
     ("input: [3, 8, 8]\nlayers:\n  - add: {inputs: [later, input]}\n  - conv: {name: later, out: 3, kernel: 1}\n",
      SpecError, "which is this layer or one below it"),
-    ("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 1, repeat: 0}\n", SpecError, "'repeat' must be a positive integer"),
+    ("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 1, repeat: -1}\n", SpecError,
+     "'repeat' must be a non-negative integer"),
     ("input: [3, 8, 8]\nlayers:\n  - conv: {name: a, out: 4, kernel: 1}\n  - add: {inputs: [a, input]}\n",
      ShapeError, "add got 4x8x8 and 3x8x8"),
     ("input: [3, 8, 8]\nlayers:\n  - conv: {name: a, out: 4, kernel: 3}\n  - concat: {inputs: [a, input]}\n",
@@ -299,3 +300,12 @@ def test_bundled_variants_are_found_by_name():
     assert variants() == parsed
     for name, stem in parsed.items():
         assert cnncalc.load(name).name == name and name in cnncalc.architectures()
+
+
+def test_repeat_zero_leaves_a_layer_out():
+    # a variant's missing stage: the next layer reads what the left-out one would have, and the
+    # automatic names of later layers do not move
+    a = analyse_text("input: [3, 8, 8]\nargs: {n: 0}\nlayers:\n  - conv: {out: 4, kernel: 3}\n"
+                     "  - conv: {out: 8, kernel: 1, repeat: $n}\n  - conv: {out: 2, kernel: 1}\n")
+    assert [(r.name, r.input, r.output) for r in a.rows] == [("conv1", (3, 8, 8), (4, 6, 6)),
+                                                            ("conv2", (4, 6, 6), (2, 6, 6))]

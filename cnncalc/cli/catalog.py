@@ -32,15 +32,18 @@ def list_cmd() -> None:
 @click.argument("name")
 @handle_errors
 def show(name: str) -> None:
-    """Print a bundled spec, to start your own from it.
+    """Print a bundled spec, to start your own from it (a variant: its family's file).
 
     Example: cnncalc show resnet50 > mynet.yaml
     """
-    from cnncalc.sources import bundled_names, bundled_text
+    from cnncalc.sources import _files, bundled_names, bundled_text, variants
     from cnncalc.spec.expr import did_you_mean
 
     stem = name.removesuffix(".yaml")
-    if stem not in bundled_names():
+    if stem not in bundled_names() and stem not in _files():
         raise UsageError(None, f"no bundled architecture named '{name}'",
                          did_you_mean(stem, bundled_names()) or "`cnncalc list` shows them")
+    if stem in variants():
+        click.echo(f"note: {stem} is one of the `variants:` of {variants()[stem]}.yaml, printed here; "
+                   f"a copy of it is that family, with its top-level `args:` as the default", err=True)
     click.echo(bundled_text(stem), nl=False)

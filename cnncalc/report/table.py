@@ -84,7 +84,7 @@ def render_table(analysis: Analysis, view: v.View) -> Table:
 
 
 FAMILIES = ("LeNet", "AlexNet & ZFNet", "VGG", "GoogLeNet & Inception", "ResNet", "ResNet variants",
-            "DenseNet", "Efficient networks", "NASNet", "ConvNeXt", "Vision transformers")
+            "DenseNet", "Efficient networks", "NASNet", "RegNet", "ConvNeXt", "Vision transformers")
 
 
 def render_zoo(entries: list[tuple[str, str, Analysis]]) -> Table:
@@ -101,7 +101,7 @@ def render_zoo(entries: list[tuple[str, str, Analysis]]) -> Table:
         groups.setdefault(entry[2].graph.family or "other", []).append(entry)
     for family in sorted(groups, key=lambda f: order.get(f, len(order))):
         table.add_row(Text(family, style="bold"), end_section=False)
-        for name, description, a in groups[family]:
+        for name, description, a in sorted(groups[family], key=lambda e: (e[2].totals.macs, e[0])):  # small to large
             t = a.totals
             macs = f"{t.macs / 1e6:,.0f}" if t.macs >= 10**7 else f"{t.macs / 1e6:.2f}"
             table.add_row("  " + name, "x".join(map(str, a.graph.input_shape)), f"{t.params / 1e6:.2f}", macs,

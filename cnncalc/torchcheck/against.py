@@ -94,9 +94,12 @@ def torchvision_totals(torch, torchvision, model_name: str, kwargs: dict, input_
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
 
-    with torch.device("meta"):
-        model = torchvision.models.get_model(model_name, weights=None, **kwargs).eval()
-        x = torch.empty((batch, *input_shape))
+    try:
+        with torch.device("meta"):
+            model = torchvision.models.get_model(model_name, weights=None, **kwargs).eval()
+    except NotImplementedError:  # a builder that reads tensor values (RegNet's widths): build on the CPU
+        model = torchvision.models.get_model(model_name, weights=None, **kwargs).eval().to("meta")
+    x = torch.empty((batch, *input_shape), device="meta")
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)
     try:
