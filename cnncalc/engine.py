@@ -103,7 +103,8 @@ class Analysis:
 
             get_profile(profile)  # a clear error for an unknown name
             self._counted[profile] = tuple(
-                self.batch * r.node.op.counted(profile, r.inputs, r.output, r.cost) for r in self.rows)
+                0 if r.node.train_only else self.batch * r.node.op.counted(profile, r.inputs, r.output, r.cost)
+                for r in self.rows)
         return self._counted[profile]
 
     def total_counted(self, profile: str = "lecture") -> int:
@@ -161,6 +162,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | Dtype = "float32") -> Ana
         inputs = tuple([nodes[i].shape for i in node.inputs])
         cost = op.cost(list(inputs), shape)
         out_bytes = size * prod(shape)
+        if node.train_only:  # an auxiliary head: its parameters exist, an inference pass runs none of it
+            cost, out_bytes = Cost(cost.weights, cost.biases), 0
         rows.append(LayerRow(node, inputs, cost.weights, cost.biases, batch * cost.macs,
                              batch * cost.elem_ops, out_bytes, 0 if op.inplace else out_bytes, index, cost))
     totals = Totals(sum(r.weights for r in rows), sum(r.biases for r in rows),

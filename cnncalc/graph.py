@@ -42,6 +42,7 @@ class Node(NamedTuple):
     shape: Shape  # output shape of one sample
     span: Span | None  # the YAML item that made it
     scope: tuple[str, ...] = ()  # names of the block instances it sits in, outermost first
+    train_only: bool = False  # runs only in training (an auxiliary head): its params count, nothing else
 
 
 class Graph:
@@ -127,6 +128,7 @@ class _Builder:
         # once). frames: [first node, pure] of each instance being expanded.
         self.templates: dict[tuple, _Template] = {}
         self.frames: list[list[Any]] = []
+        self.training = 0  # > 0 while expanding a `train_only:` item
 
     def report(self, exc: CnncalcError, layer: str | None = None) -> None:
         """Record a problem once (a block used many times reports its mistake once)."""
@@ -157,7 +159,10 @@ class _Builder:
             if not self.poisoned:  # after an earlier error this may only be its consequence
                 self.report(exc, name)
             raise _Stop from None
-        index = self.graph.add(Node(name, op, tuple(inputs), shape, span, scope.path))
+        if not self.training and any(self.graph.nodes[i].train_only for i in inputs):
+            self.report(SpecError(span, f"'{name}' reads a layer that runs only in training",
+                                  "a `train_only:` branch (an auxiliary head) feeds nothing that runs in eval"), name)
+        index = self.graph.add(Node(name, op, tuple(inputs), shape, span, scope.path, self.training > 0))
         scope.names[local] = index
         self.by_name[name] = index
         return index
@@ -221,6 +226,16 @@ class _Builder:
         return repeat, name, sources
 
     def layer(self, item: LayerItem, scope: _Scope, cur: int) -> int:
+        if item.train_only:  # a side branch: built and named, but the next item reads `cur` again
+            self.training += 1
+            try:
+                self._layer(item, scope, cur)
+            finally:
+                self.training -= 1
+            return cur
+        return self._layer(item, scope, cur)
+
+    def _layer(self, item: LayerItem, scope: _Scope, cur: int) -> int:
         block = self.spec.blocks.get(item.type)
         cls = lookup(item.type)
         try:
@@ -287,7 +302,8 @@ class _Builder:
             self.report(SpecError(span, f"block '{block.name}' needs argument '{missing[0]}'",
                                   f"e.g. {block.name}: {{{missing[0]}: ...}}"), where)
             return src
-        key = _template_key(block.name, env, self.graph.nodes[src].shape) if not self.errors else None
+        key = (_template_key(block.name, env, self.graph.nodes[src].shape)
+               if not self.errors and not self.training else None)  # train-only instances: expanded each time
         template = self.templates.get(key) if key is not None else None
         if template is not None and not any(f"{where}.{t.name}" in self.by_name for t in template.nodes):
             out = self.replay(template, scope, where, src)
@@ -316,7 +332,7 @@ class _Builder:
             name = f"{where}.{t.name}"
             inputs = tuple(src if i < 0 else start + i for i in t.inputs)
             index = self.graph.add(Node(name, t.op, inputs, t.shape, t.span,
-                                        (*path, *(where + rel for rel in t.scope))))
+                                        (*path, *(where + rel for rel in t.scope)), t.train_only))
             self.by_name[name] = index
         return src if template.out < 0 else start + template.out
 
@@ -362,6 +378,7 @@ class _TemplateNode(NamedTuple):
     shape: Shape
     span: Span | None
     scope: tuple[str, ...]  # the node's block scopes, each relative to the instance's name
+    train_only: bool
 
 
 class _Template(NamedTuple):
@@ -373,7 +390,7 @@ def _record(nodes: list[Node], start: int, where: str, src: int, out: int, depth
     """The expansion nodes[start:] of the instance `where` on input `src`, made relative."""
     cut = len(where) + 1
     kept = tuple(_TemplateNode(n.name[cut:], n.op, tuple(-1 if i == src else i - start for i in n.inputs),
-                               n.shape, n.span, tuple(p[len(where):] for p in n.scope[depth:]))
+                               n.shape, n.span, tuple(p[len(where):] for p in n.scope[depth:]), n.train_only)
                  for n in nodes[start:])
     return _Template(kept, -1 if out == src else out - start)
 
@@ -475,4 +492,7 @@ def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
         pass
     if builder.errors:
         raise builder.errors[0] if len(builder.errors) == 1 else SpecErrors(builder.errors)
+    if builder.graph.nodes[-1].train_only:
+        raise SpecError(builder.graph.nodes[-1].span, "the network's last layer runs only in training",
+                        "the output is the last layer: put the `train_only:` branch before it")
     return builder.graph

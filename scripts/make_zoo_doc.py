@@ -67,9 +67,6 @@ def main() -> None:
                        f"{ours:,} / {ref['macs']:,} | {100 * (ref['macs'] - ours) / ours:+.1f}% MACs | {tv['differs']} |")
     out += ["", "## torchvision models not (yet) exact", "",
             "- `maxvit_t`: no spec yet (MaxViT's MBConv + block and grid attention with relative position bias).",
-            "- `inception_v3`: torchvision's default build has the auxiliary head (27,161,264 params), which runs",
-            "  only in training; the spec is the aux-free model (`kwargs: {aux_logits: false}`, 23,834,568 params),",
-            "  exact. A spec cannot yet say \"these parameters exist but do not run in eval\".",
             "- `swin_v2_*`: exact at batch 1 (what every reference compares); torchvision runs the continuous",
             "  position-bias MLP once per forward pass, whatever the batch, and cnncalc counts per sample, so at",
             "  batch B its multiply-adds are counted B times (docs/ops.md, `window_attention_v2`)."]

@@ -309,3 +309,40 @@ def test_repeat_zero_leaves_a_layer_out():
                      "  - conv: {out: 8, kernel: 1, repeat: $n}\n  - conv: {out: 2, kernel: 1}\n")
     assert [(r.name, r.input, r.output) for r in a.rows] == [("conv1", (3, 8, 8), (4, 6, 6)),
                                                             ("conv2", (4, 6, 6), (2, 6, 6))]
+
+
+def test_a_train_only_branch_counts_its_params_and_no_work():
+    # an auxiliary head (Inception-v3's AuxLogits): built and named, its parameters counted, but an
+    # inference pass never runs it, and the next layer reads the trunk, not the head
+    text = """
+input: [8, 6, 6]
+args: {aux: 1}
+blocks:
+  head: [global_avgpool, flatten, linear: {name: fc, out: 10}]
+layers:
+  - conv: {name: trunk, out: 8, kernel: 3, pad: 1}
+  - head: {name: aux, train_only: true, repeat: $aux}
+  - conv: {name: after, out: 4, kernel: 1}
+"""
+    a = analyse_text(text)
+    rows = {r.name: r for r in a.rows}
+    assert rows["aux.fc"].node.train_only and not rows["after"].node.train_only
+    assert rows["after"].input == (8, 6, 6)  # the trunk's output, not the head's
+    assert rows["aux.fc"].params == 8 * 10 + 10 and rows["aux.fc"].macs == 0 and rows["aux.fc"].memory_bytes == 0
+    assert a.totals.params == (8 * 8 * 9 + 8) + (8 * 10 + 10) + (4 * 8 + 4)
+    assert a.totals.macs == 8 * 36 * 8 * 9 + 4 * 36 * 8  # the two convs only
+    assert all(a.counted(p)[rows["aux.fc"].index - 1] == 0 for p in ("torch", "ptflops", "torchinfo"))
+    without = analyse_text(text, overrides={"aux": 0})
+    assert without.totals.params == a.totals.params - (8 * 10 + 10) and without.totals.macs == a.totals.macs
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("input: [4, 6, 6]\nlayers:\n  - conv: {name: a, out: 4, kernel: 1, train_only: true}\n"
+     "  - add: {inputs: [a, input]}\n", "reads a layer that runs only in training"),
+    ("input: [4, 6, 6]\nlayers:\n  - conv: {out: 4, kernel: 1}\n  - relu: {train_only: true}\n",
+     "the network's last layer runs only in training"),
+    ("input: [4, 6, 6]\nlayers:\n  - relu: {train_only: yes please}\n", "`train_only:` must be true or false"),
+])
+def test_train_only_mistakes(text, message):
+    with pytest.raises(SpecError, match=message):
+        analyse_text(text)

@@ -29,8 +29,10 @@ def test_every_bundled_architecture_verifies_on_meta(name):
     result = verify(analysis.graph, analysis, "meta")
     assert result.ok, [c.name for c in result.checks if not c.ok]
     assert len(result.checks) == len(analysis.rows)
-    # every layer's FLOPs are checked against FlopCounterMode; conv and linear really count some
-    assert all(c.flops.checked for c in result.checks)
+    # every layer's FLOPs are checked against FlopCounterMode (but a train-only layer's, which eval
+    # never runs: Inception-v3's AuxLogits); conv and linear really count some
+    train_only = {r.name for r in analysis.rows if r.node.train_only}
+    assert all(c.flops.checked != (c.name in train_only) for c in result.checks)
     counted = [c for c in result.checks if c.flops.analytic]
     assert counted and all(c.flops.measured == c.flops.analytic for c in counted)
 
@@ -194,3 +196,21 @@ def test_json_counted_under_torch_is_flopcountermode_on_the_verify_model(name):
         model(torch.empty((2, *graph.input_shape), device="meta"))
     assert data["convention"]["profile"] == "torch"
     assert data["total"]["counted"] == data["total"]["flops"] == counter.get_total_flops()
+
+
+def test_a_train_only_head_is_built_but_not_run():
+    # the model verify builds holds the auxiliary head's parameters (checked) and never calls it:
+    # FlopCounterMode sees only the trunk, as in torchvision's Inception-v3 in eval mode
+    import cnncalc
+
+    text = ("input: [8, 6, 6]\nlayers:\n  - conv: {name: trunk, out: 8, kernel: 3, pad: 1}\n"
+            "  - linear: {name: aux, out: 10, train_only: true}\n  - conv: {name: after, out: 4, kernel: 1}\n")
+    result = cnncalc.verify(text, device="cpu")
+    checks = {c.name: c for c in result.checks}
+    # linear acts on the last axis (6 features): 6 * 10 + 10 = 70 params
+    assert result.ok and checks["aux"].params.checked and checks["aux"].params.measured == 6 * 10 + 10
+    assert not checks["aux"].flops.checked and not checks["aux"].shape.checked
+    from cnncalc.torchcheck.build import build_model
+
+    model = build_model(cnncalc.load(text), "meta")
+    assert sum(p.numel() for p in model.parameters()) == cnncalc.analyze(text).totals.params

@@ -72,6 +72,8 @@ def render_table(analysis: Analysis, view: v.View) -> Table:
             label.append(f" ({len(row.members)} layers)", style="dim")
         elif row.folded:
             label.append(" +" + "+".join(r.type for r in row.folded), style="dim")
+        if row.lead.node.train_only:
+            label.append(" (training only)", style="dim")
         rf = v.rf_cells(row, fields) if view.rf else []
         table.add_row(label, *cells, *rf, *v.number_cells(row, analysis, view), share_cell(row, analysis, view))
         if i in ends:

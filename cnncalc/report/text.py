@@ -32,7 +32,7 @@ def to_dict(analysis: Analysis, view: v.View, layers: bool = True) -> dict[str, 
                 "counted": counted[row.index - 1],
                 "elementwise_ops": row.elem_ops, "memory_bytes": row.memory_bytes,
                 "output_bytes": row.output_bytes, "inplace": row.node.op.inplace,
-                "inputs": [g.nodes[i].name for i in row.node.inputs]}
+                "train_only": row.node.train_only, "inputs": [g.nodes[i].name for i in row.node.inputs]}
 
     entries = [layer(r) for r in analysis.rows] if layers else []
     if view.rf and layers:
@@ -78,6 +78,7 @@ def _layer_line(row, names: list[str], weights_only: bool, flops: int, counted: 
             f'"biases": {row.biases}, "macs": {row.macs}, "flops": {flops}, "counted": {counted}, '
             f'"elementwise_ops": {row.elem_ops}, "memory_bytes": {row.memory_bytes}, '
             f'"output_bytes": {row.output_bytes}, "inplace": {"true" if row.node.op.inplace else "false"}, '
+            f'"train_only": {"true" if row.node.train_only else "false"}, '
             f'"inputs": {sources}}}')
 
 

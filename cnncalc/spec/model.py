@@ -13,7 +13,7 @@ from cnncalc.errors import Span, SpecError, SpecErrors
 from cnncalc.spec.expr import did_you_mean
 from cnncalc.spec.load import LList, LMap
 
-RESERVED = ("name", "repeat", "first", "inputs")  # keys of a layer item that are not op args
+RESERVED = ("name", "repeat", "first", "inputs", "train_only")  # keys of a layer item that are not op args
 SHORTCUTS = ("identity", "projection")
 
 
@@ -27,6 +27,7 @@ class LayerItem(NamedTuple):
     repeat: Any = 1  # int or $ref
     first: LMap | None = None  # argument overrides for the first repetition
     inputs: LList | None = None  # explicit input names (a DAG edge); default: the previous layer
+    train_only: Any = False  # runs only in training (an auxiliary head): params counted, no eval work
 
 
 class ResidualItem(NamedTuple):
@@ -264,8 +265,11 @@ def _item(value: Any, span: Span, errs: list[SpecError]) -> Item:
         single = LList([inputs])
         single.span, single.item_spans = args.at("inputs"), [args.at("inputs")]
         inputs = single
+    train_only = args.get("train_only", False)
+    if not isinstance(train_only, bool):
+        raise SpecError(args.at("train_only"), f"`train_only:` must be true or false, found {_kind(train_only)}")
     return LayerItem(kind, plain, span, name=args.get("name"), repeat=args.get("repeat", 1),
-                     first=first, inputs=inputs)
+                     first=first, inputs=inputs, train_only=train_only)
 
 
 def _name(m: LMap) -> str | None:

@@ -13,18 +13,29 @@ from cnncalc.graph import Graph
 
 
 def build_model(graph: Graph, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> fx.GraphModule:
-    """A real nn.Module for the graph, with parameters created directly on `device`."""
+    """A real nn.Module for the graph, with parameters created directly on `device`. A train-only
+    layer (an auxiliary head) is a submodule the forward pass does not call, as in torchvision's
+    Inception-v3 in eval mode."""
     modules: dict[str, nn.Module] = {}
+    idle: dict[str, nn.Module] = {}
     fx_graph = fx.Graph()
-    values: list[fx.Node] = []
+    values: list[fx.Node | None] = []
     with torch.device(device):
         for index, node in enumerate(graph.nodes):
             if index == 0:
                 values.append(fx_graph.placeholder("x"))
                 continue
             shapes = [graph.nodes[i].shape for i in node.inputs]
-            modules[node.name] = node.op.to_torch(shapes).to(dtype=dtype)
+            module = node.op.to_torch(shapes).to(dtype=dtype)
+            if node.train_only:
+                idle[node.name] = module
+                values.append(None)
+                continue
+            modules[node.name] = module
             values.append(fx_graph.call_module(node.name, tuple(values[i] for i in node.inputs)))
     fx_graph.output(values[-1])
     class_name = "".join(part.capitalize() for part in graph.name.replace("-", "_").split("_")) or "Net"
-    return fx.GraphModule(modules, fx_graph, class_name=class_name)
+    model = fx.GraphModule(modules, fx_graph, class_name=class_name)
+    for name, module in idle.items():
+        model.add_submodule(name, module)
+    return model

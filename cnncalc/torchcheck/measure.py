@@ -48,11 +48,11 @@ class Measured:
     """What PyTorch reports for one node."""
 
     name: str
-    shape: tuple[int, ...]  # without the batch dimension
-    output_bytes: int
+    shape: tuple[int, ...] | None  # without the batch dimension; None: not run (a train-only layer)
+    output_bytes: int | None
     weights: int  # parameters not named "bias"
     biases: int
-    flops: int  # FlopCounterMode's count (2 x MACs for conv / linear)
+    flops: int | None  # FlopCounterMode's count (2 x MACs for conv / linear)
     seconds: float | None = None  # median forward latency of this layer alone (with --time)
 
 
@@ -82,11 +82,16 @@ class _Recorder(fx.Interpreter):
         return out
 
 
-def measure(model: fx.GraphModule, x: torch.Tensor) -> Run:
-    """One forward pass under no_grad, recording every call_module node."""
+def measure(model: fx.GraphModule, x: torch.Tensor, idle: tuple[str, ...] = ()) -> Run:
+    """One forward pass under no_grad, recording every call_module node; the `idle` submodules
+    (train-only layers, not called) have only their parameters counted."""
     recorder = _Recorder(model)
     with torch.no_grad(), attention_counted():
         recorder.run(x)
+    for name in idle:
+        params = list(model.get_submodule(name).named_parameters())
+        recorder.layers.append(Measured(name, None, None, sum(p.numel() for n, p in params if not n.endswith("bias")),
+                                        sum(p.numel() for n, p in params if n.endswith("bias")), None))
     return Run(recorder.layers)
 
 
@@ -103,6 +108,8 @@ def time_layers(model: fx.GraphModule, x: torch.Tensor, run: Run, warmup: int = 
     with torch.no_grad():
         Capture(model).run(x)
         for layer in run.layers:
+            if layer.name not in inputs:  # a train-only layer: not run in eval, so not timed
+                continue
             module, args = model.get_submodule(layer.name), inputs[layer.name]
             samples = []
             for i in range(warmup + repeats):

@@ -77,7 +77,7 @@ def verify(graph: Graph, analysis: Analysis, device: str = "cpu", dtype: str = "
     shape = (analysis.batch, *graph.input_shape)
     x = torch.empty(shape, device=dev, dtype=tdtype) if dev.type == "meta" else torch.randn(shape, device=dev, dtype=tdtype)
     try:
-        run = measure(model, x)
+        run = measure(model, x, tuple(n.name for n in graph.nodes if n.train_only))
     except LayerFailed as exc:
         if dev.type == "cpu" and dtype != "float32":
             raise UsageError(None, f"PyTorch {torch.__version__} cannot run {dtype} on the CPU for layer {exc}; "
