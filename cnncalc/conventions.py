@@ -66,8 +66,9 @@ def describe(analysis: Analysis, profile: str) -> str:
     """One caption phrase: what the profile counts in this network, exactly."""
     p = get_profile(profile)
     counted, free = counted_types(analysis, profile)
-    head = ("flop = multiply-adds (pooling: C*H'*W'*K*K window reads)" if profile == "lecture"
-            else f"{p.unit_label} as {p.name} counts them")
+    pooled = any(r.node.op.window_reads for r in analysis.rows)
+    head = (("flop = multiply-adds (pooling: C*H'*W'*K*K window reads)" if pooled else "flop = multiply-adds")
+            if profile == "lecture" else f"{p.unit_label} as {p.name} counts them")
     parts = [f"{head}: {', '.join(counted) if counted else 'nothing'}"]
     if free:
         parts.append(f"not counted: {', '.join(free)}")

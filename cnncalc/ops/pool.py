@@ -62,6 +62,7 @@ class _Pool(OpDef):
     ceil_mode: bool = arg("bool", False, doc="round the output size up (Caffe's rule)")
     call: str = arg("in:module,function", "module", doc=CALL_DOC)
     ranks, layout = (3,), "a C x H x W feature map"
+    window_reads = True
     # fvcore, torchinfo, thop: no handle / no parameters / zero_ops (avgpool overrides thop)
     counts = rules(ptflops=_PTFLOPS_POOL)
 
@@ -160,6 +161,7 @@ class AdaptiveAvgPool2d(OpDef):
     out: Pair = arg("pair+", doc="output size, s or [oh, ow]")
     call: str = arg(CALL, "module", doc=CALL_DOC)
     ranks, layout = (3,), "a C x H x W feature map"
+    window_reads = True
     counts = rules(
         # fvcore flop_count.py _DEFAULT_SUPPORTED_OPS: aten::adaptive_avg_pool2d ->
         # elementwise_flop_counter(1, 0): one per input element; x.mean traces to aten::mean,

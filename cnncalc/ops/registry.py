@@ -167,6 +167,7 @@ class OpDef:
     fold: ClassVar[bool] = False  # shape-preserving: shown folded into the row above by default
     inplace: ClassVar[bool] = False  # output may overwrite the input: adds no activation memory
     weight_layer: ClassVar[bool] = False  # counts toward a network's depth (conv, linear)
+    window_reads: ClassVar[bool] = False  # its lecture count is window reads, not multiply-adds (pooling)
     samples: ClassVar[tuple[dict[str, Any], ...]] = ()  # small configs for tests against torch
     sample_inputs: ClassVar[tuple[Shape, ...]] = ((6, 12, 12),)  # the input shapes the samples run on
 
