@@ -44,7 +44,7 @@ def to_dict(analysis: Analysis, view: v.View, layers: bool = True) -> dict[str, 
     profile = get_profile(view.convention)
     return {
         "name": g.name, "description": g.description, "input": list(g.input_shape),
-        "convention": {"profile": profile.name, "counted": profile.unit_label, "tool": profile.tool,
+        "convention": {"profile": profile.name, "unit": profile.unit_label, "tool": profile.tool,
                        "counts": profile.description,
                        "params": "weights" if view.weights_only else "all", "macs": "multiply-adds",
                        "flops": "FlopCounterMode FLOPs (the torch profile)", "batch": analysis.batch,
