@@ -66,7 +66,6 @@ def main() -> None:
             out.append(f"| `{name}` | `{tv['model']}` | {a.totals.params:,} / {ref['params']:,} | "
                        f"{ours:,} / {ref['macs']:,} | {100 * (ref['macs'] - ours) / ours:+.1f}% MACs | {tv['differs']} |")
     out += ["", "## torchvision models not (yet) exact", "",
-            "- `maxvit_t`: no spec yet (MaxViT's MBConv + block and grid attention with relative position bias).",
             "- `swin_v2_*`: exact at batch 1 (what every reference compares); torchvision runs the continuous",
             "  position-bias MLP once per forward pass, whatever the batch, and cnncalc counts per sample, so at",
             "  batch B its multiply-adds are counted B times (docs/ops.md, `window_attention_v2`)."]
