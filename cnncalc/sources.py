@@ -88,7 +88,10 @@ def _bundled(name: str, note: str = "") -> Source | None:
 
 
 def find(arg: str, limits: Limits = Limits()) -> Source:
-    """Resolve a bare bundled name, a path, or a missing `NAME.yaml` that names a bundled spec."""
+    """Resolve a bare bundled name, a path, `-` (the spec on standard input, shown as <stdin>), or
+    a missing `NAME.yaml` that names a bundled spec."""
+    if arg == "-":
+        return Source(_read_stdin(limits), "<stdin>")
     if os.path.splitext(arg)[1] == "" and "/" not in arg and os.sep not in arg and arg:
         source = _bundled(arg)
         if source is not None:
@@ -105,6 +108,20 @@ def find(arg: str, limits: Limits = Limits()) -> Source:
     raise UsageError(None, f"no such file or bundled architecture: '{arg}'", hint)
 
 
+def _read_stdin(limits: Limits) -> str:
+    """The spec piped in (`cnncalc table - < net.yaml`), within the same size limit as a file."""
+    import sys
+
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError(None, "'-' reads the spec from standard input, but nothing is piped in",
+                         "e.g. cat net.yaml | cnncalc table -")
+    data = sys.stdin.buffer.read(limits.file_bytes + 1)
+    if len(data) > limits.file_bytes:
+        raise LimitError(Span("<stdin>", 1, 1), f"the input is over {limits.file_bytes:,} bytes", "file_bytes",
+                         limits.file_bytes)
+    return _decode(data, "<stdin>")
+
+
 def _read(path: str, limits: Limits) -> str:
     size = os.path.getsize(path)
     if size > limits.file_bytes:
@@ -114,12 +131,17 @@ def _read(path: str, limits: Limits) -> str:
             data = fh.read()
     except OSError as exc:
         raise UsageError(None, f"cannot read '{path}': {exc.strerror}") from None
+    return _decode(data, path)
+
+
+def _decode(data: bytes, file: str) -> str:
+    """UTF-8 text, or a SpecError at the first byte that is not."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise SpecError(Span(path, line, col), "the file is not UTF-8 text") from None
+        raise SpecError(Span(file, line, col), "the file is not UTF-8 text") from None
 
 
 def load_spec(source: Source, limits: Limits = Limits()) -> ArchSpec:

@@ -1,4 +1,4 @@
-"""Convolution: conv (2-D, with groups, dilation and optional bias).
+"""Convolution: conv (2-D, with groups, dilation, optional bias, and PyTorch's padding='same').
 
 Stage: ops (pure). In: op spec + input Shape. Out: Shape and Cost.
 torch is imported only inside to_torch(). Counting rules: docs/conventions.md#conv.
@@ -6,9 +6,10 @@ torch is imported only inside to_torch(). Counting rules: docs/conventions.md#co
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from cnncalc.errors import ShapeError, Span
+from cnncalc.errors import ShapeError, Span, SpecError
 from cnncalc.ops.registry import (
     Cost,
     OpDef,
@@ -70,6 +71,9 @@ class Conv2d(OpDef):
     """2-D convolution over (c, h, w).
 
     per axis: out_h = (in_h + 2*pad - dilation*(kernel-1) - 1) // stride + 1   (floor, as torch)
+    pad: same (torch's padding='same', stride 1 only): dilation*(kernel-1) zeros per axis,
+              half before, the odd one after (torch's rule for even kernels), so out_h = in_h
+    pad: valid (torch's padding='valid') = pad 0
     params  = out * (in_c // groups) * kh * kw   (+ out with bias)
     macs    = out * out_h * out_w * (in_c // groups) * kh * kw
     """
@@ -77,7 +81,8 @@ class Conv2d(OpDef):
     out: int = arg("int+", doc="output channels (the lecture's 'filters')")
     kernel: Pair = arg("pair+", doc="kernel size, k or [kh, kw]")
     stride: Pair = arg("pair+", (1, 1))
-    pad: Pair = arg("pair0", (0, 0), doc="zero padding on each side, p or [ph, pw]")
+    # (ph, pw), or "same"; "valid" is read as (0, 0)
+    pad: Pair | str = arg("padding", (0, 0), doc="zero padding on each side, p or [ph, pw]; same or valid as in torch")
     dilation: Pair = arg("pair+", (1, 1))
     groups: int = arg("int+", 1, doc="channel groups; groups == in channels is depthwise")
     bias: bool = arg("bool", True)
@@ -98,14 +103,47 @@ class Conv2d(OpDef):
     )
     samples = ({"out": 8, "kernel": 3, "pad": 1},
                {"out": 6, "kernel": 5, "stride": 2, "groups": 3},
-               {"out": 4, "kernel": [1, 3], "pad": [0, 1], "dilation": 2, "bias": False})
+               {"out": 4, "kernel": [1, 3], "pad": [0, 1], "dilation": 2, "bias": False},
+               {"out": 4, "kernel": 4, "pad": "same"},  # even kernel: 1 zero before, 2 after
+               {"out": 6, "kernel": [3, 2], "pad": "same", "dilation": [2, 3], "groups": 3},
+               {"out": 4, "kernel": 3, "stride": 2, "pad": "valid"})
+
+    def pads(self) -> tuple[Pair, Pair]:
+        """The zeros added before (top, left) and after (bottom, right) the input.
+
+        pad: same is torch's rule (aten _convolution_mode, Conv2d's _reversed_padding_repeated_twice):
+        total = dilation*(kernel-1) per axis, total // 2 before and the rest after."""
+        if self.pad == "same":
+            total = [d * (k - 1) for k, d in zip(self.kernel, self.dilation)]
+            return (total[0] // 2, total[1] // 2), (total[0] - total[0] // 2, total[1] - total[1] // 2)
+        assert not isinstance(self.pad, str)  # "valid" was read as (0, 0)
+        return self.pad, self.pad
+
+    def validate(self, spans: Mapping[str, Span], span: Span | None) -> None:
+        """pad: same needs stride 1, as in torch ("padding='same' is not supported for strided
+        convolutions")."""
+        if self.pad == "same" and self.stride != (1, 1):
+            total = [d * (k - 1) for k, d in zip(self.kernel, self.dilation)]
+            if total[0] % 2 or total[1] % 2:
+                hint = "use stride: 1, or write the padding out (pad: p or [ph, pw])"
+            else:
+                p = f"{total[0] // 2}" if total[0] == total[1] else f"[{total[0] // 2}, {total[1] // 2}]"
+                hint = (f"use stride: 1, or write the padding out: pad: {p} gives ceil(H / stride) x "
+                        f"ceil(W / stride) (TensorFlow's 'SAME')")
+            raise SpecError(spans.get("pad") or span, "conv: pad: same needs stride 1 (PyTorch's padding='same')",
+                            hint)
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
         (x,) = xs
         if x[0] % self.groups or self.out % self.groups:
             raise ShapeError(span, f"conv: groups={self.groups} must divide both the input "
                              f"channels ({x[0]}) and out ({self.out})")
-        oh, ow = spatial("conv", x, self.kernel, self.stride, self.pad, self.dilation, False, span)
+        if self.pad == "same":  # stride 1 (validate): out = in + total - dilation*(kernel-1) = in
+            before, after = self.pads()
+            oh, ow = ((size + b + a - d * (k - 1) - 1) // s + 1 for size, b, a, k, s, d
+                      in zip(x[1:], before, after, self.kernel, self.stride, self.dilation))
+            return (self.out, oh, ow)
+        oh, ow = spatial("conv", x, self.kernel, self.stride, self.pads()[0], self.dilation, False, span)
         return (self.out, oh, ow)
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
@@ -125,7 +163,8 @@ class Conv2d(OpDef):
         per_out = (c_in // g) * kh * kw
         weights = c_out * per_out
         lines = [f"Output channels = number of filters = {c_out}",
-                 *spatial_lines(xs[0], y, self.kernel, self.stride, self.pad, self.dilation, False)]
+                 *(_same_lines(xs[0], y, self.kernel, self.dilation) if self.pad == "same" else
+                   spatial_lines(xs[0], y, self.kernel, self.stride, self.pads()[0], self.dilation, False))]
         if g > 1:
             lines.append(f"Groups: each filter sees C_in / groups = {c_in} / {g} = {c_in // g} channels"
                          + (" (depthwise: groups = channels)" if g == c_in else ""))
@@ -142,11 +181,30 @@ class Conv2d(OpDef):
         return lines
 
     def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
-        """The conv's own window: kernel, stride, pad and dilation."""
-        return self.kernel, self.stride, self.pad, self.dilation
+        """The conv's own window: kernel, stride, the top/left pad and dilation."""
+        return self.kernel, self.stride, self.pads()[0], self.dilation
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
 
         return nn.Conv2d(xs[0][0], self.out, self.kernel, self.stride, self.pad,
                          dilation=self.dilation, groups=self.groups, bias=self.bias)
+
+
+def _same_lines(x: Shape, y: Shape, kernel: Pair, dilation: Pair) -> list[str]:
+    """Output-size lines of a conv with pad: same: the zeros torch adds, then H' = H and W' = W
+    (one pair of lines for both axes when they are alike)."""
+    per_axis = []
+    for letter, size, out, k, d in zip("HW", x[1:], y[1:], kernel, dilation):
+        total = d * (k - 1)
+        k_text = f"{d}*({k}-1)" if d > 1 else f"{k}-1"
+        split = (f"{total // 2} on each side" if total % 2 == 0 else
+                 f"{total // 2} before and {total - total // 2} after (torch puts the odd one after)")
+        per_axis.append([f"Pad same (PyTorch's padding='same', stride 1): D*(K-1) = {k_text} = {total} zeros "
+                         f"along {letter}, {split}",
+                         f"{letter}' = ({letter} + P_total - D*(K-1) - 1) / S + 1 = ({size} + {total} - {total} - 1) "
+                         f"/ 1 + 1 = {out} = {letter}"])
+    h, w = per_axis
+    if [line.replace("H", "W") for line in h] == w:
+        return [w[0].replace("along W", "along H and W"), w[1].replace("W' = ", "H' = W' = ", 1)]
+    return h + w

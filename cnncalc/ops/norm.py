@@ -120,7 +120,8 @@ class LocalResponseNorm(OpDef):
     alpha 1e-4, beta 0.75, k 2). params = 0; macs = 0; elem_ops = size per element (the sum
     of squares over the window)."""
 
-    size: int = arg("int+")
+    size: int = arg("int+", doc="channels in each window (AlexNet: 5)",
+                    example="5 (AlexNet's local response normalisation: size 5, alpha 1e-4, beta 0.75, k 2)")
     alpha: float = arg("float", 1e-4)
     beta: float = arg("float", 0.75)
     k: float = arg("float", 1.0)

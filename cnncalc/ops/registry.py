@@ -139,16 +139,20 @@ REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
 class Arg:
     """One YAML key of an op: how its value is checked, its default, what it means."""
 
-    __slots__ = ("default", "doc", "kind")
+    __slots__ = ("default", "doc", "example", "kind")
 
-    def __init__(self, kind: str, default: Any, doc: str) -> None:
-        self.kind, self.default, self.doc = kind, default, doc
+    def __init__(self, kind: str, default: Any, doc: str, example: str = "") -> None:
+        self.kind, self.default, self.doc, self.example = kind, default, doc, example
 
 
-def arg(kind: str, default: Any = REQUIRED, doc: str = "") -> Any:
-    """Declare an op field: kind is one of int+, int0, int, ints, pair+, pair0, pads, bool, float,
-    prob, or in:a,b (one of the words a, b)."""
-    return Arg(kind, default, doc)
+def arg(kind: str, default: Any = REQUIRED, doc: str = "", example: str = "") -> Any:
+    """Declare an op field: kind is one of int+, int0, int, ints, pair+, pair0, pads, padding,
+    bool, float, prob, or in:a,b (one of the words a, b).
+
+    example: for a required field, what to write when it is missing (the YAML value, and why),
+    e.g. "5 (AlexNet's ...)"; without one, the hint quotes the first of the op's samples that
+    sets the field."""
+    return Arg(kind, default, doc, example)
 
 
 class OpDef:
@@ -245,6 +249,11 @@ class OpDef:
         position(s), so the field passes through unchanged (activations, bn, lrn, dropout, add,
         mul, concat, channel_shuffle, chunk, ...)."""
         return None
+
+    def validate(self, spans: Mapping[str, Span], span: Span | None) -> None:
+        """Check how the arguments go together (each was checked alone already); a SpecError at
+        the span of the argument at fault (spans: key -> span of its value; span: the layer's).
+        Default: nothing to check."""
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         """The equivalent torch module (torch is imported only here)."""
@@ -376,6 +385,15 @@ def _check(kind: str, key: str, value: Any, span: Span | None, op: str) -> Any:
         if any(v < low for v in items):
             raise bad(f"a {word} integer or a [h, w] pair of them")
         return (items[0], items[1])
+    if kind == "padding":  # conv padding: p or [ph, pw], or PyTorch's padding='same' / 'valid'
+        if value == "valid":  # torch's padding='valid' is no padding
+            return (0, 0)
+        if value == "same":  # kept as the word: the op works out the padding (Conv2d.pads)
+            return value
+        if isinstance(value, str):
+            raise SpecError(span, f"{op}: '{key}' must be a non-negative integer, a [h, w] pair of them, "
+                            f"same or valid, found {show(value)}", did_you_mean(value, ("same", "valid")))
+        return _check("pair0", key, value, span, op)
     if kind == "pads":  # zero padding: p, [h, w] or [left, right, top, bottom] -> (l, r, t, b);
         items = value if isinstance(value, list) else [value]  # negative values crop, as in torch
         if len(items) not in (1, 2, 4) or not all(_is_int(v) for v in items):
@@ -415,6 +433,29 @@ def build_op(name: str, args: Mapping[str, Any], spans: Mapping[str, Span], span
         values[key] = _check(fields[key].kind, key, value, spans.get(key) or span, name)
     missing = [key for key, spec in fields.items() if spec.default is REQUIRED and key not in values]
     if missing:
-        raise SpecError(span, f"{name}: missing required argument '{missing[0]}'",
-                        f"e.g. {name}: {{{missing[0]}: ...}}")
-    return cls(**values)
+        raise SpecError(span, f"{name}: missing required argument '{missing[0]}'", _missing_hint(cls, name, missing[0]))
+    op = cls(**values)
+    op.validate(spans, span)
+    return op
+
+
+def _missing_hint(cls: type[OpDef], name: str, key: str) -> str:
+    """What to write for a missing required argument: the field's own example, else the first of
+    the op's samples (configs tested against torch) that sets it, written as YAML."""
+    if cls.fields[key].example:
+        return f"add {key}: {cls.fields[key].example}"
+    sample = next((s for s in cls.samples if key in s), None)
+    if sample is None:
+        return f"e.g. {name}: {{{key}: ...}}"
+    return f"add {key}, e.g. {name}: {{{', '.join(f'{k}: {_yaml(v)}' for k, v in sample.items())}}}"
+
+
+def _yaml(value: Any) -> str:
+    """A sample value as one would type it in a flow mapping: true, [1, 3], 1.0e-06, same."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return f"[{', '.join(_yaml(v) for v in value)}]"
+    if isinstance(value, float) and "e" in repr(value) and "." not in repr(value):
+        return repr(value).replace("e", ".0e")  # YAML 1.1 reads 1e-06 as text, 1.0e-06 as a number
+    return str(value)

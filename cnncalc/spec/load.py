@@ -121,6 +121,20 @@ def _problem(exc: yaml.YAMLError) -> str:
     return str(problem).strip()
 
 
+def _tab_at(text: str, mark: Any) -> int | None:
+    """The column (0-based) of a tab in the indentation of the line a YAML error points at, when
+    that tab is what stopped the parser (the error is at or after it), else None."""
+    if mark is None:
+        return None
+    lines = text.split("\n", mark.line + 1)
+    if mark.line >= len(lines):
+        return None
+    line = lines[mark.line]
+    indent = line[: len(line) - len(line.lstrip(" \t-"))]
+    column = indent.find("\t")
+    return column if 0 <= column <= mark.column else None
+
+
 def parse_yaml(text: str, file: str, limits: Limits = Limits()) -> Any:
     """Parse one YAML document into LMap/LList/scalars; every error is a SpecError with a span."""
     try:
@@ -130,6 +144,11 @@ def parse_yaml(text: str, file: str, limits: Limits = Limits()) -> Any:
         if exc.context_mark and mark and mark.index >= len(text.rstrip()):
             mark = exc.context_mark  # the problem is "end of file": point at what was left open
         span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
+        tab = _tab_at(text, mark)
+        if tab is not None:
+            raise SpecError(Span(file, mark.line + 1, tab + 1) if mark else span,
+                            "invalid YAML: a tab character in the indentation (YAML indents with spaces only)",
+                            "replace the tab with spaces (most editors: convert indentation to spaces)") from None
         context = f" ({exc.context} at line {exc.context_mark.line + 1})" if exc.context and exc.context_mark else ""
         raise SpecError(span, f"invalid YAML: {_problem(exc)}{context}") from None
     except yaml.YAMLError as exc:

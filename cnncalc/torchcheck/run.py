@@ -20,6 +20,8 @@ DTYPES = ("float32", "float16", "bfloat16")
 def import_torch():
     """torch, imported here and only here on the verify path (its NumPy warning silenced)."""
     warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+    # pad: same with an even kernel: torch pads a copy of the input first (a speed note, not ours)
+    warnings.filterwarnings("ignore", message="Using padding='same' with even kernel")
     try:
         import torch
     except ImportError:
