@@ -63,11 +63,13 @@ def _plain(value: Any) -> Any:
 
 
 def load(spec: SpecLike, *, input: Sequence[int] | None = None, args: Mapping[str, Any] | None = None,
-         limits: Limits | Mapping[str, int] | None = None) -> Graph:
+         limits: Limits | Mapping[str, int] | None = None, layout: str | None = None) -> Graph:
     """The spec's layer graph, shapes inferred (what verify builds in torch).
 
     input overrides the spec's input shape ((3, 32, 32)); args its top-level arguments
-    ({"classes": 10}); limits raises safety limits (Limits or {"layers": 2_000_000})."""
+    ({"classes": 10}); limits raises safety limits (Limits or {"layers": 2_000_000}); layout
+    says how the input shape is written: "chw" (the default reading) or "hwc" (the slides'
+    227 x 227 x 3, reordered to C x H x W). Unsaid, a shape that looks H x W x C is an error."""
     from cnncalc.graph import Graph, build_graph
     from cnncalc.sources import load_spec
 
@@ -75,6 +77,8 @@ def load(spec: SpecLike, *, input: Sequence[int] | None = None, args: Mapping[st
         if input is not None or args:
             raise UsageError(None, "input= and args= apply to a spec, not to a graph already built")
         return spec
+    if layout not in (None, "chw", "hwc"):
+        raise UsageError(None, f"layout must be 'chw' or 'hwc', found {layout!r}")
     bounds = _limits(limits)
     source = resolve(spec, bounds)
     shape = None if input is None else _shape(input)
@@ -85,7 +89,7 @@ def load(spec: SpecLike, *, input: Sequence[int] | None = None, args: Mapping[st
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return build_graph(load_spec(source, bounds), shape, dict(args or {}), bounds)
+        return build_graph(load_spec(source, bounds), shape, dict(args or {}), bounds, layout)
     except CnncalcError as exc:
         exc.text = source.text  # so the message can quote the offending line
         raise
@@ -96,8 +100,9 @@ def load(spec: SpecLike, *, input: Sequence[int] | None = None, args: Mapping[st
 
 def analyze(spec: SpecLike, *, input: Sequence[int] | None = None, args: Mapping[str, Any] | None = None,
             batch: int = 1, dtype: str | Dtype = "float32",
-            limits: Limits | Mapping[str, int] | None = None) -> Analysis:
-    """Per-layer shapes, parameters, multiply-adds and activation memory of a spec.
+            limits: Limits | Mapping[str, int] | None = None, layout: str | None = None) -> Analysis:
+    """Per-layer shapes, parameters, multiply-adds and activation memory of a spec (input, args,
+    limits and layout as in load).
 
     >>> cnncalc.analyze("resnet50-tv").totals.params
     25557032
@@ -106,13 +111,13 @@ def analyze(spec: SpecLike, *, input: Sequence[int] | None = None, args: Mapping
 
     if type(batch) is not int or batch < 1:
         raise UsageError(None, f"batch must be a positive integer, found {batch!r}")
-    return cost(load(spec, input=input, args=args, limits=limits), batch=batch, dtype=dtype)
+    return cost(load(spec, input=input, args=args, limits=limits, layout=layout), batch=batch, dtype=dtype)
 
 
 def verify(spec: SpecLike, *, device: str = "cpu", batch: int = 1, dtype: str = "float32",
            input: Sequence[int] | None = None, args: Mapping[str, Any] | None = None, params: str = "all",
            time: bool = False, repeats: int = 10, train: bool = False,
-           limits: Limits | Mapping[str, int] | None = None) -> VerifyResult:
+           limits: Limits | Mapping[str, int] | None = None, layout: str | None = None) -> VerifyResult:
     """Build the spec as a real PyTorch model on `device` (cpu, meta, cuda, cuda:N), run one
     batch, and check every layer's shape, params, FLOPs and output bytes (needs torch)."""
     from cnncalc.torchcheck.run import import_torch
@@ -123,7 +128,7 @@ def verify(spec: SpecLike, *, device: str = "cpu", batch: int = 1, dtype: str = 
 
     if dtype not in DTYPES:
         raise UsageError(None, f"verify runs float32, float16 or bfloat16, not '{dtype}'")
-    analysis = analyze(spec, input=input, args=args, batch=batch, dtype=dtype, limits=limits)
+    analysis = analyze(spec, input=input, args=args, batch=batch, dtype=dtype, limits=limits, layout=layout)
     return run(analysis.graph, analysis, device, dtype, params == "weights", time, repeats, train)
 
 

@@ -8,7 +8,7 @@ inferred, so one walk expands, names and shapes the whole network. Node 0 is the
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from cnncalc.errors import CnncalcError, LimitError, Limits, ShapeError, Span, SpecError, SpecErrors, UsageError
@@ -471,9 +471,45 @@ def _input_shape(value: Any, span: Span) -> Shape:
     return tuple(value)
 
 
+def looks_channels_last(shape: Sequence[int]) -> bool:
+    """H x W x C as the slides write it ([227, 227, 3], [28, 28, 1]): three axes, the last 1 or
+    3 (grey or RGB), the first two much larger. Read as C x H x W, that is 227 channels of
+    227 x 3 pixels, which no image is."""
+    return len(shape) == 3 and shape[2] in (1, 3) and shape[0] >= 8 * shape[2] and shape[1] >= 8 * shape[2]
+
+
+def _read_layout(value: Sequence[int], layout: str | None, span: Span | None, given: str) -> list[int]:
+    """The input shape as C x H x W: reordered when it is written H x W x C (layout hwc); an error
+    when the layout was not said and the shape looks channels-last (never read silently)."""
+    shape = list(value)
+    where = "--input" if given == "--input" else "`input:`"
+    if layout == "hwc":
+        if len(shape) != 3 or not all(type(v) is int for v in shape):
+            raise _layout_error(given, span, f"{where} is read as H x W x C (layout hwc), so it needs three "
+                                f"axes, found {shape!r}", "")
+        return [shape[2], shape[0], shape[1]]
+    if layout is None and all(type(v) is int for v in shape) and looks_channels_last(shape):
+        h, w, c = shape
+        written = "x".join(map(str, shape)) if given == "--input" else f"[{', '.join(map(str, shape))}]"
+        fix = (f"write --input {c}x{h}x{w}, or add --layout hwc to read it as H x W x C (--layout chw "
+               f"keeps it as written)" if given == "--input" else
+               f"write input: [{c}, {h}, {w}], or add `layout: hwc` to the spec to read it as H x W x C "
+               f"(`layout: chw` keeps it as written)")
+        raise _layout_error(given, span, f"{where} {written} looks like H x W x C (the slides' notation), but "
+                            f"cnncalc reads C x H x W: {h} channels of {w} x {c}", fix)
+    return shape
+
+
+def _layout_error(given: str, span: Span | None, message: str, hint: str) -> CnncalcError:
+    return UsageError(None, message, hint) if given == "--input" else SpecError(span, message, hint)
+
+
 def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
-                overrides: Mapping[str, Any] | None = None, limits: Limits = Limits()) -> Graph:
-    """Expand the spec into a shaped layer graph; command-line overrides win over the file."""
+                overrides: Mapping[str, Any] | None = None, limits: Limits = Limits(),
+                layout: str | None = None) -> Graph:
+    """Expand the spec into a shaped layer graph; command-line overrides win over the file.
+    layout (chw or hwc) says how the input shape is written: input_shape's when given, else the
+    spec's (whose own `layout:` applies when layout is None)."""
     globals_ = {k: v for k, v in spec.args.items()}
     for key, value in (overrides or {}).items():
         if key not in spec.args:
@@ -481,7 +517,13 @@ def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
                              did_you_mean(key, spec.args) or
                              f"its arguments: {', '.join(spec.args) or 'none'}")
         globals_[key] = value
-    raw_input = input_shape if input_shape is not None else substitute(spec.input, globals_, spec.input_span or spec.span)
+    span = spec.input_span or spec.span
+    if input_shape is not None:
+        raw_input = _read_layout(input_shape, layout, span, "--input")
+    else:
+        raw_input = substitute(spec.input, globals_, span)
+        if isinstance(raw_input, (list, tuple)):
+            raw_input = _read_layout(raw_input, layout or spec.layout, span, "input:")
     builder = _Builder(spec, globals_, limits)
     shape = _input_shape(raw_input, spec.input_span or spec.span)
     builder.graph.nodes.append(Node("input", InputOp(shape), (), shape, spec.input_span))

@@ -25,7 +25,8 @@ def list_cmd() -> None:
     for name in api.architectures():
         analysis = api.analyze(name)
         entries.append((name, analysis.graph.description, analysis))
-    make_console().print(render_zoo(entries))
+    console = make_console()
+    console.print(render_zoo(entries, console.width))
 
 
 @click.command()

@@ -97,6 +97,17 @@ limit_option = click.option("--limit", "limits", multiple=True, metavar="NAME=N"
 traceback_option = click.option("--traceback", is_flag=True, hidden=True, help="Show the Python traceback of an error.")
 input_option = click.option("--input", "input_shape", metavar="CxHxW",
                             help="Override the spec's input shape, e.g. 3x32x32 (C x H x W; N x D for tokens).")
+def _keep_layout(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    ctx.meta["cnncalc.layout"] = value
+    return value
+
+
+# --layout is read by analyse() from the click context, so no command has to thread it through
+layout_option = click.option("--layout", type=click.Choice(["chw", "hwc"]), default=None, expose_value=False,
+                             callback=_keep_layout, is_eager=True,
+                             help="How the input shape is written: chw (C x H x W, the default) or hwc "
+                                  "(H x W x C, as the slides write 227x227x3); applies to --input, else "
+                                  "to the spec's input:.")
 set_option = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
                           help="Override a top-level argument of the spec, e.g. --set classes=10 (repeatable).")
 batch_option = click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
@@ -123,8 +134,8 @@ def _apply(func: Callable[..., Any], options: list[Callable[..., Any]]) -> Calla
 
 
 def spec_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """What every command that reads one spec takes: --input, --set, --limit."""
-    return _apply(func, [input_option, set_option, limit_option, traceback_option])
+    """What every command that reads one spec takes: --input, --layout, --set, --limit."""
+    return _apply(func, [input_option, layout_option, set_option, limit_option, traceback_option])
 
 
 def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -159,14 +170,20 @@ def analyse(spec: str, input_shape: str | None = None, sets: tuple[str, ...] = (
     source = find(spec, bounds)
     if source.note:
         click.echo(source.note, err=True)
-    return api.analyze(source, input=shape, args=overrides, batch=batch, dtype=dtype, limits=bounds)
+    ctx = click.get_current_context(silent=True)
+    layout = ctx.meta.get("cnncalc.layout") if ctx is not None else None
+    return api.analyze(source, input=shape, args=overrides, batch=batch, dtype=dtype, limits=bounds, layout=layout)
 
 
 def make_console(file: Any = None):
     from rich.console import Console
 
+    """A rich console for a report: the terminal's width; piped, COLUMNS when it is set (rich
+    reads it), else 160 columns, wide enough for every column of the lecture table."""
+    import os
+
     console = Console(file=file)
-    if not console.is_terminal:
+    if not console.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit():
         console = Console(file=file, width=160)
     return console
 

@@ -49,7 +49,8 @@ def compare(specs: tuple[str, ...], batch: int, dtype: str, convention: str | No
     analyses = [analyse(spec, None, (), batch, dtype, limits) for spec in specs]
     grid = compare_grid(analyses, optimizer, profile)
     if fmt == "rich":
-        make_console().print(render_compare(grid))
+        console = make_console()
+        console.print(render_compare(grid, console.width))
     else:
         import json
 

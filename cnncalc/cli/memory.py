@@ -55,8 +55,10 @@ def memory(spec: str, input_shape: str | None, sets: tuple[str, ...], limits: tu
     for part, size in parts.items():
         if part != "total":
             table.add_row(part, f"{size:,}", f"{size / 2**20:,.1f}", f"{100 * size / parts['total']:.0f}%")
+    from cnncalc.report.fit import fitted
+
     console = make_console()
-    console.print(table)
+    console.print(fitted(table, console.width))
     console.print("activations: every layer's output, kept for the backward pass (in-place layers share their "
                   "input's); optimizer state in the parameters' dtype (docs/conventions.md)", style="dim")
     console.print(f"inference (no gradients): parameters + the largest live set of activations = "

@@ -49,7 +49,8 @@ def table(spec: str, input_shape: str | None, sets: tuple[str, ...], limits: tup
 
         if depth is None and not show_all:  # a terminal table folds blocks as the papers' tables do
             view = view._replace(depth=readable_depth(analysis, view))
-        make_console().print(render_table(analysis, view))
+        console = make_console()
+        console.print(render_table(analysis, view, console.width))
         return
     from cnncalc.report.text import render
 

@@ -69,7 +69,7 @@ def verify(spec: str | None, all_specs: bool, device: str, input_shape: str | No
         click.echo(json.dumps(data, indent=2))
     else:
         console = make_console()
-        console.print(report.render_verify(result, analysis, peak_tflops))
+        console.print(report.render_verify(result, analysis, peak_tflops, console.width))
         if third is not None:
             console.print(third.render())
     failed = not result.ok or (third is not None and not third.ok)

@@ -6,6 +6,7 @@ Stage: report (pure). In: Analyses. Out: a Grid (every text format) and a rich T
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
 from cnncalc.engine import Analysis, depth, training_memory_estimate
 from cnncalc.report.grid import Grid
@@ -44,10 +45,36 @@ def compare_grid(analyses: list[Analysis], optimizer: str = "sgd", convention: s
     return grid
 
 
-def render_compare(grid: Grid) -> Table:
-    table = Table(title=grid.title, caption=grid.caption, caption_justify="left", header_style="bold")
-    for i, head in enumerate(grid.headers):
-        table.add_column(head, justify="right" if i >= grid.numeric_from else "left")
-    for row in grid.rows:
-        table.add_row(*row)
+# short headers of the narrow layouts (the caption says what each measures)
+_SHORT = {"activation memory": "memory", "training memory": "training"}
+
+
+def render_compare(grid: Grid, width: int | None = None) -> Table:
+    """The grid as a rich table; given a width, the first layout that fits it with every name
+    and digit whole (report/fit.py): every column; the input under the model's name and short
+    headers; then without the depth column (said in the caption)."""
+    from cnncalc.report.fit import fit, fold_everything
+
+    for layout in ("columns", "stacked", "no-depth"):
+        table = _compare_table(grid, layout)
+        if fit(table, width, wrap=()):
+            return table
+    return fold_everything(table)
+
+
+def _compare_table(grid: Grid, layout: str) -> Table:
+    headers, rows = list(grid.headers), [list[str | Text](r) for r in grid.rows]
+    caption = grid.caption
+    if layout != "columns" and len(headers) > 2 and headers[1] == "input":
+        headers = [f"{headers[0]} (input)", *(_SHORT.get(h, h) for h in headers[2:])]
+        rows = [[Text(f"{r[0]}\n{r[1]}"), *r[2:]] for r in rows]
+        if layout == "no-depth" and headers[-1] == "depth":
+            headers, rows = headers[:-1], [r[:-1] for r in rows]
+            caption += " (narrow terminal: depth left out; --format markdown shows it)"
+    numeric_from = grid.numeric_from - (len(grid.headers) - len(headers) if layout != "columns" else 0)
+    table = Table(title=grid.title, caption=caption, caption_justify="left", header_style="bold")
+    for i, head in enumerate(headers):
+        table.add_column(head, justify="right" if i >= max(1, numeric_from) else "left")
+    for row in rows:
+        table.add_row(*row, end_section=layout != "columns")
     return table

@@ -18,6 +18,7 @@ class Grid:
         self.numeric_from = numeric_from  # columns from this index on are right-aligned numbers
         self.raw_rows = raw_rows or []  # CSV cells (raw integers), if different
         self.data: list | None = None  # exact values for JSON, when the caller has them
+        self.subtotal_rows: list[int] = []  # indices of rows that are subtotals (set in italics)
 
 
 def to_markdown(grid: Grid) -> str:
@@ -27,7 +28,9 @@ def to_markdown(grid: Grid) -> str:
 
     align = ["---" if i < grid.numeric_from else "---:" for i in range(len(grid.headers))]
     lines = ["| " + " | ".join(map(esc, grid.headers)) + " |", "|" + "|".join(align) + "|"]
-    lines += ["| " + " | ".join(map(esc, r)) + " |" for r in grid.rows]
+    subtotals = set(grid.subtotal_rows)
+    lines += ["| " + " | ".join(f"*{esc(c)}*" if i in subtotals and c else esc(c) for c in r) + " |"
+              for i, r in enumerate(grid.rows)]
     if grid.total:
         lines.append("| " + " | ".join(f"**{c}**" if c else "" for c in grid.total) + " |")
     text = "\n".join(lines) + "\n"
@@ -58,8 +61,11 @@ def to_latex(grid: Grid) -> str:
     """A LaTeX tabular (no packages needed, so it compiles in any beamer deck); caption as a comment."""
     spec = "".join("l" if i < grid.numeric_from else "r" for i in range(len(grid.headers)))
     row = lambda cells: " & ".join(tex_escape(c) for c in cells) + r" \\"  # noqa: E731
+    italic = lambda cells: " & ".join(rf"\textit{{{tex_escape(c)}}}" if c else "" for c in cells) + r" \\"  # noqa: E731
+    subtotals = set(grid.subtotal_rows)
+    body = [italic(r) if i in subtotals else row(r) for i, r in enumerate(grid.rows)]
     lines = [f"% {grid.title}", f"% {grid.caption}" if grid.caption else "", rf"\begin{{tabular}}{{{spec}}}",
-             r"\hline", row(grid.headers), r"\hline", *map(row, grid.rows)]
+             r"\hline", row(grid.headers), r"\hline", *body]
     if grid.total:
         lines += [r"\hline", row(grid.total)]
     lines += [r"\hline", r"\end{tabular}"]
@@ -69,6 +75,7 @@ def to_latex(grid: Grid) -> str:
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}
 th,td{padding:.25em .6em;border-bottom:1px solid #ddd}th{text-align:left;background:#f4f4f4}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}tr.total td{font-weight:bold;border-top:2px solid #888}
+tr.subtotal td{font-style:italic;border-bottom:1px solid #aaa}
 caption{caption-side:bottom;text-align:left;color:#555;padding-top:.6em}"""
 
 
@@ -81,7 +88,9 @@ def html_table(grid: Grid, titled: bool = True) -> str:
         return "".join(f'<{tag}{" class=n" if i >= grid.numeric_from else ""}>{html.escape(c)}</{tag}>'
                        for i, c in enumerate(row))
 
-    body = [f"<tr>{cells(r, 'td')}</tr>" for r in grid.rows]
+    subtotals = set(grid.subtotal_rows)
+    body = [("<tr class=\"subtotal\">" if i in subtotals else "<tr>") + f"{cells(r, 'td')}</tr>"
+            for i, r in enumerate(grid.rows)]
     if grid.total:
         body.append(f'<tr class="total">{cells(grid.total, "td")}</tr>')
     title = f"{html.escape(grid.title)}: " if titled else ""

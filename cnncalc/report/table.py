@@ -5,6 +5,8 @@ Stage: report. In: Analysis + View. Out: a rich Table; writing it is the caller'
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from rich.table import Table
 from rich.text import Text
 
@@ -38,16 +40,92 @@ def _visible(n_rows: int, view: v.View) -> tuple[int, int]:
     return v.MAX_TERMINAL_ROWS - 20, n_rows - 20
 
 
-def render_table(analysis: Analysis, view: v.View) -> Table:
+class Layout(NamedTuple):
+    """Which of the lecture table's descriptive columns a terminal table shows (the numbers
+    always show, whole). render_table tries LAYOUTS in order and keeps the first that fits."""
+
+    window: str = "columns"  # columns: filters | kernel | stride | pad; cell: one "11 s4 p2" cell; none
+    inputs: bool = True  # Input C and Input H/W (each row's input is the row above's output)
+    share: bool = True  # the m p f share bars
+    output: str = "columns"  # columns: Output C | Output H/W; cell: one "64x56" cell
+
+
+LAYOUTS = (Layout(), Layout(window="cell"), Layout(window="cell", inputs=False),
+           Layout(window="cell", inputs=False, share=False), Layout(window="none", inputs=False, share=False),
+           Layout(window="none", inputs=False, share=False, output="cell"))
+
+
+def _left_out(layout: Layout) -> str:
+    """What the caption says a narrow layout changed (and how to see everything)."""
+    said = []
+    if layout.window == "cell":
+        said.append("kernel = size s stride p pad (filters = Output C)")
+    elif layout.window == "none":
+        said.append("kernel, stride and pad")
+    if not layout.inputs:
+        said.append("input columns (each row's input is the row above's output)")
+    if not layout.share:
+        said.append("share bars")
+    if not said:
+        return ""
+    moved = [s for s in said if s.startswith("kernel =")]
+    dropped = [s for s in said if not s.startswith("kernel =")]
+    text = f" · narrow terminal: {moved[0]}" if moved else " · narrow terminal:"
+    if dropped:
+        text += ("; " if moved else " ") + ", ".join(dropped) + " left out"
+    return text + " (a wider terminal or --format markdown shows every column)"
+
+
+def _window_cell(cells: list[str]) -> str:
+    """filters, kernel, stride, pad cells as one: kernel 11, stride 4, pad 2 -> "11 s4 p2"."""
+    _, kernel, stride, pad = cells
+    if not kernel:
+        return ""
+    return " ".join(filter(None, (kernel, f"s{stride}" if stride else "", f"p{pad}" if pad else "")))
+
+
+def render_table(analysis: Analysis, view: v.View, width: int | None = None) -> Table:
     """Layer | Input C | Input H/W | filters | kernel | stride | pad | Output C | Output H/W |
     memory | params | flop | share, one row per (folded) layer, subtotals after each stage of
-    blocks, then the totals row and the caption."""
+    blocks, then the totals row and the caption. Given a width, the first of LAYOUTS that fits
+    it without cutting a number or wrapping a name (report/fit.py); none fitting, the most compact
+    one, its names wrapped (and at worst every cell: digits wrap, never vanish)."""
+    from cnncalc.report.fit import fit, fold_everything
+
+    for layout in LAYOUTS:  # names wrap only in the last layout: a row on one line reads best
+        table = _table(analysis, view, layout)
+        if fit(table, width, wrap=(0,) if layout is LAYOUTS[-1] else ()):
+            return table
+    return fold_everything(table)
+
+
+def _table(analysis: Analysis, view: v.View, layout: Layout) -> Table:
     g = analysis.graph
     title = f"{g.name}: input {'x'.join(map(str, g.input_shape))}"
-    table = Table(title=title, caption=v.caption(analysis, view), show_footer=True,
+    table = Table(title=title, caption=v.caption(analysis, view) + _left_out(layout), show_footer=True,
                   caption_justify="left", header_style="bold")
-    table.add_column("Layer", footer="total", no_wrap=True, max_width=40, overflow="ellipsis")
-    for head in v.COLUMNS[1:] + (v.RF_COLUMNS if view.rf else ()):
+    table.add_column("Layer", footer="total", no_wrap=True, max_width=40, overflow="fold")
+    heads = list(v.COLUMNS[1:])
+    keep = [layout.inputs, layout.inputs] + [layout.window == "columns"] * 4 + [True, True]
+
+    def descriptive(cells: list[str]) -> list[str]:
+        shown = [c for c, k in zip(cells, keep) if k]
+        at = 2 if layout.inputs else 0
+        if layout.window == "cell":
+            shown.insert(at, _window_cell(cells[2:6]))
+        if layout.output == "cell":
+            c, hw = shown[-2:]
+            shown[-2:] = [f"{c}x{hw}" if hw else c]
+        return shown
+
+    shown = descriptive(heads)
+    if layout.window == "cell":
+        shown[2 if layout.inputs else 0] = "kernel"
+    if layout.output == "cell":
+        shown[-1] = "Output"
+    for head in shown:
+        table.add_column(head, justify="right")
+    for head in v.RF_COLUMNS if view.rf else ():
         table.add_column(head, justify="right")
     fields = []
     if view.rf:
@@ -56,7 +134,9 @@ def render_table(analysis: Analysis, view: v.View) -> Table:
         fields = receptive_fields(g)
     for head, total in zip(v.headers(view), v.total_cells(analysis, view)):
         table.add_column(head, justify="right", footer=total)
-    table.add_column("m p f", justify="left", no_wrap=True)
+    if layout.share:
+        table.add_column("m p f", justify="left", no_wrap=True)
+    n_described = len(table.columns) - 3 - (1 if layout.share else 0)
     rows = v.display_rows(analysis, view)
     ends = {end: (start, stage) for start, end, stage in v.subtotals(rows)} if view.depth != 1 else {}
     first, tail = _visible(len(rows), view)
@@ -68,20 +148,16 @@ def render_table(analysis: Analysis, view: v.View) -> Table:
             continue
         name, *cells = v.layer_cells(row)
         label = Text(name)
-        if row.label:
-            label.append(f" ({len(row.members)} layers)", style="dim")
-        elif row.folded:
-            label.append(" +" + "+".join(r.type for r in row.folded), style="dim")
-        if row.lead.node.train_only:
-            label.append(" (training only)", style="dim")
+        label.append(v.row_suffix(row), style="dim")
         rf = v.rf_cells(row, fields) if view.rf else []
-        table.add_row(label, *cells, *rf, *v.number_cells(row, analysis, view), share_cell(row, analysis, view))
+        share = [share_cell(row, analysis, view)] if layout.share else []
+        table.add_row(label, *descriptive(cells), *rf, *v.number_cells(row, analysis, view), *share)
         if i in ends:
             start, stage = ends[i]
             sums = v.number_cells(v.merged(rows[start: i + 1]), analysis, view)
-            table.add_row(Text(f"  {stage} subtotal", style="italic"),
-                          *[""] * (len(v.COLUMNS) - 1 + (len(v.RF_COLUMNS) if view.rf else 0)),
-                          *[Text(c, style="italic") for c in sums], "", end_section=True)
+            table.add_row(Text(v.subtotal_label(stage), style="italic"), *[""] * (n_described - 1),
+                          *[Text(c, style="italic") for c in sums], *([""] if layout.share else []),
+                          end_section=True)
     return table
 
 
@@ -89,14 +165,29 @@ FAMILIES = ("LeNet", "AlexNet & ZFNet", "VGG", "GoogLeNet & Inception", "ResNet"
             "DenseNet", "Efficient networks", "NASNet", "RegNet", "ConvNeXt", "Vision transformers")
 
 
-def render_zoo(entries: list[tuple[str, str, Analysis]]) -> Table:
+def render_zoo(entries: list[tuple[str, str, Analysis]], width: int | None = None) -> Table:
     """`cnncalc list`: the bundled architectures grouped by family, with their totals (the
-    lecture's "comparing complexity" at a glance)."""
+    lecture's "comparing complexity" at a glance). Given a width, the descriptions wrap to fit
+    it, or go under the names when the terminal is narrow; a name or a number is never cut."""
+    from cnncalc.report.fit import fit, fitted
+
+    table = _zoo(entries, stacked=False)
+    if fit(table, width, wrap=(5,)):
+        return table
+    longest = max((len(name) + 2 for name, _, _ in entries), default=0)  # "  name": never cut
+    return fitted(_zoo(entries, stacked=True), width, wrap=(0,), least_of={0: longest})
+
+
+def _zoo(entries: list[tuple[str, str, Analysis]], stacked: bool) -> Table:
     table = Table(title="bundled architectures", caption_justify="left",
                   caption="params = weights + biases · MACs = multiply-adds (conv, linear, pooling) · "
                           "memory = activations of one float32 sample, in-place ops 0")
-    for head in ("name", "input", "params (M)", "MACs (M)", "memory (MB)", "description"):
-        table.add_column(head, justify="left" if head in ("name", "input", "description") else "right")
+    heads: tuple[str, ...] = ("name", "input", "params (M)", "MACs (M)", "memory (MB)", "description")
+    if stacked:  # narrow: input and description go under the name
+        heads = ("name: input, description", *heads[2:5])
+    for head in heads:
+        table.add_column(head, justify="left" if head.startswith("name") or head in ("input", "description")
+                         else "right")
     order = {f: i for i, f in enumerate(FAMILIES)}
     groups: dict[str, list] = {}
     for entry in entries:
@@ -106,7 +197,13 @@ def render_zoo(entries: list[tuple[str, str, Analysis]]) -> Table:
         for name, description, a in sorted(groups[family], key=lambda e: (e[2].totals.macs, e[0])):  # small to large
             t = a.totals
             macs = f"{t.macs / 1e6:,.0f}" if t.macs >= 10**7 else f"{t.macs / 1e6:.2f}"
-            table.add_row("  " + name, "x".join(map(str, a.graph.input_shape)), f"{t.params / 1e6:.2f}", macs,
-                          f"{t.memory_bytes / 2**20:.1f}", description)
+            shape = "x".join(map(str, a.graph.input_shape))
+            numbers = (f"{t.params / 1e6:.2f}", macs, f"{t.memory_bytes / 2**20:.1f}")
+            if stacked:
+                label = Text("  " + name)
+                label.append(f"\n  {shape}: {description}", style="dim")
+                table.add_row(label, *numbers, end_section=True)
+            else:
+                table.add_row("  " + name, shape, *numbers, description)
         table.rows[-1].end_section = True
     return table

@@ -99,31 +99,47 @@ def render_json(analysis: Analysis, view: v.View) -> str:
 
 
 def table_grid(analysis: Analysis, view: v.View) -> Grid:
-    """The lecture table as a Grid: display rows, totals and caption; CSV cells are raw integers."""
+    """The lecture table as a Grid, folded as the terminal table is: relu/bn/... rows folded into
+    the row above and named after it ("conv1 +bn+relu"), a subtotal after each stage of blocks
+    (view.fold False, --all: every layer, no subtotals). CSV cells are raw integers."""
     raw = view._replace(units="raw")
     rows = v.display_rows(analysis, view)
     g = analysis.graph
     fields = _fields(g) if view.rf else []
     extra = (lambda r: v.rf_cells(r, fields)) if view.rf else (lambda r: [])
     rf_head = list(v.RF_COLUMNS) if view.rf else []
-    return Grid(title=f"{g.name}: input {'x'.join(map(str, g.input_shape))}",
-                headers=[*v.COLUMNS, *rf_head, *v.headers(view)],
-                rows=[[*v.layer_cells(r), *extra(r), *v.number_cells(r, analysis, view)] for r in rows],
-                total=["total", *[""] * (len(v.COLUMNS) + len(rf_head) - 1), *v.total_cells(analysis, view)],
-                caption=v.caption(analysis, view),
-                raw_rows=[[*v.layer_cells(r), *extra(r), str(r.memory_bytes()), str(r.params(raw)),
-                           str(r.flop(analysis.counted(view.convention)))]
-                          for r in rows])
+    counts = analysis.counted(view.convention)
+    ends = {end: (start, stage) for start, end, stage in v.subtotals(rows)} if view.fold and view.depth != 1 else {}
+    blank = [""] * (len(v.COLUMNS) + len(rf_head) - 1)
+    cells, raw_cells, subtotal_rows = [], [], []
+    for i, r in enumerate(rows):
+        name, *rest = v.layer_cells(r)
+        cells.append([name + v.row_suffix(r), *rest, *extra(r), *v.number_cells(r, analysis, view)])
+        raw_cells.append([name, *rest, *extra(r), str(r.memory_bytes()), str(r.params(raw)), str(r.flop(counts))])
+        if i in ends:
+            start, stage = ends[i]
+            subtotal_rows.append(len(cells))
+            cells.append([v.subtotal_label(stage).strip(), *blank,
+                          *v.number_cells(v.merged(rows[start: i + 1]), analysis, view)])
+    grid = Grid(title=f"{g.name}: input {'x'.join(map(str, g.input_shape))}",
+                headers=[*v.COLUMNS, *rf_head, *v.headers(view)], rows=cells,
+                total=["total", *blank, *v.total_cells(analysis, view)],
+                caption=v.caption(analysis, view), raw_rows=raw_cells)
+    grid.subtotal_rows = subtotal_rows
+    return grid
 
 
 def render(analysis: Analysis, view: v.View, fmt: str) -> str:
-    """The table in one of the text formats: markdown, csv, latex, html (json: render_json)."""
+    """The table in one of the text formats: markdown, latex, html folded like the lecture (as
+    the view says); csv every layer, raw integers (a spreadsheet sums its own subtotals; an
+    explicit --depth still gives one row per block); json: render_json, every layer too."""
     if fmt == "json":
         return render_json(analysis, view)
-    grid = table_grid(analysis, view)
-    if fmt == "csv":  # raw integers, so the headers name raw units
+    if fmt == "csv":  # every layer (unless --depth asks for block rows), raw integers, raw-unit headers
+        grid = table_grid(analysis, view if view.depth is not None else view._replace(fold=False))
         grid.headers = [*grid.headers[:-3], *v.headers(view._replace(units="raw"))]
-    return WRITERS[fmt](grid)
+        return WRITERS[fmt](grid)
+    return WRITERS[fmt](table_grid(analysis, view))
 
 
 def render_any(analysis: Analysis, view: v.View, fmt: str) -> str:
@@ -142,7 +158,7 @@ def render_any(analysis: Analysis, view: v.View, fmt: str) -> str:
     from cnncalc.report.table import render_table
 
     out = io.StringIO()
-    Console(file=out, width=120, color_system=None).print(render_table(analysis, view))
+    Console(file=out, width=120, color_system=None).print(render_table(analysis, view, 120))
     return out.getvalue()
 
 

@@ -42,31 +42,90 @@ def verdict(result: VerifyResult) -> str:
     return f"✗ {result.name}: {len(bad)} of {len(result.checks)} layers differ from {where}: " + ", ".join(c.name for c in bad[:8])
 
 
-def render_verify(result: VerifyResult, analysis: Analysis, peak_tflops: float | None = None):
+def _both(cell: Cell, unit: str = "") -> Text:
+    """One cell for the analytic value and its check: `1,792 ✓`; a mismatch keeps both numbers,
+    torch's on a second line (`1,792 ✗` over `torch 1,800`); a quantity PyTorch does not
+    measure for this layer, `1,792 ·`."""
+    text = Text(_num(cell.analytic) + unit + " ")
+    if not cell.checked:
+        text.append("·", style="dim")
+    elif cell.ok:
+        text.append("✓", style="green")
+    else:
+        text.append("✗", style="bold red")
+        text.append(f"\ntorch {_num(cell.measured)}{unit}", style="bold red")
+    return text
+
+
+# the table's layouts, widest first: every column; one cell per quantity (analytic + check,
+# torch's number only where it differs); without the type column; shape under the name and
+# params over bytes (narrow terminals)
+VERIFY_LAYOUTS = ("columns", "merged", "merged-no-type", "stacked")
+
+
+def render_verify(result: VerifyResult, analysis: Analysis, peak_tflops: float | None = None,
+                  width: int | None = None):
+    """The per-layer table, the verdict and notes; given a width, the first of VERIFY_LAYOUTS
+    that fits it with every digit shown (report/fit.py)."""
+    from cnncalc.report.fit import fit, fold_everything
+
+    for layout in VERIFY_LAYOUTS:
+        table = _verify_table(result, peak_tflops, layout)
+        if fit(table, width, wrap=(0,) if layout == VERIFY_LAYOUTS[-1] else ()):
+            break
+    else:
+        table = fold_everything(table)
+    lines: list[Any] = [table, Text(verdict(result), style="bold green" if result.ok else "bold red")]
+    if any(c.seconds is not None for c in result.checks) or result.peak_bytes is not None:
+        lines.append(Text(memory_line(result, analysis)))
+    lines += [Text(f"note: {n}", style="dim") for n in result.notes]
+    return Group(*lines)
+
+
+def _verify_table(result: VerifyResult, peak_tflops: float | None, layout: str) -> Table:
     timing = any(c.seconds is not None for c in result.checks)
-    table = Table(title=f"{result.name}: analytic vs PyTorch", header_style="bold")
-    for head in ("layer", "type", "output shape", "", "params", "torch", "", "FLOPs", "torch", "",
-                 "output bytes", ""):
-        table.add_column(head, justify="left" if head in ("layer", "type") else "right", no_wrap=head == "layer")
+    caption = None if layout == "columns" else (
+        "✓ PyTorch agrees · ✗ it differs (its number below) · · PyTorch does not count this layer's FLOPs")
+    table = Table(title=f"{result.name}: analytic vs PyTorch", header_style="bold", caption=caption,
+                  caption_justify="left")
+    heads: tuple[str, ...]
+    if layout == "columns":
+        heads = ("layer", "type", "output shape", "", "params", "torch", "", "FLOPs", "torch", "", "output bytes", "")
+    elif layout == "stacked":
+        heads = ("layer / output shape", "FLOPs", "params / output bytes")
+    else:
+        heads = ("layer", "type", "output shape", "params", "FLOPs", "output bytes")
+        if layout == "merged-no-type":
+            heads = tuple(h for h in heads if h != "type")
+    for head in heads:
+        table.add_column(head, justify="left" if head.startswith("layer") or head == "type" else "right")
     if timing:
         for head in ("ms", "GMAC/s") + (("% of peak",) if peak_tflops else ()):
             table.add_column(head, justify="right")
     for c in result.checks:
-        row: list[Any] = [c.name, c.type, _num(c.shape.analytic), _mark(c.shape), _num(c.params.analytic),
-               _num(c.params.measured), _mark(c.params), _num(c.flops.analytic),
-               _num(c.flops.measured), _mark(c.flops), _num(c.output_bytes.analytic), _mark(c.output_bytes)]
+        row: list[Any]
+        if layout == "columns":
+            row = [c.name, c.type, _num(c.shape.analytic), _mark(c.shape), _num(c.params.analytic),
+                   _num(c.params.measured), _mark(c.params), _num(c.flops.analytic),
+                   _num(c.flops.measured), _mark(c.flops), _num(c.output_bytes.analytic), _mark(c.output_bytes)]
+        elif layout == "stacked":
+            name = Text(c.name + "\n")
+            name.append_text(_both(c.shape))
+            params = _both(c.params)
+            params.append("\n")
+            params.append_text(_both(c.output_bytes, " B"))
+            row = [name, _both(c.flops), params]
+        else:
+            row = [c.name, *([c.type] if layout == "merged" else []), _both(c.shape), _both(c.params),
+                   _both(c.flops), _both(c.output_bytes)]
         if timing:
             seconds = c.seconds or 0.0
             rate = c.macs_value / seconds if seconds else 0.0
             row += [f"{seconds * 1e3:.3f}", f"{rate / 1e9:.2f}"]
             if peak_tflops:
                 row.append(f"{100 * 2 * rate / (peak_tflops * 1e12):.1f}")
-        table.add_row(*row)
-    lines: list[Any] = [table, Text(verdict(result), style="bold green" if result.ok else "bold red")]
-    if timing or result.peak_bytes is not None:
-        lines.append(Text(memory_line(result, analysis)))
-    lines += [Text(f"note: {n}", style="dim") for n in result.notes]
-    return Group(*lines)
+        table.add_row(*row, end_section=layout == "stacked")
+    return table
 
 
 def memory_line(result: VerifyResult, analysis: Analysis) -> str:

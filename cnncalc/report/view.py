@@ -201,6 +201,23 @@ def input_cells(row: LayerRow) -> tuple[str, str]:
     return c, (hws.pop() if len(hws) == 1 else ",".join(fmt_hw(s) for s in row.inputs))
 
 
+def row_suffix(row: DisplayRow) -> str:
+    """What a row's name is followed by, in every human format: the layers folded into it
+    (" +bn+relu", so a conv row's memory that counts its bn's output too says so), the size of a
+    collapsed block (" (12 layers)"), " (training only)"."""
+    if row.label:
+        suffix = f" ({len(row.members)} layers)"
+    elif row.folded:
+        suffix = " +" + "+".join(r.type for r in row.folded)
+    else:
+        suffix = ""
+    return suffix + (" (training only)" if row.lead.node.train_only else "")
+
+
+def subtotal_label(stage: str) -> str:
+    return f"  {stage} subtotal"
+
+
 COLUMNS = ("Layer", "Input C", "Input H/W", "filters", "kernel", "stride", "pad", "Output C", "Output H/W")
 
 

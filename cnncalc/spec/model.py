@@ -76,11 +76,13 @@ class ArchSpec(NamedTuple):
     layers: list[Item]
     span: Span
     input_span: Span | None = None
+    layout: str | None = None  # how `input:` is written: chw (the default reading) or hwc; None: not said
 
 
-TOP_KEYS = ("name", "description", "source", "family", "torchvision", "input", "args", "blocks", "layers",
-            "variants")
-VARIANT_KEYS = ("description", "source", "torchvision", "input", "args")
+TOP_KEYS = ("name", "description", "source", "family", "torchvision", "input", "layout", "args", "blocks",
+            "layers", "variants")
+VARIANT_KEYS = ("description", "source", "torchvision", "input", "layout", "args")
+LAYOUTS = ("chw", "hwc")
 TV_KEYS = ("model", "kwargs", "differs", "tools")
 MERGES = ("concat", "add", "mul")
 BLOCK_KEYS = ("args", "layers", "description")
@@ -157,9 +159,13 @@ def parse_spec(data: Any, file: str, variant: str | None = None) -> ArchSpec:
             tv = _torchvision(data["torchvision"], data.at("torchvision"))
         except SpecError as exc:
             errs.append(exc)
+    layout = data.get("layout")
+    if layout is not None and layout not in LAYOUTS:
+        errs.append(SpecError(data.at("layout"), f"`layout:` must be chw or hwc, found {_kind(layout)}",
+                              "hwc reads `input:` as H x W x C (the slides' [227, 227, 3]); chw is the default"))
     if errs:
         raise errs[0] if len(errs) == 1 else SpecErrors(errs)  # type: ignore[arg-type]
-    return ArchSpec(torchvision=tv, name=_text(data, "name", file.rsplit("/", 1)[-1].removesuffix(".yaml")),
+    return ArchSpec(layout=layout, torchvision=tv, name=_text(data, "name", file.rsplit("/", 1)[-1].removesuffix(".yaml")),
                     description=meta["description"], source=meta["source"], family=meta["family"],
                     input=data["input"], args=args, blocks=blocks, layers=layers,
                     span=data.span, input_span=data.at("input"))
