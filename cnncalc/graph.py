@@ -49,8 +49,9 @@ class Graph:
     """The expanded network: nodes[0] is the input; nodes are topologically ordered."""
 
     def __init__(self, name: str, description: str, source: str, limits: Limits = Limits(),
-                 family: str = "", torchvision: dict | None = None) -> None:
+                 family: str = "", torchvision: dict | None = None, note: str = "") -> None:
         self.name, self.description, self.source = name, description, source
+        self.note = note  # the spec's `note:`, said under its table (alexnet: "CS231n's is alexnet-2012")
         self.nodes: list[Node] = []
         self.limits = limits
         self.family = family
@@ -113,7 +114,7 @@ class _Builder:
 
     def __init__(self, spec: ArchSpec, globals_: dict[str, Any], limits: Limits) -> None:
         self.spec, self.globals, self.limits = spec, globals_, limits
-        self.graph = Graph(spec.name, spec.description, spec.source, limits=limits, family=spec.family,
+        self.graph = Graph(spec.name, spec.description, spec.source, limits=limits, family=spec.family, note=spec.note,
                            torchvision=spec.torchvision)
         self.by_name: dict[str, int] = {}
         self.active: list[str] = []  # blocks being expanded, to catch a block that uses itself

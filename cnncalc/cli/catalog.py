@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.common import (
+    complete_spec,
     handle_errors,
     make_console,
 )
@@ -30,7 +31,7 @@ def list_cmd() -> None:
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_spec)
 @handle_errors
 def show(name: str) -> None:
     """Print a bundled spec, to start your own from it (a variant: its family's file).

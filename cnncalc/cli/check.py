@@ -8,13 +8,14 @@ import click
 
 from cnncalc.cli.common import (
     analyse,
+    complete_spec,
     spec_options,
 )
 from cnncalc.errors import CnncalcError
 
 
 @click.command()
-@click.argument("specs", nargs=-1, required=True)
+@click.argument("specs", nargs=-1, required=True, shell_complete=complete_spec)
 @spec_options
 def check(specs: tuple[str, ...], input_shape: str | None, sets: tuple[str, ...], limits: tuple[str, ...],
           traceback: bool) -> None:

@@ -175,6 +175,18 @@ def analyse(spec: str, input_shape: str | None = None, sets: tuple[str, ...] = (
     return api.analyze(source, input=shape, args=overrides, batch=batch, dtype=dtype, limits=bounds, layout=layout)
 
 
+def complete_spec(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of a SPEC argument: the bundled names that start with what is typed,
+    then files (the shell completes paths). Enabled by the shell's completion script:
+    eval "$(_CNNCALC_COMPLETE=bash_source cnncalc)" (README, "Shell completion")."""
+    from click.shell_completion import CompletionItem
+
+    from cnncalc.sources import bundled_names
+
+    names = [CompletionItem(n) for n in bundled_names() if n.startswith(incomplete)]
+    return [*names, CompletionItem(incomplete, type="file")]
+
+
 def make_console(file: Any = None):
     from rich.console import Console
 

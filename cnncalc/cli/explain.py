@@ -7,6 +7,7 @@ import click
 from cnncalc.cli.common import (
     analyse,
     analysis_options,
+    complete_spec,
     count_options,
     handle_errors,
     pick_convention,
@@ -15,7 +16,7 @@ from cnncalc.cli.common import (
 
 
 @click.command()
-@click.argument("spec")
+@click.argument("spec", shell_complete=complete_spec)
 @click.argument("layers", nargs=-1)
 @spec_options
 @analysis_options

@@ -7,6 +7,7 @@ import click
 from cnncalc.cli.common import (
     analyse,
     analysis_options,
+    complete_spec,
     handle_errors,
     make_console,
     optimizer_option,
@@ -16,12 +17,13 @@ from cnncalc.cli.common import (
 
 
 @click.command()
-@click.argument("spec")
+@click.argument("spec", shell_complete=complete_spec)
 @spec_options
 @analysis_options
 @optimizer_option
 @click.option("--gpu-memory", metavar="SIZE", help="Say whether it fits, e.g. --gpu-memory 24GB.")
-@click.option("--format", "fmt", type=click.Choice(["rich", "json"]), default="rich", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["rich", "json"]), default="rich", show_default=True,
+              help="rich (the terminal table) or json (exact integers, for scripts).")
 @handle_errors
 def memory(spec: str, input_shape: str | None, sets: tuple[str, ...], limits: tuple[str, ...], traceback: bool,
            batch: int, dtype: str, optimizer: str, gpu_memory: str | None, fmt: str) -> None:

@@ -8,6 +8,7 @@ from cnncalc.cli.common import (
     analyse,
     analysis_options,
     check_plot_path,
+    complete_spec,
     count_options,
     handle_errors,
     pick_convention,
@@ -17,7 +18,7 @@ from cnncalc.cli.common import (
 
 
 @click.command()
-@click.argument("spec")
+@click.argument("spec", shell_complete=complete_spec)
 @click.option("-o", "--output", "path", required=True, metavar="PATH", help="Image file: .png, .svg or .pdf.")
 @spec_options
 @analysis_options

@@ -8,6 +8,7 @@ from cnncalc.cli.common import (
     FORMATS,
     analyse,
     analysis_options,
+    complete_spec,
     count_options,
     handle_errors,
     make_console,
@@ -17,7 +18,7 @@ from cnncalc.cli.common import (
 
 
 @click.command()
-@click.argument("spec")
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...", shell_complete=complete_spec)
 @spec_options
 @analysis_options
 @count_options
@@ -30,28 +31,51 @@ from cnncalc.cli.common import (
 @click.option("--depth", type=click.IntRange(min=1), help="Collapse names deeper than N levels into subtotal rows "
               "(resnet50 --depth 1: one row per stage).")
 @handle_errors
-def table(spec: str, input_shape: str | None, sets: tuple[str, ...], limits: tuple[str, ...], traceback: bool,
-          batch: int, dtype: str, params_mode: str, convention: str | None, flops_mode: str | None, fmt: str,
-          show_all: bool, units: str, rf: bool, depth: int | None) -> None:
-    """Print the per-layer table of SPEC (a bundled name such as alexnet, or a YAML file).
+def table(specs: tuple[str, ...], input_shape: str | None, sets: tuple[str, ...], limits: tuple[str, ...],
+          traceback: bool, batch: int, dtype: str, params_mode: str, convention: str | None, flops_mode: str | None,
+          fmt: str, show_all: bool, units: str, rf: bool, depth: int | None) -> None:
+    """Print the per-layer table of each SPEC (a bundled name such as alexnet, a YAML file, or -
+    for standard input).
 
     Example: cnncalc table vgg11 --input 3x32x32 --set hidden=2048 --set classes=10
+
+    Several specs print one table after another (json: a list; csv: a leading spec column).
     """
     from cnncalc.report.view import View
 
     profile = pick_convention(convention, flops_mode)
-    analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
+    # every spec is analysed before anything is printed: a bad one leaves stdout empty
+    analyses = [analyse(spec, input_shape, sets, batch, dtype, limits) for spec in specs]
     view = View(weights_only=params_mode == "weights", fold=not show_all, units=units, depth=depth, rf=rf,
                 convention=profile)
     if fmt == "rich":
         from cnncalc.report.table import render_table
         from cnncalc.report.view import readable_depth
 
-        if depth is None and not show_all:  # a terminal table folds blocks as the papers' tables do
-            view = view._replace(depth=readable_depth(analysis, view))
         console = make_console()
-        console.print(render_table(analysis, view, console.width))
+        for i, analysis in enumerate(analyses):
+            shown = view
+            if depth is None and not show_all:  # a terminal table folds blocks as the papers' tables do
+                shown = view._replace(depth=readable_depth(analysis, view))
+            if i:
+                console.print()
+            console.print(render_table(analysis, shown, console.width))
         return
     from cnncalc.report.text import render
 
-    click.echo(render(analysis, view, fmt), nl=False)
+    if len(analyses) == 1:
+        click.echo(render(analyses[0], view, fmt), nl=False)
+    elif fmt == "json":
+        click.echo("[\n" + ",\n".join(render(a, view, fmt).rstrip("\n") for a in analyses) + "\n]")
+    elif fmt == "csv":
+        texts = [render(a, view, fmt).splitlines() for a in analyses]
+        lines = ["spec," + texts[0][0]]
+        for spec, text in zip(specs, texts):
+            lines += [f"{_csv_cell(spec)},{line}" for line in text[1:]]
+        click.echo("\n".join(lines))
+    else:
+        click.echo("\n".join(render(a, view, fmt) for a in analyses), nl=False)
+
+
+def _csv_cell(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text

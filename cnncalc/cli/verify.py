@@ -9,6 +9,7 @@ import click
 from cnncalc.cli.common import (
     analyse,
     batch_option,
+    complete_spec,
     handle_errors,
     make_console,
     params_option,
@@ -18,7 +19,7 @@ from cnncalc.errors import UsageError
 
 
 @click.command()
-@click.argument("spec", required=False)
+@click.argument("spec", required=False, shell_complete=complete_spec)
 @click.option("--all", "all_specs", is_flag=True, help="Verify every bundled architecture; a summary table at the end.")
 @click.option("--device", default="cpu", show_default=True, metavar="cpu|cuda|cuda:N|meta",
               help="Where to run: meta checks shapes and FLOPs without allocating memory.")
@@ -32,7 +33,8 @@ from cnncalc.errors import UsageError
 @click.option("--peak-tflops", type=click.FloatRange(min=0, min_open=True), help="Device peak, for the % of peak column.")
 @click.option("--train", is_flag=True, help="On CUDA, also measure forward+backward peak memory.")
 @click.option("--against", type=click.Choice(["torchvision"]), help="Also compare totals with torchvision's model of the same name.")
-@click.option("--format", "fmt", type=click.Choice(["rich", "json"]), default="rich", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["rich", "json"]), default="rich", show_default=True,
+              help="rich (the terminal table) or json (exact integers, for scripts).")
 @handle_errors
 def verify(spec: str | None, all_specs: bool, device: str, input_shape: str | None, sets: tuple[str, ...],
            limits: tuple[str, ...], traceback: bool, batch: int, dtype: str, params_mode: str, timing: bool,

@@ -269,6 +269,7 @@ def caption(analysis: Analysis, view: View) -> str:
     unit = {"raw": "B", "auto": "B/KB/MB of 1024"}.get(view.units, "KB of 1024 B")
     folded = (f" · blocks folded to depth {view.depth} (--depth N, --all for every layer)"
               if view.depth is not None else "")
+    note = f" · {analysis.graph.note}" if analysis.graph.note else ""
     return (f"{describe(analysis, view.convention)} · memory = output elements x "
             f"{analysis.dtype.bytes} B ({analysis.dtype.name}) in {unit}, in-place ops 0 · {params} · "
-            f"batch {analysis.batch}{folded}")
+            f"batch {analysis.batch}{folded}{note}")

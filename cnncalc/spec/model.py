@@ -76,12 +76,13 @@ class ArchSpec(NamedTuple):
     layers: list[Item]
     span: Span
     input_span: Span | None = None
+    note: str = ""  # one line said under the table (which lecture's network this is, its siblings)
     layout: str | None = None  # how `input:` is written: chw (the default reading) or hwc; None: not said
 
 
-TOP_KEYS = ("name", "description", "source", "family", "torchvision", "input", "layout", "args", "blocks",
+TOP_KEYS = ("name", "description", "note", "source", "family", "torchvision", "input", "layout", "args", "blocks",
             "layers", "variants")
-VARIANT_KEYS = ("description", "source", "torchvision", "input", "layout", "args")
+VARIANT_KEYS = ("description", "note", "source", "torchvision", "input", "layout", "args")
 LAYOUTS = ("chw", "hwc")
 TV_KEYS = ("model", "kwargs", "differs", "tools")
 MERGES = ("concat", "add", "mul")
@@ -148,7 +149,7 @@ def parse_spec(data: Any, file: str, variant: str | None = None) -> ArchSpec:
             errs.append(exc)
     layers = _items(data["layers"], data.at("layers"), "`layers:`", errs)
     meta = {}
-    for key in ("description", "source", "family"):
+    for key in ("description", "note", "source", "family"):
         try:
             meta[key] = _text(data, key)
         except SpecError as exc:
@@ -165,7 +166,7 @@ def parse_spec(data: Any, file: str, variant: str | None = None) -> ArchSpec:
                               "hwc reads `input:` as H x W x C (the slides' [227, 227, 3]); chw is the default"))
     if errs:
         raise errs[0] if len(errs) == 1 else SpecErrors(errs)  # type: ignore[arg-type]
-    return ArchSpec(layout=layout, torchvision=tv, name=_text(data, "name", file.rsplit("/", 1)[-1].removesuffix(".yaml")),
+    return ArchSpec(layout=layout, note=meta["note"], torchvision=tv, name=_text(data, "name", file.rsplit("/", 1)[-1].removesuffix(".yaml")),
                     description=meta["description"], source=meta["source"], family=meta["family"],
                     input=data["input"], args=args, blocks=blocks, layers=layers,
                     span=data.span, input_span=data.at("input"))
