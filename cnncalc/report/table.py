@@ -96,6 +96,8 @@ def render_table(analysis: Analysis, view: v.View, width: int | None = None) -> 
         table = _table(analysis, view, layout)
         if fit(table, width, wrap=(0,) if layout is LAYOUTS[-1] else ()):
             return table
+    if fit(table, width, wrap=(0,), least_of={0: 10}):  # long names break mid-word; numbers still whole
+        return table
     return fold_everything(table)
 
 
@@ -108,21 +110,18 @@ def _table(analysis: Analysis, view: v.View, layout: Layout) -> Table:
     heads = list(v.COLUMNS[1:])
     keep = [layout.inputs, layout.inputs] + [layout.window == "columns"] * 4 + [True, True]
 
-    def descriptive(cells: list[str]) -> list[str]:
+    def descriptive(cells: list[str], output: str = "Output") -> list[str]:
         shown = [c for c, k in zip(cells, keep) if k]
         at = 2 if layout.inputs else 0
         if layout.window == "cell":
             shown.insert(at, _window_cell(cells[2:6]))
-        if layout.output == "cell":
-            c, hw = shown[-2:]
-            shown[-2:] = [f"{c}x{hw}" if hw else c]
+        if layout.output == "cell":  # the whole output shape: 64x56x56
+            shown[-2:] = [output]
         return shown
 
     shown = descriptive(heads)
     if layout.window == "cell":
         shown[2 if layout.inputs else 0] = "kernel"
-    if layout.output == "cell":
-        shown[-1] = "Output"
     for head in shown:
         table.add_column(head, justify="right")
     for head in v.RF_COLUMNS if view.rf else ():
@@ -151,7 +150,7 @@ def _table(analysis: Analysis, view: v.View, layout: Layout) -> Table:
         label.append(v.row_suffix(row), style="dim")
         rf = v.rf_cells(row, fields) if view.rf else []
         share = [share_cell(row, analysis, view)] if layout.share else []
-        table.add_row(label, *descriptive(cells), *rf, *v.number_cells(row, analysis, view), *share)
+        table.add_row(label, *descriptive(cells, "x".join(map(str, row.output))), *rf, *v.number_cells(row, analysis, view), *share)
         if i in ends:
             start, stage = ends[i]
             sums = v.number_cells(v.merged(rows[start: i + 1]), analysis, view)
