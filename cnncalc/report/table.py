@@ -47,12 +47,17 @@ class Layout(NamedTuple):
     window: str = "columns"  # columns: filters | kernel | stride | pad; cell: one "11 s4 p2" cell; none
     inputs: bool = True  # Input C and Input H/W (each row's input is the row above's output)
     share: bool = True  # the m p f share bars
-    output: str = "columns"  # columns: Output C | Output H/W; cell: one "64x56" cell
+    output: str = "columns"  # columns: Output C | Output H/W; cell: one "64x56x56" cell; none
 
 
 LAYOUTS = (Layout(), Layout(window="cell"), Layout(window="cell", inputs=False),
            Layout(window="cell", inputs=False, share=False), Layout(window="none", inputs=False, share=False),
-           Layout(window="none", inputs=False, share=False, output="cell"))
+           Layout(window="none", inputs=False, share=False, output="cell"),
+           Layout(window="none", inputs=False, share=False, output="none"))
+# how far a layout's names may wrap: not at all, at spaces, or mid-word down to 10 cells; the
+# narrow layouts (one output cell or none) are tried with wrapped names before the next is
+ATTEMPTS = [*((layout, "no") for layout in LAYOUTS[:5]),
+            *((layout, wrap) for layout in LAYOUTS[5:] for wrap in ("spaces", "anywhere"))]
 
 
 def _left_out(layout: Layout) -> str:
@@ -66,6 +71,8 @@ def _left_out(layout: Layout) -> str:
         said.append("input columns (each row's input is the row above's output)")
     if not layout.share:
         said.append("share bars")
+    if layout.output == "none":
+        said.append("output shapes")
     if not said:
         return ""
     moved = [s for s in said if s.startswith("kernel =")]
@@ -92,12 +99,13 @@ def render_table(analysis: Analysis, view: v.View, width: int | None = None) -> 
     one, its names wrapped (and at worst every cell: digits wrap, never vanish)."""
     from cnncalc.report.fit import fit, fold_everything
 
-    for layout in LAYOUTS:  # names wrap only in the last layout: a row on one line reads best
-        table = _table(analysis, view, layout)
-        if fit(table, width, wrap=(0,) if layout is LAYOUTS[-1] else ()):
+    built: dict[Layout, Table] = {}
+    for layout, wrap in ATTEMPTS:  # a row on one line reads best: names wrap only when narrow
+        if layout not in built:
+            built[layout] = _table(analysis, view, layout)
+        table = built[layout]
+        if fit(table, width, wrap=() if wrap == "no" else (0,), least_of={0: 10} if wrap == "anywhere" else None):
             return table
-    if fit(table, width, wrap=(0,), least_of={0: 10}):  # long names break mid-word; numbers still whole
-        return table
     return fold_everything(table)
 
 
@@ -108,7 +116,7 @@ def _table(analysis: Analysis, view: v.View, layout: Layout) -> Table:
                   caption_justify="left", header_style="bold")
     table.add_column("Layer", footer="total", no_wrap=True, max_width=40, overflow="fold")
     heads = list(v.COLUMNS[1:])
-    keep = [layout.inputs, layout.inputs] + [layout.window == "columns"] * 4 + [True, True]
+    keep = [layout.inputs, layout.inputs] + [layout.window == "columns"] * 4 + [layout.output != "none"] * 2
 
     def descriptive(cells: list[str], output: str = "Output") -> list[str]:
         shown = [c for c, k in zip(cells, keep) if k]

@@ -166,7 +166,8 @@ def parse_spec(data: Any, file: str, variant: str | None = None) -> ArchSpec:
                               "hwc reads `input:` as H x W x C (the slides' [227, 227, 3]); chw is the default"))
     if errs:
         raise errs[0] if len(errs) == 1 else SpecErrors(errs)  # type: ignore[arg-type]
-    return ArchSpec(layout=layout, note=meta["note"], torchvision=tv, name=_text(data, "name", file.rsplit("/", 1)[-1].removesuffix(".yaml")),
+    return ArchSpec(layout=layout, note=meta["note"], torchvision=tv,
+                    name=_text(data, "name", file.rsplit("/", 1)[-1].removesuffix(".yaml")),
                     description=meta["description"], source=meta["source"], family=meta["family"],
                     input=data["input"], args=args, blocks=blocks, layers=layers,
                     span=data.span, input_span=data.at("input"))
