@@ -46,20 +46,50 @@ class CnncalcError(Exception):
         """`file:line:col: error: message`, the offending line with a caret, the hint."""
         return self.render()
 
-    def render(self, text: str | None = None) -> str:
-        """`file:line:col: error: message`, the line of `text` it points at with a caret, a hint."""
+    def render(self, text: str | None = None, lines: list[str] | None = None) -> str:
+        """`file:line:col: error: message`, the line of `text` it points at with a caret, a hint.
+        (lines: the text already split, when many errors of one file are rendered.) Control
+        characters are shown escaped, so nothing in a spec can drive the terminal."""
         text = text if text is not None else self.text
-        where = f"{self.span}: " if self.span else ""
-        out = [f"{where}error: {self.message}"]
-        if self.span and text is not None:
-            lines = text.splitlines()
+        where = f"{safe_text(str(self.span))}: " if self.span else ""
+        out = [f"{where}error: {safe_text(self.message)}"]
+        if self.span and (lines is not None or text is not None):
+            if lines is None:
+                lines = _lines_up_to(text or "", self.span.line)
             if 1 <= self.span.line <= len(lines):
-                source = lines[self.span.line - 1].replace("\t", " ")
-                gutter = f"{self.span.line:>5} | "
-                out += [f"{gutter}{source[:200]}", " " * (len(gutter) - 2) + "| " + " " * (self.span.col - 1) + "^"]
+                out += excerpt(lines[self.span.line - 1], self.span.line, self.span.col)
         if self.hint:
-            out.append(f"  hint: {self.hint}")
+            out.append(f"  hint: {safe_text(self.hint)}")
         return "\n".join(out)
+
+
+def _lines_up_to(text: str, line: int) -> list[str]:
+    """The first `line` lines of text (not the whole file: a message about line 3 of a 4 MB
+    file splits 3 lines)."""
+    return text.split("\n", line)[:line] if line > 0 else []
+
+
+def safe_text(text: str) -> str:
+    """Text for a terminal: control characters and escape sequences shown as \\x1b, \\t, ...
+    (printable text, newlines included, unchanged)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == "\n" else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+EXCERPT = 100  # characters of a long source line shown around the caret
+
+
+def excerpt(source: str, line: int, col: int) -> list[str]:
+    """The source line (a window of it around the column when it is long) and a caret under it."""
+    source = source.rstrip("\r").replace("\t", " ")
+    start = 0 if len(source) <= EXCERPT or col <= EXCERPT // 2 else min(col - EXCERPT // 2, len(source) - EXCERPT)
+    shown = source[start: start + EXCERPT]
+    lead, tail = ("..." if start > 0 else ""), ("..." if start + EXCERPT < len(source) else "")
+    # escaping may lengthen what comes before the caret: place it under the escaped text
+    before = safe_text(shown[: max(0, col - 1 - start)])
+    gutter = f"{line:>5} | "
+    return [f"{gutter}{lead}{safe_text(shown)}{tail}", " " * (len(gutter) - 2) + "| " + " " * (len(lead) + len(before)) + "^"]
 
 
 class SpecError(CnncalcError):
@@ -89,9 +119,18 @@ class SpecErrors(SpecError):
         super().__init__(errors[0].span, errors[0].message, errors[0].hint)
         self.errors = errors
 
-    def render(self, text: str | None = None) -> str:
-        parts = [e.render(text if text is not None else self.text) for e in self.errors]
+    def render(self, text: str | None = None, lines: list[str] | None = None) -> str:
+        """Every error, the text split into lines once for all of them."""
+        text = text if text is not None else self.text
+        if lines is None and text is not None:
+            lines = text.splitlines()
+        parts = [e.render(text, lines) for e in self.errors]
         return "\n".join(parts) + f"\n{len(self.errors)} errors"
+
+
+# The most digits of any integer a spec, a flag or an expression may hold: no layer is 10**100
+# wide, and Python refuses to print or parse ints past 4,300 digits.
+MAX_DIGITS = 100
 
 
 class Limits(NamedTuple):

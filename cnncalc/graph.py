@@ -289,6 +289,7 @@ class _Builder:
                 env[key] = substitute(default, self.globals, block.params.at(key))
             except SpecError as exc:
                 self.report(exc)
+        failed = set()  # arguments whose value was an error already reported: not "missing" too
         for key, value in args.items():
             try:
                 if key not in block.params:
@@ -297,11 +298,13 @@ class _Builder:
                                     f"it takes: {', '.join(block.params) or 'no arguments'}")
                 env[key] = substitute(value, scope.env, args.at(key))
             except SpecError as exc:
+                failed.add(key)
                 self.report(exc, where)
-        missing = [k for k in block.params if env.get(k) is None]
+        missing = [k for k in block.params if env.get(k) is None and k not in failed]
         if missing:
             self.report(SpecError(span, f"block '{block.name}' needs argument '{missing[0]}'",
                                   f"e.g. {block.name}: {{{missing[0]}: ...}}"), where)
+        if missing or failed:  # expanding it would only repeat the error in its layers
             return src
         key = (_template_key(block.name, env, self.graph.nodes[src].shape)
                if not self.errors and not self.training else None)  # train-only instances: expanded each time

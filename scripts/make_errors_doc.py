@@ -24,6 +24,11 @@ GROUPS = [
                                       "bad_expression"]),
     ("The file itself", ["unknown_top_key", "missing_input", "bad_input", "empty_file", "not_a_mapping",
                          "invalid_yaml", "duplicate_key", "two_layers_in_one_item", "not_utf8"]),
+    ("Values YAML reads in surprising ways", ["tag_int_not_a_number", "tag_int_empty", "tag_float_not_a_number",
+                                               "tag_bool_maybe", "tag_timestamp", "tag_binary", "octal_leading_zero",
+                                               "sexagesimal", "int_too_long", "float_too_large"]),
+    ("Expressions", ["unary_minus_chain", "long_sum", "squared_through_blocks"]),
+    ("What reaches the terminal", ["control_characters_in_name"]),
     ("Safety: no code from YAML, and limits", ["python_tag", "python_scalar_tag", "alias_bomb", "huge_repeat"]),
 ]
 
@@ -84,6 +89,8 @@ def main() -> None:
             text = path.read_bytes().decode("utf-8", "replace")
             if name == "alias_bomb":
                 text = "\n".join(text.splitlines()[:6]) + "\n# ... up to i: [*h, *h, ...], ten times more each line\n"
+            text = "\n".join(line if len(line) <= 120 else f"{line[:100]}... ({len(line):,} characters)"
+                             for line in text.splitlines())
             result = subprocess.run([sys.executable, "-m", "cnncalc", "table", "spec.yaml"], cwd=_copy(path),
                                     capture_output=True, text=True)
             out.append(f"### {name.replace('_', ' ')}\n\n```yaml\n{text.rstrip()}\n```\n\n```\n{result.stderr.rstrip()}\n```\n")

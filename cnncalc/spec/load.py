@@ -11,13 +11,31 @@ from typing import Any
 
 import yaml
 
-from cnncalc.errors import LimitError, Limits, Span, SpecError
+from cnncalc.errors import MAX_DIGITS, LimitError, Limits, Span, SpecError
 
 # The C loader is several times faster; marks (line/col) are kept by both.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
-_STR, _INT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int"
+_STR, _INT, _FLOAT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_BOOL, _NULL, _TIMESTAMP = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:timestamp"
+_TRUE, _FALSE = ("true", "yes", "on", "y"), ("false", "no", "off", "n")
+
+
+def _show(text: str) -> str:
+    """A value quoted in a message: at most 40 characters, control characters escaped."""
+    short = text if len(text) <= 40 else text[:37] + "..."
+    return short.encode("unicode_escape").decode("ascii") if not short.isprintable() else short
+
+
+def _sexagesimal(digits: str, sign: int) -> str:
+    """What YAML 1.1 makes of 2:00 (120), for the message; '?' when it is not even that."""
+    value = 0
+    for part in digits.split(":"):
+        if not part.isdigit() or len(part) > 6:
+            return "?"
+        value = value * 60 + int(part)
+    return str(sign * value)
 
 
 class LMap(dict):
@@ -46,7 +64,6 @@ class _Builder:
     def __init__(self, file: str, limits: Limits) -> None:
         self.file, self.limits = file, limits
         self.nodes = 0
-        self.scalars = yaml.constructor.SafeConstructor()
 
     def span(self, node: yaml.Node) -> Span:
         mark = node.start_mark  # PyYAML marks are 0-based
@@ -66,8 +83,9 @@ class _Builder:
             raise LimitError(self.span(node), "the YAML nests too deeply (a recursive alias?)",
                              "depth", self.limits.depth)
         if node.tag not in _PLAIN_TAGS:
-            raise SpecError(self.span(node), f"the tag '{node.tag}' is not allowed",
-                            "only plain YAML values are allowed; tags such as !!python/object are refused")
+            raise SpecError(self.span(node), f"the tag '{_show(node.tag.replace('tag:yaml.org,2002:', '!!'))}' is "
+                            "not allowed", "only plain YAML values are allowed: text, integers, decimals, "
+                            "true/false, null, lists and mappings (tags such as !!python/object are refused)")
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, depth)
         out = LList(self.build(item, depth + 1) for item in node.value)
@@ -76,17 +94,75 @@ class _Builder:
         return out
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
+        """A scalar by its tag, converted here rather than by PyYAML's constructors (which crash
+        on `!!int abc` and read YAML 1.1's 010 as 8 and 2:00 as 120): text, an integer of at most
+        MAX_DIGITS digits in plain decimal (or 0x/0o/0b), a finite decimal, true/false, null.
+        A date stays text; any other tag is refused."""
         self.count(node)
         tag, text = node.tag, node.value
-        if tag == _STR:  # the common cases without the constructor machinery
+        if tag == _STR:  # the common cases first
             return text
-        if tag == _INT and text.isdigit() and (text[0] != "0" or text == "0"):  # YAML 1.1: 010 is octal
-            return int(text)
+        if tag == _INT:
+            if text.isdigit() and (text[0] != "0" or text == "0") and len(text) <= MAX_DIGITS:
+                return int(text)
+            return self._int(node)
+        if tag == _FLOAT:
+            return self._float(node)
+        if tag == _BOOL:
+            word = text.lower()
+            if word in _TRUE or word in _FALSE:
+                return word in _TRUE
+            raise SpecError(self.span(node), f"'{_show(text)}' is not a boolean", "write true or false")
+        if tag == _NULL:
+            if text in ("", "~", "null", "Null", "NULL"):
+                return None
+            raise SpecError(self.span(node), f"'{_show(text)}' is not null", "write null, or leave the value empty")
+        if tag == _TIMESTAMP:  # an unquoted date (source: 2015-12-10): its text
+            return text
+        short = tag.replace("tag:yaml.org,2002:", "!!")
+        raise SpecError(self.span(node), f"the tag '{_show(short)}' is not allowed",
+                        "only plain YAML values are allowed: text, integers, decimals, true/false, null, "
+                        "lists and mappings (tags such as !!python/object are refused)")
+
+    def _int(self, node: yaml.ScalarNode) -> int:
+        text = node.value.strip()
+        digits = text.lstrip("+-").replace("_", "")
+        sign = -1 if text.startswith("-") else 1
+        span = self.span(node)
+        if ":" in digits:
+            raise SpecError(span, f"{_show(text)} is a base-60 number in YAML 1.1 (it would be read as "
+                            f"{_sexagesimal(digits, sign)})", f"write the number you mean, or quote it: \"{_show(text)}\"")
+        base = {"0x": 16, "0o": 8, "0b": 2}.get(digits[:2].lower(), 10)
+        body = digits[2:] if base != 10 else digits
+        if len(body) > MAX_DIGITS:
+            raise SpecError(span, f"an integer of {len(body):,} digits (at most {MAX_DIGITS})",
+                            "no layer needs a number this long")
+        allowed = {2: "01", 8: "01234567", 10: "0123456789", 16: "0123456789abcdefABCDEF"}[base]
+        if not body or not all(c in allowed for c in body):
+            raise SpecError(span, f"'{_show(text)}' is not an integer", "write digits, e.g. 64")
+        if base == 10 and len(body) > 1 and body[0] == "0":
+            raise SpecError(span, f"{_show(text)} has a leading zero: YAML 1.1 reads it as the octal number "
+                            f"{sign * int(body, 8) if set(body) <= set('01234567') else '(not octal either)'}",
+                            f"write {sign * int(body)} without the zero, or 0o{body.lstrip('0') or '0'} "
+                            "for octal")
+        return sign * int(body, base)
+
+    def _float(self, node: yaml.ScalarNode) -> float:
+        text = node.value.strip()
+        span = self.span(node)
+        word = text.lower().lstrip("+-")
+        if word in (".inf", ".nan"):
+            raise SpecError(span, f"'{_show(text)}' is not a finite number", "write a decimal, e.g. 0.5")
+        clean = text.replace("_", "")
+        if len(clean) > MAX_DIGITS + 10 or not clean.isascii():
+            raise SpecError(span, f"'{_show(text)}' is not a decimal number cnncalc reads", "write a decimal, e.g. 0.5")
         try:
-            return self.scalars.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            raise SpecError(self.span(node), f"cannot read this value: {_problem(exc)}",
-                            "only plain YAML values are allowed; tags such as !!python/object are refused") from None
+            value = float(clean)
+        except ValueError:
+            raise SpecError(span, f"'{_show(text)}' is not a decimal number", "write a decimal, e.g. 0.5") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise SpecError(span, f"'{_show(text)}' is too large for a decimal number")
+        return value
 
     def _mapping(self, node: yaml.MappingNode, depth: int) -> LMap:
         out = LMap()
