@@ -45,7 +45,7 @@ def test_plot_bad_suffix_raises(tmp_path, suffix):
 
 
 def test_plot_compare_bad_metric_and_empty(tmp_path):
-    with pytest.raises(ValueError, match="memory, params, training"):
+    with pytest.raises(ValueError, match="accuracy, memory, activations, params, training"):
         plot_compare([("lenet5", analyse_bundled("lenet5"))], str(tmp_path / "c.png"), y="latency")
     with pytest.raises(ValueError, match="at least one model"):
         plot_compare([], str(tmp_path / "c.png"))
@@ -142,7 +142,7 @@ def test_plot_compare_png(mpl, tmp_path, entries):
     assert width > height > 500
 
 
-@pytest.mark.parametrize(("y", "label"), [("memory", "activation memory (MB)"),
+@pytest.mark.parametrize(("y", "label"), [("memory", "inference memory (MB)"), ("activations", "activation memory (MB)"),
                                           ("params", "parameters (M)"),
                                           ("training", "training memory estimate (MB)")])
 def test_plot_compare_svg_names_every_model(mpl, tmp_path, entries, y, label):
@@ -156,5 +156,5 @@ def test_plot_compare_svg_names_every_model(mpl, tmp_path, entries, y, label):
 
 def test_plot_compare_log_axis_past_30x(mpl, tmp_path, entries):
     path = tmp_path / "compare.svg"
-    plot_compare([("lenet5", analyse_bundled("lenet5")), *entries], str(path))
+    plot_compare([("lenet5", analyse_bundled("lenet5")), *entries], str(path), y="memory")
     assert "multiply-adds (G, log scale)" in svg_texts(path)

@@ -13,7 +13,7 @@ from cnncalc.report.grid import Grid
 from cnncalc.report.view import fmt_auto
 
 
-def compare_grid(analyses: list[Analysis], optimizer: str = "sgd", convention: str = "lecture") -> Grid:
+def compare_grid(analyses: list[Analysis], optimizer: str = "adam", convention: str = "lecture") -> Grid:
     """One row per model; `data` keeps the exact integers for JSON and CSV. The compute column is
     the convention's count (multiply-adds for the lecture)."""
     from cnncalc.conventions import get_profile

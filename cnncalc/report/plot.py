@@ -1,4 +1,5 @@
-"""Figures: one network's per-layer bars, and several networks' compute vs memory bubbles.
+"""Figures: one network's per-layer bars, and several networks' bubbles (the lecture's accuracy vs
+operations chart, or compute vs memory).
 
 Stage: report (output edge). In: Analysis (+ View) and a path ending .png, .svg or .pdf.
 Out: that one file, written by matplotlib; nothing else is written or printed. matplotlib is
@@ -12,14 +13,16 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cnncalc.engine import Analysis, training_memory_estimate
+from cnncalc.engine import Analysis, forward_memory_estimate, training_memory_estimate
 from cnncalc.report.view import View, display_rows, params_of
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from cnncalc.accuracy import Accuracy
+
 FORMATS = (".png", ".svg", ".pdf")
-COMPARE_METRICS = ("memory", "params", "training")
+COMPARE_METRICS = ("accuracy", "memory", "activations", "params", "training")
 
 KiB, MiB = 1024, 1024 ** 2  # memory in KB/MB of 1024, as the tables' "KB of 1024 B"
 
@@ -215,28 +218,65 @@ def _place_labels(fig, ax, labels, radii_pt: list[float]) -> None:
         placed.append(box)
 
 
-def _compare_y(analysis: Analysis, y: str) -> float:
+def _compare_y(analysis: Analysis, y: str, optimizer: str) -> float:
     if y == "memory":
+        return forward_memory_estimate(analysis) / MiB
+    if y == "activations":
         return analysis.totals.memory_bytes / MiB
     if y == "params":
         return analysis.totals.params / 1e6
-    return training_memory_estimate(analysis) / MiB
+    return training_memory_estimate(analysis, optimizer) / MiB
 
 
-_Y_LABELS = {"memory": "activation memory (MB)", "params": "parameters (M)",
-             "training": "training memory estimate (MB)\nparams + grads + activations"}
+_Y_LABELS = {"accuracy": "top-1 accuracy (%), ImageNet-1K validation",
+             "memory": "inference memory (MB)\nparameters + largest live set of activations",
+             "activations": "activation memory (MB)\nevery layer's output", "params": "parameters (M)",
+             "training": "training memory estimate (MB)\nparams + grads + {optimizer} state + activations"}
+_TITLES = {"accuracy": "top-1 accuracy vs operations", "memory": "operations vs inference memory",
+           "activations": "operations vs activation memory", "params": "operations vs parameters",
+           "training": "operations vs training memory"}
 
 
-def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "memory",
-                 convention: str = "lecture") -> None:
+def _sources_note(names: list[str], found: list[Accuracy]) -> str:
+    """The chart's footnote: which figures are torchvision's and which a paper's, named."""
+    import textwrap
+
+    tv = [n for n, a in zip(names, found) if a.from_torchvision]
+    papers = [f"{n} ({a.short_source})" for n, a in zip(names, found) if not a.from_torchvision]
+    parts = []
+    if tv:
+        parts.append("torchvision's weights metadata (single 224-crop or the model's own size): " + ", ".join(tv))
+    if papers:
+        parts.append("the papers: " + "; ".join(papers))
+    return "\n".join(textwrap.wrap("Top-1 from " + "; from ".join(parts) + ". Accuracy comes from the "
+                                    "trained networks, not from this tool.", 150))
+
+
+def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "accuracy",
+                 convention: str = "lecture", optimizer: str = "adam",
+                 accuracies: list[Accuracy | None] | None = None) -> list[str]:
     """One bubble per model: multiply-adds (G; or what the convention's tool counts) across, the
-    chosen metric up, area = parameters."""
+    chosen measure up, area = parameters. y="accuracy" is the lecture's chart (Canziani et al.):
+    top-1 ImageNet accuracy, from `accuracies` (default: the bundled figures of each name,
+    cnncalc.accuracy); models without a figure are left out and their names returned."""
     fmt = _format_of(path)
     if y not in COMPARE_METRICS:
-        raise ValueError(f"unknown metric '{y}' for the y axis: use one of "
+        raise ValueError(f"unknown measure '{y}' for the y axis: use one of "
                          f"{', '.join(COMPARE_METRICS)}")
     if not entries:
         raise ValueError("nothing to compare: give at least one model")
+    left_out: list[str] = []
+    found: list[Accuracy] = []
+    if y == "accuracy":
+        from cnncalc.accuracy import accuracy
+
+        figures = accuracies if accuracies is not None else [accuracy(name) for name, _ in entries]
+        left_out = [name for (name, _), a in zip(entries, figures) if a is None]
+        kept = [(e, a) for e, a in zip(entries, figures) if a is not None]
+        if not kept:
+            raise ValueError("no ImageNet accuracy is known for any of these models "
+                             "(only bundled specs at their own input have one): try --y memory")
+        entries, found = [e for e, _ in kept], [a for _, a in kept]
     import matplotlib
     from matplotlib.ticker import FuncFormatter, LogLocator
 
@@ -244,16 +284,21 @@ def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "memor
 
     xs = [a.total_counted(convention) / 1e9 for _, a in entries]
     x_word = "multiply-adds" if convention == "lecture" else f"{convention} {get_profile(convention).unit_label}"
-    ys = [_compare_y(a, y) for _, a in entries]
+    ys = [a.top1 for a in found] if y == "accuracy" else [_compare_y(a, y, optimizer) for _, a in entries]
     params = [a.totals.params for _, a in entries]
     biggest = max(max(params), 1)
     max_area = 2800.0  # points^2 of the largest bubble
     areas = [max(10.0, max_area * p / biggest) for p in params]
 
     with matplotlib.rc_context(_RC):  # type: ignore[arg-type]
-        fig = _figure(9.0, 5.6)
+        fig = _figure(9.0, 5.6 if y != "accuracy" else 6.0)
         ax = fig.subplots()
-        palette = matplotlib.colormaps["tab10"].colors  # type: ignore[attr-defined]  # a ListedColormap
+        # tab10 (a ListedColormap); past ten models tab20's ten strong shades, then its ten light
+        # ones, so that no two bubbles share a colour and neighbours in the list differ most
+        palette = matplotlib.colormaps["tab10"].colors  # type: ignore[attr-defined]
+        if len(entries) > 10:
+            pairs = matplotlib.colormaps["tab20"].colors  # type: ignore[attr-defined]
+            palette = (*pairs[0::2], *pairs[1::2])
         for i, (x, v, s) in enumerate(zip(xs, ys, areas)):
             ax.scatter([x], [v], s=s, color=palette[i % len(palette)], alpha=0.55,
                        edgecolors="black", linewidths=0.6, zorder=3)
@@ -268,7 +313,7 @@ def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "memor
             ax.set_xlabel(f"{x_word} (G, log scale)")
         else:
             ax.set_xlabel(f"{x_word} (G)")
-        ax.set_ylabel(_Y_LABELS[y])
+        ax.set_ylabel(_Y_LABELS[y].format(optimizer=optimizer))
         ax.margins(x=0.12, y=0.12)
         ax.grid(color="#e3e3e3", linewidth=0.8, zorder=0)
         ax.spines[["top", "right"]].set_visible(False)
@@ -283,9 +328,13 @@ def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "memor
         batches = {(a.batch, a.dtype) for _, a in entries}
         note = (f"batch {entries[0][1].batch}, {entries[0][1].dtype.name}"
                 if len(batches) == 1 else "mixed batch sizes / element types")
-        fig.suptitle("Comparing complexity: compute vs "
-                     + {"memory": "activation memory", "params": "parameters",
-                        "training": "training memory"}[y], fontsize=13, fontweight="bold")
+        if y == "accuracy":
+            note = f"operations for one image ({x_word}); bubble area = parameters"
+            ax.annotate(_sources_note([n for n, _ in entries], found), (0, 0), xycoords="axes fraction",
+                        xytext=(0, -34), textcoords="offset points", va="top", ha="left", fontsize=7,
+                        color="#555555", annotation_clip=False)
+        fig.suptitle("Comparing complexity: " + _TITLES[y], fontsize=13, fontweight="bold")
         ax.set_title(note, loc="left", fontsize=9, color="#555555")
         _place_labels(fig, ax, labels, [math.sqrt(s) / 2 for s in areas])
         _save(fig, path, fmt)
+    return left_out

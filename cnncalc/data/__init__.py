@@ -1,0 +1,1 @@
+"""Frozen reference data shipped with the package (accuracy.json: scripts/freeze_accuracy.py)."""
