@@ -117,9 +117,11 @@ def analyze(spec: SpecLike, *, input: Sequence[int] | None = None, args: Mapping
 def verify(spec: SpecLike, *, device: str = "cpu", batch: int = 1, dtype: str = "float32",
            input: Sequence[int] | None = None, args: Mapping[str, Any] | None = None, params: str = "all",
            time: bool = False, repeats: int = 10, train: bool = False,
-           limits: Limits | Mapping[str, int] | None = None, layout: str | None = None) -> VerifyResult:
+           limits: Limits | Mapping[str, int] | None = None, layout: str | None = None,
+           memory_check: bool = True) -> VerifyResult:
     """Build the spec as a real PyTorch model on `device` (cpu, meta, cuda, cuda:N), run one
-    batch, and check every layer's shape, params, FLOPs and output bytes (needs torch)."""
+    batch, and check every layer's shape, params, FLOPs and output bytes (needs torch). A run
+    the device has no free memory for is refused first (UsageError) unless memory_check=False."""
     from cnncalc.torchcheck.run import import_torch
 
     import_torch()  # a clear error before any work when PyTorch is missing
@@ -129,7 +131,7 @@ def verify(spec: SpecLike, *, device: str = "cpu", batch: int = 1, dtype: str = 
     if dtype not in DTYPES:
         raise UsageError(None, f"verify runs float32, float16 or bfloat16, not '{dtype}'")
     analysis = analyze(spec, input=input, args=args, batch=batch, dtype=dtype, limits=limits, layout=layout)
-    return run(analysis.graph, analysis, device, dtype, params == "weights", time, repeats, train)
+    return run(analysis.graph, analysis, device, dtype, params == "weights", time, repeats, train, memory_check)
 
 
 def architectures() -> list[str]:

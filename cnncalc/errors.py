@@ -51,15 +51,15 @@ class CnncalcError(Exception):
         (lines: the text already split, when many errors of one file are rendered.) Control
         characters are shown escaped, so nothing in a spec can drive the terminal."""
         text = text if text is not None else self.text
-        where = f"{safe_text(str(self.span))}: " if self.span else ""
-        out = [f"{where}error: {safe_text(self.message)}"]
+        where = f"{safe_text(shorten(str(self.span)))}: " if self.span else ""
+        out = [f"{where}error: {safe_text(shorten(self.message))}"]
         if self.span and (lines is not None or text is not None):
             if lines is None:
                 lines = _lines_up_to(text or "", self.span.line)
             if 1 <= self.span.line <= len(lines):
                 out += excerpt(lines[self.span.line - 1], self.span.line, self.span.col)
         if self.hint:
-            out.append(f"  hint: {safe_text(self.hint)}")
+            out.append(f"  hint: {safe_text(shorten(self.hint))}")
         return "\n".join(out)
 
 
@@ -67,6 +67,17 @@ def _lines_up_to(text: str, line: int) -> list[str]:
     """The first `line` lines of text (not the whole file: a message about line 3 of a 4 MB
     file splits 3 lines)."""
     return text.split("\n", line)[:line] if line > 0 else []
+
+
+MAX_MESSAGE = 400  # characters of a message shown: a 200 kB name in a spec is not echoed whole
+
+
+def shorten(text: str, most: int = MAX_MESSAGE) -> str:
+    """text, its middle cut out when it is longer than `most` characters (saying how much)."""
+    if len(text) <= most:
+        return text
+    keep = most - 40
+    return f"{text[: keep * 3 // 4]}...({len(text) - keep:,} characters)...{text[len(text) - keep // 4:]}"
 
 
 def safe_text(text: str) -> str:
@@ -112,6 +123,9 @@ class LimitError(SpecError):
                          f"if this is intended, raise it: --limit {limit}=N")
 
 
+MAX_ERRORS = 50  # errors shown of one file, like a compiler's -fmax-errors; the count says the rest
+
+
 class SpecErrors(SpecError):
     """Several independent problems found in one file, reported together like a compiler."""
 
@@ -124,8 +138,10 @@ class SpecErrors(SpecError):
         text = text if text is not None else self.text
         if lines is None and text is not None:
             lines = text.splitlines()
-        parts = [e.render(text, lines) for e in self.errors]
-        return "\n".join(parts) + f"\n{len(self.errors)} errors"
+        parts = [e.render(text, lines) for e in self.errors[:MAX_ERRORS]]
+        if len(self.errors) > MAX_ERRORS:
+            parts.append(f"... and {len(self.errors) - MAX_ERRORS:,} more")
+        return "\n".join(parts) + f"\n{len(self.errors):,} errors"
 
 
 # The most digits of any integer a spec, a flag or an expression may hold: no layer is 10**100

@@ -69,6 +69,9 @@ class Graph:
         return len(self.nodes) - 1
 
 
+MAX_NAME = 200  # characters of a layer name: a table column, not a document
+
+
 class _Scope:
     """Names visible while expanding one block instance (or branch)."""
 
@@ -130,6 +133,10 @@ class _Builder:
         self.templates: dict[tuple, _Template] = {}
         self.frames: list[list[Any]] = []
         self.training = 0  # > 0 while expanding a `train_only:` item
+        # how many times the item being expanded will be expanded in all (the product of the
+        # enclosing repeats still to run, this one included): with the size of a first instance,
+        # it foresees the layer count, so nested repeats stop at once instead of near the limit
+        self.multiplicity = 1
 
     def report(self, exc: CnncalcError, layer: str | None = None) -> None:
         """Record a problem once (a block used many times reports its mistake once)."""
@@ -144,7 +151,11 @@ class _Builder:
     # -- nodes ---------------------------------------------------------------------------------
     def node(self, scope: _Scope, local: str, op: OpDef, inputs: list[int], span: Span | None) -> int:
         name = scope.full(local)
-        if name in self.by_name:
+        if name == "input":  # `inputs: [input]` means the network's input; a layer cannot take its name
+            self.report(SpecError(span, "a layer cannot be named 'input': `inputs: [input]` is the network's input",
+                                  "give it another `name:`"))
+            name = local = f"{local}~{len(self.graph.nodes)}"
+        elif name in self.by_name:
             self.report(SpecError(span, f"duplicate layer name '{name}'", "give each layer its own `name:`"))
             name = local = f"{local}~{len(self.graph.nodes)}"
         shapes = [self.graph.nodes[i].shape for i in inputs]
@@ -220,6 +231,9 @@ class _Builder:
         if name is not None and (not isinstance(name, str) or not name or "." in name):
             raise SpecError(item.span, f"'name' must be text without dots, found {name!r}",
                             "dots separate the levels of hierarchical names (conv3_x.0.conv1)")
+        if name is not None and len(name) > MAX_NAME:
+            raise SpecError(item.span, f"a layer name of {len(name):,} characters (at most {MAX_NAME})",
+                            "give it a shorter `name:`")
         sources = [cur]
         if item.inputs is not None:
             sources = [self.resolve(scope, substitute(r, scope.env, s), s)
@@ -253,26 +267,40 @@ class _Builder:
         if repeat == 0:  # left out: nothing is made, and the next item reads what this one would have
             return cur
         base = name or scope.auto(item.type if block else cls.type)  # type: ignore[union-attr]
-        for r in range(repeat):
-            local = f"{base}.{r}" if repeat > 1 else base
-            args = _merged(item.args, item.first if r == 0 else None)
-            if block is not None:
-                if len(sources) != 1:
-                    self.report(SpecError(item.span, f"block '{item.type}' takes one input"))
-                cur = self.instance(block, args, scope, local, sources[0], item.span)
-            else:
-                try:
-                    values = {k: substitute(v, scope.env, args.at(k)) for k, v in args.items()}
-                    key = (item.type, *((k, _frozen(v)) for k, v in values.items()))
-                    op: OpDef | None = self.ops.get(key)
-                    if op is None:
-                        op = self.ops[key] = build_op(item.type, values, args.value_spans, item.span, args.key_spans)
-                except SpecError as exc:
-                    self.report(exc, scope.full(local))
-                    op = _Unknown()
-                cur = self.node(scope, local, op, sources, item.span)
-            sources = [cur]
+        outer, before = self.multiplicity, len(self.graph.nodes)
+        try:
+            for r in range(repeat):
+                local = f"{base}.{r}" if repeat > 1 else base
+                self.multiplicity = outer * (repeat - r)
+                if r == 1:
+                    self._foresee(len(self.graph.nodes) - before, outer * repeat, item.span)
+                args = _merged(item.args, item.first if r == 0 else None)
+                if block is not None:
+                    if len(sources) != 1:
+                        self.report(SpecError(item.span, f"block '{item.type}' takes one input"))
+                    cur = self.instance(block, args, scope, local, sources[0], item.span)
+                else:
+                    try:
+                        values = {k: substitute(v, scope.env, args.at(k)) for k, v in args.items()}
+                        key = (item.type, *((k, _frozen(v)) for k, v in values.items()))
+                        op: OpDef | None = self.ops.get(key)
+                        if op is None:
+                            op = self.ops[key] = build_op(item.type, values, args.value_spans, item.span, args.key_spans)
+                    except SpecError as exc:
+                        self.report(exc, scope.full(local))
+                        op = _Unknown()
+                    cur = self.node(scope, local, op, sources, item.span)
+                sources = [cur]
+        finally:
+            self.multiplicity = outer
         return cur
+
+    def _foresee(self, size: int, copies: int, span: Span) -> None:
+        """Stop before the work when `copies` instances in all of `size` layers would pass the
+        layer limit (the first instance was just built: the later ones are its like)."""
+        if copies > 1 and size * (copies - 1) + len(self.graph.nodes) > self.limits.layers:
+            raise LimitError(span, f"the spec expands to about {size * copies + len(self.graph.nodes) - size:,} "
+                             "layers (check `repeat:` counts)", "layers", self.limits.layers)
 
     def instance(self, block: BlockSpec, args: LMap, scope: _Scope, local: str, src: int,
                  span: Span) -> int:

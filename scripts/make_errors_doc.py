@@ -20,6 +20,7 @@ GROUPS = [
                                 "groups_do_not_divide", "conv_after_flatten", "linear_wrong_size", "add_mismatch",
                                 "concat_mismatch"]),
     ("References, names and blocks", ["unknown_reference", "later_reference", "self_reference", "duplicate_names",
+                                      "layer_named_input", "inputs_empty",
                                       "block_uses_itself", "blocks_use_each_other", "unknown_dollar_argument",
                                       "bad_expression"]),
     ("The file itself", ["unknown_top_key", "missing_input", "bad_input", "empty_file", "not_a_mapping",
@@ -29,7 +30,7 @@ GROUPS = [
                                                "sexagesimal", "int_too_long", "float_too_large"]),
     ("Expressions", ["unary_minus_chain", "long_sum", "squared_through_blocks"]),
     ("What reaches the terminal", ["control_characters_in_name"]),
-    ("Safety: no code from YAML, and limits", ["python_tag", "python_scalar_tag", "alias_bomb", "huge_repeat"]),
+    ("Safety: no code from YAML, and limits", ["python_tag", "python_scalar_tag", "alias_bomb", "huge_repeat", "nested_repeats"]),
 ]
 
 HEAD = """# Errors
@@ -58,11 +59,38 @@ TAIL = """## Command line
 | a name that is neither a file nor bundled | `error: no such file or bundled architecture: 'alexnt'` + `hint: did you mean 'alexnet'?` |
 | a directory | `error: 'specs/' is a directory, not a spec file` |
 | `--set clases=10` | `error: --set clases: the spec has no argument 'clases'` + `hint: did you mean 'classes'?` |
-| `--set classes=[1,` | `error: --set 'classes=[1,': cannot read the value '[1,'` |
+| `--set classes=[1,` | `error: --set 'classes=[1,': cannot read the value: invalid YAML: ...` |
+| `--set classes='!!int abc'`, a 5,000-digit value | read by the spec loader: `'abc' is not an integer`, `an integer of 5,000 digits (at most 100)` |
 | `--input 3x32` | `error: --input '3x32' is not CxHxW of positive integers` |
+| `--input 1x٣٢x32`, `--input 3x3_2x32` | `error: --input '1x٣٢x32' is not CxHxW` (ASCII digits only) |
 | `--limit layer=5` | `error: --limit 'layer=5': no limit named 'layer'` + `hint: did you mean 'layers'?` |
+| `--limit layers=٣`, a 5,000-digit value | `error: --limit 'layers=٣': the value must be a positive integer (ASCII digits, at most 18)` |
+| `--batch 0`, `--batch` past 10**18, an unknown flag | click's message in one line: `error: Invalid value for '--batch': ...` + `hint: cnncalc table --help lists the options` |
+| `memory --gpu-memory 0GB` | `error: --gpu-memory '0GB' is no memory at all` |
+| `plot -o somefolder/`, a missing folder | `error: cannot write 'somefolder': it is a folder; name a file in it` |
+| a full disk, no permission | `error: cannot write 'x.png': No space left on device`; the old file is left as it was |
+| `table ... > /dev/full` | `error: cannot write the output: No space left on device` |
+| `verify` of a run bigger than the free memory | `error: verify would need about 10,739.3 GiB on cpu (...), and 22.8 GiB is free` + `hint: --device meta checks shapes and FLOPs without memory; --no-memory-check runs it anyway` |
+| `verify` of a tensor past 2**63 - 1 elements | `error: layer 'input' would be a tensor of ... elements (batch ...): more than torch can index (2**63 - 1)` |
 | `verify --device cuda` without a GPU | `error: CUDA was requested but torch.cuda.is_available() is False; ...` |
 | `verify` without PyTorch | `error: verify needs PyTorch: pip install 'cnncalc[torch]'` |
+
+Names, descriptions and notes are the spec's text, never markup: `[/bold]` prints as typed and
+`[link=...]` makes no hyperlink, in every table and chart; control characters (an escape
+sequence in a name) are shown escaped, `\x1b`, in every message and table. Messages quote at
+most 400 characters of a value (a 200 kB name is shortened, saying by how much), a file's
+errors stop at 50 (`... and 2,951 more`, then the count), and a layer name is at most 200
+characters. Every file cnncalc writes (plots, charts) is written beside its target and renamed
+into place when complete, so a failure leaves no partial file and any old one untouched.
+
+## Exit status
+
+| status | meaning |
+| --- | --- |
+| 0 | success |
+| 1 | `cnncalc verify` found a difference between the analysis and PyTorch |
+| 2 | a bad spec, a bad flag or usage, or an output that cannot be written |
+| 130 | interrupted (Ctrl-C) |
 
 ## Limits
 

@@ -108,7 +108,8 @@ def test_limits_are_named_and_can_be_raised(tmp_path):
     spec.write_text("input: [3, 8, 8]\nlayers:\n  - relu: {repeat: 20}\n")
     tight = run_cli("table", str(spec), "--limit", "layers=10")
     assert tight.exit_code == 2
-    assert "too many layers (check `repeat:` counts) (limit layers=10)" in tight.stderr
+    # foreseen after the first relu: the input + 20 relus = 21 layers, before building them
+    assert "expands to about 21 layers (check `repeat:` counts) (limit layers=10)" in tight.stderr
     assert "--limit layers=N" in tight.stderr
     assert run_cli("table", str(spec), "--limit", "layers=100").exit_code == 0
     assert run_cli("table", str(spec), "--limit", "repeat=5").exit_code == 2

@@ -1,7 +1,8 @@
 """The command line: read flags, call the core, print, choose the exit code.
 
-Exit status: 0 success, 2 bad spec or bad usage (one line on stderr naming file:line, no
-traceback), 1 for "verify found a mismatch". Each command lives in its own module and is
+Exit status: 0 success, 1 "verify found a difference", 2 bad spec, bad usage or an output
+that cannot be written (one message on stderr naming file:line:col or the flag, no traceback),
+130 interrupted (Ctrl-C). Each command lives in its own module and is
 imported only when it runs (LazyGroup), so `cnncalc table` does not pay for `verify`'s imports
 or for building every other command's options.
 """
@@ -55,4 +56,58 @@ def main() -> None:
         import gc
 
         gc.disable()
-    cli(prog_name="cnncalc")
+    sys.exit(run(sys.argv[1:]))
+
+
+def run(args: list[str]) -> int:
+    """Run the CLI and return its exit status, every failure outside a command's own handling
+    answered in one line: a click usage error (a bad flag value) as `error: ...`, an interrupt as
+    130 (the shell's 128 + SIGINT), an output that cannot be written (a full disk, a closed pipe)
+    as one sentence and status 2."""
+    import errno
+    import sys
+
+    try:
+        status = cli.main(args, prog_name="cnncalc", standalone_mode=False)
+        return status if isinstance(status, int) else 0  # click returns --help's and --version's 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.UsageError as exc:
+        from cnncalc.errors import safe_text, shorten
+
+        command = f"cnncalc {exc.ctx.command_path.split(' ', 1)[1]}" if exc.ctx and " " in exc.ctx.command_path \
+            else "cnncalc"
+        print(f"error: {safe_text(shorten(exc.format_message()))}\n  hint: {command} --help lists the options",
+              file=sys.stderr)
+        return 2
+    except click.ClickException as exc:
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        return exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `cnncalc table x | head`: the reader left; not an error of ours
+        _quiet_stdout()
+        return 0
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EROFS, errno.EBADF):
+            raise
+        _quiet_stdout()
+        print(f"error: cannot write the output: {exc.strerror}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # a command's sys.exit(n) (handle_errors: 2, verify: 1)
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush of what could not be
+    written raises nothing more."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

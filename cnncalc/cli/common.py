@@ -38,38 +38,57 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _shown(text: str) -> str:
+    from cnncalc.errors import shorten
+
+    return shorten(text, 80)
+
+
 def parse_input(text: str | None) -> list[int] | None:
-    """`3x32x32` (or 3,32,32) -> [3, 32, 32]; any rank (197x768 for tokens)."""
+    """`3x32x32` (or 3,32,32) -> [3, 32, 32]; any rank (197x768 for tokens). ASCII digits only
+    (int() would also take '٣٢' and '3_2'), at most MAX_DIGITS each."""
+    import re
+
+    from cnncalc.errors import MAX_DIGITS
+
     if text is None:
         return None
     parts = text.replace(",", "x").lower().split("x")
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        raise UsageError(None, f"--input '{text}' is not CxHxW", "e.g. --input 3x32x32") from None
+    if not all(re.fullmatch(r"\s*[0-9]+\s*", p, flags=re.ASCII) for p in parts):
+        raise UsageError(None, f"--input '{_shown(text)}' is not CxHxW", "e.g. --input 3x32x32")
+    if any(len(p.strip()) > MAX_DIGITS for p in parts):
+        raise UsageError(None, f"--input '{_shown(text)}': a size of more than {MAX_DIGITS} digits")
+    values = [int(p) for p in parts]
     if not 1 <= len(values) <= 8 or min(values) < 1:
-        raise UsageError(None, f"--input '{text}' is not CxHxW of positive integers", "e.g. --input 3x32x32")
+        raise UsageError(None, f"--input '{_shown(text)}' is not CxHxW of positive integers", "e.g. --input 3x32x32")
     return values
 
 
 def parse_sets(items: tuple[str, ...]) -> dict[str, Any]:
-    """`--set classes=10` -> {"classes": 10}; values are read as YAML scalars."""
-    import yaml
+    """`--set classes=10` -> {"classes": 10}; values are read as a spec's values are (the same
+    loader: plain YAML, integers of at most MAX_DIGITS digits, no tags)."""
+    from cnncalc.errors import CnncalcError
+    from cnncalc.spec.load import parse_yaml
 
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise UsageError(None, f"--set '{item}' is not key=value", "e.g. --set classes=10")
+            raise UsageError(None, f"--set '{_shown(item)}' is not key=value", "e.g. --set classes=10")
+        if not value.strip():
+            out[key.strip()] = None
+            continue
         try:
-            out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError:
-            raise UsageError(None, f"--set '{item}': cannot read the value '{value}'") from None
+            out[key.strip()] = parse_yaml(value, "--set")
+        except CnncalcError as exc:
+            raise UsageError(None, f"--set '{_shown(item)}': cannot read the value: {exc.message}", exc.hint) from None
     return out
 
 
 def parse_limits(items: tuple[str, ...]) -> Limits:
     """`--limit layers=2000000` -> Limits with that field raised."""
+    import re
+
     from cnncalc.spec.expr import did_you_mean
 
     names = list(Limits._fields)
@@ -77,10 +96,11 @@ def parse_limits(items: tuple[str, ...]) -> Limits:
     for item in items:
         key, _, value = item.partition("=")
         if key not in names:
-            raise UsageError(None, f"--limit '{item}': no limit named '{key}'",
+            raise UsageError(None, f"--limit '{_shown(item)}': no limit named '{_shown(key)}'",
                              did_you_mean(key, names) or f"limits: {', '.join(names)}")
-        if not value.isdigit() or int(value) < 1:
-            raise UsageError(None, f"--limit '{item}': the value must be a positive integer")
+        if not re.fullmatch(r"[0-9]{1,18}", value, flags=re.ASCII) or int(value) < 1:
+            raise UsageError(None, f"--limit '{_shown(item)}': the value must be a positive integer "
+                             "(ASCII digits, at most 18)")
         values[key] = int(value)
     return Limits(**values)
 
@@ -110,7 +130,7 @@ layout_option = click.option("--layout", type=click.Choice(["chw", "hwc"]), defa
                                   "to the spec's input:.")
 set_option = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
                           help="Override a top-level argument of the spec, e.g. --set classes=10 (repeatable).")
-batch_option = click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+batch_option = click.option("--batch", type=click.IntRange(min=1, max=10**18), default=1, show_default=True,
                             help="Batch size: scales memory and multiply-adds.")
 dtype_option = click.option("--dtype", type=click.Choice(DTYPE_CHOICES), default="float32", show_default=True,
                             help="Element type: sets bytes per element.")
@@ -188,15 +208,16 @@ def complete_spec(ctx: click.Context, param: click.Parameter, incomplete: str) -
 
 
 def make_console(file: Any = None):
-    from rich.console import Console
-
-    """A rich console for a report: the terminal's width; piped, COLUMNS when it is set (rich
-    reads it), else 160 columns, wide enough for every column of the lecture table."""
+    """A rich console for a report (names never markup, control characters escaped:
+    report/console.py): the terminal's width; piped, COLUMNS when it is set (rich reads it),
+    else 160 columns, wide enough for every column of the lecture table."""
     import os
 
-    console = Console(file=file)
+    from cnncalc.report.console import SafeConsole
+
+    console = SafeConsole(file=file)
     if not console.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit():
-        console = Console(file=file, width=160)
+        console = SafeConsole(file=file, width=160)
     return console
 
 
@@ -205,22 +226,26 @@ def parse_gpu_memory(text: str) -> int:
     """'24GB', '24 GiB', '80G', '16384MB' -> bytes. GPU makers quote GiB as "GB": both mean 2**30."""
     import re
 
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B)?\s*", text, flags=re.I)
+    match = re.fullmatch(r"\s*([0-9]{1,15}(?:\.[0-9]{1,15})?)\s*([KMGT]?)(i?B)?\s*", text, flags=re.I | re.ASCII)
     if not match:
-        raise UsageError(None, f"--gpu-memory '{text}' is not a size", "e.g. --gpu-memory 24GB")
+        raise UsageError(None, f"--gpu-memory '{_shown(text)}' is not a size", "e.g. --gpu-memory 24GB")
     scale = {"": 2**30, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}[match[2].upper()]
     from decimal import Decimal
 
-    return int(Decimal(match[1]) * scale)
+    size = int(Decimal(match[1]) * scale)
+    if size < 1:
+        raise UsageError(None, f"--gpu-memory '{_shown(text)}' is no memory at all", "e.g. --gpu-memory 24GB")
+    return size
 
 
 def check_plot_path(path: str) -> None:
     from pathlib import Path
 
+    from cnncalc.output import check_writable
+
     if Path(path).suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise UsageError(None, f"cannot tell the image format of '{path}'", "use a .png, .svg or .pdf file name")
-    if not Path(path).resolve().parent.is_dir():
-        raise UsageError(None, f"the folder of '{path}' does not exist")
+        raise UsageError(None, f"cannot tell the image format of '{_shown(path)}'", "use a .png, .svg or .pdf file name")
+    check_writable(path)
 
 
 def require_matplotlib() -> None:

@@ -55,7 +55,12 @@ def compare(specs: tuple[str, ...], input_shape: str | None, sets: tuple[str, ..
         require_matplotlib()  # before anything is printed
     profile = pick_convention(convention, flops_mode)
     analyses = [analyse(spec, input_shape, sets, batch, dtype, limits) for spec in specs]
-    figures = _accuracies(specs, bool(input_shape or sets), limits) if plot_path and y_metric == "accuracy" else None
+    figures = None
+    if plot_path:  # every reason the chart would fail, before the table is printed
+        from cnncalc.report.plot import check_drawable
+
+        check_drawable(analyses)
+        figures = _accuracies(specs, bool(input_shape or sets), limits) if y_metric == "accuracy" else None
     grid = compare_grid(analyses, optimizer, profile)
     if fmt == "rich":
         console = make_console()
@@ -63,10 +68,11 @@ def compare(specs: tuple[str, ...], input_shape: str | None, sets: tuple[str, ..
     else:
         import json
 
+        from cnncalc.errors import safe_text
         from cnncalc.report.grid import WRITERS
 
         text = json.dumps(grid.data, indent=2) + "\n" if fmt == "json" else WRITERS[fmt](grid)
-        click.echo(text, nl=False)
+        click.echo(safe_text(text), nl=False)
     if plot_path:
         plot_with(lambda plot: plot.plot_compare([(a.graph.name, a) for a in analyses], plot_path, y_metric,
                                                  profile, optimizer, figures))

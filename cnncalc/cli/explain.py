@@ -35,4 +35,6 @@ def explain(spec: str, layers: tuple[str, ...], input_shape: str | None, sets: t
     profile = pick_convention(convention, flops_mode)
     analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
     view = View(weights_only=params_mode == "weights", convention=profile)
-    click.echo(render_explain(analysis, list(layers), view), nl=False)
+    from cnncalc.errors import safe_text
+
+    click.echo(safe_text(render_explain(analysis, list(layers), view)), nl=False)

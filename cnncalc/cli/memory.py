@@ -48,15 +48,17 @@ def memory(spec: str, input_shape: str | None, sets: tuple[str, ...], limits: tu
         return
     from rich.table import Table
 
+    from cnncalc.report.view import fixed
+
     table = Table(title=f"{analysis.graph.name}: training memory, batch {batch}, {dtype}, {optimizer}",
                   header_style="bold", show_footer=True)
     table.add_column("part", footer="total")
     table.add_column("bytes", justify="right", footer=f"{parts['total']:,}")
-    table.add_column("MiB", justify="right", footer=f"{parts['total'] / 2**20:,.1f}")
+    table.add_column("MiB", justify="right", footer=fixed(parts["total"], 2**20, 1))
     table.add_column("share", justify="right", footer="100%")
     for part, size in parts.items():
         if part != "total":
-            table.add_row(part, f"{size:,}", f"{size / 2**20:,.1f}", f"{100 * size / parts['total']:.0f}%")
+            table.add_row(part, f"{size:,}", fixed(size, 2**20, 1), f"{fixed(100 * size, parts['total'], 0)}%")
     from cnncalc.report.fit import fitted
 
     console = make_console()
@@ -64,9 +66,9 @@ def memory(spec: str, input_shape: str | None, sets: tuple[str, ...], limits: tu
     console.print("activations: every layer's output, kept for the backward pass (in-place layers share their "
                   "input's); optimizer state in the parameters' dtype (docs/conventions.md)", style="dim")
     console.print(f"inference (no gradients): parameters + the largest live set of activations = "
-                  f"{inference / 2**20:,.1f} MiB")
+                  f"{fixed(inference, 2**20, 1)} MiB")
     if capacity is not None:
         fits = parts["total"] <= capacity
         console.print(f"fits on a {gpu_memory} GPU? {'yes' if fits else 'no'} "
-                      f"({100 * parts['total'] / capacity:.0f}% of {capacity / 2**30:,.1f} GiB; "
+                      f"({fixed(100 * parts['total'], capacity, 0)}% of {fixed(capacity, 2**30, 1)} GiB; "
                       f"allocator overhead and the CUDA context, ~0.5 GiB, are not included)")

@@ -61,10 +61,11 @@ def table(specs: tuple[str, ...], input_shape: str | None, sets: tuple[str, ...]
                 console.print()
             console.print(render_table(analysis, shown, console.width))
         return
+    from cnncalc.errors import safe_text
     from cnncalc.report.text import render
 
-    if len(analyses) == 1:
-        click.echo(render(analyses[0], view, fmt), nl=False)
+    if len(analyses) == 1:  # (JSON escapes control characters itself; the text formats show them escaped)
+        click.echo(safe_text(render(analyses[0], view, fmt)), nl=False)
     elif fmt == "json":
         click.echo("[\n" + ",\n".join(render(a, view, fmt).rstrip("\n") for a in analyses) + "\n]")
     elif fmt == "csv":
@@ -72,9 +73,9 @@ def table(specs: tuple[str, ...], input_shape: str | None, sets: tuple[str, ...]
         lines = ["spec," + texts[0][0]]
         for spec, text in zip(specs, texts):
             lines += [f"{_csv_cell(spec)},{line}" for line in text[1:]]
-        click.echo("\n".join(lines))
+        click.echo(safe_text("\n".join(lines)))
     else:
-        click.echo("\n".join(render(a, view, fmt) for a in analyses), nl=False)
+        click.echo(safe_text("\n".join(render(a, view, fmt) for a in analyses)), nl=False)
 
 
 def _csv_cell(text: str) -> str:

@@ -32,13 +32,17 @@ from cnncalc.errors import UsageError
 @click.option("--repeats", type=click.IntRange(min=1), default=10, show_default=True, help="Timed runs per layer with --time.")
 @click.option("--peak-tflops", type=click.FloatRange(min=0, min_open=True), help="Device peak, for the % of peak column.")
 @click.option("--train", is_flag=True, help="On CUDA, also measure forward+backward peak memory.")
+@click.option("--no-memory-check", "no_memory_check", is_flag=True,
+              help="Run even when the estimate (parameters + input + every layer's output) exceeds the "
+                   "device's free memory.")
 @click.option("--against", type=click.Choice(["torchvision"]), help="Also compare totals with torchvision's model of the same name.")
 @click.option("--format", "fmt", type=click.Choice(["rich", "json"]), default="rich", show_default=True,
               help="rich (the terminal table) or json (exact integers, for scripts).")
 @handle_errors
 def verify(spec: str | None, all_specs: bool, device: str, input_shape: str | None, sets: tuple[str, ...],
            limits: tuple[str, ...], traceback: bool, batch: int, dtype: str, params_mode: str, timing: bool,
-           repeats: int, peak_tflops: float | None, train: bool, against: str | None, fmt: str) -> None:
+           repeats: int, peak_tflops: float | None, train: bool, no_memory_check: bool, against: str | None,
+           fmt: str) -> None:
     """Build SPEC as a real PyTorch model, run it, and check every analytic number layer by layer.
 
     Exit status 0 when everything matches, 1 when anything differs, 2 for a usage error.
@@ -56,7 +60,8 @@ def verify(spec: str | None, all_specs: bool, device: str, input_shape: str | No
     from cnncalc.torchcheck.run import verify as run_verify
 
     analysis = analyse(spec or "", input_shape, sets, batch, dtype, limits)  # spec is given: checked above
-    result = run_verify(analysis.graph, analysis, device, dtype, params_mode == "weights", timing, repeats, train)
+    result = run_verify(analysis.graph, analysis, device, dtype, params_mode == "weights", timing, repeats, train,
+                        not no_memory_check)
     third = None
     if against:
         from cnncalc.torchcheck.against import compare_torchvision
@@ -85,6 +90,7 @@ def _verify_all(device: str, batch: int, dtype: str, params_mode: str, fmt: str)
 
     from rich.progress import Progress
     from rich.table import Table
+    from rich.text import Text
 
     from cnncalc.report.verify import verdict
     from cnncalc.sources import bundled_names
@@ -110,7 +116,8 @@ def _verify_all(device: str, batch: int, dtype: str, params_mode: str, fmt: str)
             table.add_column(head, justify="left" if head in ("architecture", "result") else "right")
         for r, t in results:
             cells = sum(c.checked for check in r.checks for c in check.cells)
-            table.add_row(r.name, str(len(r.checks)), str(cells), "[green]✓[/]" if r.ok else "[bold red]✗[/]", f"{t:.2f}")
+            mark = Text("✓", style="green") if r.ok else Text("✗", style="bold red")
+            table.add_row(r.name, str(len(r.checks)), str(cells), mark, f"{t:.2f}")
         console = make_console()
         console.print(table)
         for r, _ in results:

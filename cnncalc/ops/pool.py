@@ -144,10 +144,15 @@ class AvgPool2d(_Pool):
 def adaptive_windows(size: int, out: int) -> int:
     """Sum of window lengths of adaptive pooling along one axis (torch's start/end rule).
 
-    window i covers [floor(i*size/out), ceil((i+1)*size/out)); when out divides size every
-    window is size/out long and the sum is exactly size.
+    window i covers [floor(i*size/out), ceil((i+1)*size/out)). Summed over i = 0..out-1 the
+    floors cancel against the ceilings but for the rounding: ceil(j*size/out) exceeds
+    floor(j*size/out) by 1 unless out divides j*size, which happens for gcd(size, out) of the
+    j = 1..out; so the sum is size + out - gcd(size, out), in constant time for any out
+    (when out divides size every window is size/out long and the sum is exactly size).
     """
-    return sum(-(-((i + 1) * size) // out) - (i * size) // out for i in range(out))
+    import math
+
+    return size + out - math.gcd(size, out)
 
 
 @register("adaptive_avgpool", "adaptiveavgpool")

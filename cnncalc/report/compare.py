@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cnncalc.engine import Analysis, depth, training_memory_estimate
+from cnncalc.report.console import plain
 from cnncalc.report.grid import Grid
 from cnncalc.report.view import fmt_auto
 
@@ -67,7 +68,7 @@ def _compare_table(grid: Grid, layout: str) -> Table:
     caption = grid.caption
     if layout != "columns" and len(headers) > 2 and headers[1] == "input":
         headers = [f"{headers[0]} (input)", *(_SHORT.get(h, h) for h in headers[2:])]
-        rows = [[Text(f"{r[0]}\n{r[1]}"), *r[2:]] for r in rows]
+        rows = [[plain(f"{r[0]}\n{r[1]}"), *r[2:]] for r in rows]
         if layout == "no-depth" and headers[-1] == "depth":
             headers, rows = headers[:-1], [r[:-1] for r in rows]
             caption += " (narrow terminal: depth left out; --format markdown shows it)"

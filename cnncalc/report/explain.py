@@ -65,7 +65,7 @@ def explain_lines(analysis: Analysis, row: LayerRow, view: v.View) -> list[str]:
         lines.append(f"  runs in place: its {n(row.output_bytes)} bytes overwrite the input, so it adds 0 KB")
     else:
         lines.append(f"  Memory (KB) = {n(total)} * {analysis.dtype_bytes} / 1024 = {n(row.output_bytes)} / 1024 = "
-                     f"{row.output_bytes / 1024:,.2f} -> {v.fmt_memory(row.memory_bytes, view)}")
+                     f"{v.fixed(row.output_bytes, 1024, 2)} -> {v.fmt_memory(row.memory_bytes, view)}")
     flop = analysis.counted(view.convention)[row.index - 1]
     flop_note = "" if view.convention == "lecture" else f" (as {view.convention} counts it)"
     units = [h.split("(")[-1].rstrip(")") if "(" in h else "" for h in v.headers(view)]

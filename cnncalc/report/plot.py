@@ -53,9 +53,12 @@ def _format_of(path: str) -> str:
 
 
 def _save(fig, path: str, fmt: str) -> None:
-    """Write the figure; no timestamps, so the same numbers give the same file."""
+    """Write the figure, whole or not at all (cnncalc/output.py); no timestamps, so the same
+    numbers give the same file."""
+    from cnncalc.output import write_atomic
+
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)
-    fig.savefig(path, format=fmt, dpi=150, metadata=metadata)
+    write_atomic(path, lambda fh: fig.savefig(fh, format=fmt, dpi=150, metadata=metadata))
 
 
 def _figure(width_in: float, height_in: float):
@@ -67,6 +70,29 @@ def _figure(width_in: float, height_in: float):
     fig = Figure(figsize=(width_in, height_in), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
+
+
+DRAWABLE = 10**300  # a float carries at most ~1.8e308: past this, a number has no position on an axis
+
+
+def check_drawable(analyses: list[Analysis]) -> None:
+    """A usage error, before drawing, for numbers too large for a chart (the tables show them
+    exactly; a float axis cannot)."""
+    from cnncalc.errors import UsageError
+
+    for a in analyses:
+        t = a.totals
+        if max(t.params, 2 * t.macs + t.elem_ops, t.memory_bytes, training_memory_estimate(a, "adam")) > DRAWABLE:
+            raise UsageError(None, f"'{_text(a.graph.name)}' has numbers past 10**300, which no chart axis can "
+                             "hold", "the tables show them exactly: cnncalc table, --format json")
+
+
+def _text(name: str) -> str:
+    """A user's name as matplotlib text: control characters escaped, and `$` not mathtext (a
+    name with one `$` would fail to draw, two would typeset what lies between)."""
+    from cnncalc.errors import safe_text
+
+    return safe_text(name).replace("$", r"\$")
 
 
 def _count(k: int) -> str:
@@ -105,8 +131,9 @@ def plot_layers(analysis: Analysis, view: View, path: str) -> None:
     import matplotlib
     from matplotlib.patches import Patch
 
+    check_drawable([analysis])
     rows = display_rows(analysis, view)
-    names = [r.lead.name for r in rows]
+    names = [_text(r.lead.name) for r in rows]
     n = len(names)
     from cnncalc.conventions import get_profile
 
@@ -164,7 +191,7 @@ def plot_layers(analysis: Analysis, view: View, path: str) -> None:
         fig.legend([Patch(color=_COLOURS[f]) for f in used], used, loc="outside lower center",
                    ncols=max(1, len(used)), frameon=False, fontsize=9, title="bar colour = layer type",
                    title_fontsize=9)
-        fig.suptitle(f"{analysis.graph.name}: where memory, parameters and compute live",
+        fig.suptitle(f"{_text(analysis.graph.name)}: where memory, parameters and compute live",
                      fontsize=13, fontweight="bold")
         thinned = f" · 1 name in {step} shown" if step > 1 else ""
         folded = " (relu, bn, dropout folded into the layer above)" if view.fold else ""
@@ -241,6 +268,7 @@ def _sources_note(names: list[str], found: list[Accuracy]) -> str:
     """The chart's footnote: which figures are torchvision's and which a paper's, named."""
     import textwrap
 
+    names = [_text(n) for n in names]
     tv = [n for n, a in zip(names, found) if a.from_torchvision]
     papers = [f"{n} ({a.short_source})" for n, a in zip(names, found) if not a.from_torchvision]
     parts = []
@@ -265,6 +293,7 @@ def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "accur
                          f"{', '.join(COMPARE_METRICS)}")
     if not entries:
         raise ValueError("nothing to compare: give at least one model")
+    check_drawable([a for _, a in entries])
     left_out: list[str] = []
     found: list[Accuracy] = []
     if y == "accuracy":
@@ -302,7 +331,7 @@ def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "accur
         for i, (x, v, s) in enumerate(zip(xs, ys, areas)):
             ax.scatter([x], [v], s=s, color=palette[i % len(palette)], alpha=0.55,
                        edgecolors="black", linewidths=0.6, zorder=3)
-        labels = [ax.annotate(name, (x, v), xytext=(0, 0), textcoords="offset points", fontsize=10,
+        labels = [ax.annotate(_text(name), (x, v), xytext=(0, 0), textcoords="offset points", fontsize=10,
                               zorder=4) for (name, _), x, v in zip(entries, xs, ys)]
         positive = [x for x in xs if x > 0]
         if len(positive) == len(xs) and max(xs) / min(xs) > 30:

@@ -11,7 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from cnncalc.engine import Analysis
+from cnncalc.errors import safe_text
 from cnncalc.report import view as v
+from cnncalc.report.console import plain
 
 _LEVELS = " ▁▂▃▄▅▆▇█"
 
@@ -154,7 +156,7 @@ def _table(analysis: Analysis, view: v.View, layout: Layout) -> Table:
                               *[""] * (len(table.columns) - 1))
             continue
         name, *cells = v.layer_cells(row)
-        label = Text(name)
+        label = plain(name)
         label.append(v.row_suffix(row), style="dim")
         rf = v.rf_cells(row, fields) if view.rf else []
         share = [share_cell(row, analysis, view)] if layout.share else []
@@ -203,12 +205,12 @@ def _zoo(entries: list[tuple[str, str, Analysis]], stacked: bool) -> Table:
         table.add_row(Text(family, style="bold"), end_section=False)
         for name, description, a in sorted(groups[family], key=lambda e: (e[2].totals.macs, e[0])):  # small to large
             t = a.totals
-            macs = f"{t.macs / 1e6:,.0f}" if t.macs >= 10**7 else f"{t.macs / 1e6:.2f}"
+            macs = v.fixed(t.macs, 10**6, 0 if t.macs >= 10**7 else 2)
             shape = "x".join(map(str, a.graph.input_shape))
-            numbers = (f"{t.params / 1e6:.2f}", macs, f"{t.memory_bytes / 2**20:.1f}")
+            numbers = (v.fixed(t.params, 10**6, 2), macs, v.fixed(t.memory_bytes, 2**20, 1))
             if stacked:
-                label = Text("  " + name)
-                label.append(f"\n  {shape}: {description}", style="dim")
+                label = plain("  " + name)
+                label.append(safe_text(f"\n  {shape}: {description}"), style="dim")
                 table.add_row(label, *numbers, end_section=True)
             else:
                 table.add_row("  " + name, shape, *numbers, description)

@@ -153,12 +153,11 @@ def render_any(analysis: Analysis, view: v.View, fmt: str) -> str:
         return render(analysis, view, fmt)
     import io
 
-    from rich.console import Console
-
+    from cnncalc.report.console import SafeConsole
     from cnncalc.report.table import render_table
 
     out = io.StringIO()
-    Console(file=out, width=120, color_system=None).print(render_table(analysis, view, 120))
+    SafeConsole(file=out, width=120, color_system=None).print(render_table(analysis, view, 120))
     return out.getvalue()
 
 

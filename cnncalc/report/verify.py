@@ -13,7 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from cnncalc.engine import Analysis, forward_memory_estimate, training_memory_estimate
-from cnncalc.report.view import fmt_int
+from cnncalc.report.console import plain
+from cnncalc.report.view import fixed, fmt_int
 from cnncalc.torchcheck.compare import Cell
 from cnncalc.torchcheck.run import VerifyResult
 
@@ -109,7 +110,7 @@ def _verify_table(result: VerifyResult, peak_tflops: float | None, layout: str) 
                    _num(c.params.measured), _mark(c.params), _num(c.flops.analytic),
                    _num(c.flops.measured), _mark(c.flops), _num(c.output_bytes.analytic), _mark(c.output_bytes)]
         elif layout == "stacked":
-            name = Text(c.name + "\n")
+            name = plain(c.name + "\n")
             name.append_text(_both(c.shape))
             params = _both(c.params)
             params.append("\n")
@@ -130,13 +131,13 @@ def _verify_table(result: VerifyResult, peak_tflops: float | None, layout: str) 
 
 def memory_line(result: VerifyResult, analysis: Analysis) -> str:
     est = forward_memory_estimate(analysis)
-    text = f"forward memory: analytic {est / 2**20:,.1f} MiB (params + largest live activations)"
+    text = f"forward memory: analytic {fixed(est, 2**20, 1)} MiB (params + largest live activations)"
     if result.peak_bytes is not None:
-        text += f", measured {result.peak_bytes / 2**20:,.1f} MiB (torch.cuda.max_memory_allocated)"
+        text += f", measured {fixed(result.peak_bytes, 2**20, 1)} MiB (torch.cuda.max_memory_allocated)"
     if result.train_peak_bytes is not None:
         train = training_memory_estimate(analysis)
-        text += (f"; forward+backward: analytic {train / 2**20:,.1f} MiB, "
-                 f"measured {result.train_peak_bytes / 2**20:,.1f} MiB")
+        text += (f"; forward+backward: analytic {fixed(train, 2**20, 1)} MiB, "
+                 f"measured {fixed(result.train_peak_bytes, 2**20, 1)} MiB")
     return text
 
 

@@ -129,14 +129,24 @@ def fmt_int(n: int) -> str:
     return f"{n:,}"
 
 
+def fixed(n: int, d: int, places: int, sep: bool = True) -> str:
+    """n / d to `places` decimals, halves up, in exact integer arithmetic (no float: right for
+    any size, where n / d would round past 2**53 and overflow past 10**308)."""
+    m = round_half_up(n * 10**places, d) if n >= 0 else -round_half_up(-n * 10**places, d)
+    whole, frac = divmod(abs(m), 10**places)
+    text = (f"{whole:,}" if sep else str(whole)) + (f".{frac:0{places}d}" if places else "")
+    return f"-{text}" if m < 0 else text
+
+
 def fmt_auto(n: int, base: int, suffixes: tuple[str, ...]) -> str:
-    """A human-readable size: 3 significant digits and a suffix (784 KB, 37.7 M, 1.82 G)."""
+    """A human-readable size: 3 significant digits and a suffix (784 KB, 37.7 M, 1.82 G), exact
+    for any integer (past the last suffix the digits grow, thousands separated: 12,345 TB)."""
     i = 0
     while i + 1 < len(suffixes) and n >= base ** (i + 1):
         i += 1
-    scaled = n / base**i  # display only: the exact integer stays in the engine
-    text = f"{scaled:.0f}" if i == 0 or scaled >= 100 else f"{scaled:.1f}" if scaled >= 10 else f"{scaled:.2f}"
-    return f"{text} {suffixes[i]}".rstrip()
+    unit = base**i
+    places = 0 if i == 0 or n >= 100 * unit else 1 if n >= 10 * unit else 2
+    return f"{fixed(n, unit, places, sep=i + 1 == len(suffixes))} {suffixes[i]}".rstrip()
 
 
 def fmt_memory(n_bytes: int, view: View) -> str:
@@ -249,12 +259,26 @@ def total_cells(analysis: Analysis, view: View) -> list[str]:
 RF_COLUMNS = ("RF", "jump", "start")
 
 
+def exact_decimal(value) -> str:
+    """An integer or a Fraction whose denominator is a power of 2 (receptive-field starts and
+    jumps: halved by each stride-2 layer) as its exact, finite decimal: 5, -0.5, 1.375."""
+    from fractions import Fraction
+
+    q = Fraction(value)
+    if q.denominator == 1:
+        return str(q.numerator)
+    places = q.denominator.bit_length() - 1  # q * 10**places is an integer when den = 2**places
+    if q.denominator != 1 << places:  # not a power of two: not from strides; 6 decimals, rounded
+        places = 6
+    return fixed(q.numerator, q.denominator, places, sep=False).rstrip("0").rstrip(".")
+
+
 def rf_cells(row: DisplayRow, fields: list) -> list[str]:
     """Receptive field size, jump and start of a row's output (its last layer), per axis when h != w."""
     field = fields[row.members[-1].index]  # the node whose output this row shows
 
     def pair(values: tuple) -> str:
-        text = [f"{float(v):g}" for v in values]  # starts are multiples of 1/2**k: exact as decimals
+        text = [exact_decimal(v) for v in values]
         return text[0] if text[0] == text[1] else "x".join(text)
 
     return [pair(field.size), pair(field.jump), pair(field.start)]

@@ -66,14 +66,74 @@ class VerifyResult:
         return all(c.ok for c in self.checks)
 
 
+# torch indexes tensors with int64: no tensor may have 2**63 elements or more
+TORCH_MAX_NUMEL = 2**63 - 1
+
+
+def needed_bytes(analysis: Analysis) -> int:
+    """What a verify run holds at most: the parameters, the input, and every layer's output
+    (the hooks keep each one to compare it), in the run's dtype; an upper bound, in-place
+    layers counted as if they copied."""
+    from cnncalc.engine import param_bytes
+
+    return param_bytes(analysis) + analysis.input_bytes + sum(row.output_bytes for row in analysis.rows)
+
+
+def free_bytes(torch, dev) -> int | None:
+    """Memory free on the device now: CUDA's mem_get_info, the CPU's MemAvailable (Linux);
+    None where it cannot be told."""
+    if dev.type == "cuda":
+        return int(torch.cuda.mem_get_info(dev)[0])
+    if dev.type == "cpu":
+        try:
+            with open("/proc/meminfo", encoding="ascii") as f:
+                for line in f:
+                    if line.startswith("MemAvailable:"):
+                        return int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            return None
+    return None
+
+
+def check_fits(torch, dev, graph: Graph, analysis: Analysis) -> None:
+    """Refuse, before anything is allocated, a run torch cannot index or the device cannot hold."""
+    from cnncalc.ops.registry import numel
+
+    shapes = [(n.name, (analysis.batch, *n.shape)) for n in graph.nodes]
+    for name, shape in shapes:
+        if numel(shape) > TORCH_MAX_NUMEL or max(shape) > TORCH_MAX_NUMEL:
+            raise UsageError(None, f"layer '{name}' would be a tensor of {numel(shape):,} elements "
+                             f"(batch {analysis.batch:,}): more than torch can index (2**63 - 1)",
+                             "lower --batch or --input; the analytic table (cnncalc table) has no such limit")
+    if dev.type == "meta":
+        return
+    need, free = needed_bytes(analysis), free_bytes(torch, dev)
+    if free is not None and need > free:
+        raise UsageError(None, f"verify would need about {_gib(need)} GiB on {dev} (parameters, input and every "
+                         f"layer's output at batch {analysis.batch:,}), and {_gib(free)} GiB is free",
+                         "--device meta checks shapes and FLOPs without memory; --no-memory-check runs it anyway")
+
+
+def _gib(n: int) -> str:
+    from cnncalc.report.view import fixed
+
+    return fixed(n, 2**30, 1)
+
+
 def verify(graph: Graph, analysis: Analysis, device: str = "cpu", dtype: str = "float32",
-           weights_only: bool = False, timing: bool = False, repeats: int = 10, train: bool = False) -> VerifyResult:
-    """Build the graph in torch on `device`, run one batch, and compare every layer."""
+           weights_only: bool = False, timing: bool = False, repeats: int = 10, train: bool = False,
+           memory_check: bool = True) -> VerifyResult:
+    """Build the graph in torch on `device`, run one batch, and compare every layer. First,
+    unless memory_check is False, refuse a run the device has no memory for (check_fits)."""
     torch = import_torch()
     from cnncalc.torchcheck.build import build_model
     from cnncalc.torchcheck.measure import LayerFailed, cuda_peaks, measure, time_layers
 
     dev = resolve_device(torch, device)
+    if memory_check:
+        check_fits(torch, dev, graph, analysis)
+    else:
+        check_fits(torch, torch.device("meta"), graph, analysis)  # indexing limits hold everywhere
     tdtype = getattr(torch, dtype)
     model = build_model(graph, dev, tdtype).eval()
     shape = (analysis.batch, *graph.input_shape)
