@@ -107,7 +107,7 @@ class _Unknown(OpDef):
     arity = -1
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
-        return xs[0]
+        return xs[0] if xs else (1,)  # `inputs: []`: any shape will do, its error is already reported
 
 
 class _Builder:
@@ -566,6 +566,10 @@ def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
         pass
     if builder.errors:
         raise builder.errors[0] if len(builder.errors) == 1 else SpecErrors(builder.errors)
+    if len(builder.graph.nodes) == 1:  # every item was `repeat: 0`: nothing to count
+        first = spec.layers[0].span if spec.layers else spec.span
+        raise SpecError(first, "every layer is left out (`repeat: 0`): the network has no layers",
+                        "a network needs at least one layer that runs")
     if builder.graph.nodes[-1].train_only:
         raise SpecError(builder.graph.nodes[-1].span, "the network's last layer runs only in training",
                         "the output is the last layer: put the `train_only:` branch before it")

@@ -30,7 +30,8 @@ GROUPS = [
                                                "sexagesimal", "int_too_long", "float_too_large"]),
     ("Expressions", ["unary_minus_chain", "long_sum", "squared_through_blocks"]),
     ("What reaches the terminal", ["control_characters_in_name"]),
-    ("Safety: no code from YAML, and limits", ["python_tag", "python_scalar_tag", "alias_bomb", "huge_repeat", "nested_repeats"]),
+    ("Safety: no code from YAML, and limits", ["python_tag", "python_scalar_tag", "alias_bomb", "huge_repeat", "nested_repeats",
+                                               "every_layer_left_out", "unknown_op_no_inputs"]),
 ]
 
 HEAD = """# Errors
@@ -91,6 +92,30 @@ into place when complete, so a failure leaves no partial file and any old one un
 | 1 | `cnncalc verify` found a difference between the analysis and PyTorch |
 | 2 | a bad spec, a bad flag or usage, or an output that cannot be written |
 | 130 | interrupted (Ctrl-C) |
+
+## Fuzzing
+
+`tests/fuzz.py` hunts for inputs that escape these rules. It runs in-process through the real
+command line (`cnncalc.cli.run`), about 3 ms a case, on specs generated from the format's own
+grammar (the layer types and each one's arguments are read from the op registry, with blocks,
+residual and parallel items, repeats, names, `inputs:`, `$args` expressions and variants, at
+three levels of noise from valid to edge values), on bundled specs mutated (a token replaced by
+an edge value such as `010`, `2:00`, `1e400`, a 5,000-digit integer or a tag; lines deleted,
+doubled, swapped or re-indented; tabs, anchors, aliases, control characters inserted; the file
+cut short), and on random text and bytes, as `table` (json, or rich at 40 to 200 columns),
+`check`, `explain`, `memory` or `compare`, sometimes with fuzzed `--input`, `--set`, `--batch`,
+`--limit`, `--units`, `--layout`, `--all`, `--depth`. A case passes when it exits 0, or exits 2
+with nothing on stdout and one `FILE:LINE:COL: error:` (or, for a flag, `error:`) message; any
+traceback, other status or case slower than 2 s fails it.
+
+- CI (`tests/test_fuzz.py::test_grammar_fuzz_in_process`): 5,000 cases, seed 2026, about 15 s.
+- The long run, 2026-12-05: `python -m tests.fuzz --cases 100000 --seed 1`: **0 failures** in
+  100,000 cases (4,422 generated and 5,946 mutated specs analysed; 81,651 spec errors and 7,981
+  unreadable files answered with exit 2), slowest case 0.73 s, 292 s in all on this 2-core
+  machine.
+- What the first runs found, each fixed at its root and kept as a case above: a layer that
+  failed to build with `inputs: []` (`unknown op no inputs`), and a spec whose every layer is
+  `repeat: 0` (`every layer left out`).
 
 ## Limits
 
