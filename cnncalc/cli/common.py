@@ -143,6 +143,9 @@ convention_option = click.option("--convention", type=click.Choice(CONVENTIONS),
 flops_option = click.option("--flops", "flops_mode", type=click.Choice(["macs", "flops"]), default=None,
                             help="flops: the same as --convention torch (FlopCounterMode's FLOPs: 2 per "
                                  "multiply-add of conv, linear and matmul, nothing else).")
+format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), default="rich", show_default=True,
+                             help="rich (the terminal table), json (exact integers), csv (raw integers), "
+                                  "markdown, latex or html.")
 optimizer_option = click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam", show_default=True,
                                 help="Optimizer state per parameter: sgd 0, momentum/rmsprop/adagrad 1, adam/adamw 2.")
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.common import (
-    FORMATS,
     analyse,
     analysis_options,
     check_plot_path,
     complete_spec,
     convention_option,
     flops_option,
+    format_option,
     handle_errors,
     make_console,
     optimizer_option,
@@ -32,8 +32,7 @@ Y_CHOICES = ("accuracy", "memory", "activations", "params", "training")
 @convention_option
 @flops_option
 @optimizer_option
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="rich", show_default=True,
-              help="rich (the terminal table), json (exact integers), csv, markdown, latex or html.")
+@format_option
 @click.option("--plot", "plot_path", metavar="PATH", help="Also draw the comparing-complexity chart (.png, .svg, .pdf).")
 @click.option("--y", "y_metric", type=click.Choice(Y_CHOICES), default="accuracy", show_default=True,
               help="The chart's y axis: accuracy (top-1 ImageNet, the lecture's chart), memory (inference: "

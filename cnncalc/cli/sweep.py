@@ -6,11 +6,11 @@ import click
 
 from cnncalc.cli.common import (
     DTYPE_CHOICES,
-    FORMATS,
     check_plot_path,
     complete_spec,
     convention_option,
     flops_option,
+    format_option,
     handle_errors,
     layout_option,
     limit_option,
@@ -40,8 +40,7 @@ from cnncalc.cli.common import (
 @convention_option
 @flops_option
 @optimizer_option
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="rich", show_default=True,
-              help="rich (the terminal table), json (exact integers), csv, markdown, latex or html.")
+@format_option
 @click.option("--plot", "plot_path", metavar="PATH", help="Also draw the sweep (.png, .svg, .pdf).")
 @limit_option
 @traceback_option

@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.common import (
-    FORMATS,
     analyse,
     analysis_options,
     complete_spec,
     count_options,
+    format_option,
     handle_errors,
     make_console,
     pick_convention,
@@ -22,8 +22,7 @@ from cnncalc.cli.common import (
 @spec_options
 @analysis_options
 @count_options
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="rich", show_default=True,
-              help="rich (the terminal table), json (exact integers), csv (raw integers), markdown, latex or html.")
+@format_option
 @click.option("--all", "show_all", is_flag=True, help="Show relu/bn/dropout as their own rows instead of folding them.")
 @click.option("--units", type=click.Choice(["lecture", "auto", "raw"]), default="lecture", show_default=True,
               help="lecture: KB / k / M rounded as on the slides; auto: readable B..GB, k..G; raw: exact integers.")
