@@ -75,6 +75,37 @@ class _Builder:
             raise LimitError(self.span(node), "the document expands to too many YAML nodes (aliases "
                              "repeated many times?)", "yaml_nodes", self.limits.yaml_nodes)
 
+    def foresee(self, root: yaml.Node) -> None:
+        """Refuse an alias bomb before building it: the size of each node once expanded, each
+        distinct node measured once (aliases share nodes), so a document of a few lines that
+        expands to billions of nodes costs as many steps as it has lines. A recursive alias is
+        left to build(), which stops it by depth."""
+        sizes: dict[int, int] = {}
+        active: set[int] = set()
+
+        def size(node: yaml.Node, depth: int) -> int:
+            key = id(node)
+            if key in sizes:
+                return sizes[key]
+            if key in active or depth > self.limits.depth:
+                return 1
+            total = 1
+            if isinstance(node, yaml.SequenceNode):
+                active.add(key)
+                total += sum(size(item, depth + 1) for item in node.value)
+                active.discard(key)
+            elif isinstance(node, yaml.MappingNode):
+                active.add(key)
+                total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+                active.discard(key)
+            if total > self.limits.yaml_nodes:
+                raise LimitError(self.span(node), "the document expands to too many YAML nodes (aliases "
+                                 "repeated many times?)", "yaml_nodes", self.limits.yaml_nodes)
+            sizes[key] = total
+            return total
+
+        size(root, 0)
+
     def build(self, node: yaml.Node, depth: int = 0) -> Any:
         if node.__class__ is yaml.ScalarNode:
             return self.scalar(node)
@@ -231,4 +262,7 @@ def parse_yaml(text: str, file: str, limits: Limits = Limits()) -> Any:
         raise SpecError(Span(file, 1, 1), f"invalid YAML: {_problem(exc)}") from None
     if node is None:
         raise SpecError(Span(file, 1, 1), "the file is empty", "a spec needs at least `input:` and `layers:`")
-    return _Builder(file, limits).build(node)
+    builder = _Builder(file, limits)
+    if "*" in text:  # an alias is written *name: without one, no node is shared and the count in build() is exact
+        builder.foresee(node)
+    return builder.build(node)
