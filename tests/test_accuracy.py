@@ -89,6 +89,8 @@ def test_compare_plot_memory_puts_vgg_highest(tmp_path):
     vgg, resnet = cnncalc.analyze("vgg16"), cnncalc.analyze("resnet50-tv")
     assert forward_memory_estimate(vgg) >= 138_357_544 * 4 > 25_557_032 * 4 * 5
     assert forward_memory_estimate(vgg) > 2 * forward_memory_estimate(resnet)
+    table = json.loads(run_cli("compare", "vgg16", "resnet50-tv", "--format", "json").stdout)
+    assert [m["inference_bytes"] for m in table] == [forward_memory_estimate(vgg), forward_memory_estimate(resnet)]
     pytest.importorskip("matplotlib")
     svg = tmp_path / "mem.svg"
     assert run_cli("compare", "vgg16", "resnet50-tv", "--plot", str(svg), "--y", "memory").exit_code == 0

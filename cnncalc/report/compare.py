@@ -8,7 +8,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from cnncalc.engine import Analysis, depth, training_memory_estimate
+from cnncalc.engine import Analysis, depth, forward_memory_estimate, training_memory_estimate
 from cnncalc.report.console import plain
 from cnncalc.report.grid import Grid
 from cnncalc.report.view import fmt_auto
@@ -21,33 +21,35 @@ def compare_grid(analyses: list[Analysis], optimizer: str = "adam", convention: 
 
     profile = get_profile(convention)
     flop_head = "MACs" if convention == "lecture" else f"{convention} {profile.unit_label}"
-    headers = ["model", "input", "params", flop_head, "activation memory", "training memory", "depth"]
+    headers = ["model", "input", "params", flop_head, "inference memory", "activation memory", "training memory",
+               "depth"]
     rows, raw, data = [], [], []
     for a in analyses:
         t, flop = a.totals, a.total_counted(convention)
-        train = training_memory_estimate(a, optimizer)
+        train, inference = training_memory_estimate(a, optimizer), forward_memory_estimate(a)
         shape = "x".join(map(str, a.graph.input_shape))
         rows.append([a.graph.name, shape, fmt_auto(t.params, 1000, ("", "k", "M", "G")),
                      fmt_auto(flop, 1000, ("", "k", "M", "G", "T")),
+                     fmt_auto(inference, 1024, ("B", "KB", "MB", "GB", "TB")),
                      fmt_auto(t.memory_bytes, 1024, ("B", "KB", "MB", "GB", "TB")),
                      fmt_auto(train, 1024, ("B", "KB", "MB", "GB", "TB")), str(depth(a))])
-        raw.append([a.graph.name, shape, str(t.params), str(flop), str(t.memory_bytes), str(train), str(depth(a))])
+        raw.append([a.graph.name, shape, str(t.params), str(flop), str(inference), str(t.memory_bytes), str(train), str(depth(a))])
         data.append({"name": a.graph.name, "input": list(a.graph.input_shape), "params": t.params,
-                     "macs": t.macs, "counted": flop, "memory_bytes": t.memory_bytes, "training_bytes": train,
+                     "macs": t.macs, "counted": flop, "inference_bytes": inference, "memory_bytes": t.memory_bytes, "training_bytes": train,
                      "depth": depth(a)})
     batch = analyses[0].batch if analyses else 1
     what = ("MACs = multiply-adds (conv, linear, matmul, pooling)" if convention == "lecture"
             else f"{flop_head} = what {profile.tool} reports")
     grid = Grid(title="comparing complexity", headers=headers, rows=rows, numeric_from=2, raw_rows=raw,
-                caption=f"params = weights + biases; {what}; memory = "
-                        f"activations, batch {batch}; training = params + grads + {optimizer} state + activations "
+                caption=f"params = weights + biases; {what}; inference = params + the largest live set of "
+                        f"activations; memory = every layer's activations, batch {batch}; training = params + grads + {optimizer} state + activations "
                         f"+ input; depth = conv/linear layers on the longest path")
     grid.data = data
     return grid
 
 
 # short headers of the narrow layouts (the caption says what each measures)
-_SHORT = {"activation memory": "memory", "training memory": "training"}
+_SHORT = {"inference memory": "inference", "activation memory": "memory", "training memory": "training"}
 
 
 def render_compare(grid: Grid, width: int | None = None) -> Table:
@@ -56,7 +58,7 @@ def render_compare(grid: Grid, width: int | None = None) -> Table:
     headers; then without the depth column (said in the caption)."""
     from cnncalc.report.fit import fit, fold_everything
 
-    for layout in ("columns", "stacked", "no-depth"):
+    for layout in ("columns", "stacked", "no-depth", "no-depth-activations"):
         table = _compare_table(grid, layout)
         if fit(table, width, wrap=()):
             return table
@@ -69,9 +71,14 @@ def _compare_table(grid: Grid, layout: str) -> Table:
     if layout != "columns" and len(headers) > 2 and headers[1] == "input":
         headers = [f"{headers[0]} (input)", *(_SHORT.get(h, h) for h in headers[2:])]
         rows = [[plain(f"{r[0]}\n{r[1]}"), *r[2:]] for r in rows]
-        if layout == "no-depth" and headers[-1] == "depth":
+        if layout.startswith("no-depth") and headers[-1] == "depth":
             headers, rows = headers[:-1], [r[:-1] for r in rows]
-            caption += " (narrow terminal: depth left out; --format markdown shows it)"
+            dropped = "depth"
+            if layout == "no-depth-activations" and "memory" in headers:
+                i = headers.index("memory")
+                headers, rows = headers[:i] + headers[i + 1:], [r[:i] + r[i + 1:] for r in rows]
+                dropped = "depth and activation memory"
+            caption += f" (narrow terminal: {dropped} left out; --format markdown shows it)"
     numeric_from = grid.numeric_from - (len(grid.headers) - len(headers) if layout != "columns" else 0)
     table = Table(title=grid.title, caption=caption, caption_justify="left", header_style="bold")
     for i, head in enumerate(headers):
