@@ -35,15 +35,15 @@ def compare_grid(analyses: list[Analysis], optimizer: str = "adam", convention: 
                      fmt_auto(train, 1024, ("B", "KB", "MB", "GB", "TB")), str(depth(a))])
         raw.append([a.graph.name, shape, str(t.params), str(flop), str(inference), str(t.memory_bytes), str(train), str(depth(a))])
         data.append({"name": a.graph.name, "input": list(a.graph.input_shape), "params": t.params,
-                     "macs": t.macs, "counted": flop, "inference_bytes": inference, "memory_bytes": t.memory_bytes, "training_bytes": train,
-                     "depth": depth(a)})
+                     "macs": t.macs, "counted": flop, "inference_bytes": inference, "memory_bytes": t.memory_bytes,
+                     "training_bytes": train, "depth": depth(a)})
     batch = analyses[0].batch if analyses else 1
     what = ("MACs = multiply-adds (conv, linear, matmul, pooling)" if convention == "lecture"
             else f"{flop_head} = what {profile.tool} reports")
     grid = Grid(title="comparing complexity", headers=headers, rows=rows, numeric_from=2, raw_rows=raw,
                 caption=f"params = weights + biases; {what}; inference = params + the largest live set of "
-                        f"activations; memory = every layer's activations, batch {batch}; training = params + grads + {optimizer} state + activations "
-                        f"+ input; depth = conv/linear layers on the longest path")
+                        f"activations; memory = every layer's activations, batch {batch}; training = params + grads "
+                        f"+ {optimizer} state + activations + input; depth = conv/linear layers on the longest path")
     grid.data = data
     return grid
 
