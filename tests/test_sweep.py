@@ -141,3 +141,9 @@ def test_sweep_imports_neither_torch_nor_matplotlib():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 0 and proc.stderr.strip().splitlines()[-1] == "False False"
+
+
+def test_a_set_hint_is_written_as_the_flag_is_typed(tiny):
+    result = run_cli("sweep", tiny, "--set", "width=1..20000/1")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "20,000 points" in result.stderr and "--set width=16..128/16" in result.stderr

@@ -48,7 +48,8 @@ class Axis(NamedTuple):
 
 
 def _bad(flag: str, text: str, why: str, example: str) -> UsageError:
-    return UsageError(None, f"{flag} '{shorten(text, 80)}': {why}", f"e.g. {flag} {example}")
+    joint = "=" if flag.startswith("--set ") else " "  # --set width=16..128/16, --batch 1,8,64
+    return UsageError(None, f"{flag} '{shorten(text, 80)}': {why}", f"e.g. {flag}{joint}{example}")
 
 
 def _int_range(flag: str, text: str, example: str) -> list[int] | None:
