@@ -234,3 +234,43 @@ def depth(analysis: Analysis) -> int:
     for row in analysis.rows:
         longest[row.index] = max(longest[j] for j in row.node.inputs) + row.node.op.weight_layer
     return longest[-1]
+
+
+SAVED_DTYPE_BYTES = {"float32": 4, "int64": 8, "bool": 1}
+
+
+def saved_for_backward(analysis: Analysis, device: str = "cpu") -> tuple[int, ...]:
+    """Bytes autograd keeps for the backward pass, per row, in a training-mode forward pass:
+    what each op's `saves` declares, with sharing (docs/memory.md). An input or output is one
+    storage, counted once at the first row that saves it: an in-place ReLU's output is also
+    the next conv's input, and a view (flatten, permute, chunk) keeps its base's whole storage.
+    A tensor an op makes (indices, masks, statistics) is its own. Parameters are not included.
+    device: dropout's mask is the activation dtype on the CPU and bool on CUDA."""
+    nodes = analysis.graph.nodes
+    act = analysis.dtype.bytes
+    batch = analysis.batch
+    owner = list(range(len(nodes)))  # the storage each node's output lives in
+    size = [analysis.input_bytes] + [batch * act * numel(n.shape) for n in nodes[1:]]
+    for i, node in enumerate(nodes[1:], start=1):
+        if node.op.shares_storage():
+            owner[i] = owner[node.inputs[0]]
+    counted: set[int] = set()
+    mask = act if device == "cpu" else 1
+    out = []
+    for row in analysis.rows:
+        node = row.node
+        if node.train_only:
+            out.append(0)
+            continue
+        total = 0
+        for saved in node.op.saves(list(row.inputs), row.output):
+            if saved.tensor == "new":
+                bytes_per = act if saved.dtype == "act" else mask if saved.dtype == "mask" else SAVED_DTYPE_BYTES[saved.dtype]
+                total += saved.elems * bytes_per * (batch if saved.per_sample else 1)
+                continue
+            buf = owner[row.index] if saved.tensor == "y" else owner[node.inputs[int(saved.tensor[1:])]]
+            if buf not in counted:
+                counted.add(buf)
+                total += size[buf]
+        out.append(total)
+    return tuple(out)

@@ -19,6 +19,7 @@ from cnncalc.ops.registry import (
     Layer,
     OpDef,
     Rule,
+    Saved,
     Shape,
     arg,
     axis_index,
@@ -50,6 +51,7 @@ class _Elementwise(OpDef):
     torch_name = ""  # the nn module
     function = ""  # the torch.nn.functional name, for `call: function`
     call: str = arg("in:module,function", "module", doc=CALL_DOC)
+    keeps: ClassVar[str] = "y"  # what its backward reads: "y" its output, "x" its input, "" nothing
     counts = rules()  # lecture: macs (none), every tool: 0
     samples: ClassVar[tuple[dict[str, Any], ...]] = ({},)
 
@@ -58,6 +60,15 @@ class _Elementwise(OpDef):
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
         return Cost(elem_ops=self.ops_per_element * numel(y))
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Its output (relu, sigmoid, tanh, softmax), or its input (gelu, silu, hardswish, relu6):
+        an in-place op overwrites its input, so autograd keeps a copy of it (a new tensor)."""
+        if self.keeps == "y":
+            return (Saved("y"),)
+        if self.keeps == "x":
+            return (Saved("new", numel(xs[0])),) if self.inplace else (Saved("x0"),)
+        return ()
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
@@ -70,11 +81,11 @@ class _Elementwise(OpDef):
         return module(inplace=True) if self.inplace else module()
 
 
-def _simple(name: str, torch_name: str, function: str, inplace: bool, ptflops: Rule = zero,
+def _simple(name: str, torch_name: str, function: str, inplace: bool, keeps: str, ptflops: Rule = zero,
             *aliases: str) -> type:
     cls = type(torch_name, (_Elementwise,), {
         "__doc__": f"{torch_name}: y = f(x) elementwise. elem_ops = 1 per element.",
-        "__module__": __name__, "torch_name": torch_name, "function": function, "inplace": inplace,
+        "__module__": __name__, "torch_name": torch_name, "function": function, "inplace": inplace, "keeps": keeps,
         "counts": {"ptflops": ptflops}})
     return register(name, *aliases)(cls)
 
@@ -84,15 +95,15 @@ def _simple(name: str, torch_name: str, function: str, inplace: bool, ptflops: R
 # (FUNCTIONAL_MAPPING: F.relu, F.prelu, F.elu, F.relu6, F.gelu, F.silu, F.softmax, ...;
 # _numel_functional_flops_hook: numel(input)) counts a function call, including the one a
 # module's forward makes: nn.ReLU -> F.relu is counted twice, nn.ReLU6 -> F.hardtanh once.
-ReLU = _simple("relu", "ReLU", "relu", True, by_call(_twice_out, _out))
-ReLU6 = _simple("relu6", "ReLU6", "relu6", True, by_call(_out, _out))
-Sigmoid = _simple("sigmoid", "Sigmoid", "sigmoid", False)
-Tanh = _simple("tanh", "Tanh", "tanh", False)
-GELU = _simple("gelu", "GELU", "gelu", False, by_call(_twice_out, _out))
-SiLU = _simple("silu", "SiLU", "silu", True, _out, "swish")  # nn.SiLU has no hook; F.silu is patched
-Hardswish = _simple("hardswish", "Hardswish", "hardswish", True)
-Hardsigmoid = _simple("hardsigmoid", "Hardsigmoid", "hardsigmoid", True)
-Identity = _simple("identity", "Identity", "", True)
+ReLU = _simple("relu", "ReLU", "relu", True, "y", by_call(_twice_out, _out))
+ReLU6 = _simple("relu6", "ReLU6", "relu6", True, "x", by_call(_out, _out))
+Sigmoid = _simple("sigmoid", "Sigmoid", "sigmoid", False, "y")
+Tanh = _simple("tanh", "Tanh", "tanh", False, "y")
+GELU = _simple("gelu", "GELU", "gelu", False, "x", by_call(_twice_out, _out))
+SiLU = _simple("silu", "SiLU", "silu", True, "x", _out, "swish")  # nn.SiLU has no hook; F.silu is patched
+Hardswish = _simple("hardswish", "Hardswish", "hardswish", True, "x")
+Hardsigmoid = _simple("hardsigmoid", "Hardsigmoid", "hardsigmoid", True, "x")
+Identity = _simple("identity", "Identity", "", True, "")
 
 
 @register("leaky_relu")
@@ -124,6 +135,14 @@ class Dropout(_Elementwise):
     ops_per_element = 0
     function = "dropout"
     samples = ({"p": 0.5},)
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Training: the mask it multiplied by (nn.Dropout; F.dropout(training=False) keeps nothing)."""
+        return () if self.call == "function" else (Saved("new", numel(xs[0]), "mask"),)
+
+    def shares_storage(self) -> bool:
+        """nn.Dropout in training writes a new tensor; F.dropout(training=False) returns its input."""
+        return self.call == "function"
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn

@@ -14,6 +14,7 @@ from cnncalc.ops.registry import (
     Cost,
     OpDef,
     Pair,
+    Saved,
     Shape,
     arg,
     macs,
@@ -145,6 +146,10 @@ class Conv2d(OpDef):
             return (self.out, oh, ow)
         oh, ow = spatial("conv", x, self.kernel, self.stride, self.pads()[0], self.dilation, False, span)
         return (self.out, oh, ow)
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Its input (for the weight gradient; the weight itself is a parameter)."""
+        return (Saved("x0"),)
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
         per_out = (xs[0][0] // self.groups) * self.kernel[0] * self.kernel[1]

@@ -14,6 +14,7 @@ from cnncalc.ops.registry import (
     Cost,
     OpDef,
     Pair,
+    Saved,
     Shape,
     arg,
     axis_index,
@@ -39,6 +40,8 @@ class Flatten(OpDef):
 
     params = 0; macs = 0 (a view: no arithmetic)
     """
+
+    view = True  # the output is a view of the input's storage
 
     start: int = arg("int", 0, doc="first axis merged (batch excluded)")
     end: int = arg("int", -1, doc="last axis merged, inclusive")
@@ -110,6 +113,10 @@ class Linear(OpDef):
                              f"{x[-1]:,} features", "fix in_features, or the layers above")
         return (*x[:-1], self.out)
 
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Its input (for the weight gradient), as conv."""
+        return (Saved("x0"),)
+
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
         n_in = xs[0][-1]
         return Cost(weights=n_in * self.out, biases=self.out if self.bias else 0,
@@ -174,6 +181,10 @@ class MatMul(OpDef):
                              "a (..., n, k) @ b (..., k, m): the leading axes equal and a's last = b's "
                              "second-to-last")
         return (*a[:-1], m)
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Both operands (each one's gradient needs the other)."""
+        return (Saved("x0"), Saved("x1"))
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
         return Cost(macs=numel(y) * xs[0][-1])

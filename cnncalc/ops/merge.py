@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import ShapeError, Span
-from cnncalc.ops.registry import Cost, OpDef, Shape, arg, axis_index, fmt_shape, numel, register, rules
+from cnncalc.ops.registry import Cost, OpDef, Saved, Shape, arg, axis_index, fmt_shape, numel, register, rules
 
 if TYPE_CHECKING:
     from torch import nn
@@ -81,6 +81,10 @@ class Mul(_Elementwise):
     squeeze-and-excitation scale: C x 1 x 1 times C x H x W). elem_ops = (n-1) per output element."""
 
     sample_inputs = ((6, 12, 12), (6, 1, 1))  # squeeze-and-excitation broadcasting
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Every factor (each one's gradient needs the others)."""
+        return tuple(Saved(f"x{i}") for i in range(len(xs)))
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from cnncalc.torchcheck.modules import Product

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import Span
-from cnncalc.ops.registry import Cost, Layer, OpDef, Shape, arg, axis_index, numel, register, rules
+from cnncalc.ops.registry import Cost, Layer, OpDef, Saved, Shape, arg, axis_index, numel, register, rules
 
 if TYPE_CHECKING:
     from torch import nn
@@ -44,6 +44,10 @@ class BatchNorm2d(OpDef):
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
         return xs[0]
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Its input and the batch's mean and inverse std, per channel, in float32."""
+        return (Saved("x0"), Saved("new", 2 * xs[0][0], "float32", per_sample=False))
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
         return Cost(weights=y[0], biases=y[0], elem_ops=2 * numel(y))
@@ -92,6 +96,10 @@ class LayerNorm(OpDef):
         axis_index(self.axis, len(xs[0]), "layernorm", span)
         return xs[0]
 
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Its input and a mean and inverse std per normalised vector, in float32."""
+        return (Saved("x0"), Saved("new", 2 * (numel(xs[0]) // self.size(xs[0])), "float32"))
+
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
         d = self.size(xs[0])
         return Cost(weights=d, biases=d, elem_ops=5 * numel(y))
@@ -131,6 +139,11 @@ class LocalResponseNorm(OpDef):
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
         return xs[0]
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """nn.LocalResponseNorm is composed of torch ops: its input, the zero-padded squares
+        (C + 2*(size//2) channels) and two more maps of the input's size."""
+        return (Saved("x0"), Saved("new", (xs[0][0] + 2 * (self.size // 2)) * numel(xs[0][1:]) + 2 * numel(xs[0])))
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
         return Cost(elem_ops=self.size * numel(y))

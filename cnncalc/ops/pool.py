@@ -18,6 +18,7 @@ from cnncalc.ops.registry import (
     Layer,
     OpDef,
     Pair,
+    Saved,
     Shape,
     arg,
     by_call,
@@ -109,6 +110,10 @@ class MaxPool2d(_Pool):
     samples = ({"kernel": 3, "stride": 2}, {"kernel": 3, "stride": 2, "pad": 1, "ceil_mode": True},
                {"kernel": [2, 3], "stride": [1, 2]}, {"kernel": 2, "call": "function"})
 
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Its input and the argmax of every window, as int64 (twice float32's bytes)."""
+        return (Saved("x0"), Saved("new", numel(y), "int64"))
+
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
 
@@ -128,6 +133,10 @@ class AvgPool2d(_Pool):
     counts = {"thop": by_call(lambda f: f.out_elems, zero)}  # thop count_avgpool: numel(output)
     samples = ({"kernel": 2}, {"kernel": 3, "stride": 1, "pad": 1, "count_include_pad": False},
                {"kernel": 3, "stride": 2, "ceil_mode": True}, {"kernel": 2, "call": "function"})
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Its input (the backward pass reads its size and padding from it)."""
+        return (Saved("x0"),)
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
@@ -186,6 +195,10 @@ class AdaptiveAvgPool2d(OpDef):
                             f"not {self.out[0]} x {self.out[1]}")
         return (xs[0][0], self.out[0], self.out[1])
 
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Its input; pooling to 1 x 1 runs as a mean, which keeps only sizes."""
+        return () if self.out == (1, 1) else (Saved("x0"),)
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
         c, h, w = xs[0]

@@ -40,6 +40,21 @@ class Cost(NamedTuple):
     elem_ops: int = 0  # elementwise work kept out of the lecture column (activations, BN, add)
 
 
+class Saved(NamedTuple):
+    """One tensor an op's autograd node keeps for the backward pass (docs/memory.md).
+
+    tensor: "x0", "x1", ... one of the op's inputs; "y" its output; "new" a tensor the op makes
+    (max pooling's indices, dropout's mask, batch norm's statistics, a copy an in-place op needs).
+    An input or output is one storage shared with every other op that saves it; a "new" tensor is
+    the op's own. dtype: "act" the activation dtype, "mask" dropout's mask (the activation dtype
+    on the CPU, bool on CUDA), or a torch dtype name (float32, int64)."""
+
+    tensor: str
+    elems: int = 0  # "new" only: elements per sample (per model when per_sample is False)
+    dtype: str = "act"
+    per_sample: bool = True
+
+
 class Layer(NamedTuple):
     """One sample of one layer, as every counting rule sees it."""
 
@@ -170,6 +185,7 @@ class OpDef:
     arity: ClassVar[int] = 1  # inputs; 0 means "two or more" (add, concat)
     fold: ClassVar[bool] = False  # shape-preserving: shown folded into the row above by default
     inplace: ClassVar[bool] = False  # output may overwrite the input: adds no activation memory
+    view: ClassVar[bool] = False  # output is a view of the input's storage (flatten, permute, chunk)
     weight_layer: ClassVar[bool] = False  # counts toward a network's depth (conv, linear)
     window_reads: ClassVar[bool] = False  # its lecture count is window reads, not multiply-adds (pooling)
     samples: ClassVar[tuple[dict[str, Any], ...]] = ()  # small configs for tests against torch
@@ -235,6 +251,16 @@ class OpDef:
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
         """Parameters and operations for one sample."""
         return Cost()
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """What autograd keeps for this op's backward pass, for one sample (docs/memory.md);
+        parameters are not listed (they are counted as parameters). Default: nothing (add,
+        concat, views, padding keep only sizes)."""
+        return ()
+
+    def shares_storage(self) -> bool:
+        """In a training pass, the output lives in the input's storage (an in-place op or a view)."""
+        return self.inplace or self.view
 
     def columns(self) -> dict[str, Any]:
         """The lecture table's layer columns: filters, kernel, stride, pad (when they apply)."""

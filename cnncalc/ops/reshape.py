@@ -24,6 +24,8 @@ class Permute(OpDef):
     channels-last block), and back [2, 0, 1]; 768 x 196 -> 196 x 768 tokens is [1, 0].
     out[i] = in[dims[i]]; no params, no MACs."""
 
+    view = True  # the output is a view of the input's storage
+
     dims: tuple[int, ...] = arg("ints", doc="the new order of the axes, e.g. [1, 2, 0]")
     counts = MOVES
     samples = ({"dims": [1, 2, 0]}, {"dims": [2, 0, 1]})
@@ -45,6 +47,8 @@ class Permute(OpDef):
 class Reshape(OpDef):
     """A new shape with the same elements (batch excluded); one axis may be -1, inferred:
     768 x 196 -> 768 x 14 x 14 is shape [768, 14, 14] or [-1, 14, 14]. No params, no MACs."""
+
+    view = True  # the output is a view of the input's storage
 
     shape: tuple[int, ...] = arg("ints", doc="the new shape; one entry may be -1")
     counts = MOVES
@@ -74,6 +78,8 @@ class Reshape(OpDef):
 class Select(OpDef):
     """One index of an axis, the axis removed (ViT's class token: x[:, 0] of 197 x 768 tokens
     is select {axis: 0, index: 0} -> 768). No params, no MACs."""
+
+    view = True  # the output is a view of the input's storage
 
     index: int = arg("int", doc="the position taken (negative counts from the end)")
     axis: int = arg("int", 0)
@@ -120,6 +126,8 @@ class Chunk(OpDef):
     """The `index`-th of `chunks` equal slices of an axis (default 0, the channels: ShuffleNet v2
     splits in two, chunk {chunks: 2, index: 0} and {chunks: 2, index: 1}; a transformer's q, k, v
     are chunk {chunks: 3, index: 0..2, axis: -1} of the qkv projection)."""
+
+    view = True  # the output is a view of the input's storage
 
     chunks: int = arg("int+")
     index: int = arg("int0")

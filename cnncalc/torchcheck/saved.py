@@ -1,0 +1,70 @@
+"""What autograd really keeps for the backward pass, measured layer by layer.
+
+One training-mode forward pass of the model verify builds, each layer run inside
+torch.autograd.graph.saved_tensors_hooks: every tensor an autograd node saves is recorded with
+its storage. A storage is counted once (an in-place ReLU's output is the next conv's input: one
+tensor, two savers) and charged to the first layer that saves it; parameters' storages are left
+out (they are counted as parameters). docs/memory.md says how the prediction is made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import fx
+
+from cnncalc.torchcheck.measure import attention_counted
+
+
+@dataclass
+class SavedRun:
+    """Bytes of the storages autograd saved, per layer (first saver) and in total."""
+
+    layers: dict[str, int] = field(default_factory=dict)  # node name -> bytes it saved first
+    total: int = 0
+
+
+class _SavedRecorder(fx.Interpreter):
+    def __init__(self, module: fx.GraphModule) -> None:
+        super().__init__(module, garbage_collect_values=True)
+        self.params = {p.untyped_storage().data_ptr() for p in module.parameters()}
+        self.params |= {b.untyped_storage().data_ptr() for b in module.buffers()}
+        self.seen: dict[int, int] = {}  # storage address -> bytes
+        self.keep: list[torch.Tensor] = []  # saved tensors stay alive, so no address is reused
+        self.run_saved = SavedRun()
+
+    def call_module(self, target: str, args: tuple, kwargs: dict[str, Any]) -> Any:  # type: ignore[override]
+        module = self.fetch_attr(target)
+        charged = 0
+
+        def pack(t: torch.Tensor) -> torch.Tensor:
+            nonlocal charged
+            storage = t.untyped_storage()
+            ptr = storage.data_ptr()
+            if ptr and ptr not in self.params and ptr not in self.seen:
+                self.seen[ptr] = storage.nbytes()
+                charged += storage.nbytes()
+            self.keep.append(t)
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            out = module(*args, **kwargs)
+        self.run_saved.layers[target] = charged
+        self.run_saved.total += charged
+        return out
+
+
+def measure_saved(model: fx.GraphModule, x: torch.Tensor) -> SavedRun:
+    """One training-mode forward pass recording what every layer saves for backward (the input
+    batch does not require grad, as in training)."""
+    was_training = model.training
+    model.train()
+    recorder = _SavedRecorder(model)
+    try:
+        with torch.enable_grad(), attention_counted():
+            recorder.run(x)
+    finally:
+        model.train(was_training)
+    return recorder.run_saved
