@@ -210,20 +210,37 @@ def forward_memory_estimate(analysis: Analysis) -> int:
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adagrad": 1, "adam": 2, "adamw": 2}
 
 
-def training_memory(analysis: Analysis, optimizer: str = "sgd") -> dict[str, int]:
-    """Bytes a training step holds at its peak, by part (docs/conventions.md#training-memory):
-    parameters, their gradients, optimizer state (per parameter: 0 for SGD, 1 for momentum /
-    RMSprop / Adagrad, 2 for Adam / AdamW, in the same dtype as the parameters, as torch.optim
-    keeps them), every layer's activation kept for the backward pass, and the input batch."""
+def backward_transient_bytes(analysis: Analysis) -> int:
+    """The largest set of gradients alive at one step of the backward pass: while a layer's
+    backward runs, the gradient of its output and the gradients of its inputs (one tensor each,
+    in the activation dtype). docs/memory.md says what this leaves out."""
+    act, batch, nodes = analysis.dtype.bytes, analysis.batch, analysis.graph.nodes
+    best = 0
+    for row in analysis.rows:
+        if row.node.train_only:
+            continue
+        grads = numel(row.output) + sum(numel(nodes[i].shape) for i in row.node.inputs if i)
+        best = max(best, batch * act * grads)
+    return best
+
+
+def training_memory(analysis: Analysis, optimizer: str = "sgd", device: str = "cpu") -> dict[str, int]:
+    """Bytes a training step holds at its peak, by part (docs/memory.md): the parameters, their
+    gradients and the optimizer state (per parameter: 0 for SGD, 1 for momentum / RMSprop /
+    Adagrad, 2 for Adam / AdamW, in the parameters' dtype, as torch.optim keeps them); what
+    autograd saves for the backward pass (saved_for_backward); the input batch when no layer
+    saves it; and the largest transient of the backward pass. "total" is the training peak."""
     params = param_bytes(analysis)
-    parts = {"parameters": params, "gradients": params, "optimizer state": OPTIMIZER_STATES[optimizer] * params,
-             "activations": analysis.totals.memory_bytes, "input": analysis.input_bytes}
+    saved, input_saved = _saved(analysis, device)
+    parts = {"parameters": params, "gradients": params, "optimizer_state": OPTIMIZER_STATES[optimizer] * params,
+             "activations_saved": sum(saved), "input": 0 if input_saved else analysis.input_bytes,
+             "backward_transient": backward_transient_bytes(analysis)}
     parts["total"] = sum(parts.values())
     return parts
 
 
 def training_memory_estimate(analysis: Analysis, optimizer: str = "sgd") -> int:
-    """Total bytes of a training step (see training_memory)."""
+    """The training peak in bytes (see training_memory)."""
     return training_memory(analysis, optimizer)["total"]
 
 
@@ -246,6 +263,11 @@ def saved_for_backward(analysis: Analysis, device: str = "cpu") -> tuple[int, ..
     the next conv's input, and a view (flatten, permute, chunk) keeps its base's whole storage.
     A tensor an op makes (indices, masks, statistics) is its own. Parameters are not included.
     device: dropout's mask is the activation dtype on the CPU and bool on CUDA."""
+    return _saved(analysis, device)[0]
+
+
+def _saved(analysis: Analysis, device: str) -> tuple[tuple[int, ...], bool]:
+    """saved_for_backward's rows, and whether the input batch is among the saved storages."""
     nodes = analysis.graph.nodes
     act = analysis.dtype.bytes
     batch = analysis.batch
@@ -273,4 +295,4 @@ def saved_for_backward(analysis: Analysis, device: str = "cpu") -> tuple[int, ..
                 counted.add(buf)
                 total += size[buf]
         out.append(total)
-    return tuple(out)
+    return tuple(out), owner[0] in counted

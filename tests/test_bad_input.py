@@ -107,7 +107,7 @@ def test_numbers_past_1e308_print_exactly_everywhere(capsys, huge):
         assert not re.search(r"\d[eE]\+\d|\binf\b|\bnan\b", out), args  # no float got in
     status, out, _ = cli(capsys, "memory", huge, "--batch", str(batch), "--format", "json")
     # parameters are float32: 4 bytes each, and as many gradient bytes
-    assert json.loads(out)["training_bytes"]["parameters"] == 4 * params
+    assert json.loads(out)["parts"]["parameters"] == 4 * params
 
 
 def test_auto_units_are_exact_at_any_size():

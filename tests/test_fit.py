@@ -93,7 +93,7 @@ def test_compare_and_memory_fit(width):
     memory = json.loads(run_cli("memory", "resnet50", "--batch", "64", "--format", "json").stdout)
     text = _at(width, "memory", "resnet50", "--batch", "64")
     _fits(text, width)
-    for part, size in memory["training_bytes"].items():
+    for part, size in [*memory["parts"].items(), ("training", memory["peak"]["training"])]:
         assert f"{size:,}" in text, part
 
 

@@ -131,12 +131,19 @@ def test_depth_of_named_networks():
 
 
 def test_training_memory_by_hand_for_lenet5():
-    # outputs in elements: c1 6*28*28 = 4,704 and its tanh 4,704 (tanh is not in place); s2 6*14*14 = 1,176;
-    # c3 16*10*10 = 1,600 + tanh 1,600; s4 16*5*5 = 400; c5 120 + tanh 120; flatten 120; f6 84 + tanh 84;
-    # output 10: 14,722 elements = 58,888 bytes. Params 61,706 * 4 = 246,824 bytes; input 32*32*4 = 4,096.
+    # What autograd saves (docs/memory.md), float32, batch 1, each storage once:
+    #   c1 conv saves its input, the 1x32x32 image: 1,024 elements; tanh saves its output 6x28x28 = 4,704;
+    #   s2 avgpool saves its input (tanh's output: already counted); c3 saves its input 6x14x14 = 1,176;
+    #   tanh 16x10x10 = 1,600; s4 shares; c5 saves 16x5x5 = 400; tanh 120; flatten is a view;
+    #   f6 saves its input (the view of tanh's output: counted); tanh 84; output saves tanh's output.
+    #   1,024 + 4,704 + 1,176 + 1,600 + 400 + 120 + 84 = 9,108 elements = 36,432 bytes (the measured
+    #   figure: scripts/check_saved.py lenet5). The input is among them, so no separate input part.
+    # Backward transient: tanh1's output gradient and input gradient, 2 * 4,704 * 4 = 37,632 bytes.
+    # Params 61,706 * 4 = 246,824 bytes; adam keeps two states per parameter.
     parts = training_memory(analyse_bundled("lenet5"), "adam")
-    assert parts == {"parameters": 246_824, "gradients": 246_824, "optimizer state": 2 * 246_824,
-                     "activations": 58_888, "input": 4_096, "total": 4 * 246_824 + 58_888 + 4_096}
+    assert parts == {"parameters": 246_824, "gradients": 246_824, "optimizer_state": 2 * 246_824,
+                     "activations_saved": 36_432, "input": 0, "backward_transient": 37_632,
+                     "total": 4 * 246_824 + 36_432 + 37_632}
     # inference peak: while tanh1 runs, c1's output and tanh1's (18,816 bytes each) are both alive
     assert forward_memory_estimate(analyse_bundled("lenet5")) == 246_824 + 2 * 18_816
 
@@ -147,10 +154,27 @@ def test_memory_command_fits_or_not():
     assert yes.exit_code == 0 and "fits on a 24GB GPU? yes" in yes.stdout
     data = json.loads(run_cli("memory", "vgg16", "--batch", "512", "--optimizer", "adam", "--gpu-memory", "24GB",
                               "--format", "json").stdout)
-    # activations alone: 512 samples x VGG-16's 60,448,672 activation bytes (float32) = 28.8 GiB > 24 GiB
-    assert data["training_bytes"]["activations"] == 512 * analyse_bundled("vgg16").totals.memory_bytes
+    # VGG-16 saves 73,254,912 bytes a sample for backward (measured with saved_tensors_hooks at
+    # batch 2: 146,509,824): 512 of them are 34.9 GiB > 24 GiB
+    assert data["parts"]["activations_saved"] == 512 * 146_509_824 // 2
     assert data["fits"] is False
+    assert data["peak"]["training"] == sum(data["parts"].values())
     assert run_cli("memory", "vgg16", "--gpu-memory", "lots").exit_code == 2
+
+
+def test_memory_max_batch_by_hand_for_lenet5():
+    # lenet5 (see above): 4 * 246,824 = 987,296 bytes whatever the batch (adam), and per sample
+    # 36,432 saved + 37,632 transient = 74,064 bytes. In 10 MiB = 10,485,760 bytes:
+    # (10,485,760 - 987,296) // 74,064 = 9,498,464 // 74,064 = 128.
+    data = json.loads(run_cli("memory", "lenet5", "--optimizer", "adam", "--gpu-memory", "10MB", "--max-batch",
+                              "--format", "json").stdout)
+    assert data["max_batch"] == 128
+    assert "largest batch that fits in 10MB: 128" in run_cli("memory", "lenet5", "--optimizer", "adam",
+                                                             "--gpu-memory", "10MB", "--max-batch").stdout
+    # 1 MiB does not even hold the parameters, gradients and adam's state
+    assert json.loads(run_cli("memory", "lenet5", "--optimizer", "adam", "--gpu-memory", "1MB", "--max-batch",
+                              "--format", "json").stdout)["max_batch"] == 0
+    assert run_cli("memory", "lenet5", "--max-batch").exit_code == 2  # needs --gpu-memory
 
 
 def test_compare_side_by_side_in_every_format():

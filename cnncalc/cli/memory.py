@@ -22,12 +22,14 @@ from cnncalc.cli.common import (
 @analysis_options
 @optimizer_option
 @click.option("--gpu-memory", metavar="SIZE", help="Say whether it fits, e.g. --gpu-memory 24GB.")
+@click.option("--max-batch", is_flag=True, help="With --gpu-memory: the largest batch whose training peak fits.")
 @click.option("--format", "fmt", type=click.Choice(["rich", "json"]), default="rich", show_default=True,
               help="rich (the terminal table) or json (exact integers, for scripts).")
 @handle_errors
 def memory(spec: str, input_shape: str | None, sets: tuple[str, ...], limits: tuple[str, ...], traceback: bool,
-           batch: int, dtype: str, optimizer: str, gpu_memory: str | None, fmt: str) -> None:
-    """Memory for training SPEC: parameters, gradients, optimizer state, activations, input.
+           batch: int, dtype: str, optimizer: str, gpu_memory: str | None, max_batch: bool, fmt: str) -> None:
+    """Memory for training SPEC: parameters, gradients, optimizer state, what autograd saves
+    for the backward pass, and the training and inference peaks (docs/memory.md).
 
     Example: cnncalc memory resnet50 --batch 64 --dtype bfloat16 --optimizer adam --gpu-memory 24GB
     """
@@ -35,22 +37,30 @@ def memory(spec: str, input_shape: str | None, sets: tuple[str, ...], limits: tu
 
     from cnncalc.engine import forward_memory_estimate, training_memory
 
+    if max_batch and not gpu_memory:
+        from cnncalc.errors import UsageError
+
+        raise UsageError(None, "--max-batch needs --gpu-memory SIZE (e.g. --gpu-memory 24GB)")
     capacity = parse_gpu_memory(gpu_memory) if gpu_memory else None
     analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
+    largest = largest_batch(spec, input_shape, sets, dtype, limits, optimizer, capacity) if max_batch else None
     parts = training_memory(analysis, optimizer)
     inference = forward_memory_estimate(analysis)
     if fmt == "json":
         data = {"name": analysis.graph.name, "batch": batch, "dtype": dtype, "optimizer": optimizer,
-                "training_bytes": parts, "inference_peak_bytes": inference}
+                "parts": {k: v for k, v in parts.items() if k != "total"},
+                "peak": {"inference": inference, "training": parts["total"]}}
         if capacity is not None:
             data["gpu_memory_bytes"], data["fits"] = capacity, parts["total"] <= capacity
+        if max_batch:
+            data["max_batch"] = largest
         click.echo(json.dumps(data, indent=2))
         return
     from rich.table import Table
 
     from cnncalc.report.view import fixed
 
-    table = Table(title=f"{analysis.graph.name}: training memory, batch {batch}, {dtype}, {optimizer}",
+    table = Table(title=f"{analysis.graph.name}: training peak, batch {batch}, {dtype}, {optimizer}",
                   header_style="bold", show_footer=True)
     table.add_column("part", footer="total")
     table.add_column("bytes", justify="right", footer=f"{parts['total']:,}")
@@ -58,13 +68,15 @@ def memory(spec: str, input_shape: str | None, sets: tuple[str, ...], limits: tu
     table.add_column("share", justify="right", footer="100%")
     for part, size in parts.items():
         if part != "total":
-            table.add_row(part, f"{size:,}", fixed(size, 2**20, 1), f"{fixed(100 * size, parts['total'], 0)}%")
+            table.add_row(part.replace("_", " "), f"{size:,}", fixed(size, 2**20, 1), f"{fixed(100 * size, parts['total'], 0)}%")
     from cnncalc.report.fit import fitted
 
     console = make_console()
     console.print(fitted(table, console.width))
-    console.print("activations: every layer's output, kept for the backward pass (in-place layers share their "
-                  "input's); optimizer state in the parameters' dtype (docs/conventions.md)", style="dim")
+    console.print("activations saved: what autograd keeps for the backward pass, each storage once (an in-place "
+                  "ReLU's output is the next conv's input); backward transient: the largest set of gradients "
+                  "alive at once; optimizer state in the parameters' dtype; not included: the allocator's "
+                  "rounding, the CUDA context, cuDNN workspaces (docs/memory.md)", style="dim")
     console.print(f"inference (no gradients): parameters + the largest live set of activations = "
                   f"{fixed(inference, 2**20, 1)} MiB")
     if capacity is not None:
@@ -72,3 +84,30 @@ def memory(spec: str, input_shape: str | None, sets: tuple[str, ...], limits: tu
         console.print(f"fits on a {gpu_memory} GPU? {'yes' if fits else 'no'} "
                       f"({fixed(100 * parts['total'], capacity, 0)}% of {fixed(capacity, 2**30, 1)} GiB; "
                       f"allocator overhead and the CUDA context, ~0.5 GiB, are not included)")
+    if max_batch:
+        console.print(f"largest batch that fits in {gpu_memory}: " + (f"{largest:,}" if largest else
+                      "none (the parameters, gradients and optimizer state alone do not fit)"))
+
+
+def largest_batch(spec: str, input_shape: str | None, sets: tuple[str, ...], dtype: str, limits: tuple[str, ...],
+                  optimizer: str, capacity: int | None) -> int:
+    """The largest batch whose training peak is at most capacity (0: not even batch 1). Every
+    part is an affine function of the batch, so the peak grows with it: a binary search over
+    exact evaluations of the same model."""
+    from cnncalc.engine import training_memory_estimate
+
+    assert capacity is not None
+    graph_args = (spec, input_shape, sets)
+
+    def peak(b: int) -> int:
+        return training_memory_estimate(analyse(*graph_args, b, dtype, limits), optimizer)
+
+    if peak(1) > capacity:
+        return 0
+    low, high = 1, 2
+    while peak(high) <= capacity:
+        low, high = high, high * 2
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if peak(mid) <= capacity else (low, mid)
+    return low

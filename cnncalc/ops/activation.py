@@ -137,12 +137,14 @@ class Dropout(_Elementwise):
     samples = ({"p": 0.5},)
 
     def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
-        """Training: the mask it multiplied by (nn.Dropout; F.dropout(training=False) keeps nothing)."""
-        return () if self.call == "function" else (Saved("new", numel(xs[0]), "mask"),)
+        """Training: the mask it multiplied by (nn.Dropout); F.dropout(training=False) and p = 0
+        keep nothing."""
+        return () if self.shares_storage() else (Saved("new", numel(xs[0]), "mask"),)
 
     def shares_storage(self) -> bool:
-        """nn.Dropout in training writes a new tensor; F.dropout(training=False) returns its input."""
-        return self.call == "function"
+        """nn.Dropout in training writes a new tensor; F.dropout(training=False) and p = 0 return
+        the input itself."""
+        return self.call == "function" or self.p == 0
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import ShapeError, Span
-from cnncalc.ops.registry import Cost, Layer, OpDef, Shape, arg, n, register, rules, two_per_mac, zero
+from cnncalc.ops.registry import Cost, Layer, OpDef, Saved, Shape, arg, n, register, rules, two_per_mac, zero
 
 if TYPE_CHECKING:
     from torch import nn
@@ -63,6 +63,14 @@ class Attention(OpDef):
     )
     samples = ({"heads": 2}, {"heads": 3, "bias": False})
     sample_inputs = ((5, 12),)
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """nn.MultiheadAttention (batch_first, math backend), per sample, all new tensors: the
+        input transposed to sequence-first and copied for the in projection (N*D), the packed
+        q, k, v projection (3*N*D), q scaled and k transposed per head (2*N*D), the softmax
+        weights (heads*N*N) and the heads' output before out_proj (N*D): 7*N*D + heads*N*N."""
+        n, d = xs[0]
+        return (Saved("new", 7 * n * d + self.heads * n * n),)
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
         if xs[0][1] % self.heads:

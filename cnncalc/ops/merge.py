@@ -146,6 +146,10 @@ class Param(OpDef):
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
         return Cost(weights=numel(self.shape), elem_ops=0 if self.merge == "concat" else numel(y))
 
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """mul: the input (the learned tensor's gradient needs it); add and concat keep nothing."""
+        return (Saved("x0"),) if self.merge == "mul" else ()
+
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from cnncalc.torchcheck.modules import Learned
 

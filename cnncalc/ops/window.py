@@ -26,6 +26,7 @@ from cnncalc.ops.registry import (
     Layer,
     OpDef,
     Pair,
+    Saved,
     Shape,
     arg,
     fmt_shape,
@@ -167,6 +168,15 @@ class WindowAttention(_WindowAttention):
         return [f"Params = qkv (C*3C + 3C) + proj (C*C + C) + bias table (2wh-1)*(2ww-1)*heads = "
                 f"{c}*{3 * c} + {3 * c} + {c}*{c} + {c} + {2 * wh - 1}*{2 * ww - 1}*{self.heads} = "
                 f"{n(4 * c * c + 4 * c)} + {n(table)}"]
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """torchvision's shifted_window_attention, per sample, all new tensors over the padded
+        map of T = H_p*W_p tokens: the padded (shifted) windows of x (T*C), q scaled, k
+        transposed and v (3*T*C), the softmax weights (heads * T * N, N tokens a window) and the
+        heads' output before proj (T*C): 5*T*C + heads*T*N."""
+        _, tokens, ph, pw = windows(xs[0], self.window)
+        t = ph * pw
+        return (Saved("new", 5 * t * xs[0][2] + self.heads * t * tokens),)
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from cnncalc.torchcheck.window import WindowAttention as Twin
