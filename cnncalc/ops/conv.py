@@ -148,7 +148,14 @@ class Conv2d(OpDef):
         return (self.out, oh, ow)
 
     def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
-        """Its input (for the weight gradient; the weight itself is a parameter)."""
+        """Its input (for the weight gradient; the weight itself is a parameter). With pad: same
+        and an odd number of zeros on an axis, torch first pads a copy by the extra zero on that
+        axis (then pads the rest symmetrically) and saves the copy instead."""
+        if self.pad == "same":
+            extra = [d * (k - 1) % 2 for d, k in zip(self.dilation, self.kernel, strict=True)]
+            if any(extra):
+                c, h, w = xs[0]
+                return (Saved("new", c * (h + extra[0]) * (w + extra[1])),)
         return (Saved("x0"),)
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:

@@ -1,0 +1,119 @@
+"""What autograd saves for backward: each op's declaration (ops' saves()) and the engine's sum
+with shared storages, against what torch really saves (saved_tensors_hooks, one training-mode
+forward on the CPU; cnncalc/torchcheck/saved.py). docs/memory.md has the model."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import cnncalc  # noqa: E402
+from cnncalc.engine import saved_for_backward  # noqa: E402
+from cnncalc.ops import REGISTRY, build_op  # noqa: E402
+from cnncalc.ops.registry import numel  # noqa: E402
+from cnncalc.torchcheck.build import build_model  # noqa: E402
+from cnncalc.torchcheck.measure import attention_counted  # noqa: E402
+from cnncalc.torchcheck.saved import measure_saved  # noqa: E402
+
+# Ops whose saved tensors are not modelled yet (saves() declares nothing): the measured bytes differ.
+NOT_MODELLED = {"window_attention_v2", "rel_attention"}
+
+
+def measured_op(op, shapes, batch=2):
+    """Bytes of the distinct non-parameter storages the op's twin saves, on inputs that are
+    themselves activations (they require grad, as in the middle of a network)."""
+    module = op.to_torch(shapes)
+    module.train()
+    xs = [torch.randn((batch, *s)).requires_grad_() * 1 for s in shapes]
+    params = {t.untyped_storage().data_ptr() for t in [*module.parameters(), *module.buffers()]}
+    seen, keep = {}, []
+
+    def pack(t):
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in params:
+            seen[storage.data_ptr()] = storage.nbytes()
+        keep.append(t)
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), attention_counted():
+        module(*xs)
+    return sum(seen.values())
+
+
+def predicted_op(op, shapes, batch=2):
+    """The op's declaration alone, each input or output storage once (float32, on the CPU)."""
+    y = op.output_shape(list(shapes), None)
+    storages, total = set(), 0
+    for saved in op.saves(list(shapes), y):
+        if saved.tensor == "new":
+            size = {"act": 4, "mask": 4, "float32": 4, "int64": 8, "bool": 1}[saved.dtype]
+            total += saved.elems * size * (batch if saved.per_sample else 1)
+            continue
+        which = "x0" if saved.tensor == "y" and op.shares_storage() else saved.tensor
+        if which not in storages:
+            storages.add(which)
+            total += batch * 4 * numel(y if which == "y" else shapes[int(which[1:])])
+    return total
+
+
+@pytest.mark.parametrize(("name", "sample"), [
+    pytest.param(n, s, marks=[pytest.mark.xfail(strict=True, reason="saved tensors not modelled yet")]
+                 if n in NOT_MODELLED else [])
+    for n, cls in REGISTRY.items() for s in cls.samples])
+def test_every_op_declares_what_it_saves(name, sample):
+    op = build_op(name, sample, {}, None)
+    shapes = list(REGISTRY[name].sample_inputs)
+    assert predicted_op(op, shapes) == measured_op(op, shapes)
+
+
+def test_lenet5_by_hand():
+    # float32, batch 1: c1 saves the 1x32x32 input (1,024), each tanh its output (4,704; 1,600;
+    # 120; 84), the pools and convs after a tanh share its storage, c3 saves s2's 6x14x14 (1,176)
+    # and c5 s4's 16x5x5 (400): 9,108 elements = 36,432 bytes.
+    rows = saved_for_backward(cnncalc.analyze("lenet5"))
+    assert sum(rows) == 4 * (1_024 + 4_704 + 1_176 + 1_600 + 400 + 120 + 84) == 36_432
+    assert sum(rows) == _measure("lenet5", 1)[1]
+
+
+def _measure(name, batch):
+    analysis = cnncalc.analyze(name, batch=batch)
+    graph = analysis.graph
+    run = measure_saved(build_model(graph), torch.randn(batch, *graph.input_shape))
+    return analysis, run.total, run.layers
+
+
+# Differences measured at batch 1, with their reason (docs/memory.md lists them too). swin_t:
+# its last stage is one 7 x 7 window, so the attention's matmuls see a batch of one window and
+# torch keeps one more copy (T*C floats); at batch 2 it is exact.
+WITHIN_1_PERCENT = {("swin_t", 1), ("swin_s", 1), ("swin_b", 1)}
+MAX_GMACS = 4.5  # the larger ones are checked by scripts/check_saved.py (same code, slower)
+SPECS = [name for name in cnncalc.architectures()
+         if cnncalc.analyze(name).totals.macs <= MAX_GMACS * 10**9
+         and not any(op in NOT_MODELLED for op in {n.op.type for n in cnncalc.load(name).nodes[1:]})]
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_saved_bytes_equal_measured_for_every_bundled_spec(name):
+    analysis, measured, layers = _measure(name, 1)
+    predicted = saved_for_backward(analysis)
+    if (name, 1) in WITHIN_1_PERCENT:
+        assert abs(sum(predicted) - measured) * 100 <= measured
+        return
+    assert sum(predicted) == measured
+    assert {r.name: p for r, p in zip(analysis.rows, predicted, strict=True) if not r.node.train_only} == {
+        k: v for k, v in layers.items()}
+
+
+@pytest.mark.parametrize("name", ["alexnet-2012", "resnet18", "mobilenet_v3_small", "squeezenet1_1",
+                                  "shufflenet_v2_x0_5", "googlenet", "vit_b_32"])
+def test_saved_bytes_at_batch_8(name):
+    analysis, measured, _ = _measure(name, 8)
+    assert sum(saved_for_backward(analysis)) == measured
+
+
+def test_specs_with_unmodelled_ops_are_the_known_ones():
+    """The bundled specs left out above, so the list cannot grow silently."""
+    left_out = {name for name in cnncalc.architectures()
+                if any(n.op.type in NOT_MODELLED for n in cnncalc.load(name).nodes[1:])}
+    assert left_out == {"swin_v2_t", "swin_v2_s", "swin_v2_b", "maxvit_t"}
