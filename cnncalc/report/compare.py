@@ -43,7 +43,8 @@ def compare_grid(analyses: list[Analysis], optimizer: str = "adam", convention: 
     grid = Grid(title="comparing complexity", headers=headers, rows=rows, numeric_from=2, raw_rows=raw,
                 caption=f"params = weights + biases; {what}; inference = params + the largest live set of "
                         f"activations; memory = every layer's activations, batch {batch}; training = params + grads "
-                        f"+ {optimizer} state + activations + input; depth = conv/linear layers on the longest path")
+                        f"+ {optimizer} state + what autograd saves + the backward transient (docs/memory.md); "
+                        f"depth = conv/linear layers on the longest path")
     grid.data = data
     return grid
 
