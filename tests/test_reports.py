@@ -142,7 +142,7 @@ def test_training_memory_by_hand_for_lenet5():
     # Params 61,706 * 4 = 246,824 bytes; adam keeps two states per parameter.
     parts = training_memory(analyse_bundled("lenet5"), "adam")
     assert parts == {"parameters": 246_824, "gradients": 246_824, "optimizer_state": 2 * 246_824,
-                     "activations_saved": 36_432, "input": 0, "backward_transient": 37_632,
+                     "activations_saved": 36_432, "weight_copies": 0, "input": 0, "backward_transient": 37_632,
                      "total": 4 * 246_824 + 36_432 + 37_632}
     # inference peak: while tanh1 runs, c1's output and tanh1's (18,816 bytes each) are both alive
     assert forward_memory_estimate(analyse_bundled("lenet5")) == 246_824 + 2 * 18_816
@@ -153,9 +153,10 @@ def test_memory_command_fits_or_not():
                   "--gpu-memory", "24GB")
     assert yes.exit_code == 0 and "fits on a 24GB GPU? yes" in yes.stdout
     data = json.loads(run_cli("memory", "vgg16", "--batch", "512", "--optimizer", "adam", "--gpu-memory", "24GB",
-                              "--format", "json").stdout)
-    # VGG-16 saves 73,254,912 bytes a sample for backward (measured with saved_tensors_hooks at
-    # batch 2: 146,509,824): 512 of them are 34.9 GiB > 24 GiB
+                              "--device", "cpu", "--format", "json").stdout)
+    # VGG-16 saves 73,254,912 bytes a sample for backward on the CPU (measured with
+    # saved_tensors_hooks at batch 2: 146,509,824): 512 of them are 34.9 GiB > 24 GiB (on CUDA,
+    # the default with --gpu-memory, its two dropout masks are bool: 3 * 8,192 bytes less a sample)
     assert data["parts"]["activations_saved"] == 512 * 146_509_824 // 2
     assert data["fits"] is False
     assert data["peak"]["training"] == sum(data["parts"].values())

@@ -76,10 +76,15 @@ def test_lenet5_by_hand():
     assert sum(rows) == _measure("lenet5", 1)[1]
 
 
-def _measure(name, batch):
+def _measure(name, batch, amp=None):
     analysis = cnncalc.analyze(name, batch=batch)
     graph = analysis.graph
-    run = measure_saved(build_model(graph), torch.randn(batch, *graph.input_shape))
+    model, x = build_model(graph), torch.randn(batch, *graph.input_shape)
+    if amp is None:
+        run = measure_saved(model, x)
+    else:
+        with torch.autocast("cpu", dtype=getattr(torch, amp)):
+            run = measure_saved(model, x)
     return analysis, run.total, run.layers
 
 
@@ -117,3 +122,35 @@ def test_specs_with_unmodelled_ops_are_the_known_ones():
     left_out = {name for name in cnncalc.architectures()
                 if any(n.op.type in NOT_MODELLED for n in cnncalc.load(name).nodes[1:])}
     assert left_out == {"swin_v2_t", "swin_v2_s", "swin_v2_b", "maxvit_t"}
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_saved_bytes_under_bfloat16_autocast_equal_measured(name):
+    """torch.autocast("cpu", bfloat16) on the float32 model: each op's autocast category gives
+    every tensor its dtype, low-precision ops save low-dtype copies of float32 inputs and of
+    their weights (engine.element_bytes, _saved)."""
+    analysis, measured, layers = _measure(name, 1, "bfloat16")
+    predicted = saved_for_backward(analysis, amp="bfloat16")
+    if (name, 1) in WITHIN_1_PERCENT:
+        assert abs(sum(predicted) - measured) * 100 <= measured
+        return
+    assert sum(predicted) == measured
+    assert {r.name: p for r, p in zip(analysis.rows, predicted, strict=True) if not r.node.train_only} == layers
+
+
+@pytest.mark.parametrize("name", ["alexnet-2012", "resnet18", "mobilenet_v3_small", "googlenet", "vit_b_32",
+                                  "convnext_tiny", "swin_t"])
+def test_saved_bytes_under_autocast_at_batch_8(name):
+    analysis, measured, _ = _measure(name, 8, "bfloat16")
+    assert sum(saved_for_backward(analysis, amp="bfloat16")) == measured
+
+
+def test_autocast_by_hand_lenet5():
+    # bfloat16 autocast, batch 1: c1 saves a bf16 copy of the float32 1x32x32 input (2,048
+    # bytes) and of its 6x1x5x5 kernel; the convs and linears run in bf16, so every tanh saves
+    # its bf16 output (4,704 + 1,600 + 120 + 84 elements), c3 and c5 save the bf16 pool outputs
+    # (1,176 + 400), and each of c3, c5, f6, output keeps a bf16 copy of its weights.
+    weights = 6 * 25 + 16 * 6 * 25 + 120 * 400 + 84 * 120 + 10 * 84
+    expected = 2 * 1_024 + 2 * (4_704 + 1_176 + 1_600 + 400 + 120 + 84) + 2 * weights
+    assert sum(saved_for_backward(cnncalc.analyze("lenet5"), amp="bfloat16")) == expected
+    assert expected == _measure("lenet5", 1, "bfloat16")[1]

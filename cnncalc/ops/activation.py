@@ -171,6 +171,7 @@ class Softmax(_Elementwise):
     ops_per_element = 3
     function = "softmax"
     # nn.Softmax has no ptflops module hook; its F.softmax call is patched: numel once
+    autocast_cuda = "float32"  # softmax is on CUDA's float32 list, not the CPU's
     counts = {"ptflops": _out, "thop": by_call(_thop_softmax, zero)}
     samples = ({}, {"axis": -1})
 

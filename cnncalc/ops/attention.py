@@ -51,6 +51,7 @@ class Attention(OpDef):
     heads: int = arg("int+", doc="attention heads; must divide D")
     bias: bool = arg("bool", True)
     ranks, layout = (2,), "N x D tokens"
+    autocast = "low"
     counts = rules(
         # FlopCounterMode with the MHA fast path off and the math SDPA backend: addmm for the
         # projections, bmm for q k^T and weights x v, 2 per multiply-add
@@ -71,6 +72,13 @@ class Attention(OpDef):
         weights (heads*N*N) and the heads' output before out_proj (N*D): 7*N*D + heads*N*N."""
         n, d = xs[0]
         return (Saved("new", 7 * n * d + self.heads * n * n),)
+
+    def saves_autocast(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Under CPU autocast (measured): the in projection's input copy and the heads' output in
+        the low dtype (2*N*D); the math path casts q (scaled), k and v up to float32 (3*N*D) and
+        keeps the softmax weights in float32 (heads*N*N)."""
+        n, d = xs[0]
+        return (Saved("new", 2 * n * d), Saved("new", 3 * n * d + self.heads * n * n, "float32"))
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
         if xs[0][1] % self.heads:

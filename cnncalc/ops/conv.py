@@ -89,6 +89,7 @@ class Conv2d(OpDef):
     bias: bool = arg("bool", True)
     ranks, layout = (3,), "a C x H x W feature map"
     weight_layer = True
+    autocast = "low"
     counts = rules(
         torch=two_per_mac,  # torch/utils/flop_counter.py conv_flop_count: ... * c_out * c_in * 2, no bias
         # fvcore/nn/jit_handles.py conv_flop_count: batch * prod(w_shape) * prod(out_shape[2:]);

@@ -95,6 +95,7 @@ class Linear(OpDef):
     bias: bool = arg("bool", True)
     in_features: int | None = arg("int+", None, doc="optional: the input features you expect (checked)")
     weight_layer = True
+    autocast = "low"
     counts = rules(
         torch=two_per_mac,  # flop_counter.py mm_flop / addmm_flop: m * n * 2 * k, bias dropped
         fvcore=macs,  # jit_handles.py linear_flop_jit: prod(input_shape) * out_features, no bias
@@ -161,6 +162,7 @@ class MatMul(OpDef):
     transpose: bool = arg("bool", False, doc="use the transpose of the second input (q @ k^T)")
     arity = 2
     ranks, layout = (2, 3, 4), "matrices n x k (with leading axes, e.g. heads x n x k)"
+    autocast = "low"
     counts = rules(
         torch=two_per_mac,  # flop_counter.py bmm_flop: b * m * n * 2 * k
         fvcore=macs,  # jit_handles.py matmul_flop_jit: prod(input_shapes[0]) * input_shapes[-1][-1]

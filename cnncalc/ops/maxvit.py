@@ -181,6 +181,7 @@ class RelAttention(OpDef):
     heads: int = arg("int+", doc="attention heads; must divide C (torchvision: C / head_dim, head_dim 32)")
     size: int = arg("int+", doc="s: the group's side, N = s*s tokens (MaxViT: 7)")
     ranks, layout = (3,), "G x N x C groups of tokens (after partition)"
+    autocast = "low"
     counts = rules(
         torch=_torch,  # linear -> mm / addmm, einsum -> bmm: 2 per multiply-add
         fvcore=_fvcore,

@@ -49,6 +49,7 @@ class _Elementwise(OpDef):
     """add and mul: (n-1) operations per output element, broadcasting size-1 and missing axes."""
 
     arity = 0
+    autocast = "widest"
     counts = rules()
     samples = ({},)
 
@@ -99,6 +100,7 @@ class Concat(OpDef):
 
     axis: int = arg("int", 0)
     arity = 0
+    autocast = "widest"
     counts = rules()
     samples = ({}, {"axis": -1})
     sample_inputs = ((6, 12, 12), (6, 12, 12))
@@ -127,6 +129,7 @@ class Param(OpDef):
     shape: tuple[int, ...] = arg("ints", doc="the learned tensor's shape (batch excluded)")
     merge: str = arg("in:concat,add,mul", doc="how it joins the input")
     axis: int = arg("int", 0, doc="the axis a concat joins along")
+    autocast = "float32_out"  # a float32 parameter joins the input: type promotion
     counts = rules()
     samples = ({"shape": [1, 12, 12], "merge": "concat"}, {"shape": [6, 12, 12], "merge": "add"},
                {"shape": [6, 1, 1], "merge": "mul"})

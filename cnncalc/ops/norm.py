@@ -71,6 +71,7 @@ class LayerNorm(OpDef):
     axis: int = arg("int", -1, doc="the axis it normalises over: -1 (last) or 0 (channels of C x H x W)")
     eps: float = arg("float", 1e-5)
     fold = True
+    autocast_cuda = "float32"  # layer_norm is on CUDA's float32 list, not the CPU's
     counts = rules(
         # fvcore flop_count.py aten::layer_norm: norm_flop_counter(2), affine: 5 per element
         fvcore=lambda f: 5 * f.in_elems,
@@ -134,6 +135,7 @@ class LocalResponseNorm(OpDef):
     beta: float = arg("float", 0.75)
     k: float = arg("float", 1.0)
     ranks, layout = (3,), "a C x H x W feature map"
+    autocast = "float32_out"  # x*x, avg_pool3d and pow: float32 on autocast's list
     counts = rules(ptflops=_ptflops_lrn)  # fvcore: avg_pool3d has no handle; thop: no rule
     samples = ({"size": 5, "k": 2.0}, {"size": 3})
 

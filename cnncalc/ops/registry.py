@@ -47,7 +47,8 @@ class Saved(NamedTuple):
     (max pooling's indices, dropout's mask, batch norm's statistics, a copy an in-place op needs).
     An input or output is one storage shared with every other op that saves it; a "new" tensor is
     the op's own. dtype: "act" the activation dtype, "mask" dropout's mask (the activation dtype
-    on the CPU, bool on CUDA), or a torch dtype name (float32, int64)."""
+    on the CPU, bool on CUDA), or a torch dtype name (float32, int64). "act" follows the
+    tensor: an input's or the output's dtype; for a "new" tensor, the op's output dtype."""
 
     tensor: str
     elems: int = 0  # "new" only: elements per sample (per model when per_sample is False)
@@ -188,6 +189,15 @@ class OpDef:
     view: ClassVar[bool] = False  # output is a view of the input's storage (flatten, permute, chunk)
     weight_layer: ClassVar[bool] = False  # counts toward a network's depth (conv, linear)
     window_reads: ClassVar[bool] = False  # its lecture count is window reads, not multiply-adds (pooling)
+    # Under autocast (memory --amp; docs/memory.md), the dtype the op computes and returns in:
+    #   "follow"   the dtype of its first input (activations, pooling, batch norm, views)
+    #   "low"      the low dtype: on autocast's lower-precision list (conv, linear, matmul,
+    #              attention); an input in float32 is cast, and the cast copy is what it saves
+    #   "float32"  on autocast's float32 list: a low-dtype input is cast up, the copy saved
+    #   "widest"   the widest dtype of its inputs (add, concat, mul: type promotion)
+    #   "float32_out"  composed of float32-list ops: its output is float32, its input saved as is (lrn)
+    autocast: ClassVar[str] = "follow"
+    autocast_cuda: ClassVar[str | None] = None  # where CUDA's lists differ from the CPU's (layernorm, softmax)
     samples: ClassVar[tuple[dict[str, Any], ...]] = ()  # small configs for tests against torch
     sample_inputs: ClassVar[tuple[Shape, ...]] = ((6, 12, 12),)  # the input shapes the samples run on
 
@@ -257,6 +267,17 @@ class OpDef:
         parameters are not listed (they are counted as parameters). Default: nothing (add,
         concat, views, padding keep only sizes)."""
         return ()
+
+    def saves_autocast(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """What it saves under autocast, where that is not `saves` in other dtypes (the attention
+        ops, whose math path keeps some intermediates in float32 on the CPU). Default: saves."""
+        return self.saves(xs, y)
+
+    def cast_weights(self, xs: list[Shape], y: Shape) -> int:
+        """Weight elements autocast copies into the low dtype for this op (per model): autograd
+        keeps the copies for the backward pass, and autocast's cache holds them for the forward.
+        Default: every weight of a "low" op (conv, linear kernels; biases are cast but not kept)."""
+        return self.cost(xs, y).weights if self.autocast == "low" else 0
 
     def shares_storage(self) -> bool:
         """In a training pass, the output lives in the input's storage (an in-place op or a view)."""

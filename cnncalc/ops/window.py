@@ -76,6 +76,7 @@ class _WindowAttention(OpDef):
     window: Pair = arg("pair+", doc="window size [wh, ww] (Swin: 7; Swin v2: 8)")
     shift: Pair = arg("pair0", (0, 0), doc="cyclic shift [sh, sw], smaller than the window: 0 (W-MSA) or window // 2 (SW-MSA)")
     ranks, layout = (3,), "an H x W x C channels-last map"
+    autocast = "low"
     sample_inputs = ((6, 7, 12),)  # padded to 8 x 8 by 4 x 4 windows: 4 windows of 16 tokens
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
@@ -177,6 +178,19 @@ class WindowAttention(_WindowAttention):
         _, tokens, ph, pw = windows(xs[0], self.window)
         t = ph * pw
         return (Saved("new", 5 * t * xs[0][2] + self.heads * t * tokens),)
+
+    def saves_autocast(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Under autocast: the same five T*C maps in the low dtype; the scores plus the relative
+        position bias (a float32 parameter) are promoted, so the softmax weights are kept in
+        float32 and again as the low-dtype copy the weights x v matmul casts them to."""
+        _, tokens, ph, pw = windows(xs[0], self.window)
+        t = ph * pw
+        return (Saved("new", 5 * t * xs[0][2] + self.heads * t * tokens),
+                Saved("new", self.heads * t * tokens, "float32"))
+
+    def cast_weights(self, xs: list[Shape], y: Shape) -> int:
+        """The qkv and proj kernels (4*C*C); the bias table is added, not multiplied, and stays float32."""
+        return 4 * xs[0][2] ** 2
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from cnncalc.torchcheck.window import WindowAttention as Twin
