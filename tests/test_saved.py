@@ -154,3 +154,27 @@ def test_autocast_by_hand_lenet5():
     expected = 2 * 1_024 + 2 * (4_704 + 1_176 + 1_600 + 400 + 120 + 84) + 2 * weights
     assert sum(saved_for_backward(cnncalc.analyze("lenet5"), amp="bfloat16")) == expected
     assert expected == _measure("lenet5", 1, "bfloat16")[1]
+
+
+def test_verify_memory_cli():
+    """`verify --memory`: the same measurement, per layer, with a ✓/✗ verdict and exit status."""
+    import json
+
+    from tests.conftest import run_cli
+
+    result = run_cli("verify", "resnet18", "--memory", "--format", "json")
+    assert result.exit_code == 0
+    saved = json.loads(result.stdout)["saved_for_backward"]
+    analysis, measured, _ = _measure("resnet18", 1)
+    assert saved["measured_bytes"] == measured == saved["predicted_bytes"]
+    assert saved["ok"] and all(layer["ok"] for layer in saved["layers"])
+    amp = json.loads(run_cli("verify", "lenet5", "--memory", "--amp", "bfloat16", "--format", "json").stdout)
+    assert amp["saved_for_backward"]["measured_bytes"] == _measure("lenet5", 1, "bfloat16")[1]
+    out = run_cli("verify", "lenet5", "--memory").stdout
+    assert "saved for backward" in out and "36,432" in out  # test_lenet5_by_hand's figure
+    # swin_t at batch 1: the known one-window difference (WITHIN_1_PERCENT) is reported, exit 1
+    swin = run_cli("verify", "swin_t", "--memory")
+    assert swin.exit_code == 1 and "features7.w.attn" in swin.stdout
+    meta = run_cli("verify", "resnet18", "--memory", "--device", "meta")
+    assert meta.exit_code == 2 and "meta tensors have none" in meta.stderr
+    assert run_cli("verify", "resnet18", "--amp", "bfloat16").exit_code == 2  # --amp needs --memory

@@ -35,14 +35,19 @@ from cnncalc.errors import UsageError
 @click.option("--no-memory-check", "no_memory_check", is_flag=True,
               help="Run even when the estimate (parameters + input + every layer's output) exceeds the "
                    "device's free memory.")
+@click.option("--memory", "saved", is_flag=True,
+              help="Also measure what autograd saves for backward (saved_tensors_hooks, one training-mode "
+                   "forward) and check it against the prediction, layer by layer (cpu or cuda).")
+@click.option("--amp", type=click.Choice(["bfloat16", "float16"]),
+              help="With --memory: run the forward pass under torch.autocast to this dtype (a float32 model).")
 @click.option("--against", type=click.Choice(["torchvision"]), help="Also compare totals with torchvision's model of the same name.")
 @click.option("--format", "fmt", type=click.Choice(["rich", "json"]), default="rich", show_default=True,
               help="rich (the terminal table) or json (exact integers, for scripts).")
 @handle_errors
 def verify(spec: str | None, all_specs: bool, device: str, input_shape: str | None, sets: tuple[str, ...],
            limits: tuple[str, ...], traceback: bool, batch: int, dtype: str, params_mode: str, timing: bool,
-           repeats: int, peak_tflops: float | None, train: bool, no_memory_check: bool, against: str | None,
-           fmt: str) -> None:
+           repeats: int, peak_tflops: float | None, train: bool, no_memory_check: bool, saved: bool,
+           amp: str | None, against: str | None, fmt: str) -> None:
     """Build SPEC as a real PyTorch model, run it, and check every analytic number layer by layer.
 
     Exit status 0 when everything matches, 1 when anything differs, 2 for a usage error.
@@ -54,6 +59,11 @@ def verify(spec: str | None, all_specs: bool, device: str, input_shape: str | No
     import_torch()  # a clear message, before any work, when PyTorch is missing
     if all_specs == (spec is not None):
         raise UsageError(None, "give one SPEC, or --all for every bundled architecture")
+    if amp and not saved:
+        raise UsageError(None, "--amp applies to --memory's measurement", "add --memory")
+    if amp and dtype != "float32":
+        raise UsageError(None, f"--amp {amp} runs a float32 model under autocast; it cannot be combined with "
+                               f"--dtype {dtype}")
     if all_specs:
         sys.exit(_verify_all(device, batch, dtype, params_mode, fmt))
     from cnncalc.report import verify as report
@@ -62,6 +72,11 @@ def verify(spec: str | None, all_specs: bool, device: str, input_shape: str | No
     analysis = analyse(spec or "", input_shape, sets, batch, dtype, limits)  # spec is given: checked above
     result = run_verify(analysis.graph, analysis, device, dtype, params_mode == "weights", timing, repeats, train,
                         not no_memory_check)
+    check = None
+    if saved:
+        from cnncalc.torchcheck.saved import check_saved
+
+        check = check_saved(analysis, device, dtype, amp)
     third = None
     if against:
         from cnncalc.torchcheck.against import compare_torchvision
@@ -71,15 +86,19 @@ def verify(spec: str | None, all_specs: bool, device: str, input_shape: str | No
         data = report.verify_dict(result, analysis)
         if third is not None:
             data["against"] = third.as_dict()
+        if check is not None:
+            data["saved_for_backward"] = report.saved_dict(check)
         import json
 
         click.echo(json.dumps(data, indent=2))
     else:
         console = make_console()
         console.print(report.render_verify(result, analysis, peak_tflops, console.width))
+        if check is not None:
+            console.print(report.render_saved(check, console.width))
         if third is not None:
             console.print(third.render())
-    failed = not result.ok or (third is not None and not third.ok)
+    failed = not result.ok or (third is not None and not third.ok) or (check is not None and not check.ok)
     sys.exit(1 if failed else 0)
 
 

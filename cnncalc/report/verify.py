@@ -17,6 +17,7 @@ from cnncalc.report.console import plain
 from cnncalc.report.view import fixed, fmt_int
 from cnncalc.torchcheck.compare import Cell
 from cnncalc.torchcheck.run import VerifyResult
+from cnncalc.torchcheck.saved import SavedCheck
 
 
 def _mark(cell: Cell) -> Text:
@@ -160,3 +161,39 @@ def verify_dict(result: VerifyResult, analysis: Analysis) -> dict[str, Any]:
                    "train_measured_bytes": result.train_peak_bytes},
         "notes": result.notes,
     }
+
+
+def render_saved(check: SavedCheck, width: int | None = None) -> Group:
+    """`verify --memory`: one row per layer that saves anything, predicted vs measured bytes."""
+    from cnncalc.report.fit import fit, fold_everything
+
+    precision = f"float32 + {check.amp} autocast" if check.amp else check.dtype
+    table = Table(title=f"{check.name}: saved for backward, predicted vs measured ({check.device}, {precision}, "
+                        f"batch {check.batch})", header_style="bold", show_footer=True)
+    table.add_column("layer", footer="total")
+    table.add_column("predicted bytes", justify="right", footer=fmt_int(check.predicted))
+    table.add_column("measured bytes", justify="right", footer=fmt_int(check.measured))
+    table.add_column("", footer=Text("✓", style="green") if check.predicted == check.measured
+                     else Text("✗", style="bold red"))
+    for name, predicted, measured in check.layers:
+        table.add_row(plain(name), fmt_int(predicted), fmt_int(measured),
+                      Text("✓", style="green") if predicted == measured else Text("✗", style="bold red"))
+    if not fit(table, width):
+        table = fold_everything(table)
+    bad = [name for name, p, m in check.layers if p != m]
+    if check.ok:
+        line = Text(f"✓ {check.name}: what autograd saves for backward matches the prediction, layer by layer: "
+                    f"{fmt_int(check.measured)} bytes (saved_tensors_hooks, each storage once, parameters apart; "
+                    f"docs/memory.md)", style="bold green")
+    else:
+        line = Text(f"✗ {check.name}: saved bytes differ in {len(bad)} layers ({', '.join(bad[:6])}); total predicted "
+                    f"{fmt_int(check.predicted)}, measured {fmt_int(check.measured)} "
+                    f"({fixed(100 * abs(check.predicted - check.measured), max(check.measured, 1), 2)}%)",
+                    style="bold red")
+    return Group(table, line)
+
+
+def saved_dict(check: SavedCheck) -> dict[str, Any]:
+    return {"device": check.device, "dtype": check.dtype, "amp": check.amp, "batch": check.batch, "ok": check.ok,
+            "predicted_bytes": check.predicted, "measured_bytes": check.measured,
+            "layers": [{"name": n, "predicted": p, "measured": m, "ok": p == m} for n, p, m in check.layers]}

@@ -68,3 +68,48 @@ def measure_saved(model: fx.GraphModule, x: torch.Tensor) -> SavedRun:
     finally:
         model.train(was_training)
     return recorder.run_saved
+
+
+@dataclass
+class SavedCheck:
+    """`verify --memory`: predicted vs measured saved-for-backward bytes, per layer and in total."""
+
+    name: str
+    device: str
+    dtype: str
+    amp: str | None
+    batch: int
+    layers: list[tuple[str, int, int]]  # (layer, predicted, measured), every layer that saves anything
+    predicted: int
+    measured: int
+
+    @property
+    def ok(self) -> bool:
+        return self.predicted == self.measured and all(p == m for _, p, m in self.layers)
+
+
+def check_saved(analysis: Any, device: str = "cpu", dtype: str = "float32", amp: str | None = None) -> SavedCheck:
+    """Build the spec's model on `device`, run one training-mode forward pass (under autocast to
+    `amp` if given) recording what autograd saves, and set it beside engine.saved_for_backward."""
+    from cnncalc.engine import saved_for_backward
+    from cnncalc.errors import UsageError
+    from cnncalc.torchcheck.build import build_model
+    from cnncalc.torchcheck.run import resolve_device
+
+    dev = resolve_device(torch, device)
+    if dev.type == "meta":
+        raise UsageError(None, "--memory counts the storages autograd saves, and meta tensors have none",
+                         "use --device cpu (or cuda)")
+    graph = analysis.graph
+    model = build_model(graph, dev, getattr(torch, dtype))
+    x = torch.randn((analysis.batch, *graph.input_shape), device=dev, dtype=getattr(torch, dtype))
+    kind = "cuda" if dev.type == "cuda" else "cpu"
+    if amp is None:
+        run = measure_saved(model, x)
+    else:
+        with torch.autocast(dev.type, dtype=getattr(torch, amp)):
+            run = measure_saved(model, x)
+    predicted = saved_for_backward(analysis, kind, amp)
+    layers = [(r.name, p, run.layers.get(r.name, 0)) for r, p in zip(analysis.rows, predicted, strict=True)
+              if (p or run.layers.get(r.name, 0)) and not r.node.train_only]
+    return SavedCheck(graph.name, str(dev), dtype, amp, analysis.batch, layers, sum(predicted), run.total)
