@@ -1,6 +1,6 @@
 """Predicted vs measured saved-for-backward bytes for bundled specs (docs/memory.md).
 
-    python scripts/check_saved.py [--batch 1] [--max-gmacs 20] [NAME ...]
+    python scripts/check_saved.py [--batch 1] [--max-gmacs 20] [--amp bfloat16] [NAME ...]
 
 Measures with cnncalc.torchcheck.saved (saved_tensors_hooks, one training-mode forward on the
 CPU) and prints one line per spec: predicted, measured, difference.
@@ -21,8 +21,9 @@ from cnncalc.torchcheck.saved import measure_saved
 
 
 def check(name: str, batch: int, dtype: str = "float32") -> tuple[int, int, dict[str, tuple[int, int]]]:
+    """dtype float32, or bfloat16 / float16 for a float32 model under CPU autocast."""
     analysis = cnncalc.analyze(name, batch=batch)
-    predicted = saved_for_backward(analysis)
+    predicted = saved_for_backward(analysis, amp=None if dtype == "float32" else dtype)
     graph = analysis.graph
     model = build_model(graph)
     x = torch.randn(batch, *graph.input_shape)
@@ -40,6 +41,7 @@ def main() -> int:
     parser.add_argument("names", nargs="*")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--max-gmacs", type=float, default=20.0)
+    parser.add_argument("--amp", choices=["bfloat16", "float16"], help="under CPU autocast")
     args = parser.parse_args()
     names = args.names or cnncalc.architectures()
     bad = 0
@@ -49,7 +51,7 @@ def main() -> int:
             print(f"{name:28s} skipped ({a.totals.macs / 1e9:.1f} GMACs)")
             continue
         t0 = time.perf_counter()
-        pred, meas, rows = check(name, args.batch)
+        pred, meas, rows = check(name, args.batch, args.amp or "float32")
         diff = [f"{k} {p}/{m}" for k, (p, m) in rows.items() if p != m][:4]
         bad += pred != meas
         print(f"{name:28s} predicted {pred:>14,} measured {meas:>14,} diff {pred - meas:>+12,} "

@@ -27,10 +27,8 @@ def _paired():
         pairing = graph.torchvision
         if pairing is None or pairing["differs"] or name in SKIP:
             continue
-        if cnncalc.analyze(name).totals.macs > MAX_GMACS * 10**9:
-            continue
-        if any(n.op.type in ("window_attention_v2", "rel_attention") for n in graph.nodes[1:]):
-            continue  # not modelled yet (tests/test_saved.py NOT_MODELLED)
+        if cnncalc.analyze(name).totals.macs > MAX_GMACS * 10**9 and name not in ("swin_v2_t", "maxvit_t"):
+            continue  # beyond 4.5 GMACs, only the two whose attention ops appear nowhere else
         out.append(name)
     return out
 

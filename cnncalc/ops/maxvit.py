@@ -26,6 +26,7 @@ from cnncalc.ops.registry import (
     Cost,
     Layer,
     OpDef,
+    Saved,
     Shape,
     arg,
     fmt_shape,
@@ -210,6 +211,27 @@ class RelAttention(OpDef):
 
     def table(self) -> int:
         return (2 * self.size - 1) ** 2 * self.heads
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """torchvision's RelativePositionalMultiHeadAttention, per sample over T = G*N tokens
+        (measured): to_qkv keeps its input; new are q and v copied for their einsums, k scaled,
+        the softmax weights (heads*T*N) and the heads' output before merge (T*C): 4*T*C +
+        heads*T*N. With a head width of 1, torch.einsum contracts by broadcasting instead of a
+        batched matmul and keeps two more T*C copies."""
+        g, tokens, c = xs[0]
+        t = g * tokens
+        extra = 2 * t * c if c == self.heads else 0
+        return (Saved("x0"), Saved("new", 4 * t * c + self.heads * t * tokens + extra))
+
+    def saves_autocast(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Under autocast (measured): the same in the low dtype, and the scores plus the float32
+        bias table are promoted, so the softmax weights are kept in float32 as well (heads*T*N)."""
+        g, tokens, _ = xs[0]
+        return (*self.saves(xs, y), Saved("new", self.heads * g * tokens * tokens, "float32"))
+
+    def cast_weights(self, xs: list[Shape], y: Shape) -> int:
+        """to_qkv and merge (4*C*C); the bias table is added, not multiplied, and stays float32."""
+        return 4 * xs[0][2] ** 2
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
         g, tokens, c = xs[0]

@@ -264,6 +264,39 @@ class WindowAttentionV2(_WindowAttention):
                 f"(2*hidden + hidden + hidden*heads) = {c}*{3 * c} + {3 * c} + {c}*{c} + {c} + {self.heads} + "
                 f"2*{h} + {h} + {h}*{self.heads} = {n(4 * c * c + 4 * c)} + {self.heads} + {n(mlp)}"]
 
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """torchvision's shifted_window_attention with cosine attention, per sample over the
+        padded map of T tokens (N a window), all new tensors (measured): the padded windows of x
+        (T*C); the packed qkv (3*T*C: F.normalize keeps q and k, views of it); q and k
+        normalised (2*T*C); v copied for its matmul (T*C); the heads' output before proj (T*C);
+        the scores before and after the softmax (2 * heads*T*N); the norms of q and k and their
+        clamped copies (4 * heads*T). Once per model (torchvision runs the position bias once a
+        forward pass, whatever the batch): the MLP's hidden ReLU ((2wh-1)*(2ww-1)*hidden), the
+        16*sigmoid bias (heads*N*N) and the exponentiated logit scale (heads)."""
+        _, tokens, ph, pw = windows(xs[0], self.window)
+        t, c, h = ph * pw, xs[0][2], self.heads
+        return (Saved("new", 8 * t * c + 2 * h * t * tokens + 4 * h * t),
+                Saved("new", _table(self) * self.hidden + h * tokens * tokens + h, per_sample=False))
+
+    def saves_autocast(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Under autocast (measured): the same per-sample tensors in the low dtype, except that
+        the scores times the float32 logit scale are promoted to float32, so the softmax weights
+        are kept in float32 and again as the low copy the weights x v matmul casts them to (low:
+        8*T*C + 2*heads*T*N + 4*heads*T; float32: heads*T*N). Per model: the low-dtype cast of
+        the coordinates the MLP's first linear keeps (2 * (2wh-1)*(2ww-1)), its hidden ReLU and
+        the bias in the low dtype, the logit scale in float32."""
+        _, tokens, ph, pw = windows(xs[0], self.window)
+        t, c, h = ph * pw, xs[0][2], self.heads
+        return (Saved("new", 8 * t * c + 2 * h * t * tokens + 4 * h * t),
+                Saved("new", h * t * tokens, "float32"),
+                Saved("new", _table(self) * (2 + self.hidden) + h * tokens * tokens, per_sample=False),
+                Saved("new", h, "float32", per_sample=False))
+
+    def cast_weights(self, xs: list[Shape], y: Shape) -> int:
+        """qkv and proj (4*C*C) and the MLP's second linear (hidden*heads); its first linear
+        multiplies the coordinates, a buffer with no gradient, so autograd keeps no copy of it."""
+        return 4 * xs[0][2] ** 2 + self.hidden * self.heads
+
     def extra_macs_line(self) -> str:
         t, h = _table(self), self.hidden
         return (f"; + position-bias MLP T * (2*hidden + hidden*heads) = {t} * (2*{h} + {h}*{self.heads}) = "

@@ -121,10 +121,12 @@ class WindowAttention(nn.Module):
 
 class WindowAttentionV2(WindowAttention):
     """torchvision's ShiftedWindowAttentionV2: cosine attention with a logit scale, and the bias
-    from an MLP on log-spaced relative coordinates. One difference, on purpose: the MLP runs once
-    per sample (on the coordinates expanded to the batch, the first sample's bias used), where
-    torchvision runs it once per forward pass; cnncalc counts per sample (WindowAttentionV2's
-    docstring in cnncalc/ops/window.py), and at batch 1 the two are the same."""
+    from an MLP on log-spaced relative coordinates, run once per forward pass on the coordinates
+    buffer, as torchvision does (so autograd saves what torchvision's saves). One addition, on
+    purpose: cnncalc counts every cost per sample (WindowAttentionV2's docstring in
+    cnncalc/ops/window.py), so at batch B the MLP runs B - 1 more times under no_grad. Counting
+    tools see B MLPs, as cnncalc counts; autograd sees torchvision's one; at batch 1 the two
+    are the same."""
 
     relative_coords_table: Tensor
 
@@ -149,8 +151,10 @@ class WindowAttentionV2(WindowAttention):
         self.register_buffer("relative_coords_table", table)
 
     def relative_position_bias(self, batch: int) -> Tensor:
-        coords = self.relative_coords_table.expand(batch, -1, -1, -1)  # one MLP per sample
-        table = self.cpb_mlp(coords)[0].reshape(-1, self.heads)
+        table = self.cpb_mlp(self.relative_coords_table).view(-1, self.heads)
+        if batch > 1:
+            with torch.no_grad():  # counted per sample (see the class docstring), saved once
+                self.cpb_mlp(self.relative_coords_table.expand(batch - 1, -1, -1, -1))
         return 16 * torch.sigmoid(_gather(table, self.relative_position_index, self.window))
 
 
