@@ -204,3 +204,19 @@ def _cluster_label(cid: str, kind: str, parent: str | None, repeats: dict[str, i
         return f"{cid} ×{repeats[cid]}"
     rel = cid[len(parent) + 1:] if parent and cid.startswith(parent + ".") else cid
     return cid if rel.isdigit() else rel
+
+
+MAX_DRAWN_NODES = 300  # past this a drawing top to bottom is ~27,000 px tall: docs/graph.md
+
+
+def drawn_depth(analysis: Analysis, view: View, most: int = MAX_DRAWN_NODES) -> int | None:
+    """The deepest --depth whose drawing has at most `most` nodes (None: every row fits; 1 when
+    even depth 1 does not: a flat network cannot fold). DenseNet-201's 408 nodes become its 114
+    dense layers and transitions at depth 2, as the terminal table folds to fit its rows."""
+    if len(display_rows(analysis, view)) + 1 <= most:
+        return None
+    deepest = max(row.name.count(".") for row in analysis.rows) + 1
+    for depth in range(deepest - 1, 0, -1):
+        if len(display_rows(analysis, view._replace(depth=depth))) + 1 <= most:
+            return depth
+    return 1
