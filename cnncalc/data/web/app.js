@@ -43,10 +43,25 @@
   var MEASURE_KEY = {macs: "macs", params: "params", memory: "memory_bytes"};
 
   // ---- the graph -----------------------------------------------------------------------
-  function nodeWidth(n) {
-    var longest = Math.max(n.label.length, (n.type + " · " + n.shape).length, 22);
-    return Math.min(300, Math.max(150, Math.round(longest * 6.4 + 18)));
+  // a box is as wide as its longest line (measured in the font it is drawn in), within bounds
+  var measurer = null;
+  function textWidth(text, font) {
+    if (!measurer) measurer = document.createElement("canvas").getContext("2d");
+    measurer.font = font;
+    return measurer.measureText(text).width;
   }
+  var NAME_FONT = "600 11.5px system-ui, -apple-system, 'Segoe UI', sans-serif";
+  var TEXT_FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
+  function nodeLines(n, payload) {
+    return [n.label, n.row < 0 ? n.shape : n.type + " · " + n.shape,
+      n.row < 0 ? "" : payload.flop_label + " " + fmtCount(n.macs) + " · params " + fmtCount(n.params)];
+  }
+  function nodeWidth(n, payload) {
+    var lines = nodeLines(n, payload);
+    var w = Math.max(textWidth(lines[0], NAME_FONT), textWidth(lines[1], TEXT_FONT), textWidth(lines[2], TEXT_FONT));
+    return Math.min(MAX_W, Math.max(120, Math.ceil(w + 18)));
+  }
+  var MAX_W = 300;
 
   function layout(d) {
     var g = new dagre.graphlib.Graph({compound: true});
@@ -55,7 +70,7 @@
     d.clusters.forEach(function (c) { g.setNode("c:" + c.id, {}); });
     d.clusters.forEach(function (c) { if (c.parent) g.setParent("c:" + c.id, "c:" + c.parent); });
     d.nodes.forEach(function (n) {
-      g.setNode("n:" + n.id, {width: nodeWidth(n), height: NODE_H});
+      g.setNode("n:" + n.id, {width: nodeWidth(n, state.payload), height: NODE_H});
       if (n.cluster) g.setParent("n:" + n.id, "c:" + n.cluster);
     });
     d.edges.forEach(function (e) { g.setEdge("n:" + e.source, "n:" + e.target); });
@@ -107,14 +122,13 @@
     });
     out.push('</g><g class="nodes">');
     d.nodes.forEach(function (n, i) {
-      var b = g.node("n:" + n.id), w = b.width, x = b.x - w / 2, y = b.y - NODE_H / 2;
-      var cost = n.row < 0 ? "" : payload.flop_label + " " + fmtCount(n.macs) + " · params " + fmtCount(n.params);
+      var b = g.node("n:" + n.id), w = b.width, x = b.x - w / 2, y = b.y - NODE_H / 2, lines = nodeLines(n, payload);
       out.push('<g class="node' + (n.row < 0 ? " input" : "") + '" tabindex="0" data-i="' + i + '" data-row="' + n.row +
         '" data-id="' + esc(n.id) + '" transform="translate(' + x.toFixed(1) + "," + y.toFixed(1) + ')">' +
         "<title>" + esc(nodeTitle(n, payload)) + '</title><rect width="' + w + '" height="' + NODE_H + '" rx="4"/>' +
-        '<text class="name" x="8" y="15">' + esc(clip(n.label, w)) + "</text>" +
-        '<text x="8" y="31">' + esc(clip(n.row < 0 ? n.shape : n.type + " · " + n.shape, w)) + "</text>" +
-        '<text x="8" y="46">' + esc(cost) + "</text></g>");
+        '<text class="name" x="8" y="15">' + esc(clip(lines[0], w, NAME_FONT)) + "</text>" +
+        '<text x="8" y="31">' + esc(clip(lines[1], w, TEXT_FONT)) + "</text>" +
+        '<text x="8" y="46">' + esc(lines[2]) + "</text></g>");
     });
     out.push("</g></g></svg>");
     host.innerHTML = out.join("");
@@ -127,9 +141,12 @@
     fit(true);
   }
 
-  function clip(text, w) {
-    var most = Math.floor((w - 14) / 6.2);
-    return text.length > most ? text.slice(0, most - 1) + "…" : text;
+  // a line too long for the widest box loses its middle (the name's start and end say most)
+  function clip(text, w, font) {
+    if (textWidth(text, font) <= w - 14) return text;
+    var keep = text.length;
+    while (keep > 4 && textWidth(text.slice(0, Math.ceil(keep / 2)) + "…" + text.slice(text.length - Math.floor(keep / 2)), font) > w - 14) keep--;
+    return text.slice(0, Math.ceil(keep / 2)) + "…" + text.slice(text.length - Math.floor(keep / 2));
   }
 
   // the colour of a node: its share of the measure, scaled by the largest share (darkest)
@@ -166,7 +183,7 @@
     if (!s) return;
     var whole = Math.min(p.w / s.w, p.h / s.h), wide = Math.min(p.w / s.w, 1);
     // first view: full size (or the pane's width) from the top, unless the whole graph fits nearly as big
-    var k = !initial ? Math.min(whole, 1.5) : whole >= 0.8 * wide ? Math.min(whole, 1) : wide;
+    var k = !initial ? Math.min(whole, 1.5) : whole >= 0.8 * wide ? Math.min(whole, 1) : Math.min(1, Math.max(wide, 0.8));
     state.view = {k: k, x: (p.w - s.w * k) / 2, y: s.h * k <= p.h ? (p.h - s.h * k) / 2 : 0};
     apply();
   }
@@ -445,6 +462,40 @@
     });
   }
 
+  // the border between the left pane (graph, or editor) and the rest can be dragged
+  function setupSplitter() {
+    var main = document.querySelector("main.split, main.live");
+    if (!main) return;
+    var left = main.firstElementChild, bar = document.createElement("div");
+    // the report's first split: the whole table, if the screen leaves the graph 260 px or more
+    var table = document.querySelector("#table table");
+    if (main.classList.contains("split") && table) {
+      var room = main.clientWidth - table.offsetWidth - 40;
+      main.style.setProperty("--left", Math.max(260, Math.min(room, 0.5 * main.clientWidth)) + "px");
+      fit(true);
+    }
+    bar.className = "splitter";
+    bar.title = "drag to resize";
+    left.appendChild(bar);
+    bar.addEventListener("pointerdown", function (ev) {
+      ev.preventDefault();
+      bar.setPointerCapture(ev.pointerId);
+      bar.classList.add("dragging");
+      var move = function (e) {
+        var r = main.getBoundingClientRect(), pct = Math.max(15, Math.min(80, 100 * (e.clientX - r.left) / r.width));
+        main.style.setProperty("--left", pct.toFixed(1) + "%");
+      };
+      var up = function () {
+        bar.classList.remove("dragging");
+        bar.removeEventListener("pointermove", move);
+        bar.removeEventListener("pointerup", up);
+        if (state.payload) fit(false);
+      };
+      bar.addEventListener("pointermove", move);
+      bar.addEventListener("pointerup", up);
+    });
+  }
+
   // ---- the live editor (cnncalc serve) ---------------------------------------------------
   function setupEditor(data) {
     var ta = document.getElementById("yaml"), gutter = document.getElementById("gutter"), box = document.getElementById("editor");
@@ -550,6 +601,7 @@
     }
     if (data.mode === "serve") setupEditor(data);
     window.addEventListener("resize", function () { if (state.payload) fit(false); });
+    setupSplitter();
     window.cnncalc = {state: state, selectRow: selectRow};
     document.body.dataset.ready = String(Math.round(performance.now()));
   }
