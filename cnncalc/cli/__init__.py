@@ -18,7 +18,7 @@ from cnncalc.cli.common import analyse, parse_input, parse_limits, parse_sets  #
 
 # command name -> module in this package; in the order `cnncalc --help` lists them
 COMMANDS = {"table": "table", "explain": "explain", "verify": "verify", "check": "check", "memory": "memory",
-            "compare": "compare", "sweep": "sweep", "plot": "plot", "graph": "graph",
+            "compare": "compare", "sweep": "sweep", "plot": "plot", "graph": "graph", "serve": "serve",
             "list": "catalog", "show": "catalog"}
 
 

@@ -131,8 +131,9 @@ def table_grid(analysis: Analysis, view: v.View) -> Grid:
 
 def render(analysis: Analysis, view: v.View, fmt: str) -> str:
     """The table in one of the text formats: markdown, latex, html folded like the lecture (as
-    the view says; html: the interactive report of report/web.py around that table); csv every layer, raw integers (a spreadsheet sums its own subtotals; an
-    explicit --depth still gives one row per block); json: render_json, every layer too."""
+    the view says; html: the interactive report of report/web.py around that table); csv every
+    layer, raw integers (a spreadsheet sums its own subtotals; an explicit --depth still gives one
+    row per block); json: render_json, every layer too."""
     if fmt == "json":
         return render_json(analysis, view)
     if fmt == "html":  # the interactive report: graph and lecture table, one self-contained page

@@ -15,7 +15,7 @@ import html
 import json
 import os
 import re
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from cnncalc.engine import Analysis
@@ -164,7 +164,7 @@ def script_json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
 
 
-@lru_cache(maxsize=None)
+@cache
 def asset(name: str) -> str:
     """A file of cnncalc/data/web, as inlined into the page: a script's source-map comment
     dropped (it would make developer tools fetch a file), and '</script' escaped."""
@@ -192,7 +192,8 @@ def page(analysis: Analysis | None, view: v.View, measure: str = "macs", mode: s
     data = {"mode": mode, "measure": measure, **({"payload": first.get("payload")} if first.get("payload") else {})}
     if editor is not None:
         data["editor"] = {k: val for k, val in editor.items() if k != "result"}
-        data["errors"] = first.get("errors")
+        if first.get("ok") is False:  # the spec the editor opens with has errors: shown at their lines
+            data["errors"] = {"message": first.get("message", ""), "errors": first.get("errors", [])}
     body = _body(mode, first, editor)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -205,7 +206,9 @@ def page(analysis: Analysis | None, view: v.View, measure: str = "macs", mode: s
 
 def _body(mode: str, first: dict[str, Any], editor: dict[str, Any] | None) -> str:
     payload_ = first.get("payload") or {}
-    title = html.escape(payload_.get("title", "")) if mode != "serve" else "cnncalc serve"
+    title = html.escape(payload_.get("title", ""))
+    if mode == "serve":
+        title = "cnncalc serve" + (f" · {title}" if title else "")
     measure_select = ('<label>colour by <select id="measure">' +
                       "".join(f'<option value="{m}">{m}</option>' for m in MEASURES) + "</select></label>")
     depth_select = ('<label title="fold blocks as --depth N does">depth <select id="depth"></select></label>')

@@ -100,6 +100,7 @@
 
   function drawGraph() {
     var payload = state.payload, shown = current(), d = shown.drawing, host = document.getElementById("graph");
+    var started = performance.now();
     var g = state.layouts[state.graph] || (state.layouts[state.graph] = layout(d));
     state.layout = g;
     var gg = g.graph(), out = [];
@@ -139,6 +140,9 @@
     colour();
     bindGraph(host.querySelector("svg"));
     fit(true);
+    // how long the layout and drawing took, and of which drawing (the browser tests record it)
+    document.body.dataset.drawnMs = String(Math.round(performance.now() - started));
+    document.body.dataset.drawnNodes = String(d.nodes.length);
   }
 
   // a line too long for the widest box loses its middle (the name's start and end say most)
@@ -513,20 +517,56 @@
       lines = n;
       placeMessages();
     }
+    // each error's line: a band behind it, a mark under the column, and the message on one line
+    // after the line's text (where the line is long: over its tail, never over the column; else
+    // on the line below). The whole message, with the caret, is in the panel under the editor.
     function placeMessages() {
-      var old = box.querySelectorAll(".line-msg");
+      var old = box.querySelectorAll(".line-msg, .line-band, .col-mark");
       for (var i = 0; i < old.length; i++) old[i].remove();
       gutter.scrollTop = ta.scrollTop;
-      var lh = lineHeight(), pad = parseFloat(getComputedStyle(ta).paddingTop) || 0, seen = {};
+      var cs = getComputedStyle(ta), lh = lineHeight(), padT = parseFloat(cs.paddingTop) || 0;
+      var padL = parseFloat(cs.paddingLeft) || 0, cw = textWidth("0000000000", cs.font) / 10, seen = {};
+      var x0 = gutter.offsetWidth, width = ta.clientWidth, text = ta.value.split("\n");
+      function add(cls, line, left, w) {
+        var div = document.createElement("div");
+        div.className = cls;
+        div.style.top = (padT + (line - 1) * lh - ta.scrollTop) + "px";
+        div.style.left = (x0 + left) + "px";
+        if (w !== undefined) div.style.width = Math.max(0, w) + "px";
+        div.style.height = lh + "px";
+        box.appendChild(div);
+        return div;
+      }
       marks.forEach(function (m) {
         if (!m.line || seen[m.line]) return;
         seen[m.line] = true;
-        var div = document.createElement("div");
-        div.className = "line-msg";
-        div.dataset.line = m.line;
-        div.textContent = m.message;
-        div.style.top = (pad + m.line * lh - ta.scrollTop) + "px";
-        box.appendChild(div);
+        add("line-band", m.line, 0, width);
+        var src = text[m.line - 1] || "", col = Math.max(1, m.col || 1);
+        var token = (src.slice(col - 1).match(/^[^\s,:{}\[\]]+/) || [" "])[0].length;
+        var colX = padL + (col - 1) * cw - ta.scrollLeft;
+        add("col-mark", m.line, colX, token * cw);
+        // where the message goes: after the line's text; else after a short neighbour line's text
+        // (covering no text); else over the line's tail past the column; else on the line below
+        var room = 260, line = m.line, left = null;
+        var endOf = function (k) { return padL + (text[k - 1] || "").length * cw - ta.scrollLeft + 18; };
+        [m.line, m.line + 1, m.line - 1].some(function (k) {
+          if (k < 1 || (k > text.length && k !== m.line)) return false;
+          if (width - endOf(k) >= room) { line = k; left = endOf(k); return true; }
+          return false;
+        });
+        if (left === null && colX + token * cw + 24 <= width - 170) {
+          left = Math.max(colX + token * cw + 24, width * 0.45);
+        } else if (left === null) {
+          line = m.line + 1;
+          left = Math.min(Math.max(endOf(line), padL), width - 170);
+        }
+        var msg = add("line-msg", line, left, width - left - 6);
+        msg.dataset.line = m.line;
+        // the CLI's message without its file:line:col (the line is where it is shown)
+        msg.textContent = m.message.split("\n").map(function (s) { return s.trim(); }).join(" · ")
+          .replace(/^.*?:\d+:\d+: /, "");
+        msg.title = m.message;
+        msg.style.lineHeight = lh + "px";
       });
     }
     function showErrors(errs, message) {
