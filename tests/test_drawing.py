@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from cnncalc.report.drawing import drawing
 from cnncalc.report.view import View
 from cnncalc.sources import bundled_names
-from tests.conftest import analyse_bundled
+from tests.conftest import analyse_bundled, run_cli
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def draw(name: str, measure: str = "macs", **view):
@@ -186,3 +193,191 @@ def test_every_bundled_spec_draws(name):
     assert {n.cluster for n in d.nodes} - {None} <= seen
     assert sum(n.macs for n in d.nodes) == a.total_counted()
     assert Counter(type(n.share) for n in d.nodes) == Counter({float: len(d.nodes)})
+
+
+def test_drawn_depth_folds_densenet201_to_its_dense_layers():
+    from cnncalc.report.drawing import MAX_DRAWN_NODES, drawn_depth
+
+    a = analyse_bundled("densenet201")
+    # every row: 408 nodes > 300; depth 2: conv0, pool0; 6 + 12 + 48 + 32 = 98 dense layers; 3
+    # transitions of 3 rows (norm+relu, conv, pool); norm5, avgpool, flatten, classifier; the input
+    assert len(drawing(a, View()).nodes) > MAX_DRAWN_NODES
+    assert drawn_depth(a, View()) == 2
+    assert len(drawing(a, View(depth=2)).nodes) == 2 + 98 + 3 * 3 + 4 + 1 == 114
+    assert drawn_depth(analyse_bundled("resnet152"), View()) is None  # 210 nodes fit
+
+
+# ---- DOT source and rendering ------------------------------------------------------------------
+
+DOT = shutil.which("dot")
+needs_dot = pytest.mark.skipif(DOT is None, reason="Graphviz's dot is not installed (apt-get install graphviz)")
+
+
+@pytest.fixture
+def graph_dot():
+    pytest.importorskip("graphviz", reason="the graphviz package is not installed (pip install 'cnncalc[graph]')")
+    from cnncalc.report import graph_dot
+
+    return graph_dot
+
+
+def dot_to_svg(source: str) -> str:
+    proc = subprocess.run([DOT, "-Tsvg"], input=source, capture_output=True, text=True, timeout=120)  # type: ignore[list-item]
+    assert proc.returncode == 0 and not proc.stderr, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def test_fill_level_is_a_share_of_the_heaviest_node(graph_dot):
+    d = draw("alexnet")
+    # 1 + 8 * macs // 223,948,800 (conv2): conv1 72,855,552 -> 1 + 2; conv2 -> 9; fc8 4,096,000 -> 1
+    assert [graph_dot.level(node(d, n), "macs", 223_948_800) for n in ("conv1", "conv2", "fc8")] == [3, 9, 1]
+    source = graph_dot.to_dot(d)
+    (conv2,) = [line for line in source.splitlines() if line.lstrip().startswith("conv2 [")]
+    assert 'fillcolor="/ylorrd9/9"' in conv2 and "223,948,800 MACs" in conv2  # exact ints in the tooltip
+    assert "<B>conv2</B> +relu" in conv2 and "224 M MACs" in conv2 and "307 k params" in conv2
+    assert "rankdir=TB" in source and "the largest, conv2 (224 M MACs)" in source
+
+
+def test_dot_has_a_cluster_per_block_nested(graph_dot):
+    d = draw("resnet18")
+    source = graph_dot.to_dot(d)
+    assert source.count("subgraph cluster_") == len(d.clusters) == 4 + 8 + 3
+    assert "label=shortcut" in source and 'label="conv3_x ×2"' in source
+
+
+@needs_dot
+@pytest.mark.parametrize(("name", "depth"), [("alexnet", None), ("resnet18", None), ("googlenet", None),
+                                             ("densenet121", None), ("resnet50", 1), ("inception_v3", 2)])
+def test_svg_has_one_node_per_drawing_node(graph_dot, name, depth):
+    d = draw(name, depth=depth)
+    svg = dot_to_svg(graph_dot.to_dot(d))
+    assert svg.count('class="node"') == len(d.nodes)
+    assert svg.count('class="edge"') == len(d.edges)
+    assert svg.count('class="cluster"') == len(d.clusters)
+
+
+@needs_dot
+def test_render_gives_png_and_pdf_bytes(graph_dot):
+    source = graph_dot.to_dot(draw("lenet5"))
+    assert graph_dot.render(source, "png").startswith(b"\x89PNG")
+    assert graph_dot.render(source, "pdf").startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("name", bundled_names())
+def test_every_bundled_spec_has_dot_source(graph_dot, name):
+    d = drawing(analyse_bundled(name), View(units="auto"))
+    source = graph_dot.to_dot(d)
+    assert source.startswith(f"digraph {json.dumps(name) if '-' in name else name} {{")
+    assert source.count(" -> ") == len(d.edges)
+
+
+# ---- the command -------------------------------------------------------------------------------
+
+def test_graph_prints_dot_without_an_output(graph_dot):
+    for args in ((), ("-o", "-"), ("--format", "dot")):
+        result = run_cli("graph", "lenet5", *args)
+        assert result.exit_code == 0 and result.stdout.startswith("digraph lenet5 {"), result.stderr
+
+
+@needs_dot
+@pytest.mark.parametrize(("suffix", "magic"), [(".svg", b"<?xml"), (".png", b"\x89PNG"), (".pdf", b"%PDF"),
+                                               (".dot", b"digraph")])
+def test_graph_writes_the_format_of_the_suffix(graph_dot, tmp_path, suffix, magic):
+    out = tmp_path / f"net{suffix}"
+    result = run_cli("graph", "resnet18", "-o", str(out), "--depth", "2")
+    assert result.exit_code == 0 and result.stderr == f"wrote {out}\n"
+    assert out.read_bytes().startswith(magic)
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
+
+
+@needs_dot
+def test_graph_svg_counts_and_colour_option(graph_dot, tmp_path):
+    out = tmp_path / "g.svg"
+    assert run_cli("graph", "googlenet", "-o", str(out), "--color", "params").exit_code == 0
+    svg = out.read_text()
+    assert svg.count('class="node"') == 7 + 9 * 8 + 2 + 3 + 1
+    assert "fill: share of params" in svg.replace("&#160;", " ")
+    assert "the largest, fc (1.03 M params)" in svg  # 1024 * 1000 + 1000 = 1,025,000, 3 digits half up
+
+
+def test_graph_folds_a_large_drawing_and_says_so(graph_dot):
+    result = run_cli("graph", "densenet201")
+    assert result.exit_code == 0
+    assert result.stderr == ("note: 408 nodes are more than a drawing shows legibly (300): blocks folded to --depth 2 "
+                             "(114 nodes); --depth 3 draws all 408\n")
+    every = run_cli("graph", "densenet201", "--depth", "3")
+    assert every.exit_code == 0 and every.stderr == ""
+    assert every.stdout.count(" -> ") > result.stdout.count(" -> ")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("-o", "net.jpeg"), "error: cannot tell the format of 'net.jpeg'"),
+    (("--format", "png"), "error: a png drawing is written to a file"),
+    (("--color", "flops"), "Invalid value for '--color'"),
+])
+def test_graph_usage_errors(args, message):
+    result = run_cli("graph", "alexnet", *args)
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_graph_html_until_the_web_report_exists(tmp_path):
+    import importlib.util
+
+    out = tmp_path / "g.html"
+    result = run_cli("graph", "alexnet", "-o", str(out))
+    if importlib.util.find_spec("cnncalc.report.web") is None:
+        assert result.exit_code == 2 and "cannot write the HTML drawing yet" in result.stderr
+        assert not out.exists()
+    else:
+        assert result.exit_code == 0 and "<html" in out.read_text().lower()
+
+
+def test_graph_bad_spec_points_into_the_yaml(tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("input: [3, 32, 32]\nlayers:\n  - conv: {out: 8, kernel: 3}\n  - conc: {out: 4}\n")
+    out = tmp_path / "bad.svg"
+    result = run_cli("graph", str(spec), "-o", str(out))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{spec}:4:5: error: unknown layer type 'conc'")
+    assert not out.exists()
+
+
+def run_graph(tmp_path, env, *args, prelude=""):
+    code = f"{prelude}import sys\nfrom cnncalc.cli import run\nsys.exit(run(sys.argv[1:]))\n"
+    return subprocess.run([sys.executable, "-c", code, "graph", *args], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO), **env}, cwd=tmp_path, timeout=120)
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".png", ".pdf"])
+def test_graph_without_dot_is_one_sentence(tmp_path, suffix):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    out = tmp_path / f"net{suffix}"
+    proc = run_graph(tmp_path, {"PATH": str(empty)}, "resnet18", "-o", str(out))
+    assert proc.returncode == 2
+    assert proc.stderr == (f"error: drawing {suffix[1:]} needs Graphviz's dot program (apt-get install graphviz, or "
+                           "brew install graphviz); -o FILE.html draws the graph without it\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"]  # no file, whole or partial
+
+
+@pytest.mark.parametrize("fmt", ["svg", "dot"])
+def test_graph_without_the_graphviz_package_is_one_sentence(tmp_path, fmt):
+    out = tmp_path / f"net.{fmt}"
+    proc = run_graph(tmp_path, {}, "resnet18", "-o", str(out), prelude="import sys\nsys.modules['graphviz'] = None\n")
+    assert proc.returncode == 2
+    assert proc.stderr == (f"error: drawing {fmt} needs the graphviz Python package (pip install 'cnncalc[graph]'); "
+                           "-o FILE.html draws the graph without it\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_graph_when_dot_fails_is_one_sentence(tmp_path, graph_dot):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "dot").write_text("#!/bin/sh\nexit 3\n")
+    (fake / "dot").chmod(0o755)
+    out = tmp_path / "out" / "net.svg"
+    out.parent.mkdir()
+    proc = run_graph(tmp_path, {"PATH": str(fake)}, "resnet18", "-o", str(out))
+    assert proc.returncode == 2
+    assert proc.stderr == "error: Graphviz's dot could not draw the svg (exit status 3); --depth N draws a smaller graph\n"
+    assert list(out.parent.iterdir()) == []

@@ -106,7 +106,7 @@ def legend(drawing: Drawing, top: int, heaviest: DrawNode | None) -> str:
     swatches = "".join(f'<TD BGCOLOR="/{PALETTE}/{i}" WIDTH="14" HEIGHT="10"></TD>' for i in range(1, LEVELS + 1))
     if heaviest is not None and top:
         amount = (fmt_memory(top, _AUTO) if drawing.measure == "memory" else
-                  fmt_params(top, _AUTO) if drawing.measure == "params" else fmt_flop(top, _AUTO) + " MACs")
+                  fmt_params(top, _AUTO) + " params" if drawing.measure == "params" else fmt_flop(top, _AUTO) + " MACs")
         most = f"the largest, {heaviest.id} ({amount})"
     else:
         most = "the largest"
@@ -177,7 +177,10 @@ def render(dot_source: str, fmt: str) -> bytes:
 
     if shutil.which("dot") is None:
         raise GraphvizMissing(None, missing_message(fmt, "dot"))
-    try:
-        return graphviz.Source(dot_source).pipe(format=fmt, engine="dot", quiet=True)
+    try:  # dot's own warnings (a PNG past the bitmap limit is scaled down) reach stderr as they are
+        return graphviz.Source(dot_source).pipe(format=fmt, engine="dot")
     except graphviz.ExecutableNotFound:
         raise GraphvizMissing(None, missing_message(fmt, "dot")) from None
+    except graphviz.CalledProcessError as exc:
+        raise UsageError(None, f"Graphviz's dot could not draw the {fmt} (exit status {exc.returncode}); "
+                         "--depth N draws a smaller graph") from None
