@@ -116,7 +116,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("X-Content-Type-Options", "nosniff")
         # the page may run its own inline script and talk to this server, and nothing else
         self.send_header("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; "
-                         "style-src 'unsafe-inline'; connect-src 'self'; img-src data:; frame-ancestors 'none'")
+                         "style-src 'unsafe-inline'; connect-src 'self'; worker-src blob:; img-src data:; "
+                         "frame-ancestors 'none'")
         self.end_headers()
         self.wfile.write(body)
 

@@ -308,7 +308,7 @@ def test_serve_command_prints_its_url_and_stops_cleanly_on_ctrl_c():
         assert conn.getresponse().status == 200
         conn.close()
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
+        _, err = proc.communicate(timeout=20)
     finally:
         busy.close()
     assert proc.returncode == 0, err

@@ -200,7 +200,7 @@ def page(analysis: Analysis | None, view: v.View, measure: str = "macs", mode: s
             f"<title>{html.escape(title)}</title>\n<style>{asset('app.css')}</style></head>\n"
             f'<body class="mode-{mode}">\n{body}'
             f'<script type="application/json" id="cnncalc-data">{script_json(data)}</script>\n'
-            f"<script>{asset('dagre.min.js')}</script>\n<script>{asset('app.js')}</script>\n"
+            f"<script id=\"dagre-lib\">{asset('dagre.min.js')}</script>\n<script>{asset('app.js')}</script>\n"
             "</body></html>\n")
 
 

@@ -63,19 +63,66 @@
   }
   var MAX_W = 300;
 
-  function layout(d) {
+  // ---- layout: dagre's, in a worker where the browser allows one (the page stays usable while
+  // a big graph is laid out; a newer graph stops an older one's layout), else on this thread.
+  // runLayout uses nothing outside itself but dagre: its source is also the worker's code.
+  function runLayout(job) {
     var g = new dagre.graphlib.Graph({compound: true});
     g.setGraph({rankdir: "TB", nodesep: 22, ranksep: 26, edgesep: 8, marginx: 12, marginy: 12});
     g.setDefaultEdgeLabel(function () { return {}; });
-    d.clusters.forEach(function (c) { g.setNode("c:" + c.id, {}); });
-    d.clusters.forEach(function (c) { if (c.parent) g.setParent("c:" + c.id, "c:" + c.parent); });
-    d.nodes.forEach(function (n) {
-      g.setNode("n:" + n.id, {width: nodeWidth(n, state.payload), height: NODE_H});
+    job.clusters.forEach(function (c) { g.setNode("c:" + c.id, {}); });
+    job.clusters.forEach(function (c) { if (c.parent) g.setParent("c:" + c.id, "c:" + c.parent); });
+    job.nodes.forEach(function (n) {
+      g.setNode("n:" + n.id, {width: n.width, height: n.height});
       if (n.cluster) g.setParent("n:" + n.id, "c:" + n.cluster);
     });
-    d.edges.forEach(function (e) { g.setEdge("n:" + e.source, "n:" + e.target); });
+    job.edges.forEach(function (e) { g.setEdge("n:" + e.source, "n:" + e.target); });
     dagre.layout(g);
-    return g;
+    var out = {width: g.graph().width || 1, height: g.graph().height || 1, nodes: {}, clusters: {}, edges: []};
+    job.nodes.forEach(function (n) { var b = g.node("n:" + n.id); out.nodes[n.id] = {x: b.x, y: b.y, width: b.width}; });
+    job.clusters.forEach(function (c) {
+      var b = g.node("c:" + c.id);
+      if (b && b.width !== undefined) out.clusters[c.id] = {x: b.x, y: b.y, width: b.width, height: b.height};
+    });
+    job.edges.forEach(function (e) {
+      var ed = g.edge("n:" + e.source, "n:" + e.target);
+      out.edges.push(ed && ed.points ? ed.points.map(function (q) { return {x: q.x, y: q.y}; }) : null);
+    });
+    return out;
+  }
+
+  var worker = null, workerFailed = false, jobSeq = 0, busy = false;
+  function makeWorker() {
+    var lib = document.getElementById("dagre-lib").textContent;
+    var src = lib + "\n;var runLayout = " + runLayout.toString() +
+      ";\nself.onmessage = function (e) { self.postMessage({seq: e.data.seq, result: runLayout(e.data.job)}); };\n";
+    return new Worker(URL.createObjectURL(new Blob([src], {type: "text/javascript"})));
+  }
+  function layoutAsync(job, done) {
+    var seq = ++jobSeq;
+    var here = function () { setTimeout(function () { if (seq === jobSeq) done(runLayout(job)); }, 0); };
+    if (workerFailed || typeof Worker !== "function") { here(); return; }
+    try {
+      if (busy && worker) { worker.terminate(); worker = null; }  // latest wins
+      if (!worker) worker = makeWorker();
+      busy = true;
+      worker.onmessage = function (ev) {
+        busy = false;
+        if (ev.data.seq === jobSeq) done(ev.data.result);
+      };
+      worker.onerror = function (ev) {  // no worker here after all (a browser's policy): lay out on this thread
+        if (ev.preventDefault) ev.preventDefault();
+        workerFailed = true;
+        busy = false;
+        worker = null;
+        here();
+      };
+      worker.postMessage({seq: seq, job: job});
+    } catch (err) {
+      workerFailed = true;
+      worker = null;
+      here();
+    }
   }
 
   function curve(points) {
@@ -98,32 +145,54 @@
 
   function current() { return state.payload.graphs[state.graph]; }
 
+  // draw the drawing state.graph points at: lay it out (once; kept per drawing), then the SVG.
+  // Until it is drawn, the graph shown before stays, greyed and not clickable.
   function drawGraph() {
-    var payload = state.payload, shown = current(), d = shown.drawing, host = document.getElementById("graph");
+    var payload = state.payload, index = state.graph, d = current().drawing, host = document.getElementById("graph");
     var started = performance.now();
-    var g = state.layouts[state.graph] || (state.layouts[state.graph] = layout(d));
-    state.layout = g;
-    var gg = g.graph(), out = [];
+    document.body.dataset.graph = "layout";
+    state.nodeEls = [];
+    var old = host.querySelector("svg");
+    if (old) old.classList.add("pending"); else host.innerHTML = '<p class="placeholder">laying out ' + d.nodes.length + " boxes…</p>";
+    var finish = function (pos) {
+      if (state.payload !== payload || state.graph !== index) return;  // a newer graph was asked for meanwhile
+      state.layouts[index] = pos;
+      render(pos);
+      document.body.dataset.drawnMs = String(Math.round(performance.now() - started));
+      document.body.dataset.drawnNodes = String(d.nodes.length);
+      document.body.dataset.graphAt = String(Math.round(performance.now()));  // since navigation start
+      document.body.dataset.graph = "drawn";
+      reselect(state.selected);
+    };
+    if (state.layouts[index]) { finish(state.layouts[index]); return; }
+    layoutAsync({
+      nodes: d.nodes.map(function (n) { return {id: n.id, width: nodeWidth(n, payload), height: NODE_H, cluster: n.cluster}; }),
+      edges: d.edges, clusters: d.clusters.map(function (c) { return {id: c.id, parent: c.parent}; })
+    }, finish);
+  }
+
+  function render(pos) {
+    var payload = state.payload, shown = current(), d = shown.drawing, host = document.getElementById("graph"), out = [];
+    state.layout = pos;
     out.push('<svg xmlns="' + SVGNS + '" id="graph-svg" role="img" aria-label="layer graph of ' + esc(d.name) + '">');
     out.push('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" ' +
       'orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#80868b"/></marker></defs><g class="viewport">');
     out.push('<g class="clusters">');
     d.clusters.forEach(function (c) {
-      var b = g.node("c:" + c.id);
-      if (!b || b.width === undefined) return;
+      var b = pos.clusters[c.id];
+      if (!b) return;
       out.push('<g class="cluster ' + esc(c.kind) + '" data-cluster="' + esc(c.id) + '"><title>' + esc(c.id + " (" + c.kind + ")") +
         '</title><rect x="' + (b.x - b.width / 2).toFixed(1) + '" y="' + (b.y - b.height / 2).toFixed(1) + '" width="' +
         b.width.toFixed(1) + '" height="' + b.height.toFixed(1) + '" rx="6"/><text x="' + (b.x - b.width / 2 + 5).toFixed(1) +
         '" y="' + (b.y - b.height / 2 + 10).toFixed(1) + '">' + esc(c.label) + "</text></g>");
     });
     out.push('</g><g class="edges">');
-    d.edges.forEach(function (e) {
-      var ed = g.edge("n:" + e.source, "n:" + e.target);
-      if (ed) out.push('<path class="edge" marker-end="url(#arrow)" d="' + curve(ed.points) + '"/>');
+    pos.edges.forEach(function (points) {
+      if (points) out.push('<path class="edge" marker-end="url(#arrow)" d="' + curve(points) + '"/>');
     });
     out.push('</g><g class="nodes">');
     d.nodes.forEach(function (n, i) {
-      var b = g.node("n:" + n.id), w = b.width, x = b.x - w / 2, y = b.y - NODE_H / 2, lines = nodeLines(n, payload);
+      var b = pos.nodes[n.id], w = b.width, x = b.x - w / 2, y = b.y - NODE_H / 2, lines = nodeLines(n, payload);
       out.push('<g class="node' + (n.row < 0 ? " input" : "") + '" tabindex="0" data-i="' + i + '" data-row="' + n.row +
         '" data-id="' + esc(n.id) + '" transform="translate(' + x.toFixed(1) + "," + y.toFixed(1) + ')">' +
         "<title>" + esc(nodeTitle(n, payload)) + '</title><rect width="' + w + '" height="' + NODE_H + '" rx="4"/>' +
@@ -133,16 +202,13 @@
     });
     out.push("</g></g></svg>");
     host.innerHTML = out.join("");
-    state.size = {w: gg.width || 1, h: gg.height || 1};
+    state.size = {w: pos.width, h: pos.height};
     state.nodeEls = Array.prototype.slice.call(host.querySelectorAll("g.node"));
     state.nodeRows = d.nodes.map(function () { return []; });
     shown.row_nodes.forEach(function (nodes, row) { nodes.forEach(function (i) { state.nodeRows[i].push(row); }); });
     colour();
     bindGraph(host.querySelector("svg"));
     fit(true);
-    // how long the layout and drawing took, and of which drawing (the browser tests record it)
-    document.body.dataset.drawnMs = String(Math.round(performance.now() - started));
-    document.body.dataset.drawnNodes = String(d.nodes.length);
   }
 
   // a line too long for the widest box loses its middle (the name's start and end say most)
@@ -199,7 +265,7 @@
     apply();
   }
   function centerOn(el) {
-    var i = +el.dataset.i, b = state.layout.node("n:" + current().drawing.nodes[i].id), p = paneSize(), v = state.view;
+    var i = +el.dataset.i, b = state.layout.nodes[current().drawing.nodes[i].id], p = paneSize(), v = state.view;
     state.view = {k: v.k, x: p.w / 2 - b.x * v.k, y: p.h / 2 - b.y * v.k};
     apply();
   }
@@ -263,8 +329,8 @@
     clearSelection();
     state.selected = {row: row};
     if (state.rowEls[row]) state.rowEls[row].classList.add("selected");
-    nodes.forEach(function (i) { state.nodeEls[i].classList.add("selected"); });
-    if (nodes.length) centerOn(state.nodeEls[nodes[0]]);
+    nodes.forEach(function (i) { if (state.nodeEls[i]) state.nodeEls[i].classList.add("selected"); });
+    if (nodes.length && state.nodeEls[nodes[0]]) centerOn(state.nodeEls[nodes[0]]);
   }
   function clearSelection() {
     var old = document.querySelectorAll(".selected");
@@ -275,7 +341,9 @@
     if (!keep) return;
     if (keep.row !== undefined && keep.row < state.payload.rows.length) { selectRow(keep.row); return; }
     var d = current().drawing;
-    for (var i = 0; i < d.nodes.length; i++) if (d.nodes[i].id === keep.node) { selectNode(state.nodeEls[i], "graph"); return; }
+    for (var i = 0; i < d.nodes.length; i++) {
+      if (d.nodes[i].id === keep.node && state.nodeEls[i]) { selectNode(state.nodeEls[i], "graph"); return; }
+    }
   }
 
   // ---- the table: row links, exact tooltips, share bars, sorting --------------------------
@@ -408,11 +476,9 @@
     if (state.payload.title && document.body.classList.contains("mode-serve")) {
       document.getElementById("title").textContent = "cnncalc serve · " + state.payload.title;
     }
-    var keep = state.selected;
     fillDepths();
-    drawGraph();
     enhanceTable();
-    reselect(keep);
+    drawGraph();  // (the selection is made again once the new graph is drawn)
   }
 
   // the depth control: each drawing the page holds (depth 1, 2, ..., all), the node count said
@@ -432,11 +498,9 @@
     if (depth) {
       fillDepths();
       depth.addEventListener("change", function () {
-        var keep = state.selected;
         state.graph = +depth.value;
         state.chosenDepth = current().depth;
-        document.getElementById("graph").innerHTML = '<p class="placeholder">laying out…</p>';
-        setTimeout(function () { drawGraph(); reselect(keep); }, 0);
+        drawGraph();
       });
     }
     var select = document.getElementById("measure");
@@ -636,13 +700,15 @@
     if (data.payload) { state.payload = data.payload; state.graph = data.payload.graph; }
     setupTools();
     if (data.payload) {
-      drawGraph();
       enhanceTable();
+      drawGraph();
     }
     if (data.mode === "serve") setupEditor(data);
     window.addEventListener("resize", function () { if (state.payload) fit(false); });
     setupSplitter();
-    window.cnncalc = {state: state, selectRow: selectRow};
+    // for the browser tests and the curious: the state, a row selection, where layouts run
+    window.cnncalc = {state: state, selectRow: selectRow,
+      layoutThread: function () { return workerFailed || typeof Worker !== "function" ? "page" : "worker"; }};
     document.body.dataset.ready = String(Math.round(performance.now()));
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
