@@ -165,6 +165,26 @@ def test_clicking_a_node_selects_its_row_and_a_row_its_node(browser, shots, tmp_
     browser.save_screenshot(str(shots / "report-resnet18-selected.png"))
 
 
+def test_a_branching_network_draws_its_modules_as_clusters(browser, shots, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    page = write_page(tmp_path, "googlenet.html", "table", "googlenet", "--format", "html")
+    open_page(browser, page.as_uri())
+    payload = web.payload(cnncalc.analyze("googlenet"), View())
+    shown = payload["graphs"][payload["graph"]]["drawing"]
+    assert drawn_nodes(browser) == len(shown["nodes"]) == 85
+    kinds = browser.execute_script("return [...document.querySelectorAll('#graph svg g.cluster')].map(g => g.getAttribute('class'))")
+    assert kinds == [f"cluster {c['kind']}" for c in shown["clusters"]] and "cluster parallel" in kinds
+    edges = browser.execute_script("return document.querySelectorAll('#graph svg path.edge').length")
+    assert edges == len(shown["edges"])
+    k = [r["name"] for r in payload["rows"]].index("inception3a.b3x3.conv")
+    browser.find_element(By.CSS_SELECTOR, f'#table tr[data-row="{k}"] td').click()
+    assert browser.execute_script("return [...document.querySelectorAll('#graph g.node.selected')].map(g => g.dataset.id)") \
+        == ["inception3a.b3x3.conv"]
+    assert console_errors(browser) == []
+    browser.save_screenshot(str(shots / "report-googlenet.png"))
+
+
 def test_sorting_a_column_orders_it_by_exact_value(browser, tmp_path):
     from selenium.webdriver.common.by import By
 

@@ -118,6 +118,12 @@ def test_a_name_cannot_end_the_pages_script():
     assert "alert(1)" in page and "<script>alert" not in page
 
 
+def test_several_specs_in_html_are_one_page_of_tables():
+    page = run_cli("table", "alexnet", "vgg16", "--format", "html").stdout
+    assert page.count("<!DOCTYPE html>") == 1 and page.count("<table>") == 2 and "<script" not in page
+    assert "<h1>alexnet: input 3x227x227</h1>" in page and "<h1>vgg16: input 3x224x224</h1>" in page
+
+
 def test_graph_page_is_graph_first():
     page = web.graph_page(cnncalc.analyze("alexnet"), View(), "memory")
     assert '<body class="mode-graph">' in page and '"measure":"memory"' in page

@@ -487,7 +487,7 @@
     if (!sel || !state.payload) return;
     sel.innerHTML = state.payload.graphs.map(function (g, i) {
       var name = g.all ? "all" : String(g.depth);
-      return '<option value="' + i + '">' + name + " (" + (g.drawing.nodes.length - 1) + " boxes)</option>";
+      return '<option value="' + i + '">' + name + " (" + g.drawing.nodes.length + " boxes)</option>";
     }).join("");
     sel.value = String(state.graph);
     sel.disabled = state.payload.graphs.length < 2;
