@@ -94,9 +94,9 @@
   var worker = null, workerFailed = false, jobSeq = 0, busy = false;
   function makeWorker() {
     var lib = document.getElementById("dagre-lib").textContent;
-    var src = lib + "\n;var runLayout = " + runLayout.toString() +
+    var code = lib + "\n;var runLayout = " + runLayout.toString() +
       ";\nself.onmessage = function (e) { self.postMessage({seq: e.data.seq, result: runLayout(e.data.job)}); };\n";
-    return new Worker(URL.createObjectURL(new Blob([src], {type: "text/javascript"})));
+    return new Worker(URL.createObjectURL(new Blob([code], {type: "text/javascript"})));
   }
   function layoutAsync(job, done) {
     var seq = ++jobSeq;
