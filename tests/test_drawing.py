@@ -381,3 +381,10 @@ def test_graph_when_dot_fails_is_one_sentence(tmp_path, graph_dot):
     assert proc.returncode == 2
     assert proc.stderr == "error: Graphviz's dot could not draw the svg (exit status 3); --depth N draws a smaller graph\n"
     assert list(out.parent.iterdir()) == []
+
+
+def test_graph_numbers_follow_batch_and_input(graph_dot):
+    # conv2 at batch 2: 2 * 192*27*27*(64*5*5) = 447,897,600 multiply-adds
+    assert "447,897,600 MACs" in run_cli("graph", "alexnet", "--batch", "2").stdout
+    # AlexNet on 224x224: conv1 (11x11, stride 4, pad 2) gives (224 + 4 - 11) // 4 + 1 = 55
+    assert "64×55×55" in run_cli("graph", "alexnet", "--input", "3x224x224").stdout
