@@ -513,20 +513,30 @@
     if (zin) zin.addEventListener("click", function () { zoom(1.25); });
     if (zout) zout.addEventListener("click", function () { zoom(0.8); });
     if (f) f.addEventListener("click", function () { fit(false); });
-    // print the whole graph: fitted to the page's width while printing
-    var saved = null;
+    // print the whole graph: at its own size (or the page's width when wider), cut into slices a
+    // page tall, each a copy of the drawing showing one band of it (a browser does not split one
+    // tall SVG across pages: the rest would be printed over the table)
+    var PAGE_W = 680, PAGE_H = 900;  // CSS px that fit A4 and Letter with the default margins
     window.addEventListener("beforeprint", function () {
-      var svg = document.querySelector("#graph svg");
-      if (!svg || !state.size) return;
-      saved = state.view;
-      svg.setAttribute("viewBox", "0 0 " + state.size.w + " " + state.size.h);
-      state.view = {x: 0, y: 0, k: 1};
-      apply();
+      var svg = document.querySelector("#graph svg"), host = document.getElementById("graph");
+      if (!svg || !state.size || document.getElementById("print-graph")) return;
+      var w = state.size.w, h = state.size.h, k = Math.min(1, PAGE_W / w), band = PAGE_H / k;
+      var box = document.createElement("div");
+      box.id = "print-graph";
+      for (var y = 0; y < h; y += band) {
+        var copy = svg.cloneNode(true), part = Math.min(band, h - y);
+        copy.removeAttribute("id");
+        copy.setAttribute("viewBox", "0 " + y.toFixed(1) + " " + w.toFixed(1) + " " + part.toFixed(1));
+        copy.style.width = (w * k).toFixed(1) + "px";
+        copy.style.height = (part * k).toFixed(1) + "px";
+        copy.querySelector("g.viewport").removeAttribute("transform");
+        box.appendChild(copy);
+      }
+      host.appendChild(box);
     });
     window.addEventListener("afterprint", function () {
-      var svg = document.querySelector("#graph svg");
-      if (svg) svg.removeAttribute("viewBox");
-      if (saved) { state.view = saved; apply(); }
+      var box = document.getElementById("print-graph");
+      if (box) box.remove();
     });
   }
 
