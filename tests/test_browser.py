@@ -9,6 +9,7 @@ them where it can); where they are present, a browser that fails to start is a f
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -183,6 +184,33 @@ def test_a_branching_network_draws_its_modules_as_clusters(browser, shots, tmp_p
         == ["inception3a.b3x3.conv"]
     assert console_errors(browser) == []
     browser.save_screenshot(str(shots / "report-googlenet.png"))
+
+
+def test_printing_gives_the_whole_graph_then_the_table(browser, tmp_path):
+    page = write_page(tmp_path, "resnet18.html", "table", "resnet18", "--format", "html")
+    open_page(browser, page.as_uri())
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        browser.execute_script("window.dispatchEvent(new Event('beforeprint'))")
+        slices = browser.execute_script("return [...document.querySelectorAll('#print-graph svg')]"
+                                        ".map(s => s.getAttribute('viewBox').split(' ').map(Number))")
+        height = browser.execute_script("return window.cnncalc.state.size.h")
+        # page-tall bands of the drawing, top to bottom, covering all of it
+        assert len(slices) >= 2 and slices[0][1] == 0
+        assert all(abs(a[1] + a[3] - b[1]) < 0.2 for a, b in itertools.pairwise(slices))
+        assert abs(slices[-1][1] + slices[-1][3] - height) < 0.2
+        nodes = browser.execute_script("return document.querySelectorAll('#print-graph svg')[0].querySelectorAll('g.node').length")
+        assert nodes == 33  # each band is the whole drawing, seen through its window
+        graph_bottom, table_top = browser.execute_script(
+            "return [document.getElementById('print-graph').getBoundingClientRect().bottom,"
+            " document.getElementById('table-pane').getBoundingClientRect().top]")
+        assert table_top >= graph_bottom  # the table after the graph, not under it
+        assert browser.execute_script("return getComputedStyle(document.querySelector('.tools')).display") == "none"
+        browser.execute_script("window.dispatchEvent(new Event('afterprint'))")
+        assert browser.execute_script("return document.getElementById('print-graph')") is None
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert console_errors(browser) == []
 
 
 def test_sorting_a_column_orders_it_by_exact_value(browser, tmp_path):
