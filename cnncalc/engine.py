@@ -143,7 +143,10 @@ class Analysis:
         return pandas.DataFrame(self.to_dict(convention)["layers"])
 
     def _repr_html_(self) -> str:
-        """Jupyter shows the lecture table (an HTML table, not a whole page)."""
+        """Jupyter shows the lecture table (an HTML table, not a whole page): not the interactive
+        report, whose script notebook viewers strip or do not trust (JupyterLab after a reload,
+        GitHub, nbviewer) and whose <html> page does not belong in a cell. The report is
+        cnncalc.report.web.report_page(analysis, view)."""
         from cnncalc.report.grid import html_table
         from cnncalc.report.text import table_grid
 

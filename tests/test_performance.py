@@ -23,7 +23,8 @@ def test_analytic_commands_import_neither_torch_nor_matplotlib(tmp_path):
     code = ("import sys\nfrom cnncalc.cli import cli\n"
             "for args in (['table', 'resnet152', '--format', 'json'], ['table', 'resnet50'], ['explain', 'alexnet'],\n"
             "             ['table', 'vgg16', '--rf', '--format', 'csv'], ['memory', 'resnet50'], ['compare', 'alexnet', 'vgg16'],\n"
-            "             ['check', 'googlenet'], ['list']):\n"
+            "             ['check', 'googlenet'], ['graph', 'resnet18'], ['graph', 'googlenet', '--depth', '1', '--format', 'dot'],\n"
+            "             ['list']):\n"
             "    try:\n        cli(args)\n    except SystemExit as exc:\n        assert exc.code in (0, None), (args, exc.code)\n"
             "sys.stderr.write(repr(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'matplotlib'))))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

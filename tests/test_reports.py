@@ -86,9 +86,16 @@ def test_lecture_units_agree_across_formats(fmt):
 
 
 def test_html_is_self_contained():
+    # the interactive report inlines its style, script and layout library: opened with no
+    # network, it fetches nothing (no src=, href=, @import, url() but to its own #fragments)
+    import re
+
     page = run_cli("table", "vgg16", "--format", "html").stdout
-    assert page.startswith("<!DOCTYPE html>") and "<style>" in page and "<script" not in page
-    assert "http" not in page.split("<body>")[0]  # no external stylesheet
+    assert page.startswith("<!DOCTYPE html>") and "<style>" in page and "<script>" in page
+    assert "http" not in page.split("<body")[0]  # no external stylesheet
+    assert not re.search(r"<(link|img|iframe|object|embed)\b|<[a-zA-Z][^<>]*\s(src|href)\s*=|@import", page)
+    assert set(re.findall(r"url\(([^)]*)\)", page)) <= {"#arrow"}
+    assert "sourceMappingURL" not in page
 
 
 def test_latex_escapes_names():

@@ -18,7 +18,8 @@ from cnncalc.cli.common import analyse, parse_input, parse_limits, parse_sets  #
 
 # command name -> module in this package; in the order `cnncalc --help` lists them
 COMMANDS = {"table": "table", "explain": "explain", "verify": "verify", "check": "check", "memory": "memory",
-            "compare": "compare", "sweep": "sweep", "plot": "plot", "list": "catalog", "show": "catalog"}
+            "compare": "compare", "sweep": "sweep", "plot": "plot", "graph": "graph", "serve": "serve",
+            "list": "catalog", "show": "catalog"}
 
 
 class LazyGroup(click.Group):
@@ -43,7 +44,7 @@ def cli() -> None:
     """
 
 
-ANALYTIC = {"table", "explain", "check", "memory", "compare", "sweep", "list", "show"}
+ANALYTIC = {"table", "explain", "check", "memory", "compare", "sweep", "graph", "list", "show"}
 
 
 def main() -> None:

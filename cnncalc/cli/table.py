@@ -67,6 +67,11 @@ def table(specs: tuple[str, ...], input_shape: str | None, sets: tuple[str, ...]
         click.echo(safe_text(render(analyses[0], view, fmt)), nl=False)
     elif fmt == "json":
         click.echo("[\n" + ",\n".join(render(a, view, fmt).rstrip("\n") for a in analyses) + "\n]")
+    elif fmt == "html":  # one page: the interactive report draws one network, so several get their tables
+        from cnncalc.report.grid import to_html_many
+        from cnncalc.report.text import table_grid
+
+        click.echo(safe_text(to_html_many([table_grid(a, view) for a in analyses])), nl=False)
     elif fmt == "csv":
         texts = [render(a, view, fmt).splitlines() for a in analyses]
         lines = ["spec," + texts[0][0]]

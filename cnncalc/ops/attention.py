@@ -48,6 +48,7 @@ class Attention(OpDef):
            = 4*N*D*D + 2*N*N*D
     """
 
+    category = "attention"
     heads: int = arg("int+", doc="attention heads; must divide D")
     bias: bool = arg("bool", True)
     ranks, layout = (2,), "N x D tokens"

@@ -79,6 +79,7 @@ class Conv2d(OpDef):
     macs    = out * out_h * out_w * (in_c // groups) * kh * kw
     """
 
+    category = "conv"
     out: int = arg("int+", doc="output channels (the lecture's 'filters')")
     kernel: Pair = arg("pair+", doc="kernel size, k or [kh, kw]")
     stride: Pair = arg("pair+", (1, 1))

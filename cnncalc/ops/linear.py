@@ -91,6 +91,7 @@ class Linear(OpDef):
     macs   = (product of the leading axes) * in * out
     """
 
+    category = "linear"
     out: int = arg("int+", doc="output features")
     bias: bool = arg("bool", True)
     in_features: int | None = arg("int+", None, doc="optional: the input features you expect (checked)")
@@ -159,6 +160,7 @@ class MatMul(OpDef):
     macs = (product of the leading axes) * n * k * m
     """
 
+    category = "attention"
     transpose: bool = arg("bool", False, doc="use the transpose of the second input (q @ k^T)")
     arity = 2
     ranks, layout = (2, 3, 4), "matrices n x k (with leading axes, e.g. heads x n x k)"

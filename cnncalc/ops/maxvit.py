@@ -179,6 +179,7 @@ class RelAttention(OpDef):
     macs   = G * (4*N*C*C + 2*N*N*C)
     """
 
+    category = "attention"
     heads: int = arg("int+", doc="attention heads; must divide C (torchvision: C / head_dim, head_dim 32)")
     size: int = arg("int+", doc="s: the group's side, N = s*s tokens (MaxViT: 7)")
     ranks, layout = (3,), "G x N x C groups of tokens (after partition)"

@@ -28,6 +28,7 @@ class BatchNorm2d(OpDef):
     macs = 0 (lecture column); elem_ops = 2 per element (one scale, one shift once folded)
     """
 
+    category = "norm"
     eps: float = arg("float", 1e-5)
     fold = True
     ranks, layout = (3,), "a C x H x W feature map"
@@ -68,6 +69,7 @@ class LayerNorm(OpDef):
     macs = 0 (lecture column); elem_ops = 5 per element (mean, variance, normalise, scale, shift)
     """
 
+    category = "norm"
     axis: int = arg("int", -1, doc="the axis it normalises over: -1 (last) or 0 (channels of C x H x W)")
     eps: float = arg("float", 1e-5)
     fold = True
@@ -129,6 +131,7 @@ class LocalResponseNorm(OpDef):
     alpha 1e-4, beta 0.75, k 2). params = 0; macs = 0; elem_ops = size per element (the sum
     of squares over the window)."""
 
+    category = "norm"
     size: int = arg("int+", doc="channels in each window (AlexNet: 5)",
                     example="5 (AlexNet's local response normalisation: size 5, alpha 1e-4, beta 0.75, k 2)")
     alpha: float = arg("float", 1e-4)

@@ -57,6 +57,7 @@ class _Pool(OpDef):
     params = 0;  macs = C * out_h * out_w * kh * kw  (the lecture's pooling flop)
     """
 
+    category = "pooling"
     kernel: Pair = arg("pair+")
     stride: Pair | None = arg("pair+", None, doc="defaults to the kernel size")
     pad: Pair = arg("pair0", (0, 0))
@@ -172,6 +173,7 @@ class AdaptiveAvgPool2d(OpDef):
     macs = C * (sum of window heights) * (sum of window widths): every window element read once
     """
 
+    category = "pooling"
     out: Pair = arg("pair+", doc="output size, s or [oh, ow]")
     call: str = arg(CALL, "module", doc=CALL_DOC)
     ranks, layout = (3,), "a C x H x W feature map"

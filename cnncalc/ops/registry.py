@@ -189,6 +189,9 @@ class OpDef:
     view: ClassVar[bool] = False  # output is a view of the input's storage (flatten, permute, chunk)
     weight_layer: ClassVar[bool] = False  # counts toward a network's depth (conv, linear)
     window_reads: ClassVar[bool] = False  # its lecture count is window reads, not multiply-adds (pooling)
+    # the layer type it is summed under in the report's summary by type (report/web.py):
+    # conv, linear, norm, pooling, attention or other (activations, merges, reshapes)
+    category: ClassVar[str] = "other"
     # Under autocast (memory --amp; docs/memory.md), the dtype the op computes and returns in:
     #   "follow"   the dtype of its first input (activations, pooling, batch norm, views)
     #   "low"      the low dtype: on autocast's lower-precision list (conv, linear, matmul,

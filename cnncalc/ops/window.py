@@ -72,6 +72,7 @@ def _scores(f: Layer) -> int:
 class _WindowAttention(OpDef):
     """Shared fields and shape rule of the v1 and v2 window attentions."""
 
+    category = "attention"
     heads: int = arg("int+", doc="attention heads; must divide C")
     window: Pair = arg("pair+", doc="window size [wh, ww] (Swin: 7; Swin v2: 8)")
     shift: Pair = arg("pair0", (0, 0), doc="cyclic shift [sh, sw], smaller than the window: 0 (W-MSA) or window // 2 (SW-MSA)")

@@ -108,4 +108,15 @@ def to_html(grid: Grid) -> str:
             f"<h1>{html.escape(grid.title)}</h1>\n" + html_table(grid, titled=False) + "</body></html>\n")
 
 
+def to_html_many(grids: list[Grid]) -> str:
+    """Several tables in one self-contained page, each under its heading (`table A B --format
+    html`: the interactive report is one network's page; several get their lecture tables)."""
+    import html
+
+    title = " · ".join(g.title.split(":")[0] for g in grids)
+    body = "".join(f"<h1>{html.escape(g.title)}</h1>\n" + html_table(g, titled=False) for g in grids)
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n{body}</body></html>\n")
+
+
 WRITERS = {"markdown": to_markdown, "csv": to_csv, "latex": to_latex, "html": to_html}

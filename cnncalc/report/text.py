@@ -131,10 +131,15 @@ def table_grid(analysis: Analysis, view: v.View) -> Grid:
 
 def render(analysis: Analysis, view: v.View, fmt: str) -> str:
     """The table in one of the text formats: markdown, latex, html folded like the lecture (as
-    the view says); csv every layer, raw integers (a spreadsheet sums its own subtotals; an
-    explicit --depth still gives one row per block); json: render_json, every layer too."""
+    the view says; html: the interactive report of report/web.py around that table); csv every
+    layer, raw integers (a spreadsheet sums its own subtotals; an explicit --depth still gives one
+    row per block); json: render_json, every layer too."""
     if fmt == "json":
         return render_json(analysis, view)
+    if fmt == "html":  # the interactive report: graph and lecture table, one self-contained page
+        from cnncalc.report.web import report_page
+
+        return report_page(analysis, view)
     if fmt == "csv":  # every layer (unless --depth asks for block rows), raw integers, raw-unit headers
         grid = table_grid(analysis, view if view.depth is not None else view._replace(fold=False))
         grid.headers = [*grid.headers[:-3], *v.headers(view._replace(units="raw"))]

@@ -1,0 +1,117 @@
+"""`cnncalc graph`: the layer graph drawn top to bottom (svg, png, pdf by Graphviz; html; DOT)."""
+
+from __future__ import annotations
+
+import click
+
+from cnncalc.cli.common import analyse, analysis_options, complete_spec, handle_errors, spec_options
+from cnncalc.errors import UsageError
+
+FORMATS = ("svg", "png", "pdf", "html", "dot")
+SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".html": "html", ".htm": "html", ".dot": "dot", ".gv": "dot"}
+
+
+def pick_format(path: str | None, fmt: str | None) -> str:
+    """--format, else the output's suffix; DOT when the output is standard output."""
+    if fmt is not None:
+        return fmt
+    if path is None or path == "-":
+        return "dot"
+    from pathlib import Path
+
+    from cnncalc.errors import safe_text, shorten
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise UsageError(None, f"cannot tell the format of '{safe_text(shorten(path, 80))}'",
+                         "name a .svg, .png, .pdf, .html or .dot file, or say --format")
+    return SUFFIXES[suffix]
+
+
+@click.command()
+@click.argument("spec", shell_complete=complete_spec)
+@click.option("-o", "--output", "path", metavar="FILE",
+              help="Where to write: .svg, .png, .pdf, .html or .dot; - (or none) prints DOT (or --format svg/html).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="svg, png, pdf (drawn by Graphviz's dot), html (no Graphviz needed) or dot (the source); "
+                   "default: from the file's suffix.")
+@click.option("--depth", type=click.IntRange(min=1), help="Collapse names deeper than N levels into one node, "
+              "as `table --depth` does (resnet50 --depth 1: one node per stage).")
+@click.option("--all", "show_all", is_flag=True, help="Draw every layer: relu/bn/dropout as their own nodes, and "
+              "no automatic folding of a drawing past 300 nodes.")
+@click.option("--color", "measure", type=click.Choice(["macs", "params", "memory"]), default="macs",
+              show_default=True, help="What a node's fill shows: its share of MACs, params or activation memory.")
+@spec_options
+@analysis_options
+@handle_errors
+def graph(spec: str, path: str | None, fmt: str | None, depth: int | None, show_all: bool, measure: str,
+          input_shape: str | None,
+          sets: tuple[str, ...], limits: tuple[str, ...], traceback: bool, batch: int, dtype: str) -> None:
+    """Draw the layer graph top to bottom: a box per table row (name, type, output shape, MACs,
+    params) filled by its share of --color, and residual, parallel and repeated blocks as clusters.
+
+    Example: cnncalc graph resnet18 -o resnet18.svg
+
+    svg, png and pdf are laid out by Graphviz's dot (apt-get install graphviz; pip install
+    'cnncalc[graph]'); -o FILE.html needs neither. docs/graph.md says what a node shows.
+    """
+    from cnncalc.output import check_writable
+
+    fmt = pick_format(path, fmt)
+    to_stdout = path is None or path == "-"
+    if to_stdout and fmt in ("png", "pdf"):
+        raise UsageError(None, f"a {fmt} drawing is written to a file", f"say -o FILE.{fmt}")
+    if fmt == "html":
+        graph_page = _graph_page()
+    else:
+        from cnncalc.report import graph_dot
+
+        graph_dot.require(fmt)  # before any work: a missing dot or package is one sentence
+    if not to_stdout:
+        check_writable(path)  # type: ignore[arg-type]
+    from cnncalc.report.view import View
+
+    analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
+    view = View(units="auto", depth=depth, fold=not show_all)
+    if fmt == "html":  # the page zooms and pans: it gets the view as asked, never folded to fit
+        data = graph_page(analysis, view, measure).encode()
+    else:
+        from cnncalc.report.drawing import MAX_DRAWN_NODES, drawing, drawn_depth
+        from cnncalc.report.view import display_rows
+
+        if depth is None and not show_all:  # past 300 nodes, fold blocks as the terminal table does
+            fit = drawn_depth(analysis, view)
+            if fit is not None:
+                full = len(display_rows(analysis, view)) + 1
+                folded = len(display_rows(analysis, view._replace(depth=fit))) + 1
+                too_many = f"note: {full:,} nodes are more than a drawing shows legibly ({MAX_DRAWN_NODES})"
+                if folded < full:
+                    view = view._replace(depth=fit)
+                    deepest = max(r.name.count(".") for r in analysis.rows) + 1
+                    click.echo(f"{too_many}: blocks folded to --depth {fit} ({folded:,} nodes); --depth {deepest} "
+                               f"draws all {full:,}", err=True)
+                else:
+                    click.echo(f"{too_many}, and it has no blocks to fold; svg and pdf stay sharp when zoomed",
+                               err=True)
+
+        source = graph_dot.to_dot(drawing(analysis, view, measure))
+        data = source.encode() if fmt == "dot" else graph_dot.render(source, fmt)
+    if to_stdout:
+        click.echo(data.decode(), nl=False)
+        return
+    from cnncalc.output import write_atomic
+
+    write_atomic(path, lambda fh: fh.write(data))  # type: ignore[arg-type]
+    click.echo(f"wrote {path}", err=True)
+
+
+def _graph_page():
+    """cnncalc.report.web.graph_page(analysis, view, measure) -> str: the HTML drawing."""
+    import importlib.util
+
+    if importlib.util.find_spec("cnncalc.report.web") is None:
+        raise UsageError(None, "this build of cnncalc cannot write the HTML drawing yet (cnncalc.report.web "
+                         "is missing); use .svg, .png, .pdf or .dot")
+    from cnncalc.report.web import graph_page  # type: ignore[import-not-found,unused-ignore]
+
+    return graph_page

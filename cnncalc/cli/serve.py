@@ -1,0 +1,80 @@
+"""`cnncalc serve`: edit a spec in the browser, beside its live graph and table (cnncalc/serve.py)."""
+
+from __future__ import annotations
+
+import click
+
+from cnncalc.cli.common import analysis_options, complete_spec, handle_errors, spec_options
+from cnncalc.serve import DEFAULT_PORT
+
+
+@click.command()
+@click.argument("spec", required=False, shell_complete=complete_spec)
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=DEFAULT_PORT, show_default=True,
+              help="The port on 127.0.0.1; 0, or a port already taken: any free one (the URL is printed).")
+@click.option("--no-open", is_flag=True, help="Print the URL only; do not open a browser.")
+@click.option("--depth", type=click.IntRange(min=1), help="Collapse names deeper than N levels into one table row "
+              "and one graph node, as `table --depth` does.")
+@click.option("--color", "measure", type=click.Choice(["macs", "params", "memory"]), default="macs",
+              show_default=True, help="What a node's fill shows first (the page can switch).")
+@spec_options
+@analysis_options
+@handle_errors
+def serve(spec: str | None, port: int, no_open: bool, depth: int | None, measure: str, input_shape: str | None,
+          sets: tuple[str, ...], limits: tuple[str, ...], traceback: bool, batch: int, dtype: str) -> None:
+    """Edit a spec in the browser: a YAML editor beside its graph and table, analysed again as you
+    type, each error shown at its line with the message `cnncalc table` gives. SPEC (a bundled
+    name or a file; none: a small example) is only read: nothing is ever written. The server
+    listens on 127.0.0.1 only; Ctrl-C stops it.
+
+    Example: cnncalc serve resnet18
+    """
+    from cnncalc.cli.common import parse_input, parse_limits, parse_sets
+    from cnncalc.report.view import View
+    from cnncalc.serve import DEFAULT_FILE, DEFAULT_SPEC, Session, make_server
+
+    bounds = parse_limits(limits)
+    if spec is None:
+        text, file, variant = DEFAULT_SPEC, DEFAULT_FILE, None
+    else:
+        from cnncalc.sources import find
+
+        source = find(spec, bounds)
+        if source.note:
+            click.echo(source.note, err=True)
+        text, file, variant = source.text, source.file, source.variant
+    ctx = click.get_current_context()
+    session = Session(text, file, variant, parse_input(input_shape), parse_sets(sets), batch, dtype, bounds,
+                      ctx.meta.get("cnncalc.layout"), View(depth=depth), measure)
+    try:
+        server, moved = make_server(session, port)
+    except OSError as exc:
+        from cnncalc.errors import UsageError
+
+        raise UsageError(None, f"cannot listen on 127.0.0.1:{port}: {exc.strerror}", "try --port 0 (any free port)") \
+            from None
+    with server:
+        if moved:
+            click.echo(f"note: port {port} is taken; using {server.server_address[1]}", err=True)
+        click.echo(f"cnncalc serve: editing {file} at {server.url} (Ctrl-C stops; nothing is written to disk)")
+        if not no_open:
+            _open(server.url)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            click.echo("\nstopped", err=True)
+
+
+def _open(url: str) -> None:
+    """Open the page in the desktop's browser, if there is a desktop (on a bare terminal the
+    standard library would start a text browser in it)."""
+    import os
+    import sys
+    import webbrowser
+
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return
+    try:
+        webbrowser.open(url)
+    except webbrowser.Error:
+        pass

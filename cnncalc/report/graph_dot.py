@@ -1,0 +1,186 @@
+"""A Drawing as Graphviz DOT source, and its rendering to svg/png/pdf by Graphviz's `dot`.
+
+Stage: report. In: a Drawing (report/drawing.py). Out: DOT text (to_dot), or the bytes `dot`
+renders from it (render). The layout is Graphviz's; this module only says what each box and
+cluster shows. The graphviz package is imported inside the functions, so importing this module
+costs nothing; a missing package or `dot` program is a GraphvizMissing (exit status 2).
+"""
+
+from __future__ import annotations
+
+import shutil
+from html import escape
+from typing import Any
+
+from cnncalc.errors import UsageError
+from cnncalc.report.drawing import Drawing, DrawNode
+from cnncalc.report.view import View, fmt_flop, fmt_memory, fmt_params
+
+RENDERED = ("svg", "png", "pdf")  # what `dot` renders; "dot" is the source itself
+PALETTE = "ylorrd9"  # ColorBrewer's sequential yellow-orange-red, 9 classes (Graphviz knows it by name)
+LEVELS = 9
+_AUTO = View(units="auto")  # readable units in the boxes: 118 M, 9.54 k, 6.13 MB (exact ints in the tooltip)
+MEASURE_NAMES = {"macs": "MACs", "params": "params", "memory": "activation memory"}
+CLUSTER_STYLE = {  # kind -> (border colour, fill): a residual block blue, a parallel one green
+    "residual": ("#4a7ab0", "#f3f7fc"),
+    "parallel": ("#4a9a5a", "#f3faf4"),
+    "repeat": ("#8a8a8a", "#fbfbfb"),
+    "block": ("#9a9a9a", "#ffffff"),
+}
+
+
+class GraphvizMissing(UsageError):
+    """The graphviz Python package or Graphviz's `dot` program is not installed."""
+
+
+def missing_message(fmt: str, what: str) -> str:
+    """The one sentence a user sees when `what` (the package or `dot`) is missing."""
+    if what == "package":
+        need = "the graphviz Python package (pip install 'cnncalc[graph]')"
+    else:
+        need = "Graphviz's dot program (apt-get install graphviz, or brew install graphviz)"
+    return f"drawing {fmt} needs {need}; -o FILE.html draws the graph without it"
+
+
+def require(fmt: str) -> None:
+    """Fail before any work when what `fmt` (dot, svg, png, pdf) needs is missing."""
+    try:
+        import graphviz  # noqa: F401
+    except ImportError:
+        raise GraphvizMissing(None, missing_message(fmt, "package")) from None
+    if fmt in RENDERED and shutil.which("dot") is None:
+        raise GraphvizMissing(None, missing_message(fmt, "dot"))
+
+
+def level(node: DrawNode, measure: str, top: int) -> int:
+    """Palette class 1..9 of a node: 1 + 8 * value / largest value, in integers (the heaviest is 9)."""
+    value = _value(node, measure)
+    return 1 + value * (LEVELS - 1) // top if top else 1
+
+
+def _value(node: DrawNode, measure: str) -> int:
+    return {"macs": node.macs, "params": node.params, "memory": node.memory_bytes}[measure]
+
+
+def _short(node_id: str, cluster: str | None) -> str:
+    """A node's name below its cluster (conv1 in conv3_x.0), the whole name when that is only
+    a copy number (conv3_x.0 collapsed inside the repeat conv3_x)."""
+    if cluster and node_id.startswith(cluster + "."):
+        rest = node_id[len(cluster) + 1:]
+        if not rest.split(".")[0].isdigit():
+            return rest
+    return node_id
+
+
+def node_label(node: DrawNode, measure: str) -> str:
+    """The box: name (+ what is folded into it), type and output shape, then MACs and params."""
+    name = node.id  # "conv1 +bn+relu": the name bold, shortened below its cluster; what is folded after it
+    if not node.label.startswith(name) and "~" in name:
+        name = name.rsplit("~", 1)[0]
+    name, tail = (name, node.label[len(name):]) if node.label.startswith(name) else (node.label, "")
+    lines = [f"<B>{escape(_short(name, node.cluster))}</B>{escape(tail)}"]
+    lines.append(escape(f"{node.type} · {node.shape}" if node.type != "input" else node.shape))
+    numbers = []
+    if node.macs:
+        numbers.append(f"{fmt_flop(node.macs, _AUTO)} MACs")
+    if node.params:
+        numbers.append(f"{fmt_params(node.params, _AUTO)} params")
+    if measure == "memory" and node.memory_bytes:
+        numbers.append(fmt_memory(node.memory_bytes, _AUTO))
+    if numbers:
+        lines.append(escape(" · ".join(numbers)))
+    rows = "".join(f'<TR><TD ALIGN="CENTER">{line}</TD></TR>' if i == 0 else
+                   f'<TR><TD><FONT POINT-SIZE="9">{line}</FONT></TD></TR>' for i, line in enumerate(lines))
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{rows}</TABLE>>'
+
+
+def tooltip(node: DrawNode) -> str:
+    """Exact integers, shown on hover in an SVG."""
+    return (f"{node.label}: {node.type}, output {node.shape}; {node.macs:,} MACs, {node.params:,} params, "
+            f"{node.memory_bytes:,} B activations")
+
+
+def legend(drawing: Drawing, top: int, heaviest: DrawNode | None) -> str:
+    """The graph's label: its name, the colour scale and the caption (which convention counts)."""
+    measure = MEASURE_NAMES[drawing.measure]
+    swatches = "".join(f'<TD BGCOLOR="/{PALETTE}/{i}" WIDTH="14" HEIGHT="10"></TD>' for i in range(1, LEVELS + 1))
+    if heaviest is not None and top:
+        amount = (fmt_memory(top, _AUTO) if drawing.measure == "memory" else
+                  fmt_params(top, _AUTO) + " params" if drawing.measure == "params" else fmt_flop(top, _AUTO) + " MACs")
+        most = f"the largest, {heaviest.id} ({amount})"
+    else:
+        most = "the largest"
+    scale = (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1"><TR><TD>fill: share of {escape(measure)}, 0</TD>'
+             f'{swatches}<TD>{escape(most)}</TD></TR></TABLE>')
+    caption = "<BR/>".join(escape(part) for part in _wrap(drawing.caption, 110))
+    return (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2"><TR><TD><B>{escape(drawing.name)}</B></TD></TR>'
+            f'<TR><TD>{scale}</TD></TR><TR><TD><FONT POINT-SIZE="9">{caption}</FONT></TD></TR></TABLE>>')
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """The caption in lines of about `width` characters, broken at its " · " separators."""
+    lines: list[str] = []
+    for part in text.split(" · "):
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += " · " + part
+        else:
+            lines.append(part)
+    return lines
+
+
+def to_dot(drawing: Drawing) -> str:
+    """The DOT source of a drawing: top to bottom, a box per node, a cluster per block."""
+    import graphviz
+
+    top = max((_value(n, drawing.measure) for n in drawing.nodes), default=0)
+    heaviest = max(drawing.nodes, key=lambda n: _value(n, drawing.measure)) if drawing.nodes else None
+    g = graphviz.Digraph(drawing.name, graph_attr={
+        "rankdir": "TB", "label": legend(drawing, top, heaviest), "labelloc": "t", "labeljust": "l",
+        "fontname": "Helvetica", "fontsize": "11", "nodesep": "0.25", "ranksep": "0.3", "newrank": "true",
+    }, node_attr={"shape": "box", "style": "rounded,filled", "fontname": "Helvetica", "fontsize": "11",
+                  "margin": "0.08,0.03", "penwidth": "0.8"},
+        edge_attr={"arrowsize": "0.6", "color": "#555555", "penwidth": "0.8"})
+
+    inside: dict[str | None, list[DrawNode]] = {}
+    for n in drawing.nodes:
+        inside.setdefault(n.cluster, []).append(n)
+    children: dict[str | None, list[Any]] = {}
+    for c in drawing.clusters:
+        children.setdefault(c.parent, []).append(c)
+    number = {c.id: i for i, c in enumerate(drawing.clusters)}
+
+    def add_nodes(graph: Any, cluster: str | None) -> None:
+        for n in inside.get(cluster, ()):
+            lv = level(n, drawing.measure, top)
+            attrs = {"label": node_label(n, drawing.measure), "tooltip": tooltip(n),
+                     "fillcolor": f"/{PALETTE}/{lv}", "fontcolor": "white" if lv >= 8 else "black"}
+            if n.type == "input":
+                attrs.update(fillcolor="white", style="rounded")
+            graph.node(n.id, **attrs)
+        for c in children.get(cluster, ()):
+            border, fill = CLUSTER_STYLE[c.kind]
+            with graph.subgraph(name=f"cluster_{number[c.id]}") as sub:
+                sub.attr(label=c.label, color=border, fillcolor=fill, style="rounded,filled" +
+                         (",dashed" if c.kind == "repeat" else ""), fontsize="10", labeljust="l",
+                         fontcolor=border, tooltip=f"{c.id} ({c.kind})")
+                add_nodes(sub, c.id)
+
+    add_nodes(g, None)
+    for e in drawing.edges:
+        g.edge(e.source, e.target)
+    return g.source
+
+
+def render(dot_source: str, fmt: str) -> bytes:
+    """svg, png or pdf bytes of DOT source, laid out and drawn by Graphviz's dot."""
+    import graphviz
+
+    if shutil.which("dot") is None:
+        raise GraphvizMissing(None, missing_message(fmt, "dot"))
+    try:  # dot's own warnings (a PNG past the bitmap limit is scaled down) reach stderr as they are
+        return graphviz.Source(dot_source).pipe(format=fmt, engine="dot")
+    except graphviz.ExecutableNotFound:
+        raise GraphvizMissing(None, missing_message(fmt, "dot")) from None
+    except graphviz.CalledProcessError as exc:
+        raise UsageError(None, f"Graphviz's dot could not draw the {fmt} (exit status {exc.returncode}); "
+                         "--depth N draws a smaller graph") from None
