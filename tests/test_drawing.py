@@ -320,16 +320,23 @@ def test_graph_usage_errors(args, message):
     assert result.exit_code == 2 and message in result.stderr
 
 
-def test_graph_html_until_the_web_report_exists(tmp_path):
-    import importlib.util
-
+def test_graph_html_needs_no_graphviz(tmp_path):
+    # the page is laid out in the browser (dagre, inlined): no dot on the PATH, no graphviz package
     out = tmp_path / "g.html"
-    result = run_cli("graph", "alexnet", "-o", str(out))
-    if importlib.util.find_spec("cnncalc.report.web") is None:
-        assert result.exit_code == 2 and "cannot write the HTML drawing yet" in result.stderr
-        assert not out.exists()
-    else:
-        assert result.exit_code == 0 and "<html" in out.read_text().lower()
+    proc = run_graph(tmp_path, {"PATH": str(tmp_path)}, "alexnet", "-o", str(out),
+                     prelude="import sys\nsys.modules['graphviz'] = None\n")
+    assert proc.returncode == 0, proc.stderr
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>") and '"id": "conv1"' in page.replace('":"', '": "')
+    assert "<script src" not in page and "<link" not in page  # one file: nothing fetched when opened
+
+
+def test_graph_format_contradicting_the_suffix_is_refused(tmp_path):
+    out = tmp_path / "x.png"
+    result = run_cli("graph", "alexnet", "--format", "svg", "-o", str(out))
+    assert result.exit_code == 2 and "--format svg contradicts the file name" in result.stderr
+    assert not out.exists()
+    assert run_cli("graph", "alexnet", "--format", "dot", "-o", str(tmp_path / "x.txt")).exit_code == 0
 
 
 def test_graph_bad_spec_points_into_the_yaml(tmp_path):

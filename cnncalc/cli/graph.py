@@ -12,18 +12,23 @@ SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".html": "html", ".htm"
 
 
 def pick_format(path: str | None, fmt: str | None) -> str:
-    """--format, else the output's suffix; DOT when the output is standard output."""
-    if fmt is not None:
-        return fmt
+    """--format, else the output's suffix; DOT when the output is standard output. A --format
+    that contradicts a known suffix (--format svg -o x.png) is refused, not written."""
     if path is None or path == "-":
-        return "dot"
+        return fmt or "dot"
     from pathlib import Path
 
     from cnncalc.errors import safe_text, shorten
 
     suffix = Path(path).suffix.lower()
+    name = safe_text(shorten(path, 80))
+    if fmt is not None:
+        if suffix in SUFFIXES and SUFFIXES[suffix] != fmt:
+            raise UsageError(None, f"--format {fmt} contradicts the file name '{name}' ({SUFFIXES[suffix]})",
+                             f"drop --format, or name a .{fmt} file")
+        return fmt
     if suffix not in SUFFIXES:
-        raise UsageError(None, f"cannot tell the format of '{safe_text(shorten(path, 80))}'",
+        raise UsageError(None, f"cannot tell the format of '{name}'",
                          "name a .svg, .png, .pdf, .html or .dot file, or say --format")
     return SUFFIXES[suffix]
 
@@ -61,9 +66,7 @@ def graph(spec: str, path: str | None, fmt: str | None, depth: int | None, show_
     to_stdout = path is None or path == "-"
     if to_stdout and fmt in ("png", "pdf"):
         raise UsageError(None, f"a {fmt} drawing is written to a file", f"say -o FILE.{fmt}")
-    if fmt == "html":
-        graph_page = _graph_page()
-    else:
+    if fmt != "html":
         from cnncalc.report import graph_dot
 
         graph_dot.require(fmt)  # before any work: a missing dot or package is one sentence
@@ -73,7 +76,9 @@ def graph(spec: str, path: str | None, fmt: str | None, depth: int | None, show_
 
     analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
     view = View(units="auto", depth=depth, fold=not show_all)
-    if fmt == "html":  # the page zooms and pans: it gets the view as asked, never folded to fit
+    if fmt == "html":  # the page gets the view as asked; past 250 boxes it folds its first drawing itself
+        from cnncalc.report.web import graph_page
+
         data = graph_page(analysis, view, measure).encode()
     else:
         from cnncalc.report.drawing import MAX_DRAWN_NODES, drawing, drawn_depth
@@ -104,14 +109,3 @@ def graph(spec: str, path: str | None, fmt: str | None, depth: int | None, show_
     write_atomic(path, lambda fh: fh.write(data))  # type: ignore[arg-type]
     click.echo(f"wrote {path}", err=True)
 
-
-def _graph_page():
-    """cnncalc.report.web.graph_page(analysis, view, measure) -> str: the HTML drawing."""
-    import importlib.util
-
-    if importlib.util.find_spec("cnncalc.report.web") is None:
-        raise UsageError(None, "this build of cnncalc cannot write the HTML drawing yet (cnncalc.report.web "
-                         "is missing); use .svg, .png, .pdf or .dot")
-    from cnncalc.report.web import graph_page  # type: ignore[import-not-found,unused-ignore]
-
-    return graph_page
