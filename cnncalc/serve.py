@@ -202,6 +202,14 @@ class Server(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://{HOST}:{self.server_address[1]}/"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that closes its connection early (a reload, a newer request) is normal: say
+        nothing. Anything else is one line on stderr, never socketserver's traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return
+        print(f"cnncalc serve: a request failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+
     def page(self) -> bytes:
         """The editor's page with the first analysis in it (built on the first request)."""
         if self._page is None:

@@ -45,7 +45,7 @@ def measure(model, x):
         if storage.data_ptr() and storage.data_ptr() not in params:
             seen[storage.data_ptr()] = storage.nbytes()
         keep.append(t)
-        return t
+        return t.detach()  # as cnncalc/torchcheck/saved.py: a saved output would hold its own grad_fn
 
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)

@@ -325,3 +325,19 @@ def test_serve_command_prints_its_url_and_stops_cleanly_on_ctrl_c():
 def test_serve_help_has_an_example():
     result = run_cli("serve", "--help")
     assert result.exit_code == 0 and "Example: cnncalc serve resnet18" in result.output
+
+
+def test_a_dropped_connection_is_silent_and_other_failures_one_line(server, capsys):
+    # a browser that closes the connection before the answer is written (a reload, a newer
+    # request): socketserver would print a traceback; the editor's server says nothing
+    for exc in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+        try:
+            raise exc
+        except OSError:
+            server.handle_error(None, ("127.0.0.1", 1))
+    assert capsys.readouterr().err == ""
+    try:
+        raise ValueError("bad")
+    except ValueError:
+        server.handle_error(None, ("127.0.0.1", 1))
+    assert capsys.readouterr().err == "cnncalc serve: a request failed: ValueError: bad\n"
