@@ -32,3 +32,19 @@ def analyse_bundled(name: str, input_shape=None, overrides=None, **kw):
 def run_cli(*args: str, **kw):
     """Invoke the CLI in-process; stdout and stderr separate."""
     return CliRunner().invoke(cli, list(args), catch_exceptions=False, **kw)
+
+
+def cli_error(tmp_path, name: str, text: str) -> str:
+    """What `cnncalc table NAME` prints on stderr (exit 2) for this text saved as NAME in tmp_path:
+    the message the live editor must show word for word."""
+    import os
+
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        result = run_cli("table", name)
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 2
+    return result.stderr.rstrip("\n")

@@ -22,7 +22,7 @@ import pytest
 import cnncalc
 from cnncalc.report import web
 from cnncalc.report.view import View, display_rows
-from tests.conftest import run_cli
+from tests.conftest import cli_error, run_cli
 
 CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium")
                  if p and os.path.exists(p)), None)
@@ -327,19 +327,6 @@ def server():
     srv.server_close()
 
 
-def cli_message(tmp_path: Path, text: str, name: str) -> str:
-    """What `cnncalc table NAME` prints on stderr for this text saved as NAME."""
-    (tmp_path / name).write_text(text, encoding="utf-8")
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        result = run_cli("table", name)
-    finally:
-        os.chdir(cwd)
-    assert result.exit_code == 2
-    return result.stderr.rstrip("\n")
-
-
 def test_editor_shows_a_typo_at_its_line_and_the_table_comes_back(browser, server, shots, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -365,7 +352,7 @@ def test_editor_shows_a_typo_at_its_line_and_the_table_comes_back(browser, serve
     typo = DEFAULT_SPEC.replace("conv2, out: 64, kernel", "conv2, out: 64, kernal")
     assert browser.execute_script("return arguments[0].value", editor) == typo
     message = wait_for(browser, "document.getElementById('messages').textContent")
-    assert message == cli_message(tmp_path, typo, DEFAULT_FILE)  # the CLI's text, word for word
+    assert message == cli_error(tmp_path, DEFAULT_FILE, typo)  # the CLI's text, word for word
     assert message.startswith(f"{DEFAULT_FILE}:{line}:")
     assert browser.execute_script("return [...document.querySelectorAll('#gutter .err')].map(s => +s.dataset.line)") == [line]
     # at the line: the CLI's message and hint on one line, without the file:line:col it is shown at
@@ -405,7 +392,7 @@ def test_editor_shows_bad_indentation_at_its_line(browser, server, tmp_path):
     editor.send_keys("\n   - relu")  # three spaces: not the list's indentation
     text = browser.execute_script("return arguments[0].value", editor)
     message = wait_for(browser, "document.getElementById('messages').textContent")
-    assert message == cli_message(tmp_path, text, DEFAULT_FILE)
+    assert message == cli_error(tmp_path, DEFAULT_FILE, text)
     line = int(message.split(":")[1])
     assert browser.execute_script("return [...document.querySelectorAll('#gutter .err')].map(s => +s.dataset.line)") == [line]
     assert DEFAULT_SPEC.count("\n") <= line <= text.count("\n") + 1

@@ -22,7 +22,7 @@ from cnncalc.ops import REGISTRY
 from cnncalc.report import web
 from cnncalc.report.view import View, display_rows
 from cnncalc.serve import DEFAULT_FILE, DEFAULT_SPEC, Session, analyze_text, make_server
-from tests.conftest import analyse_text, run_cli
+from tests.conftest import analyse_text, cli_error, run_cli
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -144,18 +144,6 @@ def test_html_report_imports_neither_torch_nor_matplotlib():
 
 # ---- the live editor's analysis ---------------------------------------------------------
 
-def cli_stderr(tmp_path: Path, name: str, text: str) -> str:
-    (tmp_path / name).write_text(text, encoding="utf-8")
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        result = run_cli("table", name)
-    finally:
-        os.chdir(cwd)
-    assert result.exit_code == 2
-    return result.stderr.rstrip("\n")
-
-
 @pytest.mark.parametrize("typo, line", [
     ("conv2, out: 64, kernal: 3", 11),  # a wrong key
     ("conv2, out: 64, kernel: three", 11),  # a wrong value
@@ -164,7 +152,7 @@ def test_editor_errors_are_the_clis_message(tmp_path, typo, line):
     text = DEFAULT_SPEC.replace("conv2, out: 64, kernel: 3", typo)
     result = analyze_text(Session(DEFAULT_SPEC, DEFAULT_FILE), text)
     assert result["ok"] is False
-    assert result["message"] == cli_stderr(tmp_path, DEFAULT_FILE, text)
+    assert result["message"] == cli_error(tmp_path, DEFAULT_FILE, text)
     assert [e["line"] for e in result["errors"]] == [line]
     assert result["errors"][0]["message"].startswith(f"{DEFAULT_FILE}:{line}:")
 
@@ -172,7 +160,7 @@ def test_editor_errors_are_the_clis_message(tmp_path, typo, line):
 def test_editor_reports_every_error_of_a_file_at_its_line(tmp_path):
     text = DEFAULT_SPEC.replace("kernel: 3, pad: 1}", "kernal: 3, pad: 1}").replace("out: 256", "outt: 256")
     result = analyze_text(Session(DEFAULT_SPEC, DEFAULT_FILE), text)
-    assert result["message"] == cli_stderr(tmp_path, DEFAULT_FILE, text)
+    assert result["message"] == cli_error(tmp_path, DEFAULT_FILE, text)
     assert [e["line"] for e in result["errors"]] == [7, 11, 16]
     assert result["message"].endswith("3 errors")
 
@@ -180,7 +168,7 @@ def test_editor_reports_every_error_of_a_file_at_its_line(tmp_path):
 def test_editor_bad_indentation_is_a_yaml_error_at_its_line(tmp_path):
     text = DEFAULT_SPEC + "   - relu\n"
     result = analyze_text(Session(DEFAULT_SPEC, DEFAULT_FILE), text)
-    assert result["message"] == cli_stderr(tmp_path, DEFAULT_FILE, text)
+    assert result["message"] == cli_error(tmp_path, DEFAULT_FILE, text)
     assert result["errors"][0]["line"] == text.count("\n")
 
 
