@@ -155,8 +155,9 @@ def test_node_numbers_sum_to_the_table_totals():
 
 def test_to_dict_is_the_contract_shape():
     doc = json.loads(json.dumps(draw("resnet18").to_dict()))
-    assert set(doc) == {"name", "caption", "measure", "nodes", "edges", "clusters"}
+    assert set(doc) == {"name", "caption", "measure", "unit", "nodes", "edges", "clusters"}
     assert doc["name"] == "resnet18" and doc["measure"] == "macs" and "batch 1" in doc["caption"]
+    assert doc["unit"] == "MACs"
     types = {"id": str, "label": str, "type": str, "shape": str, "macs": int, "params": int,
              "memory_bytes": int, "share": float, "row": int}
     for n in doc["nodes"]:
@@ -395,3 +396,16 @@ def test_graph_numbers_follow_batch_and_input(graph_dot):
     assert "447,897,600 MACs" in run_cli("graph", "alexnet", "--batch", "2").stdout
     # AlexNet on 224x224: conv1 (11x11, stride 4, pad 2) gives (224 + 4 - 11) // 4 + 1 = 55
     assert "64×55×55" in run_cli("graph", "alexnet", "--input", "3x224x224").stdout
+
+
+def test_graph_counts_in_the_conventions_table_has(graph_dot):
+    # --params weights: AlexNet's fc6 is 9216 x 4096 weights without its 4096 biases;
+    # --convention torch: FlopCounterMode's 2 FLOPs per multiply-add, conv1 = 2 * (64*56*56) * (3*11*11)
+    weights = run_cli("graph", "alexnet", "--params", "weights").stdout
+    (fc6,) = [line for line in weights.splitlines() if line.lstrip().startswith("fc6 [")]
+    assert f"{9216 * 4096:,} params" in fc6
+    torch_counts = run_cli("graph", "alexnet", "--convention", "torch").stdout
+    (conv1,) = [line for line in torch_counts.splitlines() if line.lstrip().startswith("conv1 [")]
+    assert f"{2 * 64 * 56 * 56 * 3 * 11 * 11:,} FLOPs" in conv1 and "MACs" not in conv1
+    assert "fill: share of FLOPs" in torch_counts
+    assert draw("alexnet").unit == "MACs"

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from cnncalc.cli.common import analyse, analysis_options, complete_spec, handle_errors, spec_options
+from cnncalc.cli.common import (
+    analyse,
+    analysis_options,
+    complete_spec,
+    count_options,
+    handle_errors,
+    pick_convention,
+    spec_options,
+)
 from cnncalc.errors import UsageError
 
 FORMATS = ("svg", "png", "pdf", "html", "dot")
@@ -48,10 +56,11 @@ def pick_format(path: str | None, fmt: str | None) -> str:
               show_default=True, help="What a node's fill shows: its share of MACs, params or activation memory.")
 @spec_options
 @analysis_options
+@count_options
 @handle_errors
 def graph(spec: str, path: str | None, fmt: str | None, depth: int | None, show_all: bool, measure: str,
-          input_shape: str | None,
-          sets: tuple[str, ...], limits: tuple[str, ...], traceback: bool, batch: int, dtype: str) -> None:
+          input_shape: str | None, sets: tuple[str, ...], limits: tuple[str, ...], traceback: bool, batch: int,
+          dtype: str, params_mode: str, convention: str | None, flops_mode: str | None) -> None:
     """Draw the layer graph top to bottom: a box per table row (name, type, output shape, MACs,
     params) filled by its share of --color, and residual, parallel and repeated blocks as clusters.
 
@@ -75,7 +84,8 @@ def graph(spec: str, path: str | None, fmt: str | None, depth: int | None, show_
     from cnncalc.report.view import View
 
     analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
-    view = View(units="auto", depth=depth, fold=not show_all)
+    view = View(weights_only=params_mode == "weights", units="auto", depth=depth, fold=not show_all,
+                convention=pick_convention(convention, flops_mode))
     if fmt == "html":  # the page gets the view as asked; past 250 boxes it folds its first drawing itself
         from cnncalc.report.web import graph_page
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from cnncalc.conventions import get_profile
 from cnncalc.engine import Analysis
 from cnncalc.report.view import DisplayRow, View, caption, display_rows, row_suffix
 
@@ -53,10 +54,11 @@ class Drawing(NamedTuple):
     nodes: tuple[DrawNode, ...]
     edges: tuple[DrawEdge, ...]
     clusters: tuple[Cluster, ...]
+    unit: str = "MACs"  # what the nodes' `macs` count: MACs (the lecture), or the --convention tool's unit
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of DRAWING_CONTRACT.md (exact ints; share is the only float)."""
-        return {"name": self.name, "caption": self.caption, "measure": self.measure,
+        return {"name": self.name, "caption": self.caption, "measure": self.measure, "unit": self.unit,
                 "nodes": [n._asdict() for n in self.nodes],
                 "edges": [{"source": e.source, "target": e.target} for e in self.edges],
                 "clusters": [c._asdict() for c in self.clusters]}
@@ -109,8 +111,9 @@ def drawing(analysis: Analysis, view: View, measure: str = "macs") -> Drawing:
                 src = row_of[j]
                 if src != i:
                     edges[(ids[src + 1], ids[i + 1])] = None
+    unit = "MACs" if view.convention == "lecture" else get_profile(view.convention).unit_label
     return Drawing(analysis.graph.name, caption(analysis, view), measure, tuple(out_nodes),
-                   tuple(DrawEdge(s, t) for s, t in edges), tuple(clusters.values()))
+                   tuple(DrawEdge(s, t) for s, t in edges), tuple(clusters.values()), unit)
 
 
 def _type_of(row: DisplayRow) -> str:

@@ -72,8 +72,9 @@ def _short(node_id: str, cluster: str | None) -> str:
     return node_id
 
 
-def node_label(node: DrawNode, measure: str) -> str:
-    """The box: name (+ what is folded into it), type and output shape, then MACs and params."""
+def node_label(node: DrawNode, measure: str, unit: str = "MACs") -> str:
+    """The box: name (+ what is folded into it), type and output shape, then MACs (or the
+    --convention tool's unit) and params."""
     name = node.id  # "conv1 +bn+relu": the name bold, shortened below its cluster; what is folded after it
     if not node.label.startswith(name) and "~" in name:
         name = name.rsplit("~", 1)[0]
@@ -82,7 +83,7 @@ def node_label(node: DrawNode, measure: str) -> str:
     lines.append(escape(f"{node.type} · {node.shape}" if node.type != "input" else node.shape))
     numbers = []
     if node.macs:
-        numbers.append(f"{fmt_flop(node.macs, _AUTO)} MACs")
+        numbers.append(f"{fmt_flop(node.macs, _AUTO)} {unit}")
     if node.params:
         numbers.append(f"{fmt_params(node.params, _AUTO)} params")
     if measure == "memory" and node.memory_bytes:
@@ -94,19 +95,19 @@ def node_label(node: DrawNode, measure: str) -> str:
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{rows}</TABLE>>'
 
 
-def tooltip(node: DrawNode) -> str:
+def tooltip(node: DrawNode, unit: str = "MACs") -> str:
     """Exact integers, shown on hover in an SVG."""
-    return (f"{node.label}: {node.type}, output {node.shape}; {node.macs:,} MACs, {node.params:,} params, "
+    return (f"{node.label}: {node.type}, output {node.shape}; {node.macs:,} {unit}, {node.params:,} params, "
             f"{node.memory_bytes:,} B activations")
 
 
 def legend(drawing: Drawing, top: int, heaviest: DrawNode | None) -> str:
     """The graph's label: its name, the colour scale and the caption (which convention counts)."""
-    measure = MEASURE_NAMES[drawing.measure]
+    measure = drawing.unit if drawing.measure == "macs" else MEASURE_NAMES[drawing.measure]
     swatches = "".join(f'<TD BGCOLOR="/{PALETTE}/{i}" WIDTH="14" HEIGHT="10"></TD>' for i in range(1, LEVELS + 1))
     if heaviest is not None and top:
         amount = (fmt_memory(top, _AUTO) if drawing.measure == "memory" else
-                  fmt_params(top, _AUTO) + " params" if drawing.measure == "params" else fmt_flop(top, _AUTO) + " MACs")
+                  fmt_params(top, _AUTO) + " params" if drawing.measure == "params" else fmt_flop(top, _AUTO) + " " + drawing.unit)
         most = f"the largest, {heaviest.id} ({amount})"
     else:
         most = "the largest"
@@ -152,7 +153,7 @@ def to_dot(drawing: Drawing) -> str:
     def add_nodes(graph: Any, cluster: str | None) -> None:
         for n in inside.get(cluster, ()):
             lv = level(n, drawing.measure, top)
-            attrs = {"label": node_label(n, drawing.measure), "tooltip": tooltip(n),
+            attrs = {"label": node_label(n, drawing.measure, drawing.unit), "tooltip": tooltip(n, drawing.unit),
                      "fillcolor": f"/{PALETTE}/{lv}", "fontcolor": "white" if lv >= 8 else "black"}
             if n.type == "input":
                 attrs.update(fillcolor="white", style="rounded")
