@@ -3,6 +3,8 @@
     import cnncalc
     a = cnncalc.analyze("resnet50-tv")      # a bundled name, a path, YAML text, or a dict
     a.totals.params, a.totals.macs, a.totals.memory_bytes
+    a.memory(optimizer="adam", amp="bfloat16").peak.training, a.max_batch("24GB")
+    cnncalc.compare(["alexnet", "vgg16"]), cnncalc.sweep("resnet50", batch=[1, 8, 64])
 
 The analytic path (spec -> graph -> engine -> report) never imports torch. The names below are
 imported on first use, so `import cnncalc` (and the CLI's start-up) costs almost nothing.
@@ -17,9 +19,11 @@ from cnncalc.errors import CnncalcError, LimitError, Limits, ShapeError, SpecErr
 
 __version__ = "0.2.0"
 
-_LAZY = {"analyze": "cnncalc.api", "verify": "cnncalc.api", "load": "cnncalc.api",
-         "architectures": "cnncalc.api", "Analysis": "cnncalc.engine", "LayerRow": "cnncalc.engine",
-         "Totals": "cnncalc.engine", "Graph": "cnncalc.graph", "Node": "cnncalc.graph",
+_LAZY = {"analyze": "cnncalc.api", "verify": "cnncalc.api", "load": "cnncalc.api", "compare": "cnncalc.api",
+         "sweep": "cnncalc.api", "architectures": "cnncalc.api", "Analysis": "cnncalc.results",
+         "Memory": "cnncalc.results", "Comparison": "cnncalc.results", "Sweep": "cnncalc.results",
+         "Verification": "cnncalc.results", "LayerRow": "cnncalc.engine.analysis",
+         "Totals": "cnncalc.engine.analysis", "Graph": "cnncalc.graph", "Node": "cnncalc.graph",
          "PROFILES": "cnncalc.conventions", "DTYPES": "cnncalc.dtypes"}
 
 __all__ = [
@@ -27,19 +31,25 @@ __all__ = [
     "PROFILES",
     "Analysis",
     "CnncalcError",
+    "Comparison",
     "Graph",
     "LayerRow",
     "LimitError",
     "Limits",
+    "Memory",
     "Node",
     "ShapeError",
     "SpecError",
+    "Sweep",
     "Totals",
     "UsageError",
+    "Verification",
     "__version__",
     "analyze",
     "architectures",
+    "compare",
     "load",
+    "sweep",
     "verify",
 ]
 

@@ -1,9 +1,11 @@
-"""The library: cnncalc.analyze(), cnncalc.verify(), cnncalc.load(); the pipeline is put
+"""The library: cnncalc.analyze(), compare(), sweep(), verify(), load(); the pipeline is put
 together here and only here (the CLI, the tests and the scripts all come through it).
 
 Stage: the public edge of the pure core. In: a spec (bundled name, path, YAML text, dict) and
-options as Python values. Out: a Graph, an Analysis or a VerifyResult. It raises CnncalcError
-subclasses (SpecError with file, line and column) and never prints or exits.
+options as Python values. Out: a Graph, or a result of cnncalc/results.py (Analysis, whose
+memory() and max_batch() answer training questions; Comparison; Sweep; Verification). It
+raises CnncalcError subclasses (SpecError with file, line and column) and never prints or
+exits; no process-wide state is touched, so threads may call it at once (`cnncalc serve`).
 """
 
 from __future__ import annotations
@@ -16,10 +18,9 @@ from cnncalc.errors import CnncalcError, Limits, UsageError
 
 if TYPE_CHECKING:
     from cnncalc.dtypes import Dtype
-    from cnncalc.engine import Analysis
     from cnncalc.graph import Graph
+    from cnncalc.results import Analysis, Comparison, Sweep, Verification
     from cnncalc.sources import Source
-    from cnncalc.torchcheck.run import VerifyResult
 
 SpecLike = Union[str, "os.PathLike[str]", Mapping[str, Any], "Source", "Graph"]
 
@@ -82,20 +83,13 @@ def load(spec: SpecLike, *, input: Sequence[int] | None = None, args: Mapping[st
     bounds = _limits(limits)
     source = resolve(spec, bounds)
     shape = None if input is None else _shape(input)
-    import gc
-
-    # The pipeline allocates millions of small acyclic objects for a big spec; the cyclic garbage
-    # collector would rescan them all again and again (100k layers: 3x slower) and finds nothing.
-    collecting = gc.isenabled()
-    gc.disable()
+    # (the command line runs without the cyclic garbage collector, cli/__init__.py's main; a
+    # library call leaves that process-wide switch to its caller)
     try:
         return build_graph(load_spec(source, bounds), shape, dict(args or {}), bounds, layout)
     except CnncalcError as exc:
         exc.text = source.text  # so the message can quote the offending line
         raise
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def analyze(spec: SpecLike, *, input: Sequence[int] | None = None, args: Mapping[str, Any] | None = None,
@@ -107,31 +101,197 @@ def analyze(spec: SpecLike, *, input: Sequence[int] | None = None, args: Mapping
     >>> cnncalc.analyze("resnet50-tv").totals.params
     25557032
     """
-    from cnncalc.engine import analyze as cost
+    from cnncalc.engine.analysis import analyze as cost
+    from cnncalc.results import Analysis
 
+    _batch(batch)
+    return cost(load(spec, input=input, args=args, limits=limits, layout=layout), batch=batch, dtype=dtype, cls=Analysis)
+
+
+def compare(specs: Sequence[SpecLike], *, input: Sequence[int] | None = None, args: Mapping[str, Any] | None = None,
+            batch: int = 1, dtype: str | Dtype = "float32", optimizer: str = "adam", convention: str = "lecture",
+            limits: Limits | Mapping[str, int] | None = None, layout: str | None = None) -> Comparison:
+    """Several networks side by side (`cnncalc compare`): input, args, batch and dtype apply to
+    every spec; optimizer is the training memory's, convention the flop column's.
+
+    >>> cnncalc.compare(["alexnet-2012", "vgg16"]).rows[1]["params"]
+    138357544
+    """
+    from cnncalc.conventions import get_profile
+    from cnncalc.engine.memory import check_optimizer
+    from cnncalc.results import Comparison
+    from cnncalc.sources import Source
+
+    if isinstance(specs, (str, Mapping)) or not isinstance(specs, Sequence) or not specs:
+        raise UsageError(None, "compare takes a list of specs, e.g. compare(['alexnet', 'vgg16'])", param="specs")
+    get_profile(convention)
+    check_optimizer(optimizer)
+    bounds = _limits(limits)
+    sources = [resolve(s, bounds) if not _is_graph(s) else s for s in specs]
+    analyses = [analyze(s, input=input, args=args, batch=batch, dtype=dtype, limits=bounds, layout=layout)
+                for s in sources]
+    # a bundled network at its own input has a published accuracy (the chart's y axis)
+    changed = input is not None or bool(args)
+    bundled = [None if changed or not isinstance(s, Source) else s.bundled for s in sources]
+    return Comparison(analyses, optimizer, convention, bundled)
+
+
+def sweep(spec: SpecLike, *, input: Sequence[Any] | None = None, batch: int | Sequence[int] = 1,
+          args: Mapping[str, Any] | None = None, dtype: str | Dtype = "float32", optimizer: str = "adam",
+          convention: str = "lecture", limits: Limits | Mapping[str, int] | None = None,
+          layout: str | None = None) -> Sweep:
+    """One network along one axis (`cnncalc sweep`): input a list of shapes, batch a list of
+    sizes, or one argument of args a list of values; everything else one value. (An argument
+    whose one value is itself a list is written as a list of it: args={"kernels": [[3, 5]]}.)
+
+    >>> s = cnncalc.sweep("resnet50", batch=[1, 8, 64])
+    >>> [p["macs"] for p in s.rows] == [b * s.rows[0]["macs"] for b in (1, 8, 64)]
+    True
+    """
+    from cnncalc.conventions import get_profile
+    from cnncalc.engine.memory import check_optimizer
+    from cnncalc.results import Sweep
+
+    get_profile(convention)
+    check_optimizer(optimizer)
+    inputs = _sweep_inputs(input)
+    batches = [batch] if isinstance(batch, int) else list(batch)
+    for b in batches:
+        _batch(b)
+    values = {k: (list(v) if isinstance(v, (list, tuple)) else [v]) for k, v in (args or {}).items()}
+    axis = _pick_axis(inputs, batches, values)
+    points = _points(axis, inputs, batches, values)
+    bounds = _limits(limits)
+    source = spec if _is_graph(spec) else resolve(spec, bounds)
+    analyses = []
+    for p in points:
+        try:
+            analyses.append(analyze(source, input=p.input, args=p.args, batch=p.batch, dtype=dtype, limits=bounds,
+                                    layout=layout))
+        except CnncalcError as exc:
+            if exc.param is None:  # an argument's own error already names it
+                exc.message = f"at {axis.name} {p.label.split('=', 1)[-1]}: {exc.message}"
+                exc.param = f"sweep.{axis.name}"
+            raise
+    return Sweep(axis, points, analyses, optimizer, convention)
+
+
+MAX_POINTS = 10_000  # a sweep is a table and a chart, not a grid search
+
+
+def _sweep_inputs(input: Sequence[Any] | None) -> list[list[int]] | None:
+    """input= of a sweep: one shape (3, 224, 224) or a list of them."""
+    if input is None:
+        return None
+    if isinstance(input, Sequence) and not isinstance(input, str) and input and all(type(v) is int for v in input):
+        return [_shape(input)]
+    if isinstance(input, str) or not isinstance(input, Sequence) or not input:
+        raise UsageError(None, f"input must be a shape or a list of shapes, found {input!r}", param="input")
+    if len(input) > MAX_POINTS:
+        raise UsageError(None, f"{len(input):,} input shapes (at most {MAX_POINTS:,})", param="input")
+    return [_shape(s) for s in input]
+
+
+def _pick_axis(inputs: list[list[int]] | None, batches: list[int], values: dict[str, list[Any]]) -> Any:
+    """The one axis with more than one point (a usage error for none, or for several)."""
+    from cnncalc.results import Axis, axis_label
+
+    axes = []
+    if inputs is not None and len(inputs) > 1:
+        axes.append(Axis("input", axis_label("input", "input"), inputs))
+    if len(batches) > 1:
+        axes.append(Axis("batch", axis_label("batch", "batch"), batches))
+    axes += [Axis(key, axis_label(key, "args"), v) for key, v in values.items() if len(v) > 1]
+    for axis in axes:
+        if len(axis.values) > MAX_POINTS:
+            raise UsageError(None, f"{len(axis.values):,} points (at most {MAX_POINTS:,})", param=axis.name)
+    if not axes:
+        raise UsageError(None, "nothing to sweep: give a list to input, batch or one of args",
+                         "e.g. cnncalc.sweep('resnet50', batch=[1, 8, 64])", param="sweep")
+    if len(axes) > 1:
+        raise UsageError(None, f"sweep one axis at a time; this run changes {' and '.join(a.name for a in axes)}",
+                         "fix all but one to a single value", param="sweep")
+    return axes[0]
+
+
+def _points(axis: Any, inputs: list[list[int]] | None, batches: list[int], values: dict[str, list[Any]]) -> list[Any]:
+    """Every point of the sweep, the other axes at their single values."""
+    from cnncalc.results import Point
+
+    fixed_args = {key: v[0] for key, v in values.items() if key != axis.name}
+    shape = inputs[0] if inputs else None
+    out = []
+    moving: list[int] = []
+    if axis.name == "input" and len({len(v) for v in axis.values}) == 1:
+        # the first axis that changes is the chart's x (H, for C x H x W); shapes of several
+        # ranks have no such axis, and are drawn in order
+        moving = [i for i in range(len(axis.values[0])) if len({v[i] for v in axis.values}) > 1]
+    for value in axis.values:
+        if axis.name == "input":
+            x = value[moving[0]] if moving else None
+            out.append(Point("x".join(map(str, value)), x, value, batches[0], fixed_args))
+        elif axis.name == "batch":
+            out.append(Point(str(value), value, shape, value, fixed_args))
+        else:
+            x = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            out.append(Point(f"{axis.name}={value}", x, shape, batches[0], {**fixed_args, axis.name: value}))
+    return out
+
+
+def _is_graph(spec: Any) -> bool:
+    from cnncalc.graph import Graph
+
+    return isinstance(spec, Graph)
+
+
+def _batch(batch: Any) -> None:
     if type(batch) is not int or batch < 1:
-        raise UsageError(None, f"batch must be a positive integer, found {batch!r}")
-    return cost(load(spec, input=input, args=args, limits=limits, layout=layout), batch=batch, dtype=dtype)
+        raise UsageError(None, f"batch must be a positive integer, found {batch!r}", param="batch")
 
 
 def verify(spec: SpecLike, *, device: str = "cpu", batch: int = 1, dtype: str = "float32",
            input: Sequence[int] | None = None, args: Mapping[str, Any] | None = None, params: str = "all",
-           time: bool = False, repeats: int = 10, train: bool = False,
+           time: bool = False, repeats: int = 10, train: bool = False, memory: bool = False,
+           amp: str | None = None, against: str | None = None, peak_tflops: float | None = None,
            limits: Limits | Mapping[str, int] | None = None, layout: str | None = None,
-           memory_check: bool = True) -> VerifyResult:
+           memory_check: bool = True) -> Verification:
     """Build the spec as a real PyTorch model on `device` (cpu, meta, cuda, cuda:N), run one
     batch, and check every layer's shape, params, FLOPs and output bytes (needs torch). A run
-    the device has no free memory for is refused first (UsageError) unless memory_check=False."""
+    the device has no free memory for is refused first (UsageError) unless memory_check=False.
+    time: also time every layer (repeats runs each); train: on CUDA, measure the training peak;
+    memory: measure what autograd saves (amp: under autocast to "bfloat16" or "float16") and
+    check it against the prediction; against="torchvision": compare totals with torchvision's
+    model of the same name; peak_tflops: the device's peak, for the rendered % of peak."""
     from cnncalc.torchcheck.run import import_torch
 
     import_torch()  # a clear error before any work when PyTorch is missing
+    from cnncalc.results import Verification
     from cnncalc.torchcheck.run import DTYPES
     from cnncalc.torchcheck.run import verify as run
 
     if dtype not in DTYPES:
-        raise UsageError(None, f"verify runs float32, float16 or bfloat16, not '{dtype}'")
+        raise UsageError(None, f"verify runs float32, float16 or bfloat16, not '{dtype}'", param="dtype")
+    if amp is not None and not memory:
+        raise UsageError(None, f"amp={amp!r} applies to the saved-tensor measurement", "add memory=True", param="amp")
+    if against not in (None, "torchvision"):
+        raise UsageError(None, f"against={against!r}: only 'torchvision' is known", param="against")
     analysis = analyze(spec, input=input, args=args, batch=batch, dtype=dtype, limits=limits, layout=layout)
-    return run(analysis.graph, analysis, device, dtype, params == "weights", time, repeats, train, memory_check)
+    if amp is not None:
+        from cnncalc.engine.memory import check_amp
+
+        check_amp(analysis, amp)
+    result = run(analysis.graph, analysis, device, dtype, params == "weights", time, repeats, train, memory_check)
+    saved = None
+    if memory:
+        from cnncalc.torchcheck.saved import check_saved
+
+        saved = check_saved(analysis, device, dtype, amp)
+    third = None
+    if against:
+        from cnncalc.torchcheck.against import compare_torchvision
+
+        third = compare_torchvision(analysis)
+    return Verification(result, analysis, saved, third, peak_tflops)
 
 
 def architectures() -> list[str]:

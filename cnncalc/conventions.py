@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from cnncalc.errors import UsageError
 
 if TYPE_CHECKING:
-    from cnncalc.engine import Analysis
+    from cnncalc.engine.analysis import Analysis
 
 
 class Profile(NamedTuple):

@@ -26,9 +26,12 @@ class CnncalcError(Exception):
 
     text: str | None = None  # the spec's text, attached at the I/O edge to show the offending line
 
-    def __init__(self, span: Span | None, message: str, hint: str = "") -> None:
+    def __init__(self, span: Span | None, message: str, hint: str = "", param: str | None = None) -> None:
         super().__init__(message)
         self.span, self.message, self.hint = span, message, hint
+        # the library argument at fault, for the CLI to name its flag instead (cli/common.py,
+        # flag_spelling): "args.classes", "limits.layers", "checkpoint", "gpu_memory", ...
+        self.param = param
 
     @property
     def file(self) -> str | None:
@@ -116,11 +119,11 @@ class UsageError(CnncalcError):
 
 
 class LimitError(SpecError):
-    """The spec exceeds a safety limit (file size, nesting, repeat, layers); a flag raises it."""
+    """The spec exceeds a safety limit (file size, nesting, repeat, layers); limits= raises it."""
 
     def __init__(self, span: Span | None, what: str, limit: str, value: int) -> None:
         super().__init__(span, f"{what} (limit {limit}={value:,})",
-                         f"if this is intended, raise it: --limit {limit}=N")
+                         f"if this is intended, raise it: limits={{'{limit}': N}}", param=f"limits.{limit}")
 
 
 MAX_ERRORS = 50  # errors shown of one file, like a compiler's -fmax-errors; the count says the rest
@@ -150,7 +153,8 @@ MAX_DIGITS = 100
 
 
 class Limits(NamedTuple):
-    """Safety limits for untrusted specs; each is named in its error and raised with --limit NAME=N."""
+    """Safety limits for untrusted specs; each is named in its error and raised with
+    limits={"NAME": N} (the CLI's --limit NAME=N)."""
 
     file_bytes: int = 4 * 1024 * 1024
     yaml_nodes: int = 1_000_000  # after alias expansion: stops "billion laughs" documents

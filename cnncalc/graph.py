@@ -512,9 +512,10 @@ def looks_channels_last(shape: Sequence[int]) -> bool:
 
 def _read_layout(value: Sequence[int], layout: str | None, span: Span | None, given: str) -> list[int]:
     """The input shape as C x H x W: reordered when it is written H x W x C (layout hwc); an error
-    when the layout was not said and the shape looks channels-last (never read silently)."""
+    when the layout was not said and the shape looks channels-last (never read silently).
+    given: "input=" (the caller's argument: a UsageError) or "input:" (the spec's: a SpecError)."""
     shape = list(value)
-    where = "--input" if given == "--input" else "`input:`"
+    where = "input" if given == "input=" else "`input:`"
     if layout == "hwc":
         if len(shape) != 3 or not all(type(v) is int for v in shape):
             raise _layout_error(given, span, f"{where} is read as H x W x C (layout hwc), so it needs three "
@@ -522,18 +523,18 @@ def _read_layout(value: Sequence[int], layout: str | None, span: Span | None, gi
         return [shape[2], shape[0], shape[1]]
     if layout is None and all(type(v) is int for v in shape) and looks_channels_last(shape):
         h, w, c = shape
-        written = "x".join(map(str, shape)) if given == "--input" else f"[{', '.join(map(str, shape))}]"
-        fix = (f"write --input {c}x{h}x{w}, or add --layout hwc to read it as H x W x C (--layout chw "
-               f"keeps it as written)" if given == "--input" else
+        written = f"=({h}, {w}, {c})" if given == "input=" else f" [{h}, {w}, {c}]"
+        fix = (f"pass input=({c}, {h}, {w}), or layout='hwc' to read it as H x W x C (layout='chw' keeps it "
+               f"as written)" if given == "input=" else
                f"write input: [{c}, {h}, {w}], or add `layout: hwc` to the spec to read it as H x W x C "
                f"(`layout: chw` keeps it as written)")
-        raise _layout_error(given, span, f"{where} {written} looks like H x W x C (the slides' notation), but "
+        raise _layout_error(given, span, f"{where}{written} looks like H x W x C (the slides' notation), but "
                             f"cnncalc reads C x H x W: {h} channels of {w} x {c}", fix)
     return shape
 
 
 def _layout_error(given: str, span: Span | None, message: str, hint: str) -> CnncalcError:
-    return UsageError(None, message, hint) if given == "--input" else SpecError(span, message, hint)
+    return UsageError(None, message, hint, param="input") if given == "input=" else SpecError(span, message, hint)
 
 
 def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
@@ -545,13 +546,13 @@ def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
     globals_ = {k: v for k, v in spec.args.items()}
     for key, value in (overrides or {}).items():
         if key not in spec.args:
-            raise UsageError(None, f"--set {key}: the spec has no argument '{key}'",
+            raise UsageError(None, f"the spec has no argument '{key}'",
                              did_you_mean(key, spec.args) or
-                             f"its arguments: {', '.join(spec.args) or 'none'}")
+                             f"its arguments: {', '.join(spec.args) or 'none'}", param=f"args.{key}")
         globals_[key] = value
     span = spec.input_span or spec.span
     if input_shape is not None:
-        raw_input = _read_layout(input_shape, layout, span, "--input")
+        raw_input = _read_layout(input_shape, layout, span, "input=")
     else:
         raw_input = substitute(spec.input, globals_, span)
         if isinstance(raw_input, (list, tuple)):

@@ -88,8 +88,10 @@ def analyze_text(session: Session, text: str) -> dict[str, Any]:
 def error_result(exc: CnncalcError, text: str) -> dict[str, Any]:
     """The CLI's message for an error (exc.render(), as `cnncalc table` prints it on stderr) and,
     per error, its line and column with its first line and hint (what the editor shows at the line)."""
+    from cnncalc.cli.common import flag_spelling
     from cnncalc.errors import MAX_ERRORS
 
+    exc = flag_spelling(exc)
     each = exc.errors[:MAX_ERRORS] if isinstance(exc, SpecErrors) else [exc]
     marks = [{"line": e.line, "col": e.column, "message": e.render(lines=[])} for e in each]
     return {"message": exc.render(text), "errors": marks}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cnncalc.report.sweep import parse_batches, parse_shapes
+from cnncalc.cli.ranges import parse_batches, parse_shapes
 from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parent.parent

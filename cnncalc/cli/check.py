@@ -9,6 +9,7 @@ import click
 from cnncalc.cli.common import (
     analyse,
     complete_spec,
+    flag_spelling,
     spec_options,
 )
 from cnncalc.errors import CnncalcError
@@ -17,7 +18,7 @@ from cnncalc.errors import CnncalcError
 @click.command()
 @click.argument("specs", nargs=-1, required=True, shell_complete=complete_spec)
 @spec_options
-def check(specs: tuple[str, ...], input_shape: str | None, sets: tuple[str, ...], limits: tuple[str, ...],
+def check(specs: tuple[str, ...], input_shape: str | None, layout: str | None, sets: tuple[str, ...], limits: tuple[str, ...],
           traceback: bool) -> None:
     """Validate one or more specs without printing a table: every problem, with file:line.
 
@@ -28,11 +29,11 @@ def check(specs: tuple[str, ...], input_shape: str | None, sets: tuple[str, ...]
     failed = 0
     for spec in specs:
         try:
-            analysis = analyse(spec, input_shape, sets, 1, "float32", limits)
+            analysis = analyse(spec, input_shape, sets, 1, "float32", limits, layout)
         except CnncalcError as exc:
             if traceback:
                 raise
-            click.echo(exc.render(), err=True)
+            click.echo(flag_spelling(exc).render(), err=True)
             failed += 1
             continue
         t = analysis.totals

@@ -24,7 +24,8 @@ def _fail(message: str) -> None:
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a CnncalcError into one line on stderr and exit status 2."""
+    """Turn a CnncalcError into one line on stderr (the flag named where the library named its
+    argument) and exit status 2."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -33,9 +34,43 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except CnncalcError as exc:
             if "--traceback" in sys.argv:
                 raise
-            _fail(exc.render())
+            _fail(flag_spelling(exc).render())
 
     return wrapper
+
+
+# the library's argument -> the flag that sets it
+FLAGS = {"checkpoint": "--checkpoint", "gpu_memory": "--gpu-memory", "amp": "--amp", "batch": "--batch",
+         "input": "--input", "dtype": "--dtype", "optimizer": "--optimizer", "device": "--device", "y": "--y",
+         "max_batch": "--max-batch", "depth": "--depth", "units": "--units", "params": "--params"}
+
+
+def flag_spelling(exc: CnncalcError) -> CnncalcError:
+    """The library's error in the command line's words: `argument 'width': ...` -> `--set
+    width: ...`, `checkpoint=9: ...` -> `--checkpoint 9: ...`, `limits={'layers': N}` ->
+    `--limit layers=N`, and a sweep's `at input 3x8x8:` -> `at --input 3x8x8:`. The library
+    says which argument was at fault (CnncalcError.param); only the words change here."""
+    import re
+
+    from cnncalc.errors import SpecErrors
+
+    if isinstance(exc, SpecErrors):
+        for each in exc.errors:
+            flag_spelling(each)
+    message, hint, param = exc.message, exc.hint, exc.param or ""
+    if param.startswith("sweep."):  # an error at one point of a sweep: `at input 3x8x8: ...`
+        axis = param[6:]
+        flag = f"--{axis}" if axis in ("input", "batch") else f"--set {axis}"
+        message = message.replace(f"at {axis} ", f"at {flag} ", 1)
+    elif param.startswith("args."):  # the library names the argument; the flag that set it leads
+        message = f"--set {param[5:]}: {message}"
+    elif param.startswith("limits."):
+        hint = re.sub(r"limits=\{'([a-z_]+)': N\}", r"--limit \1=N", hint)
+    elif param in FLAGS:
+        message = re.sub(rf"\b{param}=", f"{FLAGS[param]} ", message)
+        hint = re.sub(rf"\b{param}='?([A-Za-z0-9_.]+)'?", rf"{FLAGS[param]} \1", hint)
+    exc.message, exc.hint = message, hint
+    return exc
 
 
 def _shown(text: str) -> str:
@@ -44,9 +79,10 @@ def _shown(text: str) -> str:
     return shorten(text, 80)
 
 
-def parse_input(text: str | None) -> list[int] | None:
+def parse_input(text: str | None, layout: str | None = None) -> list[int] | None:
     """`3x32x32` (or 3,32,32) -> [3, 32, 32]; any rank (197x768 for tokens). ASCII digits only
-    (int() would also take '٣٢' and '3_2'), at most MAX_DIGITS each."""
+    (int() would also take '٣٢' and '3_2'), at most MAX_DIGITS each. layout: what --layout
+    says; a shape written H x W x C without it is refused here, in the flags' words."""
     import re
 
     from cnncalc.errors import MAX_DIGITS
@@ -61,7 +97,22 @@ def parse_input(text: str | None) -> list[int] | None:
     values = [int(p) for p in parts]
     if not 1 <= len(values) <= 8 or min(values) < 1:
         raise UsageError(None, f"--input '{_shown(text)}' is not CxHxW of positive integers", "e.g. --input 3x32x32")
+    _check_layout(values, layout)
     return values
+
+
+def _check_layout(shape: list[int], layout: str | None) -> None:
+    from cnncalc.graph import looks_channels_last
+
+    written = "x".join(map(str, shape))
+    if layout == "hwc" and len(shape) != 3:
+        raise UsageError(None, f"--input is read as H x W x C (layout hwc), so it needs three axes, found {written}")
+    if layout is None and looks_channels_last(shape):
+        h, w, c = shape
+        raise UsageError(None, f"--input {written} looks like H x W x C (the slides' notation), but cnncalc reads "
+                         f"C x H x W: {h} channels of {w} x {c}",
+                         f"write --input {c}x{h}x{w}, or add --layout hwc to read it as H x W x C (--layout chw "
+                         f"keeps it as written)")
 
 
 def parse_sets(items: tuple[str, ...]) -> dict[str, Any]:
@@ -117,14 +168,7 @@ limit_option = click.option("--limit", "limits", multiple=True, metavar="NAME=N"
 traceback_option = click.option("--traceback", is_flag=True, hidden=True, help="Show the Python traceback of an error.")
 input_option = click.option("--input", "input_shape", metavar="CxHxW",
                             help="Override the spec's input shape, e.g. 3x32x32 (C x H x W; N x D for tokens).")
-def _keep_layout(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    ctx.meta["cnncalc.layout"] = value
-    return value
-
-
-# --layout is read by analyse() from the click context, so no command has to thread it through
-layout_option = click.option("--layout", type=click.Choice(["chw", "hwc"]), default=None, expose_value=False,
-                             callback=_keep_layout, is_eager=True,
+layout_option = click.option("--layout", type=click.Choice(["chw", "hwc"]), default=None,
                              help="How the input shape is written: chw (C x H x W, the default) or hwc "
                                   "(H x W x C, as the slides write 227x227x3); applies to --input, else "
                                   "to the spec's input:.")
@@ -181,21 +225,27 @@ def pick_convention(convention: str | None, flops_mode: str | None) -> str:
     return convention or "lecture"
 
 
-def analyse(spec: str, input_shape: str | None = None, sets: tuple[str, ...] = (), batch: int = 1,
-            dtype: str = "float32", limits: tuple[str, ...] = ()):
-    """The analytic pipeline for a command-line SPEC (a bundled name or a path), through the
-    library (cnncalc.api); a note on stderr when a missing NAME.yaml falls back to the bundled one."""
-    from cnncalc import api
+def source_of(spec: str, limits: Limits):
+    """A command-line SPEC (a bundled name, a path, - for standard input) as a Source; a note
+    on stderr when a missing NAME.yaml falls back to the bundled one."""
     from cnncalc.sources import find
 
-    bounds = parse_limits(limits)
-    shape, overrides = parse_input(input_shape), parse_sets(sets)
-    source = find(spec, bounds)
+    source = find(spec, limits)
     if source.note:
         click.echo(source.note, err=True)
-    ctx = click.get_current_context(silent=True)
-    layout = ctx.meta.get("cnncalc.layout") if ctx is not None else None
-    return api.analyze(source, input=shape, args=overrides, batch=batch, dtype=dtype, limits=bounds, layout=layout)
+    return source
+
+
+def analyse(spec: str, input_shape: str | None = None, sets: tuple[str, ...] = (), batch: int = 1,
+            dtype: str = "float32", limits: tuple[str, ...] = (), layout: str | None = None):
+    """The analytic pipeline for a command-line SPEC through the library (cnncalc.api), the
+    flags read into its Python values."""
+    from cnncalc import api
+
+    bounds = parse_limits(limits)
+    shape, overrides = parse_input(input_shape, layout), parse_sets(sets)
+    return api.analyze(source_of(spec, bounds), input=shape, args=overrides, batch=batch, dtype=dtype,
+                       limits=bounds, layout=layout)
 
 
 def complete_spec(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
@@ -225,48 +275,22 @@ def make_console(file: Any = None):
 
 
 
-def parse_gpu_memory(text: str) -> int:
-    """'24GB', '24 GiB', '80G', '16384MB' -> bytes. GPU makers quote GiB as "GB": both mean 2**30."""
-    import re
-
-    match = re.fullmatch(r"\s*([0-9]{1,15}(?:\.[0-9]{1,15})?)\s*([KMGT]?)(i?B)?\s*", text, flags=re.I | re.ASCII)
-    if not match:
-        raise UsageError(None, f"--gpu-memory '{_shown(text)}' is not a size", "e.g. --gpu-memory 24GB")
-    scale = {"": 2**30, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}[match[2].upper()]
-    from decimal import Decimal
-
-    size = int(Decimal(match[1]) * scale)
-    if size < 1:
-        raise UsageError(None, f"--gpu-memory '{_shown(text)}' is no memory at all", "e.g. --gpu-memory 24GB")
-    return size
-
-
 def check_plot_path(path: str) -> None:
-    from pathlib import Path
-
-    from cnncalc.output import check_writable
-
-    if Path(path).suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise UsageError(None, f"cannot tell the image format of '{_shown(path)}'", "use a .png, .svg or .pdf file name")
-    check_writable(path)
-
-
-def require_matplotlib() -> None:
-    """A usage error when matplotlib is missing, before a command prints or writes anything
+    """Before anything is printed: a .png/.svg/.pdf name that can be written, matplotlib there
     (found without importing it: importing costs ~0.3 s)."""
-    import importlib.util
+    from cnncalc.results import check_plot
 
-    if importlib.util.find_spec("matplotlib") is None:
-        raise UsageError(None, "plotting needs matplotlib: pip install 'cnncalc[plot]'")
+    check_plot(path)
 
 
-def plot_with(draw: Callable[[Any], None]) -> None:
-    """Import the plotting module (and so matplotlib) only here; a clear message when it is missing."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise UsageError(None, "plotting needs matplotlib: pip install 'cnncalc[plot]'") from None
-    from cnncalc.report import plot
+def echo_text(text: str) -> None:
+    """A text report to stdout, control characters shown escaped (JSON escapes its own)."""
+    from cnncalc.errors import safe_text
 
-    draw(plot)
+    click.echo(safe_text(text), nl=False)
+
+
+def print_rich(result: Any) -> None:
+    """A result (or any rich renderable) on the terminal, fitted to its width."""
+    make_console().print(result)
 

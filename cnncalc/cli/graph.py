@@ -59,7 +59,7 @@ def pick_format(path: str | None, fmt: str | None) -> str:
 @count_options
 @handle_errors
 def graph(spec: str, path: str | None, fmt: str | None, depth: int | None, show_all: bool, measure: str,
-          input_shape: str | None, sets: tuple[str, ...], limits: tuple[str, ...], traceback: bool, batch: int,
+          input_shape: str | None, layout: str | None, sets: tuple[str, ...], limits: tuple[str, ...], traceback: bool, batch: int,
           dtype: str, params_mode: str, convention: str | None, flops_mode: str | None) -> None:
     """Draw the layer graph top to bottom: a box per table row (name, type, output shape, MACs,
     params) filled by its share of --color, and residual, parallel and repeated blocks as clusters.
@@ -83,7 +83,7 @@ def graph(spec: str, path: str | None, fmt: str | None, depth: int | None, show_
         check_writable(path)  # type: ignore[arg-type]
     from cnncalc.report.view import View
 
-    analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
+    analysis = analyse(spec, input_shape, sets, batch, dtype, limits, layout)
     view = View(weights_only=params_mode == "weights", units="auto", depth=depth, fold=not show_all,
                 convention=pick_convention(convention, flops_mode))
     if fmt == "html":  # the page gets the view as asked; past 250 boxes it folds its first drawing itself

@@ -1,4 +1,4 @@
-"""`cnncalc plot`: per-layer bars of memory, parameters and multiply-adds."""
+"""`cnncalc plot`: per-layer bars of memory, parameters and multiply-adds (Analysis.plot)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from cnncalc.cli.common import (
     count_options,
     handle_errors,
     pick_convention,
-    plot_with,
     spec_options,
 )
 
@@ -24,18 +23,15 @@ from cnncalc.cli.common import (
 @analysis_options
 @count_options
 @handle_errors
-def plot(spec: str, path: str, input_shape: str | None, sets: tuple[str, ...], limits: tuple[str, ...],
-         traceback: bool, batch: int, dtype: str, params_mode: str, convention: str | None,
+def plot(spec: str, path: str, input_shape: str | None, layout: str | None, sets: tuple[str, ...],
+         limits: tuple[str, ...], traceback: bool, batch: int, dtype: str, params_mode: str, convention: str | None,
          flops_mode: str | None) -> None:
     """Draw per-layer bars of memory, parameters and multiply-adds (three aligned panels).
 
     Example: cnncalc plot vgg16 -o vgg16.png
     """
-    from cnncalc.report.view import View
-
     check_plot_path(path)
     profile = pick_convention(convention, flops_mode)
-    analysis = analyse(spec, input_shape, sets, batch, dtype, limits)
-    view = View(weights_only=params_mode == "weights", convention=profile)
-    plot_with(lambda plot: plot.plot_layers(analysis, view, path))
+    analysis = analyse(spec, input_shape, sets, batch, dtype, limits, layout)
+    analysis.plot(path, convention=profile, params=params_mode)
     click.echo(f"wrote {path}", err=True)

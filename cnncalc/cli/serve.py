@@ -21,6 +21,7 @@ from cnncalc.serve import DEFAULT_PORT
 @analysis_options
 @handle_errors
 def serve(spec: str | None, port: int, no_open: bool, depth: int | None, measure: str, input_shape: str | None,
+          layout: str | None,
           sets: tuple[str, ...], limits: tuple[str, ...], traceback: bool, batch: int, dtype: str) -> None:
     """Edit a spec in the browser: a YAML editor beside its graph and table, analysed again as you
     type, each error shown at its line with the message `cnncalc table` gives. SPEC (a bundled
@@ -43,9 +44,8 @@ def serve(spec: str | None, port: int, no_open: bool, depth: int | None, measure
         if source.note:
             click.echo(source.note, err=True)
         text, file, variant = source.text, source.file, source.variant
-    ctx = click.get_current_context()
-    session = Session(text, file, variant, parse_input(input_shape), parse_sets(sets), batch, dtype, bounds,
-                      ctx.meta.get("cnncalc.layout"), View(depth=depth), measure)
+    session = Session(text, file, variant, parse_input(input_shape, layout), parse_sets(sets), batch, dtype, bounds,
+                      layout, View(depth=depth), measure)
     try:
         server, moved = make_server(session, port)
     except OSError as exc:

@@ -1,4 +1,5 @@
-"""`cnncalc sweep`: params, multiply-adds and memory along one axis (input size, batch, an argument)."""
+"""`cnncalc sweep`: params, multiply-adds and memory along one axis (cnncalc.sweep); the range
+syntax of its flags is read in cli/ranges.py."""
 
 from __future__ import annotations
 
@@ -9,17 +10,17 @@ from cnncalc.cli.common import (
     check_plot_path,
     complete_spec,
     convention_option,
+    echo_text,
     flops_option,
     format_option,
     handle_errors,
     layout_option,
     limit_option,
-    make_console,
     optimizer_option,
     parse_limits,
     pick_convention,
-    plot_with,
-    require_matplotlib,
+    print_rich,
+    source_of,
     traceback_option,
 )
 
@@ -45,7 +46,7 @@ from cnncalc.cli.common import (
 @limit_option
 @traceback_option
 @handle_errors
-def sweep(spec: str, input_text: str | None, batch_text: str, sets: tuple[str, ...], dtype: str,
+def sweep(spec: str, input_text: str | None, batch_text: str, sets: tuple[str, ...], layout: str | None, dtype: str,
           convention: str | None, flops_mode: str | None, optimizer: str, fmt: str, plot_path: str | None,
           limits: tuple[str, ...], traceback: bool) -> None:
     """How params, multiply-adds and memory grow along one axis: the input size, the batch, or a
@@ -54,51 +55,25 @@ def sweep(spec: str, input_text: str | None, batch_text: str, sets: tuple[str, .
     Example: cnncalc sweep resnet50 --input 3x128x128..3x512x512/32 (also --batch 1,8,64, or
     --set classes=10,100,1000; the syntax is in docs/sweep.md)
     """
-    from cnncalc.report import sweep as sw
-    from cnncalc.sources import find
+    from cnncalc import api
+    from cnncalc.cli.ranges import check_one_axis, parse_batches, parse_set, parse_shapes
 
     if plot_path:
         check_plot_path(plot_path)
-        require_matplotlib()
     profile = pick_convention(convention, flops_mode)
-    inputs = sw.parse_shapes(input_text) if input_text else None
-    batches = sw.parse_batches(batch_text)
-    parsed_sets = [sw.parse_set(item) for item in sets]
-    axis = sw.pick_axis(inputs, batches, parsed_sets)
-    points = sw.points(axis, inputs, batches, parsed_sets)
+    inputs = parse_shapes(input_text) if input_text else None
+    batches = parse_batches(batch_text)
+    parsed_sets = [parse_set(item) for item in sets]
+    check_one_axis(inputs, batches, parsed_sets)
     bounds = parse_limits(limits)
-    source = find(spec, bounds)
-    if source.note:
-        click.echo(source.note, err=True)
-    layout = click.get_current_context().meta.get("cnncalc.layout")
-    analyses = sw.run_sweep(source, points, axis, dtype, bounds, layout)
+    result = api.sweep(source_of(spec, bounds), input=inputs, batch=batches, args=dict(parsed_sets), dtype=dtype,
+                       optimizer=optimizer, convention=profile, limits=bounds, layout=layout)
     if plot_path:
-        from cnncalc.report.plot import check_drawable
-
-        check_drawable(analyses)  # before the table is printed
-    grid = sw.sweep_grid(axis, points, analyses, optimizer, profile)
+        result.check_drawable()  # before the table is printed
     if fmt == "rich":
-        console = make_console()
-        console.print(sw.render_sweep(grid, console.width))
+        print_rich(result)
     else:
-        import json
-
-        from cnncalc.errors import safe_text
-        from cnncalc.report.grid import WRITERS
-
-        if fmt == "json":
-            text = json.dumps({"name": analyses[0].graph.name, "swept": axis.flag, "dtype": dtype,
-                               "optimizer": optimizer, "convention": profile, "points": grid.data}, indent=2) + "\n"
-        else:
-            text = WRITERS[fmt](grid)
-        click.echo(safe_text(text), nl=False)
+        echo_text(result.render(fmt))
     if plot_path:
-        path = plot_path
-        plot_with(lambda _plot: _draw(axis, points, analyses, path, optimizer, profile))
+        result.plot(plot_path)
         click.echo(f"wrote {plot_path}", err=True)
-
-
-def _draw(axis, points, analyses, path: str, optimizer: str, profile: str) -> None:
-    from cnncalc.report.plot_sweep import plot_sweep
-
-    plot_sweep(axis, points, analyses, path, optimizer, profile)

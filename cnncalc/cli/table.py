@@ -1,4 +1,4 @@
-"""`cnncalc table`: the per-layer lecture table in every format."""
+"""`cnncalc table`: the per-layer lecture table in every format (Analysis.render)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from cnncalc.cli.common import (
     analysis_options,
     complete_spec,
     count_options,
+    echo_text,
     format_option,
     handle_errors,
     make_console,
@@ -30,9 +31,9 @@ from cnncalc.cli.common import (
 @click.option("--depth", type=click.IntRange(min=1), help="Collapse names deeper than N levels into subtotal rows "
               "(resnet50 --depth 1: one row per stage).")
 @handle_errors
-def table(specs: tuple[str, ...], input_shape: str | None, sets: tuple[str, ...], limits: tuple[str, ...],
-          traceback: bool, batch: int, dtype: str, params_mode: str, convention: str | None, flops_mode: str | None,
-          fmt: str, show_all: bool, units: str, rf: bool, depth: int | None) -> None:
+def table(specs: tuple[str, ...], input_shape: str | None, layout: str | None, sets: tuple[str, ...],
+          limits: tuple[str, ...], traceback: bool, batch: int, dtype: str, params_mode: str, convention: str | None,
+          flops_mode: str | None, fmt: str, show_all: bool, units: str, rf: bool, depth: int | None) -> None:
     """Print the per-layer table of each SPEC (a bundled name such as alexnet, a YAML file, or -
     for standard input).
 
@@ -40,47 +41,19 @@ def table(specs: tuple[str, ...], input_shape: str | None, sets: tuple[str, ...]
 
     Several specs print one table after another (json: a list; csv: a leading spec column).
     """
-    from cnncalc.report.view import View
-
-    profile = pick_convention(convention, flops_mode)
+    options = {"convention": pick_convention(convention, flops_mode), "params": params_mode, "units": units,
+               "fold": not show_all, "depth": depth, "rf": rf}
     # every spec is analysed before anything is printed: a bad one leaves stdout empty
-    analyses = [analyse(spec, input_shape, sets, batch, dtype, limits) for spec in specs]
-    view = View(weights_only=params_mode == "weights", fold=not show_all, units=units, depth=depth, rf=rf,
-                convention=profile)
-    if fmt == "rich":
-        from cnncalc.report.table import render_table
-        from cnncalc.report.view import readable_depth
-
+    analyses = [analyse(spec, input_shape, sets, batch, dtype, limits, layout) for spec in specs]
+    if fmt == "rich":  # a long network folds to its blocks, as the papers' tables do (report/view.py)
         console = make_console()
         for i, analysis in enumerate(analyses):
-            shown = view
-            if depth is None and not show_all:  # a terminal table folds blocks as the papers' tables do
-                shown = view._replace(depth=readable_depth(analysis, view))
             if i:
                 console.print()
-            console.print(render_table(analysis, shown, console.width))
-        return
-    from cnncalc.errors import safe_text
-    from cnncalc.report.text import render
-
-    if len(analyses) == 1:  # (JSON escapes control characters itself; the text formats show them escaped)
-        click.echo(safe_text(render(analyses[0], view, fmt)), nl=False)
-    elif fmt == "json":
-        click.echo("[\n" + ",\n".join(render(a, view, fmt).rstrip("\n") for a in analyses) + "\n]")
-    elif fmt == "html":  # one page: the interactive report draws one network, so several get their tables
-        from cnncalc.report.grid import to_html_many
-        from cnncalc.report.text import table_grid
-
-        click.echo(safe_text(to_html_many([table_grid(a, view) for a in analyses])), nl=False)
-    elif fmt == "csv":
-        texts = [render(a, view, fmt).splitlines() for a in analyses]
-        lines = ["spec," + texts[0][0]]
-        for spec, text in zip(specs, texts):
-            lines += [f"{_csv_cell(spec)},{line}" for line in text[1:]]
-        click.echo(safe_text("\n".join(lines)))
+            console.print(analysis.renderable(console.width, **options))
+    elif len(analyses) == 1:
+        echo_text(analyses[0].render(fmt, **options))
     else:
-        click.echo(safe_text("\n".join(render(a, view, fmt) for a in analyses)), nl=False)
+        from cnncalc.report.text import render_several
 
-
-def _csv_cell(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
+        echo_text(render_several(analyses, analyses[0].view(**options), fmt, list(specs)))

@@ -7,12 +7,16 @@ import sys
 import click
 
 from cnncalc.cli.common import (
-    analyse,
     batch_option,
     complete_spec,
     handle_errors,
     make_console,
     params_option,
+    parse_input,
+    parse_limits,
+    parse_sets,
+    print_rich,
+    source_of,
     spec_options,
 )
 from cnncalc.errors import UsageError
@@ -44,7 +48,8 @@ from cnncalc.errors import UsageError
 @click.option("--format", "fmt", type=click.Choice(["rich", "json"]), default="rich", show_default=True,
               help="rich (the terminal table) or json (exact integers, for scripts).")
 @handle_errors
-def verify(spec: str | None, all_specs: bool, device: str, input_shape: str | None, sets: tuple[str, ...],
+def verify(spec: str | None, all_specs: bool, device: str, input_shape: str | None, layout: str | None,
+           sets: tuple[str, ...],
            limits: tuple[str, ...], traceback: bool, batch: int, dtype: str, params_mode: str, timing: bool,
            repeats: int, peak_tflops: float | None, train: bool, no_memory_check: bool, saved: bool,
            amp: str | None, against: str | None, fmt: str) -> None:
@@ -54,6 +59,7 @@ def verify(spec: str | None, all_specs: bool, device: str, input_shape: str | No
 
     Example: cnncalc verify vgg16 --device meta --batch 256
     """
+    from cnncalc import api
     from cnncalc.torchcheck.run import import_torch
 
     import_torch()  # a clear message, before any work, when PyTorch is missing
@@ -66,40 +72,16 @@ def verify(spec: str | None, all_specs: bool, device: str, input_shape: str | No
                                f"--dtype {dtype}")
     if all_specs:
         sys.exit(_verify_all(device, batch, dtype, params_mode, fmt))
-    from cnncalc.report import verify as report
-    from cnncalc.torchcheck.run import verify as run_verify
-
-    analysis = analyse(spec or "", input_shape, sets, batch, dtype, limits)  # spec is given: checked above
-    result = run_verify(analysis.graph, analysis, device, dtype, params_mode == "weights", timing, repeats, train,
-                        not no_memory_check)
-    check = None
-    if saved:
-        from cnncalc.torchcheck.saved import check_saved
-
-        check = check_saved(analysis, device, dtype, amp)
-    third = None
-    if against:
-        from cnncalc.torchcheck.against import compare_torchvision
-
-        third = compare_torchvision(analysis)
+    bounds = parse_limits(limits)
+    result = api.verify(source_of(spec or "", bounds), device=device, batch=batch, dtype=dtype,
+                        input=parse_input(input_shape, layout), args=parse_sets(sets), params=params_mode,
+                        time=timing, repeats=repeats, train=train, memory=saved, amp=amp, against=against,
+                        peak_tflops=peak_tflops, limits=bounds, layout=layout, memory_check=not no_memory_check)
     if fmt == "json":
-        data = report.verify_dict(result, analysis)
-        if third is not None:
-            data["against"] = third.as_dict()
-        if check is not None:
-            data["saved_for_backward"] = report.saved_dict(check)
-        import json
-
-        click.echo(json.dumps(data, indent=2))
+        click.echo(result.render("json"), nl=False)
     else:
-        console = make_console()
-        console.print(report.render_verify(result, analysis, peak_tflops, console.width))
-        if check is not None:
-            console.print(report.render_saved(check, console.width))
-        if third is not None:
-            console.print(third.render())
-    failed = not result.ok or (third is not None and not third.ok) or (check is not None and not check.ok)
-    sys.exit(1 if failed else 0)
+        print_rich(result)
+    sys.exit(0 if result.ok else 1)
 
 
 def _verify_all(device: str, batch: int, dtype: str, params_mode: str, fmt: str) -> int:
@@ -111,19 +93,17 @@ def _verify_all(device: str, batch: int, dtype: str, params_mode: str, fmt: str)
     from rich.table import Table
     from rich.text import Text
 
+    from cnncalc import api
     from cnncalc.report.verify import verdict
-    from cnncalc.sources import bundled_names
-    from cnncalc.torchcheck.run import verify as run_verify
 
     results = []
     with Progress(console=make_console(sys.stderr), transient=True) as progress:
-        names = bundled_names()
+        names = api.architectures()
         task = progress.add_task("verifying", total=len(names))
         for name in names:
             progress.update(task, description=f"verifying {name}")
             start = time.perf_counter()
-            analysis = analyse(name, None, (), batch, dtype)
-            result = run_verify(analysis.graph, analysis, device, dtype, params_mode == "weights")
+            result = api.verify(name, device=device, batch=batch, dtype=dtype, params=params_mode).result
             results.append((result, time.perf_counter() - start))
             progress.advance(task)
     if fmt == "json":

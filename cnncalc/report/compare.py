@@ -5,16 +5,23 @@ Stage: report (pure). In: Analyses. Out: a Grid (every text format) and a rich T
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 from rich.text import Text
 
-from cnncalc.engine import Analysis, depth, forward_memory_estimate, training_memory_estimate
+from cnncalc.engine.analysis import depth
+from cnncalc.engine.memory import forward_memory_estimate, training_memory_estimate
 from cnncalc.report.console import plain
 from cnncalc.report.grid import Grid
 from cnncalc.report.view import fmt_auto
 
+if TYPE_CHECKING:
+    from cnncalc.engine.analysis import Analysis
 
-def compare_grid(analyses: list[Analysis], optimizer: str = "adam", convention: str = "lecture") -> Grid:
+
+def compare_grid(analyses: Sequence[Analysis], optimizer: str = "adam", convention: str = "lecture") -> Grid:
     """One row per model; `data` keeps the exact integers for JSON and CSV. The compute column is
     the convention's count (multiply-adds for the lecture)."""
     from cnncalc.conventions import get_profile

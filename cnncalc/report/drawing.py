@@ -8,11 +8,13 @@ the table does. No I/O, no graphviz, no torch: graph_dot.py and the HTML report 
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc.conventions import get_profile
-from cnncalc.engine import Analysis
 from cnncalc.report.view import DisplayRow, View, caption, display_rows, row_suffix
+
+if TYPE_CHECKING:
+    from cnncalc.engine.analysis import Analysis
 
 MEASURES = ("macs", "params", "memory")
 INPUT_ID = "input"

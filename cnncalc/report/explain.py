@@ -7,11 +7,15 @@ module adds the memory arithmetic and the closing line with the values the table
 
 from __future__ import annotations
 
-from cnncalc.engine import Analysis, LayerRow
+from typing import TYPE_CHECKING
+
 from cnncalc.errors import UsageError
 from cnncalc.ops.registry import n, numel
 from cnncalc.report import view as v
 from cnncalc.spec.expr import did_you_mean
+
+if TYPE_CHECKING:
+    from cnncalc.engine.analysis import Analysis, LayerRow
 
 
 def default_layers(analysis: Analysis) -> list[str]:

@@ -10,16 +10,18 @@ pyplot not at all: a bare Figure renders offscreen and touches no global backend
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cnncalc.engine import Analysis, forward_memory_estimate, training_memory_estimate
+from cnncalc.engine.memory import forward_memory_estimate, training_memory_estimate
 from cnncalc.report.view import View, display_rows, params_of
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from cnncalc.accuracy import Accuracy
+    from cnncalc.engine.analysis import Analysis
 
 FORMATS = (".png", ".svg", ".pdf")
 COMPARE_METRICS = ("accuracy", "memory", "activations", "params", "training")
@@ -75,7 +77,7 @@ def _figure(width_in: float, height_in: float):
 DRAWABLE = 10**300  # a float carries at most ~1.8e308: past this, a number has no position on an axis
 
 
-def check_drawable(analyses: list[Analysis]) -> None:
+def check_drawable(analyses: Sequence[Analysis]) -> None:
     """A usage error, before drawing, for numbers too large for a chart (the tables show them
     exactly; a float axis cannot)."""
     from cnncalc.errors import UsageError

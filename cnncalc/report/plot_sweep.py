@@ -6,16 +6,18 @@ that one file (written whole or not at all, like every plot: report/plot.py's _s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from cnncalc.engine import Analysis, training_memory_estimate
+from cnncalc.engine.memory import training_memory_estimate
 from cnncalc.report.plot import _RC, _figure, _format_of, _save, _text, _unit, check_drawable
 
 if TYPE_CHECKING:
-    from cnncalc.report.sweep import Axis, Point
+    from cnncalc.engine.analysis import Analysis
+    from cnncalc.results import Axis, Point
 
 
-def plot_sweep(axis: Axis, pts: list[Point], analyses: list[Analysis], path: str, optimizer: str = "adam",
+def plot_sweep(axis: Axis, pts: list[Point], analyses: Sequence[Analysis], path: str, optimizer: str = "adam",
                convention: str = "lecture") -> None:
     fmt = _format_of(path)
     check_drawable(analyses)
@@ -57,5 +59,5 @@ def plot_sweep(axis: Axis, pts: list[Point], analyses: list[Analysis], path: str
             bottom.set_xticks(xs, [_text(p.label) for p in pts], rotation=45, ha="right")
         bottom.set_xlabel(x_label)
         a0 = analyses[0]
-        fig.suptitle(f"{_text(a0.graph.name)}: sweep of {_text(axis.flag)}", fontsize=13, fontweight="bold")
+        fig.suptitle(f"{_text(a0.graph.name)}: sweep of {_text(axis.label)}", fontsize=13, fontweight="bold")
         _save(fig, path, fmt)

@@ -5,15 +5,18 @@ Stage: report. In: Analysis + View. Out: a rich Table; writing it is the caller'
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 from rich.table import Table
 from rich.text import Text
 
-from cnncalc.engine import Analysis
 from cnncalc.errors import safe_text
 from cnncalc.report import view as v
 from cnncalc.report.console import plain
+
+if TYPE_CHECKING:
+    from cnncalc.engine.analysis import Analysis
 
 _LEVELS = " ▁▂▃▄▅▆▇█"
 
@@ -101,6 +104,7 @@ def render_table(analysis: Analysis, view: v.View, width: int | None = None) -> 
     one, its names wrapped (and at worst every cell: digits wrap, never vanish)."""
     from cnncalc.report.fit import fit, fold_everything
 
+    view = v.terminal_view(analysis, view)
     built: dict[Layout, Table] = {}
     for layout, wrap in ATTEMPTS:  # a row on one line reads best: names wrap only when narrow
         if layout not in built:
@@ -138,9 +142,9 @@ def _table(analysis: Analysis, view: v.View, layout: Layout) -> Table:
         table.add_column(head, justify="right")
     fields = []
     if view.rf:
-        from cnncalc.rf import receptive_fields
+        from cnncalc.report.model import receptive_fields
 
-        fields = receptive_fields(g)
+        fields = receptive_fields(analysis)
     for head, total in zip(v.headers(view), v.total_cells(analysis, view)):
         table.add_column(head, justify="right", footer=total)
     if layout.share:
@@ -174,7 +178,7 @@ FAMILIES = ("LeNet", "AlexNet & ZFNet", "VGG", "GoogLeNet & Inception", "ResNet"
             "DenseNet", "Efficient networks", "NASNet", "RegNet", "ConvNeXt", "Vision transformers")
 
 
-def render_zoo(entries: list[tuple[str, str, Analysis]], width: int | None = None) -> Table:
+def render_zoo(entries: Sequence[tuple[str, str, Analysis]], width: int | None = None) -> Table:
     """`cnncalc list`: the bundled architectures grouped by family, with their totals (the
     lecture's "comparing complexity" at a glance). Given a width, the descriptions wrap to fit
     it, or go under the names when the terminal is narrow; a name or a number is never cut."""
@@ -187,7 +191,7 @@ def render_zoo(entries: list[tuple[str, str, Analysis]], width: int | None = Non
     return fitted(_zoo(entries, stacked=True), width, wrap=(0,), least_of={0: longest})
 
 
-def _zoo(entries: list[tuple[str, str, Analysis]], stacked: bool) -> Table:
+def _zoo(entries: Sequence[tuple[str, str, Analysis]], stacked: bool) -> Table:
     table = Table(title="bundled architectures", caption_justify="left",
                   caption="params = weights + biases · MACs = multiply-adds (conv, linear, pooling) · "
                           "memory = activations of one float32 sample, in-place ops 0")

@@ -7,11 +7,14 @@ Stage: report (pure). In: Analysis + View. Out: a string. No rich, no printing.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cnncalc.engine import Analysis
 from cnncalc.report import view as v
-from cnncalc.report.grid import WRITERS, Grid
+from cnncalc.report.grid import WRITERS
+from cnncalc.report.model import receptive_fields, table_grid
+
+if TYPE_CHECKING:
+    from cnncalc.engine.analysis import Analysis
 
 
 def to_dict(analysis: Analysis, view: v.View, layers: bool = True) -> dict[str, Any]:
@@ -36,7 +39,7 @@ def to_dict(analysis: Analysis, view: v.View, layers: bool = True) -> dict[str, 
 
     entries = [layer(r) for r in analysis.rows] if layers else []
     if view.rf and layers:
-        fields = _fields(g)
+        fields = receptive_fields(analysis)
         for entry, row in zip(entries, analysis.rows):
             f = fields[row.index]
             entry["receptive_field"] = {"size": list(f.size), "jump": list(f.jump), "start": [str(x) for x in f.start]}
@@ -54,12 +57,6 @@ def to_dict(analysis: Analysis, view: v.View, layers: bool = True) -> dict[str, 
                   "macs": t.macs, "flops": sum(flops), "counted": sum(counted), "elementwise_ops": t.elem_ops,
                   "memory_bytes": t.memory_bytes, "input_bytes": analysis.input_bytes},
     }
-
-
-def _fields(graph):
-    from cnncalc.rf import receptive_fields  # only for --rf
-
-    return receptive_fields(graph)
 
 
 def _ints(values) -> str:
@@ -97,38 +94,6 @@ def render_json(analysis: Analysis, view: v.View) -> str:
     return f'{head},\n  "layers": [\n    {body}\n  ]\n}}\n'
 
 
-
-def table_grid(analysis: Analysis, view: v.View) -> Grid:
-    """The lecture table as a Grid, folded as the terminal table is: relu/bn/... rows folded into
-    the row above and named after it ("conv1 +bn+relu"), a subtotal after each stage of blocks
-    (view.fold False, --all: every layer, no subtotals). CSV cells are raw integers."""
-    raw = view._replace(units="raw")
-    rows = v.display_rows(analysis, view)
-    g = analysis.graph
-    fields = _fields(g) if view.rf else []
-    extra = (lambda r: v.rf_cells(r, fields)) if view.rf else (lambda r: [])
-    rf_head = list(v.RF_COLUMNS) if view.rf else []
-    counts = analysis.counted(view.convention)
-    ends = {end: (start, stage) for start, end, stage in v.subtotals(rows)} if view.fold and view.depth != 1 else {}
-    blank = [""] * (len(v.COLUMNS) + len(rf_head) - 1)
-    cells, raw_cells, subtotal_rows = [], [], []
-    for i, r in enumerate(rows):
-        name, *rest = v.layer_cells(r)
-        cells.append([name + v.row_suffix(r), *rest, *extra(r), *v.number_cells(r, analysis, view)])
-        raw_cells.append([name, *rest, *extra(r), str(r.memory_bytes()), str(r.params(raw)), str(r.flop(counts))])
-        if i in ends:
-            start, stage = ends[i]
-            subtotal_rows.append(len(cells))
-            cells.append([v.subtotal_label(stage).strip(), *blank,
-                          *v.number_cells(v.merged(rows[start: i + 1]), analysis, view)])
-    grid = Grid(title=f"{g.name}: input {'x'.join(map(str, g.input_shape))}",
-                headers=[*v.COLUMNS, *rf_head, *v.headers(view)], rows=cells,
-                total=["total", *blank, *v.total_cells(analysis, view)],
-                caption=v.caption(analysis, view), raw_rows=raw_cells)
-    grid.subtotal_rows = subtotal_rows
-    return grid
-
-
 def render(analysis: Analysis, view: v.View, fmt: str) -> str:
     """The table in one of the text formats: markdown, latex, html folded like the lecture (as
     the view says; html: the interactive report of report/web.py around that table); csv every
@@ -147,9 +112,9 @@ def render(analysis: Analysis, view: v.View, fmt: str) -> str:
     return WRITERS[fmt](table_grid(analysis, view))
 
 
-def render_any(analysis: Analysis, view: v.View, fmt: str) -> str:
+def render_any(analysis: Analysis, view: v.View, fmt: str, width: int | None = None) -> str:
     """Any report format as a string: the text formats, or `rich` (the terminal table as plain
-    text, 120 columns, as the golden files pin it)."""
+    text, `width` columns: 120 unsaid, as the golden files pin it)."""
     if fmt != "rich":
         if fmt not in ("json", *WRITERS):
             from cnncalc.errors import UsageError
@@ -162,8 +127,31 @@ def render_any(analysis: Analysis, view: v.View, fmt: str) -> str:
     from cnncalc.report.table import render_table
 
     out = io.StringIO()
-    SafeConsole(file=out, width=120, color_system=None).print(render_table(analysis, view, 120))
+    SafeConsole(file=out, width=width or 120, color_system=None).print(render_table(analysis, view, width or 120))
     return out.getvalue()
+
+
+def render_several(analyses: list[Analysis], view: v.View, fmt: str, names: list[str]) -> str:
+    """Several tables in one text format (`cnncalc table A B`): json a list of the documents,
+    html one page of tables (the interactive report draws one network), csv one table with a
+    leading spec column (names: how each spec was given), the others one after another."""
+    if fmt == "json":
+        return "[\n" + ",\n".join(render(a, view, fmt).rstrip("\n") for a in analyses) + "\n]\n"
+    if fmt == "html":
+        from cnncalc.report.grid import to_html_many
+
+        return to_html_many([table_grid(a, view) for a in analyses])
+    if fmt == "csv":
+        texts = [render(a, view, fmt).splitlines() for a in analyses]
+        lines = ["spec," + texts[0][0]]
+        for name, text in zip(names, texts):
+            lines += [f"{_csv_cell(name)},{line}" for line in text[1:]]
+        return "\n".join(lines) + "\n"
+    return "\n".join(render(a, view, fmt) for a in analyses)
+
+
+def _csv_cell(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
 
 
 def render_csv(analysis: Analysis, view: v.View) -> str:

@@ -6,18 +6,21 @@ renderables or a JSON string.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from cnncalc.engine import Analysis, forward_memory_estimate, training_memory_estimate
+from cnncalc.engine.memory import forward_memory_estimate, training_memory_estimate
 from cnncalc.report.console import plain
 from cnncalc.report.view import fixed, fmt_int
 from cnncalc.torchcheck.compare import Cell
 from cnncalc.torchcheck.run import VerifyResult
 from cnncalc.torchcheck.saved import SavedCheck
+
+if TYPE_CHECKING:
+    from cnncalc.engine.analysis import Analysis
 
 
 def _mark(cell: Cell) -> Text:

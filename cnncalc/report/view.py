@@ -6,10 +6,12 @@ Rounding, unit suffixes and 1000-vs-1024 live here and nowhere else.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from cnncalc.engine import Analysis, LayerRow, Totals
 from cnncalc.ops.registry import Shape
+
+if TYPE_CHECKING:
+    from cnncalc.engine.analysis import Analysis, LayerRow, Totals
 
 
 class View(NamedTuple):
@@ -62,7 +64,22 @@ class DisplayRow:
         return self.members[-1].output
 
 
+MAX_MEMO = 32  # row groupings kept per analysis (fold x depth: a handful in practice)
+
+
 def display_rows(analysis: Analysis, view: View) -> list[DisplayRow]:
+    """The table model's rows: built once per (analysis, fold, depth) and shared, read-only, by
+    every renderer (rich, the text formats, the drawing, the web page, the plots)."""
+    key = ("rows", view.fold, view.depth)
+    rows = analysis.memo.get(key)
+    if rows is None:
+        if len(analysis.memo) >= MAX_MEMO:
+            analysis.memo.clear()
+        rows = analysis.memo[key] = group_rows(analysis, view)
+    return rows  # type: ignore[return-value]
+
+
+def group_rows(analysis: Analysis, view: View) -> list[DisplayRow]:
     """Group rows: a foldable layer whose only input is the row above joins that row; with
     view.depth, consecutive layers whose names share their first `depth` levels (conv3_x.1.conv2
     at depth 1: conv3_x) become one subtotal row."""
@@ -99,6 +116,15 @@ def readable_depth(analysis: Analysis, view: View) -> int | None:
         if len(display_rows(analysis, view._replace(depth=depth))) <= MAX_TERMINAL_ROWS:
             return depth
     return 1
+
+
+def terminal_view(analysis: Analysis, view: View) -> View:
+    """The view a terminal table is drawn in: folded as the papers' tables are, a long network to
+    the deepest --depth that fits MAX_TERMINAL_ROWS (unless a depth is set, or fold is off).
+    `cnncalc table` and Analysis.render("rich") both come here: the one place this is decided."""
+    if view.depth is None and view.fold:
+        return view._replace(depth=readable_depth(analysis, view))
+    return view
 
 
 def subtotals(rows: list[DisplayRow]) -> list[tuple[int, int, str]]:

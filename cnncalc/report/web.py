@@ -16,11 +16,13 @@ import json
 import os
 import re
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cnncalc.engine import Analysis
 from cnncalc.report import view as v
 from cnncalc.report.drawing import MEASURES, drawing
+
+if TYPE_CHECKING:
+    from cnncalc.engine.analysis import Analysis
 
 # The summary by layer type: each op class declares its category (OpDef.category); these are
 # the categories in the order the summary lists them.
@@ -77,7 +79,7 @@ def summary_html(analysis: Analysis, view: v.View) -> str:
 def table_html(analysis: Analysis, view: v.View) -> str:
     """The lecture table (report/grid.py's HTML table: the cells every format shows)."""
     from cnncalc.report.grid import html_table
-    from cnncalc.report.text import table_grid
+    from cnncalc.report.model import table_grid
 
     return html_table(table_grid(analysis, view), titled=False)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from cnncalc.errors import MAX_DIGITS, Span, SpecError
@@ -48,9 +48,11 @@ def _lookup(name: str, env: Mapping[str, Any], span: Span) -> Any:
     return env[name]
 
 
-@cache
+@lru_cache(maxsize=4096)
 def _parse(text: str):
-    """The expression's syntax tree, parsed once per distinct text (blocks repeat expressions)."""
+    """The expression's syntax tree, parsed once per distinct text (blocks repeat expressions);
+    bounded, so a long-running `cnncalc serve` fed new specs does not grow without end
+    (lru_cache is thread-safe)."""
     import ast
 
     return ast.parse(_REF.sub(lambda m: m.group(1), text), mode="eval")

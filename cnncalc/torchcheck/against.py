@@ -8,13 +8,15 @@ that torchvision departs from, the difference is expected and explained, not hid
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
 
-from cnncalc.engine import Analysis
 from cnncalc.errors import UsageError
+
+if TYPE_CHECKING:
+    from cnncalc.engine.analysis import Analysis
 
 
 @dataclass

@@ -6,9 +6,11 @@ Stage: torchcheck (pure: no torch import). In: Analysis + measured layers. Out: 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cnncalc.engine import Analysis
+if TYPE_CHECKING:
+    from cnncalc.engine.analysis import Analysis
+
 
 
 @dataclass(frozen=True)

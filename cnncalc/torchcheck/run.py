@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from cnncalc.engine import Analysis
 from cnncalc.errors import UsageError
 from cnncalc.graph import Graph
 from cnncalc.torchcheck.compare import LayerCheck, compare
+
+if TYPE_CHECKING:
+    from cnncalc.engine.analysis import Analysis
 
 DTYPES = ("float32", "float16", "bfloat16")
 
@@ -74,7 +77,7 @@ def needed_bytes(analysis: Analysis) -> int:
     """What a verify run holds at most: the parameters, the input, and every layer's output
     (the hooks keep each one to compare it), in the run's dtype; an upper bound, in-place
     layers counted as if they copied."""
-    from cnncalc.engine import param_bytes
+    from cnncalc.engine.memory import param_bytes
 
     return param_bytes(analysis) + analysis.input_bytes + sum(row.output_bytes for row in analysis.rows)
 

@@ -98,7 +98,7 @@ class SavedCheck:
 def check_saved(analysis: Any, device: str = "cpu", dtype: str = "float32", amp: str | None = None) -> SavedCheck:
     """Build the spec's model on `device`, run one training-mode forward pass (under autocast to
     `amp` if given) recording what autograd saves, and set it beside engine.saved_for_backward."""
-    from cnncalc.engine import saved_for_backward
+    from cnncalc.engine.memory import saved_for_backward
     from cnncalc.errors import UsageError
     from cnncalc.torchcheck.build import build_model
     from cnncalc.torchcheck.run import resolve_device

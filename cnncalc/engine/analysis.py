@@ -1,0 +1,149 @@
+"""Graph -> Analysis: per-layer parameters, multiply-adds and activation memory, and totals.
+
+Stage: engine (pure). In: a shaped Graph, batch size and element type. Out: Analysis, exact
+Python ints only; no formatting, no printing, no report imported (the library's Analysis in
+cnncalc/results.py adds those). What each counting tool reports (`counted`) comes from the ops'
+own rules. Conventions: docs/conventions.md. Training memory: engine/memory.py.
+"""
+
+from __future__ import annotations
+
+from math import prod
+from typing import NamedTuple, TypeVar
+
+from cnncalc.dtypes import Dtype, get_dtype
+from cnncalc.graph import Graph, Node
+from cnncalc.ops.registry import Cost, Shape, numel
+
+
+class LayerRow(NamedTuple):
+    """One node's numbers. Activations and MACs are for the whole batch; params per model."""
+
+    node: Node
+    inputs: tuple[Shape, ...]  # input shapes, one sample each
+    weights: int
+    biases: int
+    macs: int  # the lecture's "flop": multiply-adds (conv, linear, matmul) and window reads (pooling)
+    elem_ops: int  # elementwise operations kept out of the lecture column (activations, BN, add)
+    output_bytes: int  # size of the output tensor
+    memory_bytes: int  # activation memory this layer adds: output_bytes, or 0 if run in place
+    index: int  # type: ignore[assignment]  # position of the node in graph.nodes (shadows tuple.index)
+    cost: Cost  # the op's cost for one sample (what the counting rules read)
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def type(self) -> str:
+        return self.node.op.type
+
+    @property
+    def input(self) -> Shape:
+        """The (first) input's shape."""
+        return self.inputs[0]
+
+    @property
+    def output(self) -> Shape:
+        return self.node.shape
+
+    @property
+    def params(self) -> int:
+        """Learnable parameters: weights + biases."""
+        return self.weights + self.biases
+
+
+class Totals(NamedTuple):
+    weights: int
+    biases: int
+    macs: int
+    elem_ops: int
+    memory_bytes: int
+
+    @property
+    def params(self) -> int:
+        """Learnable parameters: weights + biases."""
+        return self.weights + self.biases
+
+
+class Analysis:
+    """The numbers of one network at one batch size and element type: a row per layer, totals,
+    and what each counting tool reports (counted). Made by analyze(); immutable. The library's
+    cnncalc.Analysis (results.py) is this class with its reports and memory added."""
+
+    __slots__ = ("_counted", "batch", "dtype", "graph", "memo", "rows", "totals")
+
+    def __init__(self, graph: Graph, batch: int, dtype: Dtype, rows: tuple[LayerRow, ...], totals: Totals) -> None:
+        self.graph, self.batch, self.dtype, self.rows, self.totals = graph, batch, dtype, rows, totals
+        self._counted: dict[str, tuple[int, ...]] = {}
+        # what the reports derive from these numbers once and share (report/model.py: the table's
+        # rows per fold and depth, receptive fields); never numbers of the engine's own
+        self.memo: dict[object, object] = {}
+
+    def __repr__(self) -> str:
+        t = self.totals
+        return (f"<Analysis {self.graph.name}: {len(self.rows)} layers, {t.params:,} params, {t.macs:,} MACs, "
+                f"{t.memory_bytes:,} B activations (batch {self.batch}, {self.dtype.name})>")
+
+    @property
+    def name(self) -> str:
+        return self.graph.name
+
+    @property
+    def dtype_bytes(self) -> int:
+        return self.dtype.bytes
+
+    @property
+    def input_bytes(self) -> int:
+        return self.batch * numel(self.graph.input_shape) * self.dtype.bytes
+
+    def counted(self, profile: str = "lecture") -> tuple[int, ...]:
+        """What the profile's tool (lecture, torch, fvcore, ptflops, torchinfo, thop) reports for
+        each row, at this batch size; docs/conventions.md says what each one counts."""
+        if profile not in self._counted:
+            from cnncalc.conventions import get_profile
+
+            get_profile(profile)  # a clear error for an unknown name
+            self._counted[profile] = tuple(
+                0 if r.node.train_only else self.batch * r.node.op.counted(profile, r.inputs, r.output, r.cost)
+                for r in self.rows)
+        return self._counted[profile]
+
+    def total_counted(self, profile: str = "lecture") -> int:
+        """The tool's model total: the sum of its per-layer counts."""
+        return sum(self.counted(profile))
+
+
+A = TypeVar("A", bound=Analysis)
+
+
+def analyze(graph: Graph, batch: int = 1, dtype: str | Dtype = "float32", cls: type[A] = Analysis) -> A:  # type: ignore[assignment]
+    """Walk the graph once, in order, and cost every layer (node 0, the input, is skipped).
+    cls: the class of the result (the library's Analysis subclass)."""
+    dt = get_dtype(dtype)
+    size = batch * dt.bytes
+    rows = []
+    nodes = graph.nodes
+    for index in range(1, len(nodes)):
+        node = nodes[index]
+        op, shape = node.op, node.shape
+        inputs = tuple([nodes[i].shape for i in node.inputs])
+        cost = op.cost(list(inputs), shape)
+        out_bytes = size * prod(shape)
+        if node.train_only:  # an auxiliary head: its parameters exist, an inference pass runs none of it
+            cost, out_bytes = Cost(cost.weights, cost.biases), 0
+        rows.append(LayerRow(node, inputs, cost.weights, cost.biases, batch * cost.macs,
+                             batch * cost.elem_ops, out_bytes, 0 if op.inplace else out_bytes, index, cost))
+    totals = Totals(sum(r.weights for r in rows), sum(r.biases for r in rows),
+                    sum(r.macs for r in rows), sum(r.elem_ops for r in rows),
+                    sum(r.memory_bytes for r in rows))
+    return cls(graph, batch, dt, tuple(rows), totals)
+
+
+def depth(analysis: Analysis) -> int:
+    """Weight layers (conv, linear: parameters and multiply-adds) on the longest path from input
+    to output: the depth that names networks (AlexNet 8, VGG-16 16, GoogLeNet 22, ResNet-50 50)."""
+    longest = [0] * len(analysis.graph.nodes)
+    for row in analysis.rows:
+        longest[row.index] = max(longest[j] for j in row.node.inputs) + row.node.op.weight_layer
+    return longest[-1]

@@ -1,0 +1,531 @@
+"""The library's results: what cnncalc.analyze, compare, sweep and verify return, and what an
+Analysis makes (memory, max batch, explain, receptive fields, plots).
+
+Stage: the public edge of the pure core, above engine/ and report/. In: the engine's numbers.
+Out: objects with exact ints, `to_dict()` (the document the matching command prints with
+--format json, key for key), `render(fmt)` (text), `_repr_html_` for Jupyter and
+`__rich_console__` for rich (the CLI prints through it, at the terminal's width). Nothing here
+prints, exits, or parses command-line syntax; the reports are imported when first used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from cnncalc.engine import analysis as counting
+from cnncalc.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderableType
+    from rich.table import Table
+
+    from cnncalc.engine.memory import Checkpointing
+    from cnncalc.report.view import View
+    from cnncalc.rf import Field
+    from cnncalc.torchcheck.against import Against
+    from cnncalc.torchcheck.run import VerifyResult
+    from cnncalc.torchcheck.saved import SavedCheck
+
+FORMATS = ("rich", "json", "csv", "markdown", "latex", "html")
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _rich_text(renderable: RenderableType, width: int | None) -> str:
+    """A rich renderable as plain text at `width` columns (120 unsaid, as the golden files)."""
+    import io
+
+    from cnncalc.report.console import SafeConsole
+
+    out = io.StringIO()
+    SafeConsole(file=out, width=width or 120, color_system=None).print(renderable)
+    return out.getvalue()
+
+
+def _pick(fmt: str, allowed: Sequence[str]) -> None:
+    if fmt not in allowed:
+        raise UsageError(None, f"unknown format {fmt!r}", "choose one of: " + ", ".join(allowed), param="fmt")
+
+
+def _params_mode(params: str) -> bool:
+    if params not in ("all", "weights"):
+        raise UsageError(None, f"params={params!r} is not 'all' or 'weights'", param="params")
+    return params == "weights"
+
+
+class _Shown:
+    """What every result shares: text in any of its formats, rich and Jupyter display."""
+
+    formats: tuple[str, ...] = ("rich", "json")
+
+    def to_dict(self) -> Any:
+        raise NotImplementedError
+
+    def renderable(self, width: int | None = None) -> RenderableType:
+        """The rich renderable the terminal shows, fitted to `width` columns."""
+        raise NotImplementedError
+
+    def render(self, fmt: str = "rich", width: int | None = None) -> str:
+        """The result as text: rich (the terminal's table, plain, `width` columns), json (what
+        --format json prints), or the result's other formats."""
+        _pick(fmt, self.formats)
+        if fmt == "json":
+            return _json(self.to_dict())
+        if fmt == "rich":
+            return _rich_text(self.renderable(width), width)
+        return self._render_text(fmt)
+
+    def _render_text(self, fmt: str) -> str:
+        raise NotImplementedError
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType]:
+        yield self.renderable(options.max_width)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<pre>{escape(self.render('rich'))}</pre>"
+
+
+# ---- one network -------------------------------------------------------------------------------
+
+class Analysis(counting.Analysis):
+    """The numbers of one network at one batch size and element type (rows, totals, counted: the
+    engine's), with everything made from them: the table in every format, training memory, the
+    largest batch that fits, the worked arithmetic, receptive fields and plots."""
+
+    __slots__ = ()
+
+    def view(self, convention: str = "lecture", params: str = "all", units: str = "lecture", fold: bool = True,
+             depth: int | None = None, rf: bool = False) -> View:
+        """How a table is drawn (the options of `cnncalc table`), checked."""
+        from cnncalc.conventions import get_profile
+        from cnncalc.report.view import View
+
+        get_profile(convention)
+        if units not in ("lecture", "auto", "raw"):
+            raise UsageError(None, f"units={units!r} is not 'lecture', 'auto' or 'raw'", param="units")
+        if depth is not None and (type(depth) is not int or depth < 1):
+            raise UsageError(None, f"depth={depth!r} is not a positive integer", param="depth")
+        return View(weights_only=_params_mode(params), fold=fold, units=units, depth=depth, rf=rf,
+                    convention=convention)
+
+    def to_dict(self, convention: str = "lecture", params: str = "all", rf: bool = False) -> dict[str, Any]:
+        """The document `cnncalc table --format json` prints: every layer and the totals, exact ints."""
+        from cnncalc.report.text import to_dict
+
+        return to_dict(self, self.view(convention=convention, params=params, rf=rf))
+
+    def render(self, fmt: str = "markdown", convention: str = "lecture", params: str = "all",
+               units: str = "lecture", fold: bool = True, depth: int | None = None, rf: bool = False,
+               width: int | None = None) -> str:
+        """The table as text: markdown, csv, latex, html, json, or rich (what `cnncalc table` prints
+        at `width` columns, 120 unsaid: a long network folded to its blocks as there)."""
+        from cnncalc.report.text import render_any
+
+        _pick(fmt, FORMATS)
+        view = self.view(convention=convention, params=params, units=units, fold=fold, depth=depth, rf=rf)
+        return render_any(self, view, fmt, width)
+
+    def renderable(self, width: int | None = None, convention: str = "lecture", params: str = "all",
+                   units: str = "lecture", fold: bool = True, depth: int | None = None, rf: bool = False) -> Table:
+        """The terminal table (a rich Table) fitted to `width` columns, as `cnncalc table` prints it."""
+        from cnncalc.report.table import render_table
+
+        view = self.view(convention=convention, params=params, units=units, fold=fold, depth=depth, rf=rf)
+        return render_table(self, view, width)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType]:
+        yield self.renderable(options.max_width)
+
+    def to_dataframe(self, convention: str = "lecture") -> Any:
+        """One row per layer as a pandas DataFrame (pip install 'cnncalc[pandas]')."""
+        try:
+            import pandas
+        except ImportError:
+            raise UsageError(None, "to_dataframe needs pandas: pip install 'cnncalc[pandas]'") from None
+        return pandas.DataFrame(self.to_dict(convention)["layers"])
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the lecture table (an HTML table, not a whole page): not the interactive
+        report, whose script notebook viewers strip or do not trust (JupyterLab after a reload,
+        GitHub, nbviewer) and whose <html> page does not belong in a cell. The report is
+        render("html")."""
+        from cnncalc.report.grid import html_table
+        from cnncalc.report.model import table_grid
+
+        return html_table(table_grid(self, self.view()))
+
+    # -- made from the analysis ---------------------------------------------------------------
+    def memory(self, optimizer: str = "adam", amp: str | None = None, checkpoint: int | None = None,
+               device: str | None = None, gpu_memory: int | str | None = None, max_batch: bool = False) -> Memory:
+        """Training memory by part and the inference and training peaks, at this analysis' batch
+        (docs/memory.md): optimizer sgd, momentum, rmsprop, adagrad, adam, adamw; amp "bfloat16"
+        or "float16" (autocast over a float32 model); checkpoint: activation checkpointing in that
+        many segments; device "cpu" or "cuda" (cuda unsaid where gpu_memory is given);
+        gpu_memory: bytes or a size such as "24GB", to say whether it fits; max_batch: also
+        find the largest batch that fits it."""
+        return Memory(self, optimizer, amp, checkpoint, device, gpu_memory, max_batch)
+
+    def max_batch(self, gpu_memory: int | str, optimizer: str = "adam", amp: str | None = None,
+                  checkpoint: int | None = None, device: str = "cuda") -> int:
+        """The largest batch whose training peak fits in gpu_memory (0: not even batch 1),
+        solved from this analysis: no graph is built again whatever the budget."""
+        from cnncalc.engine.memory import max_batch
+
+        return max_batch(self, parse_size(gpu_memory), optimizer, device, amp, checkpoint)
+
+    def explain(self, *layers: str, convention: str = "lecture", params: str = "all") -> Explained:
+        """The slides' worked arithmetic for these layers (by name; none: the first of each kind)."""
+        from cnncalc.report.explain import render_explain
+
+        return Explained(render_explain(self, list(layers), self.view(convention=convention, params=params)))
+
+    def receptive_fields(self) -> dict[str, Field]:
+        """Each layer's receptive field in input pixels: size, jump and start per axis (exact;
+        a start may be a Fraction), by layer name."""
+        from cnncalc.rf import receptive_fields
+
+        fields = receptive_fields(self.graph)
+        return {row.name: fields[row.index] for row in self.rows}
+
+    def plot(self, path: str | Path, convention: str = "lecture", params: str = "all") -> Path:
+        """Draw per-layer bars of memory, parameters and the flop column to path (.png, .svg, .pdf;
+        needs matplotlib: pip install 'cnncalc[plot]'); returns the path."""
+        view = self.view(convention=convention, params=params)
+        check_plot(path)
+        from cnncalc.report import plot
+
+        plot.plot_layers(self, view, str(path))
+        return Path(path)
+
+
+class Explained(str):
+    """The worked arithmetic as text: prints as itself, shows as a block in Jupyter."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<pre>{escape(self)}</pre>"
+
+
+def check_plot(path: str | Path) -> None:
+    """A usage error before any work: an image name matplotlib can write, matplotlib installed."""
+    import importlib.util
+
+    from cnncalc.output import check_writable
+
+    if Path(path).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise UsageError(None, f"cannot tell the image format of '{path}'", "use a .png, .svg or .pdf file name",
+                         param="plot")
+    check_writable(str(path))
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError(None, "plotting needs matplotlib: pip install 'cnncalc[plot]'")
+
+
+def parse_size(value: int | str) -> int:
+    """Bytes, or a size such as '24GB', '24 GiB', '80G', '16384MB' (GPU makers quote GiB as "GB":
+    both mean 2**30; a bare number of a string is GiB)."""
+    import re
+    from decimal import Decimal
+
+    if type(value) is int:
+        if value < 1:
+            raise UsageError(None, f"gpu_memory={value} is no memory at all", param="gpu_memory")
+        return value
+    if not isinstance(value, str):
+        raise UsageError(None, f"gpu_memory={value!r} is not a size", "e.g. gpu_memory='24GB' or a number of bytes",
+                         param="gpu_memory")
+    match = re.fullmatch(r"\s*([0-9]{1,15}(?:\.[0-9]{1,15})?)\s*([KMGT]?)(i?B)?\s*", value, flags=re.I | re.ASCII)
+    if not match:
+        from cnncalc.errors import shorten
+
+        raise UsageError(None, f"gpu_memory={shorten(value, 80)!r} is not a size", "e.g. gpu_memory='24GB'",
+                         param="gpu_memory")
+    scale = {"": 2**30, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}[match[2].upper()]
+    size = int(Decimal(match[1]) * scale)
+    if size < 1:
+        raise UsageError(None, f"gpu_memory={value!r} is no memory at all", "e.g. gpu_memory='24GB'",
+                         param="gpu_memory")
+    return size
+
+
+# ---- training memory ---------------------------------------------------------------------------
+
+class Parts(NamedTuple):
+    """A training step's peak by part, in bytes (docs/memory.md)."""
+
+    parameters: int
+    gradients: int
+    optimizer_state: int
+    activations_saved: int  # what autograd keeps for the backward pass, each storage once
+    weight_copies: int  # autocast's low-dtype copies of the weights (0 without amp)
+    input: int  # the input batch, where no layer saves it
+    backward_transient: int  # the largest set of gradients alive at once in the backward pass
+
+
+class Peak(NamedTuple):
+    inference: int  # parameters + the largest live set of activations
+    training: int  # the sum of Parts
+
+
+class Memory(_Shown):
+    """Training memory of an analysis (Analysis.memory): parts and peaks in exact bytes, whether
+    it fits a GPU, the largest batch that does, and what checkpointing keeps and recomputes."""
+
+    def __init__(self, analysis: Analysis, optimizer: str = "adam", amp: str | None = None,
+                 checkpoint: int | None = None, device: str | None = None, gpu_memory: int | str | None = None,
+                 max_batch: bool = False) -> None:
+        from cnncalc.engine.memory import forward_memory_estimate, training_model
+
+        if max_batch and gpu_memory is None:
+            raise UsageError(None, "max_batch needs gpu_memory (e.g. gpu_memory='24GB')", param="max_batch")
+        if checkpoint is not None and (type(checkpoint) is not int or checkpoint < 1):
+            raise UsageError(None, f"checkpoint={checkpoint!r}: the segments must be a positive integer",
+                             param="checkpoint")
+        self.analysis = analysis
+        self.optimizer, self.amp, self.checkpoint_segments = optimizer, amp, checkpoint
+        self.gpu_memory = None if gpu_memory is None else parse_size(gpu_memory)
+        self.device = device or ("cuda" if gpu_memory is not None else "cpu")
+        model = training_model(analysis, optimizer, self.device, amp, checkpoint)
+        at = model.at(analysis.batch)
+        self.parts = Parts(*(at[name] for name in Parts._fields))
+        self.peak = Peak(forward_memory_estimate(analysis, amp, self.device), at["total"])
+        self.checkpoint: Checkpointing | None = model.plan
+        self.fits = None if self.gpu_memory is None else self.peak.training <= self.gpu_memory
+        self.max_batch = model.largest_batch(self.gpu_memory) if max_batch and self.gpu_memory else None
+
+    @property
+    def batch(self) -> int:
+        return self.analysis.batch
+
+    def __repr__(self) -> str:
+        return (f"<Memory {self.analysis.name}: training peak {self.peak.training:,} B, inference "
+                f"{self.peak.inference:,} B (batch {self.batch}, {self.optimizer}, {self.device})>")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document `cnncalc memory --format json` prints."""
+        a = self.analysis
+        data: dict[str, Any] = {"name": a.name, "batch": a.batch, "dtype": a.dtype.name, "amp": self.amp,
+                                "device": self.device, "optimizer": self.optimizer, "parts": self.parts._asdict(),
+                                "peak": self.peak._asdict()}
+        if self.gpu_memory is not None:
+            data["gpu_memory_bytes"], data["fits"] = self.gpu_memory, self.fits
+        if self.max_batch is not None:
+            data["max_batch"] = self.max_batch
+        if self.checkpoint is not None:
+            plan = self.checkpoint
+            data["checkpoint"] = {"segments": plan.segments, "starts": [a.rows[i].name for i in plan.starts],
+                                  "activations_saved_without": plan.without, "recompute_macs": plan.recompute_macs}
+        return data
+
+    def renderable(self, width: int | None = None) -> RenderableType:
+        from cnncalc.report.memory import render_memory
+
+        return render_memory(self, width)
+
+
+# ---- several networks --------------------------------------------------------------------------
+
+class Comparison(_Shown):
+    """Architectures side by side (cnncalc.compare): params, the flop column's count, inference,
+    activation and training memory, depth; `rows` are exact ints, one dict per model."""
+
+    formats = FORMATS
+
+    def __init__(self, analyses: list[Analysis], optimizer: str = "adam", convention: str = "lecture",
+                 bundled: Sequence[str | None] = ()) -> None:
+        from cnncalc.report.compare import compare_grid
+
+        self.analyses, self.optimizer, self.convention = analyses, optimizer, convention
+        self.bundled = list(bundled) or [None] * len(analyses)  # each spec's bundled name (its accuracy)
+        self._grid = compare_grid(analyses, optimizer, convention)
+        self.rows: list[dict[str, Any]] = self._grid.data or []
+
+    def __repr__(self) -> str:
+        return f"<Comparison of {', '.join(a.name for a in self.analyses)}>"
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        """The document `cnncalc compare --format json` prints: one record per model (a list,
+        as pandas' to_dict(orient="records"))."""
+        return self.rows
+
+    def renderable(self, width: int | None = None) -> RenderableType:
+        from cnncalc.report.compare import render_compare
+
+        return render_compare(self._grid, width)
+
+    def _render_text(self, fmt: str) -> str:
+        from cnncalc.report.grid import WRITERS
+
+        return WRITERS[fmt](self._grid)
+
+    def plot(self, path: str | Path, y: str = "accuracy") -> Path:
+        """The comparing-complexity chart (x: the flop column, bubble area: params; y: accuracy,
+        memory, activations, params or training) to path (.png, .svg, .pdf); returns the path.
+        y="accuracy" draws the models with a known top-1 figure (bundled specs at their own input)."""
+        check_plot(path)
+        self.check_drawable(y)
+        figures = self.accuracies()[0] if y == "accuracy" else None
+        from cnncalc.report import plot
+
+        plot.plot_compare([(a.name, a) for a in self.analyses], str(path), y, self.convention, self.optimizer,
+                          figures)
+        return Path(path)
+
+    def check_drawable(self, y: str = "accuracy") -> list[str]:
+        """Every reason the chart could not be drawn, as a UsageError; else the models it leaves
+        out (no known accuracy), each with why."""
+        from cnncalc.report.plot import COMPARE_METRICS, check_drawable
+
+        if y not in COMPARE_METRICS:
+            raise UsageError(None, f"y={y!r} is not one of {', '.join(COMPARE_METRICS)}", param="y")
+        check_drawable(self.analyses)
+        return self.accuracies()[1] if y == "accuracy" else []
+
+    def accuracies(self) -> tuple[list[Any], list[str]]:
+        """Each model's top-1 figure (None where none is known) and, for those without one, why;
+        a usage error when none has one."""
+        from cnncalc.accuracy import accuracy, why_missing
+
+        figures = [accuracy(name) if name else None for name in self.bundled]
+        missing = [f"{a.name} ({why_missing(name) if name else 'not a bundled spec at its own input'})"
+                   for a, name, f in zip(self.analyses, self.bundled, figures) if f is None]
+        if missing and len(missing) == len(figures):
+            raise UsageError(None, "no ImageNet accuracy is known for any of these specs: " + "; ".join(missing),
+                             "draw another measure, e.g. y='memory'", param="y")
+        return figures, missing
+
+
+# ---- one network along one axis ----------------------------------------------------------------
+
+class Point(NamedTuple):
+    """One place on the swept axis: what changes there, and how it is shown."""
+
+    label: str  # "3x128x128", "8", "width=64"
+    x: int | float | None  # its position on a chart's x axis (None: not a number)
+    input: list[int] | None
+    batch: int
+    args: dict[str, Any]
+
+
+class Axis(NamedTuple):
+    name: str  # "input", "batch" or the spec argument's name ("width")
+    label: str  # how the document and the messages name it: "--input", "--batch", "--set width"
+    values: list[Any]  # a shape (list of ints), a batch (int) or an argument's value, per point
+
+
+def axis_label(name: str, kind: str) -> str:
+    """The sweep document's name for an axis (its `swept` key): the command-line flag that moves
+    it, so a document reads the same whichever way it was made."""
+    return {"input": "--input", "batch": "--batch"}.get(kind, f"--set {name}")
+
+
+class Sweep(_Shown):
+    """One network at every point of one axis (cnncalc.sweep): params, the flop column's count,
+    activation and training memory per point; `rows` are exact ints, one dict per point."""
+
+    formats = FORMATS
+
+    def __init__(self, axis: Axis, points: list[Point], analyses: list[Analysis], optimizer: str = "adam",
+                 convention: str = "lecture") -> None:
+        from cnncalc.report.sweep import sweep_grid
+
+        self.axis, self.points, self.analyses = axis, points, analyses
+        self.optimizer, self.convention = optimizer, convention
+        self._grid = sweep_grid(axis, points, analyses, optimizer, convention)
+        self.rows: list[dict[str, Any]] = self._grid.data or []
+
+    def __repr__(self) -> str:
+        return f"<Sweep of {self.analyses[0].name} over {self.axis.name}: {len(self.points)} points>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document `cnncalc sweep --format json` prints."""
+        return {"name": self.analyses[0].name, "swept": self.axis.label, "dtype": self.analyses[0].dtype.name,
+                "optimizer": self.optimizer, "convention": self.convention, "points": self.rows}
+
+    def renderable(self, width: int | None = None) -> RenderableType:
+        from cnncalc.report.sweep import render_sweep
+
+        return render_sweep(self._grid, width)
+
+    def _render_text(self, fmt: str) -> str:
+        from cnncalc.report.grid import WRITERS
+
+        return WRITERS[fmt](self._grid)
+
+    def check_drawable(self) -> None:
+        """A UsageError when a number is too large for a chart's float axis."""
+        from cnncalc.report.plot import check_drawable
+
+        check_drawable(self.analyses)
+
+    def plot(self, path: str | Path) -> Path:
+        """The sweep drawn to path (.png, .svg, .pdf): each measure against the axis; returns the path."""
+        check_plot(path)
+        self.check_drawable()
+        from cnncalc.report.plot_sweep import plot_sweep
+
+        plot_sweep(self.axis, self.points, self.analyses, str(path), self.optimizer, self.convention)
+        return Path(path)
+
+
+# ---- the spec as a real PyTorch model ---------------------------------------------------------
+
+class Verification(_Shown):
+    """The spec built in PyTorch and checked (cnncalc.verify): every layer's shape, params, FLOPs
+    and output bytes (`checks`), and with memory=True what autograd saved (`saved`), with
+    against="torchvision" torchvision's own model (`against`). `ok`: everything matched."""
+
+    def __init__(self, result: VerifyResult, analysis: Analysis, saved: SavedCheck | None = None,
+                 against: Against | None = None, peak_tflops: float | None = None) -> None:
+        self.result, self.analysis, self.saved, self.against = result, analysis, saved, against
+        self.peak_tflops = peak_tflops
+
+    @property
+    def ok(self) -> bool:
+        return (self.result.ok and (self.against is None or self.against.ok)
+                and (self.saved is None or self.saved.ok))
+
+    @property
+    def checks(self) -> list[Any]:
+        return self.result.checks
+
+    def __getattr__(self, name: str) -> Any:  # name, device, dtype, batch, torch_version, peak_bytes, ...
+        if name == "result":
+            raise AttributeError(name)
+        return getattr(self.result, name)
+
+    def __repr__(self) -> str:
+        return f"<Verification {self.result.name}: {'ok' if self.ok else 'differences'} ({len(self.checks)} layers)>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document `cnncalc verify --format json` prints."""
+        from cnncalc.report import verify as report
+
+        data = report.verify_dict(self.result, self.analysis)
+        if self.against is not None:
+            data["against"] = self.against.as_dict()
+        if self.saved is not None:
+            data["saved_for_backward"] = report.saved_dict(self.saved)
+        return data
+
+    def renderable(self, width: int | None = None) -> RenderableType:
+        from rich.console import Group
+
+        from cnncalc.report import verify as report
+
+        parts: list[RenderableType] = [report.render_verify(self.result, self.analysis, self.peak_tflops, width)]
+        if self.saved is not None:
+            parts.append(report.render_saved(self.saved, width))
+        if self.against is not None:
+            parts.append(self.against.render())
+        return Group(*parts)
