@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc.engine import analysis as counting
 from cnncalc.errors import UsageError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import Console, ConsoleOptions, RenderableType
     from rich.table import Table
 
@@ -194,6 +195,26 @@ class Analysis(counting.Analysis):
         fields = receptive_fields(self.graph)
         return {row.name: fields[row.index] for row in self.rows}
 
+    def draw(self, fmt: str = "svg", measure: str = "macs", depth: int | None = None, fold: bool = True,
+             convention: str = "lecture", params: str = "all") -> Drawn:
+        """The layer graph drawn top to bottom (`cnncalc graph`): fmt svg, png or pdf (laid out by
+        Graphviz's dot: pip install 'cnncalc[graph]' and Graphviz itself), dot (its source) or
+        html (a page, no Graphviz); a box per table row filled by its share of measure (macs,
+        params, memory). Past 300 boxes, blocks fold to the deepest depth that fits (unless
+        depth is given or fold is off); `note` says so. Drawn.data is the file's bytes."""
+        if fmt not in DRAW_FORMATS:
+            raise UsageError(None, f"fmt={fmt!r} is not one of {', '.join(DRAW_FORMATS)}", param="fmt")
+        if measure not in ("macs", "params", "memory"):
+            raise UsageError(None, f"measure={measure!r} is not 'macs', 'params' or 'memory'", param="measure")
+        view = self.view(convention=convention, params=params, units="auto", fold=fold, depth=depth)
+        if fmt == "html":  # the page gets the view as asked: past 250 boxes it folds its first drawing itself
+            from cnncalc.report.web import graph_page
+
+            return Drawn(fmt, graph_page(self, view, measure).encode(), "")
+        from cnncalc.report.graph_dot import draw
+
+        return Drawn(fmt, *draw(self, view, fmt, measure))
+
     def plot(self, path: str | Path, convention: str = "lecture", params: str = "all") -> Path:
         """Draw per-layer bars of memory, parameters and the flop column to path (.png, .svg, .pdf;
         needs matplotlib: pip install 'cnncalc[plot]'); returns the path."""
@@ -202,7 +223,32 @@ class Analysis(counting.Analysis):
         from cnncalc.report import plot
 
         plot.plot_layers(self, view, str(path))
-        return Path(path)
+        return _path(path)
+
+
+DRAW_FORMATS = ("svg", "png", "pdf", "html", "dot")
+
+
+class Drawn(NamedTuple):
+    """A drawing of the layer graph (Analysis.draw): its format, the file's bytes, and a note when
+    blocks were folded to make it legible (else "")."""
+
+    fmt: str
+    data: bytes
+    note: str
+
+    def save(self, path: str | Path) -> Path:
+        """Write the drawing to path, whole or not at all."""
+        from cnncalc.output import write_atomic
+
+        def write(fh: Any) -> None:
+            fh.write(self.data)
+
+        write_atomic(str(path), write)
+        return _path(path)
+
+    def _repr_svg_(self) -> str | None:
+        return self.data.decode() if self.fmt == "svg" else None
 
 
 class Explained(str):
@@ -217,13 +263,19 @@ class Explained(str):
         return f"<pre>{escape(self)}</pre>"
 
 
+def _path(path: str | Path) -> Path:
+    from pathlib import Path  # (pathlib costs 2 ms at start-up; only a picture needs it)
+
+    return Path(path)
+
+
 def check_plot(path: str | Path) -> None:
     """A usage error before any work: an image name matplotlib can write, matplotlib installed."""
     import importlib.util
 
     from cnncalc.output import check_writable
 
-    if Path(path).suffix.lower() not in (".png", ".svg", ".pdf"):
+    if _path(path).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise UsageError(None, f"cannot tell the image format of '{path}'", "use a .png, .svg or .pdf file name",
                          param="plot")
     check_writable(str(path))
@@ -379,7 +431,7 @@ class Comparison(_Shown):
 
         plot.plot_compare([(a.name, a) for a in self.analyses], str(path), y, self.convention, self.optimizer,
                           figures)
-        return Path(path)
+        return _path(path)
 
     def check_drawable(self, y: str = "accuracy") -> list[str]:
         """Every reason the chart could not be drawn, as a UsageError; else the models it leaves
@@ -475,7 +527,7 @@ class Sweep(_Shown):
         from cnncalc.report.plot_sweep import plot_sweep
 
         plot_sweep(self.axis, self.points, self.analyses, str(path), self.optimizer, self.convention)
-        return Path(path)
+        return _path(path)
 
 
 # ---- the spec as a real PyTorch model ---------------------------------------------------------

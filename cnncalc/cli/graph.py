@@ -1,4 +1,5 @@
-"""`cnncalc graph`: the layer graph drawn top to bottom (svg, png, pdf by Graphviz; html; DOT)."""
+"""`cnncalc graph`: the layer graph drawn top to bottom (svg, png, pdf by Graphviz; html; DOT),
+through Analysis.draw."""
 
 from __future__ import annotations
 
@@ -59,8 +60,8 @@ def pick_format(path: str | None, fmt: str | None) -> str:
 @count_options
 @handle_errors
 def graph(spec: str, path: str | None, fmt: str | None, depth: int | None, show_all: bool, measure: str,
-          input_shape: str | None, layout: str | None, sets: tuple[str, ...], limits: tuple[str, ...], traceback: bool, batch: int,
-          dtype: str, params_mode: str, convention: str | None, flops_mode: str | None) -> None:
+          input_shape: str | None, layout: str | None, sets: tuple[str, ...], limits: tuple[str, ...], traceback: bool,
+          batch: int, dtype: str, params_mode: str, convention: str | None, flops_mode: str | None) -> None:
     """Draw the layer graph top to bottom: a box per table row (name, type, output shape, MACs,
     params) filled by its share of --color, and residual, parallel and repeated blocks as clusters.
 
@@ -75,47 +76,18 @@ def graph(spec: str, path: str | None, fmt: str | None, depth: int | None, show_
     to_stdout = path is None or path == "-"
     if to_stdout and fmt in ("png", "pdf"):
         raise UsageError(None, f"a {fmt} drawing is written to a file", f"say -o FILE.{fmt}")
-    if fmt != "html":
-        from cnncalc.report import graph_dot
+    if fmt not in ("html", "dot"):
+        from cnncalc.report.graph_dot import require
 
-        graph_dot.require(fmt)  # before any work: a missing dot or package is one sentence
+        require(fmt)  # before any work: a missing dot or package is one sentence
     if not to_stdout:
         check_writable(path)  # type: ignore[arg-type]
-    from cnncalc.report.view import View
-
     analysis = analyse(spec, input_shape, sets, batch, dtype, limits, layout)
-    view = View(weights_only=params_mode == "weights", units="auto", depth=depth, fold=not show_all,
-                convention=pick_convention(convention, flops_mode))
-    if fmt == "html":  # the page gets the view as asked; past 250 boxes it folds its first drawing itself
-        from cnncalc.report.web import graph_page
-
-        data = graph_page(analysis, view, measure).encode()
-    else:
-        from cnncalc.report.drawing import MAX_DRAWN_NODES, drawing, drawn_depth
-        from cnncalc.report.view import display_rows
-
-        if depth is None and not show_all:  # past 300 nodes, fold blocks as the terminal table does
-            fit = drawn_depth(analysis, view)
-            if fit is not None:
-                full = len(display_rows(analysis, view)) + 1
-                folded = len(display_rows(analysis, view._replace(depth=fit))) + 1
-                too_many = f"note: {full:,} nodes are more than a drawing shows legibly ({MAX_DRAWN_NODES})"
-                if folded < full:
-                    view = view._replace(depth=fit)
-                    deepest = max(r.name.count(".") for r in analysis.rows) + 1
-                    click.echo(f"{too_many}: blocks folded to --depth {fit} ({folded:,} nodes); --depth {deepest} "
-                               f"draws all {full:,}", err=True)
-                else:
-                    click.echo(f"{too_many}, and it has no blocks to fold; svg and pdf stay sharp when zoomed",
-                               err=True)
-
-        source = graph_dot.to_dot(drawing(analysis, view, measure))
-        data = source.encode() if fmt == "dot" else graph_dot.render(source, fmt)
+    drawn = analysis.draw(fmt, measure, depth, not show_all, pick_convention(convention, flops_mode), params_mode)
+    if drawn.note:
+        click.echo(f"note: {drawn.note.replace(' depth ', ' --depth ')}", err=True)
     if to_stdout:
-        click.echo(data.decode(), nl=False)
+        click.echo(drawn.data.decode(), nl=False)
         return
-    from cnncalc.output import write_atomic
-
-    write_atomic(path, lambda fh: fh.write(data))  # type: ignore[arg-type]
+    drawn.save(path)
     click.echo(f"wrote {path}", err=True)
-

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import shutil
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.errors import UsageError
-from cnncalc.report.drawing import Drawing, DrawNode
-from cnncalc.report.view import View, fmt_flop, fmt_memory, fmt_params
+from cnncalc.report.drawing import MAX_DRAWN_NODES, Drawing, DrawNode, drawing, drawn_depth
+from cnncalc.report.view import View, display_rows, fmt_flop, fmt_memory, fmt_params
+
+if TYPE_CHECKING:
+    from cnncalc.engine.analysis import Analysis
 
 RENDERED = ("svg", "png", "pdf")  # what `dot` renders; "dot" is the source itself
 PALETTE = "ylorrd9"  # ColorBrewer's sequential yellow-orange-red, 9 classes (Graphviz knows it by name)
@@ -185,3 +188,26 @@ def render(dot_source: str, fmt: str) -> bytes:
     except graphviz.CalledProcessError as exc:
         raise UsageError(None, f"Graphviz's dot could not draw the {fmt} (exit status {exc.returncode}); "
                          "--depth N draws a smaller graph") from None
+
+
+def draw(analysis: Analysis, view: View, fmt: str, measure: str = "macs") -> tuple[bytes, str]:
+    """The drawing in fmt (svg, png, pdf by Graphviz's dot; dot, its source) and a note for the
+    user when blocks were folded: unless view.depth is set or view.fold is off, a drawing of
+    more than MAX_DRAWN_NODES boxes folds blocks to the deepest depth that fits."""
+    require(fmt)  # before any work: a missing dot or package is one sentence
+    note = ""
+    if view.depth is None and view.fold:
+        fit = drawn_depth(analysis, view)
+        if fit is not None:
+            full = len(display_rows(analysis, view)) + 1
+            folded = len(display_rows(analysis, view._replace(depth=fit))) + 1
+            too_many = f"{full:,} nodes are more than a drawing shows legibly ({MAX_DRAWN_NODES})"
+            if folded < full:
+                view = view._replace(depth=fit)
+                deepest = max(r.name.count(".") for r in analysis.rows) + 1
+                note = (f"{too_many}: blocks folded to depth {fit} ({folded:,} nodes); depth {deepest} draws "
+                        f"all {full:,}")
+            else:
+                note = f"{too_many}, and it has no blocks to fold; svg and pdf stay sharp when zoomed"
+    source = to_dot(drawing(analysis, view, measure))
+    return (source.encode() if fmt == "dot" else render(source, fmt)), note
