@@ -420,6 +420,11 @@ class Comparison(_Shown):
 
         return WRITERS[fmt](self._grid)
 
+    def _repr_html_(self) -> str:
+        from cnncalc.report.grid import html_table
+
+        return html_table(self._grid)
+
     def plot(self, path: str | Path, y: str = "accuracy") -> Path:
         """The comparing-complexity chart (x: the flop column, bubble area: params; y: accuracy,
         memory, activations, params or training) to path (.png, .svg, .pdf); returns the path.
@@ -513,6 +518,11 @@ class Sweep(_Shown):
         from cnncalc.report.grid import WRITERS
 
         return WRITERS[fmt](self._grid)
+
+    def _repr_html_(self) -> str:
+        from cnncalc.report.grid import html_table
+
+        return html_table(self._grid)
 
     def check_drawable(self) -> None:
         """A UsageError when a number is too large for a chart's float axis."""

@@ -69,8 +69,17 @@ def flag_spelling(exc: CnncalcError) -> CnncalcError:
     elif param in FLAGS:
         message = re.sub(rf"\b{param}=", f"{FLAGS[param]} ", message)
         hint = re.sub(rf"\b{param}='?([A-Za-z0-9_.]+)'?", rf"{FLAGS[param]} \1", hint)
+    for library, flag in PHRASES.items():
+        message, hint = message.replace(library, flag), hint.replace(library, flag)
     exc.message, exc.hint = message, hint
     return exc
+
+
+# the library's fixed phrases for arguments of verify, and the flags that say the same
+PHRASES = {"device='meta'": "--device meta", "device='cpu'": "--device cpu", "(or 'cuda')": "(or cuda)",
+           "dtype='float32'": "--dtype float32", "memory_check=False": "--no-memory-check", "memory=True": "--memory",
+           "against='torchvision'": "--against torchvision", "lower the batch or the input size":
+           "lower --batch or --input"}
 
 
 def _shown(text: str) -> str:

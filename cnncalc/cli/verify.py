@@ -90,11 +90,9 @@ def _verify_all(device: str, batch: int, dtype: str, params_mode: str, fmt: str)
     import time
 
     from rich.progress import Progress
-    from rich.table import Table
-    from rich.text import Text
 
     from cnncalc import api
-    from cnncalc.report.verify import verdict
+    from cnncalc.report.verify import all_dict, render_all
 
     results = []
     with Progress(console=make_console(sys.stderr), transient=True) as progress:
@@ -107,21 +105,7 @@ def _verify_all(device: str, batch: int, dtype: str, params_mode: str, fmt: str)
             results.append((result, time.perf_counter() - start))
             progress.advance(task)
     if fmt == "json":
-        click.echo(json.dumps([{"name": r.name, "ok": r.ok, "layers": len(r.checks), "seconds": round(t, 3)}
-                               for r, t in results], indent=2))
+        click.echo(json.dumps(all_dict(results), indent=2))
     else:
-        table = Table(title=f"cnncalc verify --all --device {device}", header_style="bold")
-        for head in ("architecture", "layers", "checked cells", "result", "seconds"):
-            table.add_column(head, justify="left" if head in ("architecture", "result") else "right")
-        for r, t in results:
-            cells = sum(c.checked for check in r.checks for c in check.cells)
-            mark = Text("✓", style="green") if r.ok else Text("✗", style="bold red")
-            table.add_row(r.name, str(len(r.checks)), str(cells), mark, f"{t:.2f}")
-        console = make_console()
-        console.print(table)
-        for r, _ in results:
-            if not r.ok:
-                console.print(verdict(r))
-        bad = sum(not r.ok for r, _ in results)
-        console.print(f"{len(results) - bad} of {len(results)} architectures verified" + (f", {bad} failed" if bad else ""))
+        print_rich(render_all(results, device))
     return 1 if any(not r.ok for r, _ in results) else 0

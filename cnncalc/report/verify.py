@@ -200,3 +200,23 @@ def saved_dict(check: SavedCheck) -> dict[str, Any]:
     return {"device": check.device, "dtype": check.dtype, "amp": check.amp, "batch": check.batch, "ok": check.ok,
             "predicted_bytes": check.predicted, "measured_bytes": check.measured,
             "layers": [{"name": n, "predicted": p, "measured": m, "ok": p == m} for n, p, m in check.layers]}
+
+
+def all_dict(results: list[tuple[VerifyResult, float]]) -> list[dict[str, Any]]:
+    """`verify --all --format json`: a record per architecture."""
+    return [{"name": r.name, "ok": r.ok, "layers": len(r.checks), "seconds": round(t, 3)} for r, t in results]
+
+
+def render_all(results: list[tuple[VerifyResult, float]], device: str) -> Group:
+    """`verify --all`: a row per architecture (layers, checked cells, ✓/✗, seconds), the verdict
+    of each that failed, and the count."""
+    table = Table(title=f"cnncalc verify --all --device {device}", header_style="bold")
+    for head in ("architecture", "layers", "checked cells", "result", "seconds"):
+        table.add_column(head, justify="left" if head in ("architecture", "result") else "right")
+    for r, t in results:
+        cells = sum(c.checked for check in r.checks for c in check.cells)
+        mark = Text("✓", style="green") if r.ok else Text("✗", style="bold red")
+        table.add_row(r.name, str(len(r.checks)), str(cells), mark, f"{t:.2f}")
+    bad = sum(not r.ok for r, _ in results)
+    return Group(table, *(plain(verdict(r)) for r, _ in results if not r.ok),
+                 Text(f"{len(results) - bad} of {len(results)} architectures verified" + (f", {bad} failed" if bad else "")))

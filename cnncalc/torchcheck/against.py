@@ -72,12 +72,12 @@ def compare_torchvision(analysis: Analysis) -> Against:
     torch = import_torch()
     name, pairing = analysis.graph.name, analysis.graph.torchvision
     if pairing is None:
-        raise UsageError(None, f"--against torchvision: '{name}' names no torchvision model",
+        raise UsageError(None, f"against='torchvision': '{name}' names no torchvision model",
                          "add `torchvision: {model: NAME}` to the spec")
     try:
         import torchvision
     except Exception:  # missing, or built for another torch ("operator torchvision::nms does not exist")
-        raise UsageError(None, "--against torchvision needs torchvision built for this torch: "
+        raise UsageError(None, "against='torchvision' needs torchvision built for this torch: "
                          "pip install torchvision (matching your torch version)") from None
     tv_name, kwargs, known = pairing["model"], pairing["kwargs"], pairing["differs"]
     tv = torchvision_totals(torch, torchvision, tv_name, kwargs, analysis.graph.input_shape, analysis.batch)

@@ -40,16 +40,18 @@ def resolve_device(torch, device: str):
     if text == "cuda" or text.startswith("cuda:"):
         index = text.partition(":")[2]
         if index and not index.isdigit():
-            raise UsageError(None, f"--device '{device}': the CUDA device index must be a number, e.g. cuda:0")
+            raise UsageError(None, f"device='{device}': the CUDA device index must be a number, e.g. cuda:0",
+                             param="device")
         if not torch.cuda.is_available():
             raise UsageError(None, f"CUDA was requested but torch.cuda.is_available() is False; this machine "
-                             f"has no usable GPU (or torch {torch.__version__} is a CPU build): use --device cpu, "
-                             f"or --device meta to check shapes and FLOPs without running")
+                             f"has no usable GPU (or torch {torch.__version__} is a CPU build): use device='cpu', "
+                             f"or device='meta' to check shapes and FLOPs without running")
         count = torch.cuda.device_count()
         if index and int(index) >= count:
-            raise UsageError(None, f"--device {text}: only {count} CUDA device(s) here (cuda:0 .. cuda:{count - 1})")
+            raise UsageError(None, f"device={text}: only {count} CUDA device(s) here (cuda:0 .. cuda:{count - 1})",
+                             param="device")
         return torch.device(text if index else "cuda:0")
-    raise UsageError(None, f"--device '{device}' is not one of cpu, cuda, cuda:N, meta")
+    raise UsageError(None, f"device='{device}' is not one of cpu, cuda, cuda:N, meta", param="device")
 
 
 @dataclass
@@ -107,14 +109,14 @@ def check_fits(torch, dev, graph: Graph, analysis: Analysis) -> None:
         if numel(shape) > TORCH_MAX_NUMEL or max(shape) > TORCH_MAX_NUMEL:
             raise UsageError(None, f"layer '{name}' would be a tensor of {numel(shape):,} elements "
                              f"(batch {analysis.batch:,}): more than torch can index (2**63 - 1)",
-                             "lower --batch or --input; the analytic table (cnncalc table) has no such limit")
+                             "lower the batch or the input size; the analytic table (cnncalc table) has no such limit")
     if dev.type == "meta":
         return
     need, free = needed_bytes(analysis), free_bytes(torch, dev)
     if free is not None and need > free:
         raise UsageError(None, f"verify would need about {_gib(need)} GiB on {dev} (parameters, input and every "
                          f"layer's output at batch {analysis.batch:,}), and {_gib(free)} GiB is free",
-                         "--device meta checks shapes and FLOPs without memory; --no-memory-check runs it anyway")
+                         "device='meta' checks shapes and FLOPs without memory; memory_check=False runs it anyway")
 
 
 def _gib(n: int) -> str:
@@ -146,12 +148,12 @@ def verify(graph: Graph, analysis: Analysis, device: str = "cpu", dtype: str = "
     except LayerFailed as exc:
         if dev.type == "cpu" and dtype != "float32":
             raise UsageError(None, f"PyTorch {torch.__version__} cannot run {dtype} on the CPU for layer {exc}; "
-                             f"use --device meta to check shapes and FLOPs in {dtype}, or --dtype float32") from None
+                             f"use device='meta' to check shapes and FLOPs in {dtype}, or dtype='float32'") from None
         raise UsageError(None, f"PyTorch could not run layer {exc}") from None
     result = VerifyResult(graph.name, str(dev), dtype, analysis.batch, torch.__version__, [])
     if timing:
         if dev.type == "meta":
-            result.notes.append("--time needs a real device: the meta device runs no kernels")
+            result.notes.append("timing needs a real device: the meta device runs no kernels")
         else:
             time_layers(model, x, run, repeats=repeats)
     if dev.type == "cuda" and (timing or train):

@@ -105,8 +105,8 @@ def check_saved(analysis: Any, device: str = "cpu", dtype: str = "float32", amp:
 
     dev = resolve_device(torch, device)
     if dev.type == "meta":
-        raise UsageError(None, "--memory counts the storages autograd saves, and meta tensors have none",
-                         "use --device cpu (or cuda)")
+        raise UsageError(None, "memory=True counts the storages autograd saves, and meta tensors have none",
+                         "use device='cpu' (or 'cuda')")
     graph = analysis.graph
     model = build_model(graph, dev, getattr(torch, dtype))
     x = torch.randn((analysis.batch, *graph.input_shape), device=dev, dtype=getattr(torch, dtype))
