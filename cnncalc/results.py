@@ -53,6 +53,14 @@ def _pick(fmt: str, allowed: Sequence[str]) -> None:
         raise UsageError(None, f"unknown format {fmt!r}", "choose one of: " + ", ".join(allowed), param="fmt")
 
 
+def _dataframe(rows: list[dict[str, Any]]) -> Any:
+    try:
+        import pandas
+    except ImportError:
+        raise UsageError(None, "to_dataframe needs pandas: pip install 'cnncalc[pandas]'") from None
+    return pandas.DataFrame(rows)
+
+
 def _params_mode(params: str) -> bool:
     if params not in ("all", "weights"):
         raise UsageError(None, f"params={params!r} is not 'all' or 'weights'", param="params")
@@ -146,11 +154,7 @@ class Analysis(counting.Analysis):
 
     def to_dataframe(self, convention: str = "lecture") -> Any:
         """One row per layer as a pandas DataFrame (pip install 'cnncalc[pandas]')."""
-        try:
-            import pandas
-        except ImportError:
-            raise UsageError(None, "to_dataframe needs pandas: pip install 'cnncalc[pandas]'") from None
-        return pandas.DataFrame(self.to_dict(convention)["layers"])
+        return _dataframe(self.to_dict(convention)["layers"])
 
     def _repr_html_(self) -> str:
         """Jupyter shows the lecture table (an HTML table, not a whole page): not the interactive
@@ -425,6 +429,10 @@ class Comparison(_Shown):
 
         return html_table(self._grid)
 
+    def to_dataframe(self) -> Any:
+        """`rows` as a pandas DataFrame (pip install 'cnncalc[pandas]')."""
+        return _dataframe(self.rows)
+
     def plot(self, path: str | Path, y: str = "accuracy") -> Path:
         """The comparing-complexity chart (x: the flop column, bubble area: params; y: accuracy,
         memory, activations, params or training) to path (.png, .svg, .pdf); returns the path.
@@ -523,6 +531,10 @@ class Sweep(_Shown):
         from cnncalc.report.grid import html_table
 
         return html_table(self._grid)
+
+    def to_dataframe(self) -> Any:
+        """`rows` as a pandas DataFrame (pip install 'cnncalc[pandas]')."""
+        return _dataframe(self.rows)
 
     def check_drawable(self) -> None:
         """A UsageError when a number is too large for a chart's float axis."""

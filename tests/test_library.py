@@ -184,6 +184,20 @@ def test_plots_from_the_library(tmp_path):
         a.plot(tmp_path / "bars.txt")
 
 
+def test_results_as_dataframes():
+    results = [cnncalc.compare(["alexnet", "lenet5"]), cnncalc.sweep("lenet5", batch=[1, 2])]
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        for r in results:
+            with pytest.raises(cnncalc.UsageError, match=r"pip install 'cnncalc\[pandas\]'"):
+                r.to_dataframe()
+        return
+    for r in results:
+        frame = r.to_dataframe()
+        assert list(frame["params"]) == [row["params"] for row in r.rows]
+
+
 # ---- errors speak the library's words; the CLI names its flags ----------------------------------
 
 @pytest.mark.parametrize(("call", "library", "cli", "cli_text"), [
