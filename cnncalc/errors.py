@@ -122,7 +122,7 @@ class LimitError(SpecError):
     """The spec exceeds a safety limit (file size, nesting, repeat, layers); limits= raises it."""
 
     def __init__(self, span: Span | None, what: str, limit: str, value: int) -> None:
-        super().__init__(span, f"{what} (limit {limit}={value:,})",
+        super().__init__(span, f"{what} (limit '{limit}' is {value:,})",
                          f"if this is intended, raise it: limits={{'{limit}': N}}", param=f"limits.{limit}")
 
 
