@@ -60,10 +60,12 @@ def _value(kind: str, rng: random.Random, noise: float = 1.0) -> Any:
         return rng.choice(EDGE_INTS) if rng.random() < 0.6 else yaml.safe_load("x: " + rng.choice(EDGE_TEXT[:8]))["x"]
     if kind in ("int+", "int0", "int"):
         return rng.choice([1, 2, 3, 4, 8, 16] + ([0] if kind != "int+" else []) + ([-1] if kind == "int" else []))
-    if kind in ("pair+", "pair0", "pads", "padding"):
-        base = rng.choice([1, 2, 3] + ([0] if kind != "pair+" else []))
+    if kind in ("pair+", "pair0", "axes+", "axes0", "pads", "padding"):
+        base = rng.choice([1, 2, 3] + ([0] if not kind.endswith("+") else []))
         extra = ["same", "valid"] if kind == "padding" else []
-        return rng.choice([base, [base, rng.choice([1, 2])], *extra])
+        # a window key: one value, or one per axis (2 for a C x H x W map; 1 or 3 for other ranks)
+        per_axis = [[base, rng.choice([1, 2])]] + ([[base], [1, base, base]] if kind.startswith(("axes", "padding")) else [])
+        return rng.choice([base, *per_axis, *extra])
     if kind == "ints":
         return [rng.choice([-1, 0, 1, 2]) for _ in range(rng.randint(1, 3))]
     if kind == "bool":

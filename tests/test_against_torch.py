@@ -15,7 +15,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from cnncalc.errors import ShapeError  # noqa: E402
 from cnncalc.ops import REGISTRY, build_op  # noqa: E402
-from cnncalc.ops.registry import numel  # noqa: E402
+from cnncalc.ops.registry import numel, sample_cases  # noqa: E402
 from cnncalc.torchcheck.measure import attention_counted  # noqa: E402
 
 PROFILE = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -94,10 +94,10 @@ def test_linear_matches_torch(n_in, out, bias):
     assert check_agreement(build_op("linear", {"out": out, "bias": bias}, {}, None), [(n_in,)])
 
 
-@pytest.mark.parametrize(("name", "sample"), [(n, s) for n, cls in REGISTRY.items() for s in cls.samples])
-def test_every_op_sample_matches_torch(name, sample):
-    op = build_op(name, sample, {}, None)
-    shapes = list(REGISTRY[name].sample_inputs)  # the op's own sample inputs (OpDef: one 6x12x12 map)
+@pytest.mark.parametrize(("name", "sample", "shapes"),
+                         [(n, s, shapes) for n, cls in REGISTRY.items() for s, shapes in sample_cases(cls)])
+def test_every_op_sample_matches_torch(name, sample, shapes):
+    op = build_op(name, sample, {}, None)  # on the sample's inputs (OpDef's default: one 6x12x12 map)
     assert check_agreement(op, shapes), f"{name} {sample} rejected by both sides: pick a valid sample"
     y = op.output_shape(shapes, None)
     assert numel(y) > 0

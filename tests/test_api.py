@@ -73,7 +73,7 @@ def test_spec_errors_carry_their_place():
         cnncalc.analyze("input: [3, 8, 8]\nlayers:\n  - flatten\n  - conv: {out: 4, kernel: 3}\n")
     e = err.value
     assert (e.file, e.line, e.column) == ("<string>", 4, 5)
-    assert isinstance(e, cnncalc.ShapeError) and "conv acts on a C x H x W feature map, got 192" in e.message
+    assert isinstance(e, cnncalc.ShapeError) and "conv acts on a C x L, C x H x W or C x T x H x W feature map, got 192" in e.message
     with pytest.raises(cnncalc.SpecError) as err:
         cnncalc.analyze({"input": [3, 8, 8], "layers": [{"conv": {"out": 4}}]})
     assert err.value.file == "<dict>" and "missing required argument 'kernel'" in str(err.value)

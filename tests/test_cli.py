@@ -109,7 +109,7 @@ def test_bad_spec_is_one_line_with_file_and_line(tmp_path):
     ("input: [3, 4, 4]\nlayers:\n  - conv: {out: 8, kernel: 5}\n", ":3:", "larger than the padded input"),
     ("input: [3, 32, 32]\nlayers:\n  - conv: {out: 8, kernel: 3\n", ":3:11:", "invalid YAML"),
     ("input: [3, 32, 32]\nlayers:\n  - flatten\n  - conv: {out: 8, kernel: 3}\n", ":4:",
-     "conv acts on a C x H x W feature map, got 3072"),
+     "conv acts on a C x L, C x H x W or C x T x H x W feature map, got 3072"),
     ("", ":1:", "the file is empty"),
     ("- conv\n", ":1:", "a spec must be a mapping"),
     ("input: [3, 32, 32]\nlayers:\n  - add: {inputs: [input, nowhere]}\n", ":3:", "'nowhere', which is not an earlier layer"),

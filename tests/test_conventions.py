@@ -78,6 +78,30 @@ LAYERS = [
     # thop (6*6 / (2*3) + 1) x 24 outputs = 7 x 24 = 168
     pytest.param([4, 6, 6], "- adaptive_avgpool: {out: [2, 3]}",
                  (144, 0, 144, 288, 0, 168), id="adaptive_avgpool"),
+    # conv1d 6 filters of 4x3, pad 1, on 4x10 -> 6x10: 60 outputs x 12 = 720 MACs; bias adds 60;
+    # params 6*12 + 6 = 78, and torchinfo's 78 x 10 positions = 780
+    pytest.param([4, 10], "- conv: {out: 6, kernel: 3, pad: 1}", (720, 1_440, 720, 780, 780, 720), id="conv1d"),
+    # conv3d 3 filters of 2x3x3x3, pad 1, on 2x4x6x6 -> 3x4x6x6: 432 outputs x 54 = 23,328;
+    # bias adds 432; params 3*54 + 3 = 165, torchinfo 165 x 144 positions = 23,760
+    pytest.param([2, 4, 6, 6], "- conv: {out: 3, kernel: 3, pad: 1}", (23_328, 46_656, 23_328, 23_760, 23_760, 23_328),
+                 id="conv3d"),
+    # conv_transpose 4 -> 2 channels, 4x4 kernel, stride 2, pad 1: 4x3x3 -> 2x6x6 ((3-1)*2 - 2 + 3 + 1 = 6).
+    # Each of the 36 input elements times its 2x4x4 kernel: 1,152 MACs (torch, fvcore). ptflops
+    # adds the 72 bias adds (2x6x6 outputs); torchinfo: params (4*2*16 + 2 = 130) x 36 output
+    # positions = 4,680; thop by output positions: 72 x (4 * 16) = 4,608
+    pytest.param([4, 3, 3], "- conv_transpose: {out: 2, kernel: 4, stride: 2, pad: 1}",
+                 (1_152, 2_304, 1_152, 1_224, 4_680, 4_608), id="conv_transpose"),
+    # 1-D: 4x5 -> 2x11 ((5-1)*2 + 2 + 1): 20 inputs x 2*3 = 120; ptflops + 22 biases = 142;
+    # torchinfo (4*2*3 + 2 = 26) x 11 = 286; thop 22 x 4*3 = 264
+    pytest.param([4, 5], "- conv_transpose: {out: 2, kernel: 3, stride: 2}", (120, 240, 120, 142, 286, 264),
+                 id="conv_transpose1d"),
+    # maxpool 2 on 2x4x6x6 -> 2x2x3x3: lecture 36 outputs x 8 reads = 288; ptflops 2 x 288 inputs
+    pytest.param([2, 4, 6, 6], "- maxpool: {kernel: 2}", (288, 0, 0, 576, 0, 0), id="maxpool3d"),
+    # adaptive max 4x6x6 -> 4x2x3: lecture 4 x 6 x 6 = 144 reads; ptflops 2 x 144; fvcore, thop 0
+    pytest.param([4, 6, 6], "- adaptive_maxpool: {out: [2, 3]}", (144, 0, 0, 288, 0, 0), id="adaptive_maxpool"),
+    # global average pool on 4x10: 40 reads; fvcore has no aten::adaptive_avg_pool1d handle: 0;
+    # thop (10/1 + 1) x 4 = 44
+    pytest.param([4, 10], "- global_avgpool", (40, 0, 0, 80, 0, 44), id="global_avgpool1d"),
     # softmax over 144 features: ptflops 144 (patched F.softmax); thop 144 exps + 143 adds +
     # 144 divides = 431
     pytest.param([4, 6, 6], "- flatten\n- softmax", (0, 0, 0, 144, 0, 431), id="softmax"),

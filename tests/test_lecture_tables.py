@@ -54,7 +54,7 @@ def cell(row, column: str, table: dict, view: View):
     """The value the table shows in `column`, in the unit the slide uses."""
     units = table.get("units") or {}
     lead = row.lead
-    cols = lead.node.op.columns()
+    cols = lead.node.op.columns(list(lead.inputs))
     x, y = lead.inputs[0], row.output
     if column == "in_c":
         return x[0]

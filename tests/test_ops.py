@@ -122,7 +122,14 @@ def test_adaptive_windows_matches_torch_rule(size, out):
     ({"type": "conv", "out": 8, "kernel": 3, "groups": 2}, (3, 8, 8), "groups=2 must divide"),
     ({"type": "maxpool", "kernel": 2, "pad": 2}, (3, 8, 8), "more than half the kernel"),
     ({"type": "bn"}, (4096,), "bn acts on a C x H x W feature map, got 4096"),
-    ({"type": "conv", "out": 8, "kernel": 3}, (197, 768), "conv acts on a C x H x W feature map, got 197x768"),
+    ({"type": "conv", "out": 8, "kernel": 3}, (4096,), "conv acts on a C x L, C x H x W or C x T x H x W feature "
+     "map, got 4096"),
+    ({"type": "conv2d", "out": 8, "kernel": 3}, (197, 768), "conv2d acts on a C x H x W feature map, got 197x768"),
+    ({"type": "conv1d", "out": 8, "kernel": 3}, (3, 8, 8), "conv1d acts on a C x L sequence"),
+    ({"type": "conv", "out": 8, "kernel": [3, 3]}, (3, 8, 8, 8), "'kernel' has 2 values, one per spatial axis, "
+     "but the input has 3"),
+    ({"type": "conv_transpose", "out": 8, "kernel": 3, "stride": 2, "output_pad": 2}, (3, 8, 8),
+     "output_pad 2 along h must be smaller than the stride"),
     ({"type": "attention", "heads": 5}, (197, 768), "heads=5 must divide the 768 features"),
     ({"type": "attention", "heads": 2}, (3, 8, 8), "attention acts on N x D tokens"),
     ({"type": "permute", "dims": [0, 1]}, (3, 4, 5), "is not an order of the 3 axes"),

@@ -16,6 +16,7 @@ from cnncalc.ops.registry import (
     Pair,
     Saved,
     Shape,
+    Window,
     arg,
     axis_index,
     fmt_shape,
@@ -60,13 +61,13 @@ class Flatten(OpDef):
         first, last = self.axes(x, span)
         return (*x[:first], numel(x[first:last + 1]), *x[last + 1:])
 
-    def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
+    def rf_window(self, xs: list[Shape]) -> Window | None:
         """A flat output sees the whole input map: one window covering all of H x W (kernel =
         stride = (H, W), pad 0), as a global pool. Anything else passes through (None)."""
-        if len(xs[0]) != 3 or self.axes(xs[0], None) != (0, 2):
+        if len(xs[0]) not in (3, 4) or self.axes(xs[0], None) != (0, len(xs[0]) - 1):
             return None
-        _, h, w = xs[0]
-        return (h, w), (h, w), (0, 0), (1, 1)
+        sizes = tuple(xs[0][1:])
+        return sizes, sizes, (0,) * len(sizes), (1,) * len(sizes)
 
     def explain(self, xs: list[Shape], y: Shape) -> list[str]:
         if len(y) != 1:
@@ -124,7 +125,7 @@ class Linear(OpDef):
         return Cost(weights=n_in * self.out, biases=self.out if self.bias else 0,
                     macs=numel(xs[0][:-1]) * n_in * self.out)
 
-    def columns(self) -> dict:
+    def columns(self, xs: list[Shape]) -> dict:
         return {"filters": self.out}
 
     def explain(self, xs: list[Shape], y: Shape) -> list[str]:
@@ -141,9 +142,9 @@ class Linear(OpDef):
                 f"{n(numel(lead) * c_in * c_out)}"]
 
     def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
-        """The identity window: each output position sees its input position's field (a flat
-        input already sees the whole map: flatten's window)."""
-        return (1, 1), (1, 1), (0, 0), (1, 1)
+        """The identity (None: the field passes through): each output position sees its input
+        position's field (a flat input already sees the whole map: flatten's window)."""
+        return None
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn

@@ -1,4 +1,5 @@
-"""Pooling ops: max and average (with padding and ceil_mode), adaptive/global average.
+"""Pooling ops on 1-, 2- and 3-D maps: max and average (with padding and ceil_mode),
+adaptive average and max, global average; their geometry from ops/geometry.py.
 
 Stage: ops (pure). In: op spec + input Shape. Out: Shape and Cost.
 torch is imported only inside to_torch(). Counting rules: docs/conventions.md#pooling: the
@@ -7,26 +8,27 @@ lecture counts C*H'*W'*K*K operations for a pooling layer (one per window elemen
 
 from __future__ import annotations
 
+from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.errors import ShapeError, Span, SpecError
-from cnncalc.ops.conv import spatial
+from cnncalc.ops.geometry import LAYOUTS, MAPS, SPATIAL_RANKS, Axes, letters, per_axis, spatial, spatial_lines
 from cnncalc.ops.registry import (
     CALL,
     CALL_DOC,
     Cost,
     Layer,
     OpDef,
-    Pair,
     Saved,
     Shape,
+    Window,
     arg,
     by_call,
     n,
     numel,
     register,
+    register_rank_alias,
     rules,
-    spatial_lines,
     zero,
 )
 
@@ -50,66 +52,83 @@ if TYPE_CHECKING:
 
 
 class _Pool(OpDef):
-    """Shared rule of maxpool and avgpool (stride defaults to the kernel, as in torch).
+    """Shared rule of maxpool and avgpool on 1-, 2- and 3-D maps (stride defaults to the kernel,
+    as in torch).
 
     per axis: out = (in + 2*pad - kernel) // stride + 1; with ceil_mode the division rounds up
     and a last window that would start in the right padding is dropped (torch's rule).
-    params = 0;  macs = C * out_h * out_w * kh * kw  (the lecture's pooling flop)
+    params = 0;  macs = C * prod(out sizes) * prod(kernel)  (the lecture's pooling flop)
     """
 
     category = "pooling"
-    kernel: Pair = arg("pair+")
-    stride: Pair | None = arg("pair+", None, doc="defaults to the kernel size")
-    pad: Pair = arg("pair0", (0, 0))
+    kernel: Any = arg("axes+", doc="window size: k, or one per axis")
+    stride: Any = arg("axes+", None, doc="defaults to the kernel size")
+    pad: Any = arg("axes0", 0)
     ceil_mode: bool = arg("bool", False, doc="round the output size up (Caffe's rule)")
     call: str = arg("in:module,function", "module", doc=CALL_DOC)
-    ranks, layout = (3,), "a C x H x W feature map"
+    ranks, layout = SPATIAL_RANKS, MAPS
     window_reads = True
     # fvcore, torchinfo, thop: no handle / no parameters / zero_ops (avgpool overrides thop)
     counts = rules(ptflops=_PTFLOPS_POOL)
+    torch_name: ClassVar[str] = ""  # max_pool / avg_pool (+ 1d, 2d, 3d)
 
-    @property
-    def step(self) -> Pair:
-        return self.stride or self.kernel
+    def axes(self, key: str, x: Shape, span: Span | None = None) -> Axes:
+        """A window key with one value per spatial axis of x (stride: the kernel's unless given)."""
+        value = self.kernel if key == "stride" and self.stride is None else getattr(self, key)
+        return per_axis(value, len(x) - 1, key, self.type, span)
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
         (x,) = xs
-        for k, p in zip(self.kernel, self.pad):
+        kernel, stride, pad = (self.axes(k, x, span) for k in ("kernel", "stride", "pad"))
+        for k, p in zip(kernel, pad):
             if 2 * p > k:  # torch: "pad should be at most half of effective kernel size"
                 raise ShapeError(span, f"{self.type}: pad {p} is more than half the kernel {k}",
                                  "pooling padding may be at most kernel // 2")
-        oh, ow = spatial(self.type, x, self.kernel, self.step, self.pad, (1, 1),
-                         self.ceil_mode, span, whole_kernel=False)
-        return (x[0], oh, ow)
+        outs = spatial(self.type, x, kernel, stride, pad, (1,) * len(kernel), self.ceil_mode, span, whole_kernel=False)
+        return (x[0], *outs)
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
-        return Cost(macs=y[0] * y[1] * y[2] * self.kernel[0] * self.kernel[1])
+        return Cost(macs=numel(y) * prod(self.axes("kernel", xs[0])))
 
-    def columns(self) -> dict:
-        return {"kernel": self.kernel, "stride": self.step, "pad": self.pad, "ceil_mode": self.ceil_mode}
+    def columns(self, xs: list[Shape]) -> dict:
+        x = xs[0]
+        return {"kernel": self.axes("kernel", x), "stride": self.axes("stride", x), "pad": self.axes("pad", x),
+                "ceil_mode": self.ceil_mode}
 
     def explain(self, xs: list[Shape], y: Shape) -> list[str]:
-        c, oh, ow = y
-        kh, kw = self.kernel
-        lines = [f"Output channels = input channels = {c}",
-                 *spatial_lines(xs[0], y, self.kernel, self.step, self.pad, (1, 1), self.ceil_mode),
+        x = xs[0]
+        kernel = self.axes("kernel", x)
+        names = letters(len(kernel))
+        outs = " * ".join(f"{a}'" for a in names)
+        lines = [f"Output channels = input channels = {y[0]}",
+                 *spatial_lines(x, y, kernel, self.axes("stride", x), self.axes("pad", x), (1,) * len(kernel),
+                                self.ceil_mode),
                  "Params: pooling layers have no learnable parameters! = 0",
-                 f"Flop = (number of output positions) * (flops per output position) = (C * H' * W') * (K * K) = "
-                 f"({c} * {oh} * {ow}) * ({kh} * {kw}) = {n(c * oh * ow * kh * kw)}"]
+                 f"Flop = (number of output positions) * (flops per output position) = (C * {outs}) * "
+                 f"({' * '.join('K' for _ in kernel)}) = ({' * '.join(map(str, y))}) * "
+                 f"({' * '.join(map(str, kernel))}) = {n(numel(y) * prod(kernel))}"]
         return lines
 
-    def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
+    def rf_window(self, xs: list[Shape]) -> Window | None:
         """kernel, stride (default: the kernel), pad, dilation 1. ceil_mode only adds a last
         (partial) window at the far end: every window, and so the field, stays the same."""
-        return self.kernel, self.step, self.pad, (1, 1)
+        x = xs[0]
+        kernel = self.axes("kernel", x)
+        return kernel, self.axes("stride", x), self.axes("pad", x), (1,) * len(kernel)
+
+    def torch_args(self, x: Shape) -> dict[str, Any]:
+        return {"kernel_size": self.axes("kernel", x), "stride": self.axes("stride", x),
+                "padding": self.axes("pad", x), "ceil_mode": self.ceil_mode}
 
 
 @register("maxpool")
-class MaxPool2d(_Pool):
+class MaxPool(_Pool):
     """Max pooling: the largest value of each window (rules: _Pool)."""
 
     samples = ({"kernel": 3, "stride": 2}, {"kernel": 3, "stride": 2, "pad": 1, "ceil_mode": True},
-               {"kernel": [2, 3], "stride": [1, 2]}, {"kernel": 2, "call": "function"})
+               {"kernel": [2, 3], "stride": [1, 2]}, {"kernel": 2, "call": "function"},
+               ({"kernel": 3, "stride": 2, "pad": 1}, [(4, 15)]),
+               ({"kernel": [1, 3, 3], "stride": [1, 2, 2], "pad": [0, 1, 1]}, [(3, 4, 9, 9)]))
 
     def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
         """Its input and the argmax of every window, as int64 (twice float32's bytes)."""
@@ -120,20 +139,21 @@ class MaxPool2d(_Pool):
 
         from cnncalc.torchcheck.modules import Functional
 
+        x = xs[0]
         if self.call == "function":
-            return Functional("max_pool2d", kernel_size=self.kernel, stride=self.step, padding=self.pad,
-                              ceil_mode=self.ceil_mode)
-        return nn.MaxPool2d(self.kernel, self.step, self.pad, ceil_mode=self.ceil_mode)
+            return Functional(f"max_pool{len(x) - 1}d", **self.torch_args(x))
+        return (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)[len(x) - 2](**self.torch_args(x))
 
 
 @register("avgpool")
-class AvgPool2d(_Pool):
+class AvgPool(_Pool):
     """Average pooling: the mean of each window, padding counted unless count_include_pad is false."""
 
     count_include_pad: bool = arg("bool", True, doc="divide by the full window, padding included")
     counts = {"thop": by_call(lambda f: f.out_elems, zero)}  # thop count_avgpool: numel(output)
     samples = ({"kernel": 2}, {"kernel": 3, "stride": 1, "pad": 1, "count_include_pad": False},
-               {"kernel": 3, "stride": 2, "ceil_mode": True}, {"kernel": 2, "call": "function"})
+               {"kernel": 3, "stride": 2, "ceil_mode": True}, {"kernel": 2, "call": "function"},
+               ({"kernel": 2}, [(4, 9)]), ({"kernel": [2, 2, 2], "ceil_mode": True}, [(3, 5, 6, 6)]))
 
     def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
         """Its input (the backward pass reads its size and padding from it)."""
@@ -144,11 +164,20 @@ class AvgPool2d(_Pool):
 
         from cnncalc.torchcheck.modules import Functional
 
+        x = xs[0]
+        args = {**self.torch_args(x), "count_include_pad": self.count_include_pad}
         if self.call == "function":
-            return Functional("avg_pool2d", kernel_size=self.kernel, stride=self.step, padding=self.pad,
-                              ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad)
-        return nn.AvgPool2d(self.kernel, self.step, self.pad, ceil_mode=self.ceil_mode,
-                            count_include_pad=self.count_include_pad)
+            return Functional(f"avg_pool{len(x) - 1}d", **args)
+        return (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)[len(x) - 2](**args)
+
+
+MaxPool2d, AvgPool2d = MaxPool, AvgPool  # the names the 2-D ops had
+for _rank in SPATIAL_RANKS:
+    register_rank_alias(f"maxpool{_rank - 1}d", MaxPool, _rank, LAYOUTS[_rank])
+    register_rank_alias(f"avgpool{_rank - 1}d", AvgPool, _rank, LAYOUTS[_rank])
+
+
+_FVCORE_ADAPTIVE = by_call(_in, _in, zero)
 
 
 def adaptive_windows(size: int, out: int) -> int:
@@ -166,50 +195,54 @@ def adaptive_windows(size: int, out: int) -> int:
 
 
 @register("adaptive_avgpool", "adaptiveavgpool")
-class AdaptiveAvgPool2d(OpDef):
-    """Average pooling to a fixed output size (torch's AdaptiveAvgPool2d).
+class AdaptiveAvgPool(OpDef):
+    """Average pooling to a fixed output size (torch's AdaptiveAvgPool1d/2d/3d).
 
-    out = (C, oh, ow) whatever the input size;  params = 0
-    macs = C * (sum of window heights) * (sum of window widths): every window element read once
+    out = (C, *out) whatever the input size;  params = 0
+    macs = C * prod(sum of window lengths per axis): every window element read once
     """
 
     category = "pooling"
-    out: Pair = arg("pair+", doc="output size, s or [oh, ow]")
+    out: Any = arg("axes+", doc="output size: s for every axis, or one per axis")
     call: str = arg(CALL, "module", doc=CALL_DOC)
-    ranks, layout = (3,), "a C x H x W feature map"
+    ranks, layout = SPATIAL_RANKS, MAPS
     window_reads = True
     counts = rules(
         # fvcore flop_count.py _DEFAULT_SUPPORTED_OPS: aten::adaptive_avg_pool2d ->
         # elementwise_flop_counter(1, 0): one per input element; x.mean traces to aten::mean,
-        # which has no handle
-        fvcore=by_call(_in, _in, zero),
+        # which has no handle; nor have aten::adaptive_avg_pool1d and 3d (measured: 0)
+        fvcore=lambda f: _FVCORE_ADAPTIVE(f) if len(f.xs[0]) == 3 else 0,
         ptflops=_PTFLOPS_POOL,
-        # thop count_adap_avgpool: (prod(in_hw / out_hw) + 1) * numel(output) = C * (H*W + H'*W').
+        # thop count_adap_avgpool: (prod(in / out) + 1) * numel(output) = C * (prod(in) + prod(out)).
         # thop divides in floating point, so it can come out 1 lower when the windows are uneven.
         thop=by_call(lambda f: f.xs[0][0] * (numel(f.xs[0][1:]) + numel(f.y[1:])), zero),
     )
-    samples: ClassVar[tuple[dict[str, Any], ...]] = ({"out": 1}, {"out": [3, 2]}, {"out": 6},
-                                                     {"out": 1, "call": "function"})
+    torch_name: ClassVar[str] = "adaptive_avg_pool"
+    samples: ClassVar[tuple[Any, ...]] = ({"out": 1}, {"out": [3, 2]}, {"out": 6}, {"out": 1, "call": "function"},
+                                          ({"out": 5}, [(4, 12)]), ({"out": [1, 2, 2]}, [(3, 4, 6, 5)]))
+
+    def size(self, x: Shape, span: Span | None = None) -> Axes:
+        return per_axis(self.out, len(x) - 1, "out", self.type, span)
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
-        if self.call == "method" and self.out != (1, 1):
-            raise SpecError(span, f"{self.type}: call: method is x.mean over H and W, which pools to 1 x 1, "
-                            f"not {self.out[0]} x {self.out[1]}")
-        return (xs[0][0], self.out[0], self.out[1])
-
+        out = self.size(xs[0], span)
+        if self.call == "method" and set(out) != {1}:
+            raise SpecError(span, f"{self.type}: call: method is x.mean over the spatial axes, which pools to 1 "
+                            f"x 1, not {' x '.join(map(str, out))}")
+        return (xs[0][0], *out)
 
     def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
         """Its input; pooling to 1 x 1 runs as a mean, which keeps only sizes."""
-        return () if self.out == (1, 1) else (Saved("x0"),)
+        return () if set(y[1:]) == {1} else (Saved("x0"),)
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
-        c, h, w = xs[0]
-        return Cost(macs=c * adaptive_windows(h, y[1]) * adaptive_windows(w, y[2]))
+        x = xs[0]
+        return Cost(macs=x[0] * prod(adaptive_windows(size, out) for size, out in zip(x[1:], y[1:])))
 
-    def columns(self) -> dict:
+    def columns(self, xs: list[Shape]) -> dict:
         return {"kernel": "adaptive"}
 
-    def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
+    def rf_window(self, xs: list[Shape]) -> Window | None:
         """An equivalent fixed window per axis, pad 0, dilation 1 (global_avgpool inherits it).
 
         Output 1 (global pooling): one window covering the whole input, kernel = stride = in.
@@ -222,36 +255,64 @@ class AdaptiveAvgPool2d(OpDef):
         a kernel-wide window at 0, up to half a pixel (of this layer's input) from the true
         centre of the first window."""
         kernel, stride = [], []
-        for size, out in zip(xs[0][1:], self.out):
+        for size, out in zip(xs[0][1:], self.size(xs[0])):
             kernel.append(max(-(-((i + 1) * size) // out) - (i * size) // out for i in range(out)))
             stride.append(max(1, size // out))
-        return (kernel[0], kernel[1]), (stride[0], stride[1]), (0, 0), (1, 1)
+        return tuple(kernel), tuple(stride), (0,) * len(kernel), (1,) * len(kernel)
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
 
         from cnncalc.torchcheck.modules import Functional
 
+        x = xs[0]
+        rank = len(x) - 1
+        out = self.size(x)
         if self.call == "function":
-            return Functional("adaptive_avg_pool2d", output_size=self.out)
+            return Functional(f"{self.torch_name}{rank}d", output_size=out)
         if self.call == "method":
             from cnncalc.torchcheck.modules import Mean
 
-            if self.out != (1, 1):
-                raise NotImplementedError("adaptive_avgpool as a method (x.mean) needs out: 1")
+            if set(out) != {1}:
+                raise NotImplementedError("adaptive pooling as a method (x.mean) needs out: 1")
             return Mean()
-        return nn.AdaptiveAvgPool2d(self.out)
+        names = {"adaptive_avg_pool": "AdaptiveAvgPool", "adaptive_max_pool": "AdaptiveMaxPool"}
+        return getattr(nn, f"{names[self.torch_name]}{rank}d")(out)
+
+
+@register("adaptive_maxpool")
+class AdaptiveMaxPool(AdaptiveAvgPool):
+    """Max pooling to a fixed output size (torch's AdaptiveMaxPool1d/2d/3d): the largest value of
+    each of torch's windows (the same windows as adaptive_avgpool).
+
+    macs = C * prod(sum of window lengths per axis): every window element read once
+    """
+
+    call: str = arg("in:module,function", "module", doc=CALL_DOC)
+    # fvcore: no handle for aten::adaptive_max_pool2d; ptflops pool_flops_counter_hook: numel(input)
+    # (module); thop: zero_ops (nn.AdaptiveMaxPool*d)
+    counts = rules(ptflops=_PTFLOPS_POOL)
+    torch_name = "adaptive_max_pool"
+    samples: ClassVar[tuple[Any, ...]] = ({"out": 1}, {"out": [3, 2]}, ({"out": 4}, [(4, 10)]),
+                                          ({"out": [2, 3, 3]}, [(3, 4, 7, 7)]))
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Its input and the argmax of every window, as int64."""
+        return (Saved("x0"), Saved("new", numel(y), "int64"))
 
 
 @register("global_avgpool", "gap")
-class GlobalAvgPool2d(AdaptiveAvgPool2d):
-    """Global average pooling: adaptive_avgpool with out 1 (C x H x W -> C x 1 x 1).
+class GlobalAvgPool(AdaptiveAvgPool):
+    """Global average pooling: adaptive_avgpool with out 1 (C x ... -> C x 1 x ...).
 
-    macs = C * H * W
+    macs = C * prod(spatial sizes)
     """
 
-    out: Pair = arg("pair+", (1, 1))
-    samples = ({}, {"call": "method"})
+    out: Any = arg("axes+", 1)
+    samples: ClassVar[tuple[Any, ...]] = ({}, {"call": "method"}, ({}, [(4, 7)]), ({}, [(3, 2, 5, 5)]))
 
-    def columns(self) -> dict:
+    def columns(self, xs: list[Shape]) -> dict:
         return {"kernel": "global"}
+
+
+AdaptiveAvgPool2d, GlobalAvgPool2d = AdaptiveAvgPool, GlobalAvgPool  # the names the 2-D ops had

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 #   (D,)        flat features, after flatten
 Shape = tuple[int, ...]
 Pair = tuple[int, int]  # (h, w) for kernel, stride, pad
+# a sliding window for receptive fields: kernel, stride, pad (before), dilation; one value per axis
+Window = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
 
 
 class Cost(NamedTuple):
@@ -144,9 +146,29 @@ def register(name: str, *aliases: str):
     return wrap
 
 
+RANK_ALIASES: dict[str, type[OpDef]] = {}  # conv1d, conv2d, conv3d, maxpool3d, ...: an op that checks its rank
+
+
+def register_rank_alias(alias: str, cls: type[OpDef], rank: int, layout: str) -> None:
+    """A name for `cls` on inputs of one rank only (conv1d: C x L); its layer's type stays the op's."""
+    if alias in REGISTRY or alias in ALIASES or alias in RANK_ALIASES:
+        raise RuntimeError(f"op type '{alias}' registered twice")
+    sub: type[OpDef] = type(f"{cls.__name__}_{alias}", (cls,), {
+        "ranks": (rank,), "layout": layout, "__module__": cls.__module__,
+        "__doc__": f"{alias}: {cls.type} on {layout} only.", "type": cls.type, "named": alias})
+    RANK_ALIASES[alias] = sub
+    ALIASES[alias] = cls.type
+
+
 def lookup(name: str) -> type[OpDef] | None:
     """The op class for a YAML type name or alias, or None."""
-    return REGISTRY.get(ALIASES.get(name, name))
+    return RANK_ALIASES.get(name) or REGISTRY.get(ALIASES.get(name, name))
+
+
+def sample_cases(cls: type[OpDef]) -> list[tuple[dict[str, Any], list[Shape]]]:
+    """Each sample config of an op with the input shapes it runs on: its own, when the sample is
+    written (config, shapes), else the op's sample_inputs."""
+    return [(s[0], list(s[1])) if isinstance(s, tuple) else (s, list(cls.sample_inputs)) for s in cls.samples]
 
 
 REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
@@ -162,8 +184,9 @@ class Arg:
 
 
 def arg(kind: str, default: Any = REQUIRED, doc: str = "", example: str = "") -> Any:
-    """Declare an op field: kind is one of int+, int0, int, ints, pair+, pair0, pads, padding,
-    bool, float, prob, or in:a,b (one of the words a, b).
+    """Declare an op field: kind is one of int+, int0, int, ints, axes+, axes0 (a window key: one
+    value for every spatial axis, or one per axis), pair+, pair0, pads, padding, bool, float,
+    prob, or in:a,b (one of the words a, b).
 
     example: for a required field, what to write when it is missing (the YAML value, and why),
     e.g. "5 (AlexNet's ...)"; without one, the hint quotes the first of the op's samples that
@@ -183,6 +206,7 @@ class OpDef:
     layout: ClassVar[str] = ""  # what the accepted input is, for rank errors ("a C x H x W feature map")
 
     type: ClassVar[str] = ""
+    named: ClassVar[str] = ""  # the rank alias it was written as (conv1d), for messages
     arity: ClassVar[int] = 1  # inputs; 0 means "two or more" (add, concat)
     fold: ClassVar[bool] = False  # shape-preserving: shown folded into the row above by default
     inplace: ClassVar[bool] = False  # output may overwrite the input: adds no activation memory
@@ -201,7 +225,8 @@ class OpDef:
     #   "float32_out"  composed of float32-list ops: its output is float32, its input saved as is (lrn)
     autocast: ClassVar[str] = "follow"
     autocast_cuda: ClassVar[str | None] = None  # where CUDA's lists differ from the CPU's (layernorm, softmax)
-    samples: ClassVar[tuple[dict[str, Any], ...]] = ()  # small configs for tests against torch
+    # small configs for tests against torch; (config, [input shapes]) for one on other inputs
+    samples: ClassVar[tuple[Any, ...]] = ()
     sample_inputs: ClassVar[tuple[Shape, ...]] = ((6, 12, 12),)  # the input shapes the samples run on
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -244,8 +269,8 @@ class OpDef:
         if self.ranks is not None:
             for x in xs:
                 if len(x) not in self.ranks:
-                    raise ShapeError(span, f"{self.type} acts on {self.layout}, got {fmt_shape(x)}",
-                                     _rank_hint(x))
+                    raise ShapeError(span, f"{self.named or self.type} acts on {self.layout}, got {fmt_shape(x)}",
+                                     _rank_hint(x, self))
 
     def output_shape(self, xs: list[Shape], span: Span | None) -> Shape:
         """Output shape for these input shapes: ranks checked, then the op's rule; a ShapeError
@@ -286,12 +311,13 @@ class OpDef:
         """In a training pass, the output lives in the input's storage (an in-place op or a view)."""
         return self.inplace or self.view
 
-    def columns(self) -> dict[str, Any]:
-        """The lecture table's layer columns: filters, kernel, stride, pad (when they apply)."""
+    def columns(self, xs: list[Shape]) -> dict[str, Any]:
+        """The lecture table's layer columns: filters, kernel, stride, pad (when they apply),
+        for these input shapes (a window key has one value per spatial axis)."""
         return {}
 
-    def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:
-        """The sliding window this op applies, as (kernel, stride, pad, dilation) per axis (h, w),
+    def rf_window(self, xs: list[Shape]) -> Window | None:
+        """The sliding window this op applies, as (kernel, stride, pad, dilation) per spatial axis,
         for receptive-field analysis (cnncalc/rf.py); pad is the top/left padding, the one that
         shifts where the first window starts.
 
@@ -299,6 +325,17 @@ class OpDef:
         position(s), so the field passes through unchanged (activations, bn, lrn, dropout, add,
         mul, concat, channel_shuffle, chunk, ...)."""
         return None
+
+    def rf_through(self, field: Any, xs: list[Shape]) -> Any:
+        """The receptive field of this op's output from its input's (cnncalc/rf.py): through
+        rf_window's window, or unchanged when it is None. A transposed window (conv_transpose,
+        upsample) overrides this."""
+        window = self.rf_window(xs)
+        if window is None:
+            return field
+        from cnncalc.rf import through_window
+
+        return through_window(field, window)
 
     def validate(self, spans: Mapping[str, Span], span: Span | None) -> None:
         """Check how the arguments go together (each was checked alone already); a SpecError at
@@ -324,10 +361,14 @@ class OpDef:
         return lines
 
 
-def _rank_hint(x: Shape) -> str:
+def _rank_hint(x: Shape, op: OpDef) -> str:
+    ranks = op.ranks or ()
+    plain = lookup(op.type)  # conv1d on a C x H x W map: the plain op takes any dimension
+    if op.named and plain is not None and plain.ranks is not None and len(x) in plain.ranks:
+        return f"`{op.type}` takes the dimension from its input; {op.named} only {op.layout}"
     if len(x) == 1:
         return "the input is flat (after a flatten or linear); move this layer before them"
-    if len(x) == 2:
+    if len(x) == 2 and 3 in ranks:
         return "the input is N x D tokens; reshape or permute it back to C x H x W first"
     return "docs/ops.md lists the rank each op takes"
 
@@ -343,30 +384,6 @@ def axis_index(axis: int, rank: int, op: str, span: Span | None) -> int:
 def n(value: int) -> str:
     """An exact integer with thousands separators, as the slides write them."""
     return f"{value:,}"
-
-
-def axis_formula(size: int, kernel: int, stride: int, pad: int, dilation: int, out: int, ceil: bool,
-                 letter: str = "W") -> str:
-    """The slides' output-size line with the numbers substituted:
-    W' = (W - K + 2P) / S + 1 = (227 - 11 + 2*2) / 4 + 1 = 220 / 4 + 1 = 56, or with floor(...)."""
-    k = dilation * (kernel - 1) + 1
-    k_text = f"({dilation}*({kernel}-1)+1)" if dilation > 1 else f"{kernel}"
-    num = size - k + 2 * pad
-    subst = f"({size} - {k_text} + 2*{pad})" if pad else f"({size} - {k_text})"
-    if num % stride == 0:
-        return f"{letter}' = ({letter} - K + 2P) / S + 1 = {subst} / {stride} + 1 = {num} / {stride} + 1 = {out}"
-    rounding = "ceil" if ceil else "floor"
-    exact = num / stride + 1  # display only: the engine's integer rule gives `out`
-    tail = f" (and a last window starting in the padding is dropped) = {out}" if ceil and out != -(-num // stride) + 1 else ""
-    return (f"{letter}' = {rounding}(({letter} - K + 2P) / S + 1) = {rounding}({subst} / {stride} + 1) = "
-            f"{rounding}({num} / {stride} + 1) = {rounding}({exact:g}) = {-(-num // stride) + 1 if ceil else out}{tail}")
-
-
-def spatial_lines(x: Shape, y: Shape, kernel: Pair, stride: Pair, pad: Pair, dilation: Pair, ceil: bool) -> list[str]:
-    """Output-size lines for both axes (one line when they are the same)."""
-    w = axis_formula(x[2], kernel[1], stride[1], pad[1], dilation[1], y[2], ceil, "W")
-    h = axis_formula(x[1], kernel[0], stride[0], pad[0], dilation[0], y[1], ceil, "H")
-    return [w.replace("W'", "H' = W'", 1) if h.replace("H", "W") == w else h, *([] if h.replace("H", "W") == w else [w])]
 
 
 def numel(shape: Iterable[int]) -> int:
@@ -427,6 +444,14 @@ def _check(kind: str, key: str, value: Any, span: Span | None, op: str) -> Any:
         if (kind == "int+" and value < 1) or value < 0:
             raise bad("a positive integer" if kind == "int+" else "a non-negative integer")
         return value
+    if kind in ("axes+", "axes0"):  # a window key: one int for every spatial axis, or one per axis (1 to 3)
+        low, word = (1, "positive") if kind == "axes+" else (0, "non-negative")
+        if _is_int(value) and value >= low:
+            return value
+        if (isinstance(value, list) and 1 <= len(value) <= 3 and all(_is_int(v) for v in value)
+                and all(v >= low for v in value)):
+            return tuple(value)
+        raise bad(f"a {word} integer or a list of them, one per spatial axis")
     if kind in ("pair+", "pair0"):
         low, word = (1, "positive") if kind == "pair+" else (0, "non-negative")
         items = value if isinstance(value, list) else [value, value]
@@ -435,15 +460,15 @@ def _check(kind: str, key: str, value: Any, span: Span | None, op: str) -> Any:
         if any(v < low for v in items):
             raise bad(f"a {word} integer or a [h, w] pair of them")
         return (items[0], items[1])
-    if kind == "padding":  # conv padding: p or [ph, pw], or PyTorch's padding='same' / 'valid'
+    if kind == "padding":  # conv padding: p or one per axis, or PyTorch's padding='same' / 'valid'
         if value == "valid":  # torch's padding='valid' is no padding
-            return (0, 0)
+            return 0
         if value == "same":  # kept as the word: the op works out the padding (Conv2d.pads)
             return value
         if isinstance(value, str):
-            raise SpecError(span, f"{op}: '{key}' must be a non-negative integer, a [h, w] pair of them, "
+            raise SpecError(span, f"{op}: '{key}' must be a non-negative integer, a list of them (one per axis), "
                             f"same or valid, found {show(value)}", did_you_mean(value, ("same", "valid")))
-        return _check("pair0", key, value, span, op)
+        return _check("axes0", key, value, span, op)
     if kind == "pads":  # zero padding: p, [h, w] or [left, right, top, bottom] -> (l, r, t, b);
         items = value if isinstance(value, list) else [value]  # negative values crop, as in torch
         if len(items) not in (1, 2, 4) or not all(_is_int(v) for v in items):

@@ -173,7 +173,7 @@ class ZeroPad2d(OpDef):
             raise ShapeError(span, f"zeropad: cropping {fmt_shape(xs[0])} by {self.sides} leaves nothing")
         return (c, h + top + bottom, w + left + right)
 
-    def columns(self) -> dict:
+    def columns(self, xs: list[Shape]) -> dict:
         return {"pad": "x".join(map(str, self.sides))}
 
     def rf_window(self, xs: list[Shape]) -> tuple[Pair, Pair, Pair, Pair] | None:

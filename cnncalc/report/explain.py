@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import UsageError
+from cnncalc.ops.geometry import letters
 from cnncalc.ops.registry import n, numel
 from cnncalc.report import view as v
 from cnncalc.spec.expr import did_you_mean
@@ -40,10 +41,11 @@ def pick(analysis: Analysis, names: list[str]) -> list[LayerRow]:
 
 
 def describe(row: LayerRow) -> str:
-    cols = row.node.op.columns()
-    parts = [(f"{cols['filters']} filters" if row.type == "conv" else f"{cols['filters']} outputs") if "filters" in cols else "",
-             f"{v.fmt_pair(cols.get('kernel'))}x{v.fmt_pair(cols.get('kernel'))}" if isinstance(cols.get("kernel"), tuple)
-             and cols["kernel"][0] == cols["kernel"][1] else f"kernel {v.fmt_pair(cols.get('kernel'))}" if cols.get("kernel") else "",
+    cols = row.node.op.columns(list(row.inputs))
+    filters = f"{cols['filters']} filters" if row.node.op.category == "conv" else f"{cols.get('filters')} outputs"
+    parts = [filters if "filters" in cols else "",
+             "x".join(map(str, cols["kernel"])) if isinstance(cols.get("kernel"), tuple)
+             and len(set(cols["kernel"])) == 1 else f"kernel {v.fmt_pair(cols.get('kernel'))}" if cols.get("kernel") else "",
              f"stride {v.fmt_pair(cols['stride'])}" if cols.get("stride") else "",
              f"pad {v.fmt_pair(cols['pad'])}" if cols.get("pad") is not None else ""]
     inputs = " and ".join(" x ".join(map(str, s)) for s in row.inputs)
@@ -60,7 +62,10 @@ def explain_lines(analysis: Analysis, row: LayerRow, view: v.View) -> list[str]:
     dims = " * ".join(map(str, row.output))
     batch = f" * batch {analysis.batch}" if analysis.batch > 1 else ""
     total = elems * analysis.batch
-    formula = "C * H' * W' = " if len(row.output) == 3 and op.ranks == (3,) else ""  # a feature-map op
+    # a feature-map op (C x L, C x H x W, C x T x H x W): C * H' * W'
+    feature_map = (op.ranks is not None and (3 in op.ranks or bool(op.named)) and 2 <= len(row.output) <= 4
+                   and len(row.inputs[0]) > 1)
+    formula = f"C * {' * '.join(a + chr(39) for a in letters(len(row.output) - 1))} = " if feature_map else ""
     mem = (f"  Memory: number of output elements = {formula}"
            f"{dims}{' = ' + n(elems) if len(row.output) > 1 else ''}{batch}"
            f"; bytes per element = {analysis.dtype.bytes} ({analysis.dtype.name})")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
+from cnncalc.ops.geometry import cell
 from cnncalc.ops.registry import Shape
 
 if TYPE_CHECKING:
@@ -206,21 +207,21 @@ def headers(view: View) -> tuple[str, str, str]:
 
 
 def fmt_c(shape: Shape) -> str:
-    """The C cell: the channels of C x H x W, the features of a flat tensor; a tensor of another
-    rank (N x D tokens, ...) shows its whole shape here and nothing under H/W."""
-    return str(shape[0]) if len(shape) in (1, 3) else "x".join(map(str, shape))
+    """The C cell: the channels of C x H x W (or C x T x H x W), the features of a flat tensor; a
+    tensor of rank 2 (N x D tokens, C x L) shows its whole shape here and nothing under H/W."""
+    return str(shape[0]) if len(shape) in (1, 3, 4) else "x".join(map(str, shape))
 
 
 def fmt_hw(shape: Shape) -> str:
-    if len(shape) != 3:
+    """The H/W cell: the spatial sizes of C x H x W or C x T x H x W, one number when they are equal."""
+    if len(shape) not in (3, 4):
         return ""
-    return str(shape[1]) if shape[1] == shape[2] else f"{shape[1]}x{shape[2]}"
+    return cell(tuple(shape[1:]))
 
 
 def fmt_pair(value: object) -> str:
-    if isinstance(value, tuple):
-        return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
-    return "" if value is None else str(value)
+    """A window key's cell: 3, or 3x7x7 when its axes differ."""
+    return cell(value)
 
 
 def fmt_pad(cols: dict) -> str:
@@ -259,7 +260,7 @@ COLUMNS = ("Layer", "Input C", "Input H/W", "filters", "kernel", "stride", "pad"
 
 def layer_cells(row: DisplayRow) -> list[str]:
     """The lecture table's descriptive cells of a row, in COLUMNS order (numbers come apart)."""
-    cols = {} if row.label else row.lead.node.op.columns()  # a collapsed block has no one kernel
+    cols = {} if row.label else row.lead.node.op.columns(list(row.lead.inputs))  # a collapsed block has no one kernel
     in_c, in_hw = input_cells(row.lead)
     return [row.name, in_c, in_hw, fmt_pair(cols.get("filters")), fmt_pair(cols.get("kernel")),
             fmt_pair(cols.get("stride")), fmt_pad(cols), fmt_c(row.output), fmt_hw(row.output)]
@@ -305,7 +306,7 @@ def rf_cells(row: DisplayRow, fields: list) -> list[str]:
 
     def pair(values: tuple) -> str:
         text = [exact_decimal(v) for v in values]
-        return text[0] if text[0] == text[1] else "x".join(text)
+        return text[0] if len(set(text)) == 1 else "x".join(text)
 
     return [pair(field.size), pair(field.jump), pair(field.start)]
 

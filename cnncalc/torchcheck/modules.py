@@ -138,11 +138,11 @@ class MatMul(nn.Module):
 
 
 class Mean(nn.Module):
-    """x.mean over H and W, kept as 1 x 1 (ShuffleNet v2's global pool is x.mean([2, 3]), a tensor
-    method no counting tool hooks; keepdim keeps cnncalc's C x 1 x 1 shape)."""
+    """x.mean over the spatial axes, kept as 1 x 1 (ShuffleNet v2's global pool is x.mean([2, 3]),
+    a tensor method no counting tool hooks; keepdim keeps cnncalc's C x 1 x 1 shape)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean([2, 3], keepdim=True)
+        return x.mean(list(range(2, x.dim())), keepdim=True)
 
 
 class SelfAttention(nn.Module):

@@ -1,0 +1,110 @@
+"""One geometry for every dimension: conv, conv_transpose and pooling on C x L, C x H x W and
+C x T x H x W inputs, shown, explained and followed by the receptive field. Each expected number
+is worked out by hand in the comment beside it; test_against_torch.py runs every op's samples
+(1-D and 3-D among them) against torch itself, and test_conventions.py against the counting tools."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+import cnncalc
+
+
+def spec(shape, *layers: str) -> str:
+    return f"name: t\ninput: {list(shape)}\nlayers:\n" + "".join(f"  - {layer}\n" for layer in layers)
+
+
+@pytest.mark.parametrize(("shape", "layer", "out", "params", "macs"), [
+    # M5 (1-D audio): 128 filters of 1x80, stride 4, on 1 x 8000: (8000 - 80) // 4 + 1 = 1981;
+    # params 128*80 + 128 = 10,368; MACs 128 * 1981 * 80 = 20,285,440
+    ((1, 8000), "conv1d: {out: 128, kernel: 80, stride: 4}", (128, 1981), 10_368, 20_285_440),
+    # r3d_18's stem: 64 filters of 3x3x7x7, stride [1, 2, 2], pad [1, 3, 3], no bias, on 3x16x112x112:
+    # T' = 16, H' = W' = (112 + 6 - 7) // 2 + 1 = 56; params 64*3*147 = 28,224; MACs 64*16*56*56 * 441
+    ((3, 16, 112, 112), "conv3d: {out: 64, kernel: [3, 7, 7], stride: [1, 2, 2], pad: [1, 3, 3], bias: false}",
+     (64, 16, 56, 56), 28_224, 64 * 16 * 56 * 56 * 441),
+    # DCGAN's first layer: 100 -> 512, kernel 4, on 100x1x1: (1-1)*1 - 0 + 3 + 0 + 1 = 4; params
+    # 100*512*16 = 819,200 (no bias); MACs: 100 inputs x 512*16 = 819,200
+    ((100, 1, 1), "conv_transpose: {out: 512, kernel: 4, bias: false}", (512, 4, 4), 819_200, 819_200),
+    # U-Net's up-convolution: 1024 -> 512, kernel 2, stride 2 on 1024x28x28: 56x56; params
+    # 1024*512*4 + 512 = 2,097,664; MACs 1024*28*28 * 512*4 = 1,644,167,168
+    ((1024, 28, 28), "deconv: {out: 512, kernel: 2, stride: 2}", (512, 56, 56), 2_097_664, 1_644_167_168),
+    # pix2pix's last layer: 128 -> 3, kernel 4, stride 2, pad 1 on 128x128x128: (128-1)*2 - 2 + 3 + 1 = 256
+    ((128, 128, 128), "conv_transpose: {out: 3, kernel: 4, stride: 2, pad: 1}", (3, 256, 256), 6_147,
+     128 * 128 * 128 * 3 * 16),
+    # output_pad adds one on the far side: (7-1)*2 - 2 + 2 + 1 + 1 = 14
+    ((8, 7, 7), "conv_transpose: {out: 4, kernel: 3, stride: 2, pad: 1, output_pad: 1}", (4, 14, 14),
+     8 * 4 * 9 + 4, 8 * 49 * 36),
+    # 3-D max pooling [1, 3, 3] / [1, 2, 2], pad [0, 1, 1] on 64x16x56x56: 64 x 16 x 28 x 28; 9 reads each
+    ((64, 16, 56, 56), "maxpool3d: {kernel: [1, 3, 3], stride: [1, 2, 2], pad: [0, 1, 1]}", (64, 16, 28, 28), 0,
+     64 * 16 * 28 * 28 * 9),
+    # global average pooling of a clip: 512 x 2 x 7 x 7 read once each
+    ((512, 2, 7, 7), "global_avgpool", (512, 1, 1, 1), 0, 512 * 2 * 49),
+    # 1-D average pooling, kernel 3 stride 3 on 128 x 30: 128 x 10, 3 reads each
+    ((128, 30), "avgpool1d: {kernel: 3}", (128, 10), 0, 128 * 10 * 3),
+])
+def test_any_dimension_by_hand(shape, layer, out, params, macs):
+    row = cnncalc.analyze(spec(shape, layer)).rows[0]
+    assert (row.output, row.params, row.macs) == (out, params, macs)
+
+
+def test_the_table_shows_any_rank():
+    a = cnncalc.analyze(spec((3, 16, 112, 112), "conv: {out: 64, kernel: [3, 7, 7], stride: [1, 2, 2], "
+                                                "pad: [1, 3, 3]}"))
+    line = a.render("markdown").splitlines()[2]
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    # Layer | Input C | Input H/W | filters | kernel | stride | pad | Output C | Output H/W
+    assert cells[:9] == ["conv1", "3", "16x112x112", "64", "3x7x7", "1x2x2", "1x3x3", "64", "16x56x56"]
+
+
+def test_explain_works_the_transposed_arithmetic():
+    text = cnncalc.analyze(spec((128, 128, 128), "conv_transpose: {name: up, out: 3, kernel: 4, stride: 2, pad: 1}"))\
+        .explain("up")
+    assert "H' = W' = (W - 1)*S - 2P + D*(K - 1) + OP + 1 = (128 - 1)*2 - 2*1 + 1*(4 - 1) + 0 + 1 = 256" in text
+    assert "number of params = 128 * 3 * 4 * 4 + 3 = 6,147" in text
+    assert "(128 * 128 * 128) * (3 * 4 * 4) = 2,097,152 * 48 = 100,663,296" in text
+    text = cnncalc.analyze(spec((3, 16, 112, 112), "conv3d: {name: stem, out: 64, kernel: [3, 7, 7], "
+                                                   "stride: [1, 2, 2], pad: [1, 3, 3]}")).explain("stem")
+    assert "T' = (T - K + 2P) / S + 1 = (16 - 3 + 2*1) / 1 + 1 = 15 / 1 + 1 = 16" in text
+    assert "H' = W' = floor((W - K + 2P) / S + 1) = floor((112 - 7 + 2*3) / 2 + 1)" in text
+    assert "C * T' * H' * W' = 64 * 16 * 56 * 56" in text
+
+
+def test_receptive_field_through_a_transposed_conv():
+    # conv 3x3 stride 2 pad 1: size 3, jump 2, start 0; a transposed 4x4 stride 2 pad 1 back up:
+    # size 3 + (4-1)//2 * 2 = 5, jump 2/2 = 1, start 0 + (1 - 3/2)/2 * 2 = -1/2
+    a = cnncalc.analyze(spec((1, 16, 16), "conv: {name: down, out: 4, kernel: 3, stride: 2, pad: 1}",
+                             "conv_transpose: {name: up, out: 4, kernel: 4, stride: 2, pad: 1}"))
+    fields = a.receptive_fields()
+    assert fields["down"].size == (3, 3) and fields["down"].jump == (2, 2)
+    assert fields["up"].size == (5, 5) and fields["up"].jump == (1, 1)
+    assert fields["up"].start == (Fraction(-1, 2), Fraction(-1, 2))
+    # a transposed conv on the input itself: jump 1/2 of a pixel, exact
+    up = cnncalc.analyze(spec((1, 8), "conv_transpose: {name: up, out: 1, kernel: 2, stride: 2}")).receptive_fields()
+    assert up["up"].jump == (Fraction(1, 2),) and up["up"].size == (1,)
+
+
+def test_a_3d_field_has_three_axes():
+    a = cnncalc.analyze(spec((3, 8, 32, 32), "conv: {name: c, out: 4, kernel: [3, 7, 7], stride: [1, 2, 2], "
+                                             "pad: [1, 3, 3]}"))
+    f = a.receptive_fields()["c"]
+    assert f.size == (3, 7, 7) and f.jump == (1, 2, 2)
+    assert "3x7x7" in a.render("markdown", rf=True)
+
+
+@pytest.mark.parametrize(("layer", "shape", "message"), [
+    ("conv1d: {out: 4, kernel: 3}", (3, 8, 8), "conv1d acts on a C x L sequence (1-D), got 3x8x8"),
+    ("conv3d: {out: 4, kernel: 3}", (3, 8, 8), "conv3d acts on a C x T x H x W volume (3-D), got 3x8x8"),
+    ("conv: {out: 4, kernel: [3, 3]}", (3, 8, 8, 8), "'kernel' has 2 values, one per spatial axis, but the input has 3"),
+    ("maxpool: {kernel: [2, 2, 2]}", (3, 8, 8), "'kernel' has 3 values, one per spatial axis, but the input has 2"),
+])
+def test_rank_errors_say_what_to_write(layer, shape, message):
+    with pytest.raises(cnncalc.ShapeError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        cnncalc.analyze(spec(shape, layer))
+
+
+def test_conv1d_hint_names_the_plain_op():
+    with pytest.raises(cnncalc.ShapeError) as err:
+        cnncalc.analyze(spec((3, 8, 8), "conv1d: {out: 4, kernel: 3}"))
+    assert "`conv` takes the dimension from its input" in err.value.hint
