@@ -62,6 +62,12 @@ LAYERS = [
     # bn on 4x6x6 = 144 elements: fvcore and ptflops 2 x 144 = 288; torchinfo gamma + beta =
     # 2*4 = 8 (parameters x batch, no spatial factor); thop 2 x 144 x 2 (affine) = 576
     pytest.param([4, 6, 6], "- bn", (0, 0, 288, 288, 8, 576), id="bn"),
+    # bn on a 2x4x6x6 clip (BatchNorm3d): 288 elements, as bn above; torchinfo 2 x 2 channels = 4
+    pytest.param([2, 4, 6, 6], "- bn", (0, 0, 576, 576, 4, 1_152), id="bn3d"),
+    # bn without gamma and beta: fvcore and ptflops 1 per element (144), thop 2 per element, no params
+    pytest.param([4, 6, 6], "- bn: {affine: false}", (0, 0, 144, 144, 0, 288), id="bn-affine-false"),
+    # torchvision's FrozenBatchNorm2d: x * scale + bias, which no tool counts, and no parameters
+    pytest.param([4, 6, 6], "- bn: {frozen: true}", (0, 0, 0, 0, 0, 0), id="bn-frozen"),
     # relu on 144 elements: only ptflops counts it, twice: module hook 144 + patched F.relu 144
     pytest.param([4, 6, 6], "- relu", (0, 0, 0, 288, 0, 0), id="relu"),
     # relu6: ptflops' module hook only (nn.ReLU6 calls F.hardtanh, which it does not patch): 144

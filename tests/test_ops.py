@@ -121,7 +121,8 @@ def test_adaptive_windows_matches_torch_rule(size, out):
     ({"type": "conv", "out": 8, "kernel": 5}, (3, 4, 4), "larger than the padded input"),
     ({"type": "conv", "out": 8, "kernel": 3, "groups": 2}, (3, 8, 8), "groups=2 must divide"),
     ({"type": "maxpool", "kernel": 2, "pad": 2}, (3, 8, 8), "more than half the kernel"),
-    ({"type": "bn"}, (4096,), "bn acts on a C x H x W feature map, got 4096"),
+    ({"type": "bn"}, (2, 3, 4, 5, 6), r"bn acts on channels \(C, C x L, C x H x W or C x T x H x W\), got 2x3x4x5x6"),
+    ({"type": "bn", "frozen": True}, (4, 5), "frozen is torchvision's FrozenBatchNorm2d, on a C x H x W map"),
     ({"type": "conv", "out": 8, "kernel": 3}, (4096,), "conv acts on a C x L, C x H x W or C x T x H x W feature "
      "map, got 4096"),
     ({"type": "conv2d", "out": 8, "kernel": 3}, (197, 768), "conv2d acts on a C x H x W feature map, got 197x768"),

@@ -1,4 +1,4 @@
-"""Normalisation: bn (BatchNorm2d), layernorm (over one axis) and lrn (AlexNet's local response
+"""Normalisation: bn (BatchNorm1d/2d/3d, frozen), layernorm (over one axis) and lrn (AlexNet's local response
 normalisation).
 
 Stage: ops (pure). In: op spec + input Shape. Out: Shape and Cost.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cnncalc.errors import Span
+from cnncalc.errors import ShapeError, Span
 from cnncalc.ops.registry import Cost, Layer, OpDef, Saved, Shape, arg, axis_index, numel, register, rules
 
 if TYPE_CHECKING:
@@ -21,42 +21,65 @@ def _twice_in(f: Layer) -> int:
 
 
 @register("bn", "batchnorm")
-class BatchNorm2d(OpDef):
-    """Batch normalisation over channels, inference form y = gamma*(x-mean)/sqrt(var+eps) + beta.
+class BatchNorm(OpDef):
+    """Batch normalisation over channels, inference form y = gamma*(x-mean)/sqrt(var+eps) + beta,
+    on flat features, C x L, C x H x W or C x T x H x W (torch's BatchNorm1d, 2d, 3d).
 
-    params = 2*C (gamma as weight, beta as bias; the running mean/var are buffers, not params)
+    params = 2*C (gamma as weight, beta as bias; the running mean/var are buffers, not params);
+    affine: false has no gamma and beta (0 params); frozen: true is torchvision's
+    FrozenBatchNorm2d (detection backbones): gamma, beta and the statistics all buffers, 0 params
     macs = 0 (lecture column); elem_ops = 2 per element (one scale, one shift once folded)
     """
 
     category = "norm"
     eps: float = arg("float", 1e-5)
+    affine: bool = arg("bool", True, doc="learn gamma and beta (false: torch's affine=False)")
+    frozen: bool = arg("bool", False, doc="torchvision's FrozenBatchNorm2d: every tensor a buffer, no params")
     fold = True
-    ranks, layout = (3,), "a C x H x W feature map"
+    ranks, layout = (1, 2, 3, 4), "channels (C, C x L, C x H x W or C x T x H x W)"
     counts = rules(
         # fvcore jit_handles.py batchnorm_flop_jit, eval: numel * (2 if affine else 1); in
-        # training mode it is norm_flop_counter(1): numel * 5 (cnncalc profiles the inference pass)
-        fvcore=_twice_in,
-        ptflops=_twice_in,  # bn_flops_counter_hook: numel(input), x2 when affine
+        # training mode it is norm_flop_counter(1): numel * 5 (cnncalc profiles the inference pass).
+        # FrozenBatchNorm2d is elementwise mul and add, which fvcore does not count
+        fvcore=lambda f: 0 if f.op.frozen else (2 if f.op.affine else 1) * f.in_elems,
+        # ptflops bn_flops_counter_hook: numel(input), x2 when affine; no hook for FrozenBatchNorm2d
+        ptflops=lambda f: 0 if f.op.frozen else (2 if f.op.affine else 1) * f.in_elems,
         torchinfo=lambda f: f.params,  # parameters x batch, no spatial factor
-        # thop/vision/basic_hooks.py count_normalization: 2 * numel(input), x2 again when affine
-        thop=lambda f: 4 * f.in_elems,
+        # thop/vision/basic_hooks.py count_normalization: 2 * numel(input), x2 again when affine;
+        # no hook for FrozenBatchNorm2d
+        thop=lambda f: 0 if f.op.frozen else (4 if f.op.affine else 2) * f.in_elems,
     )
-    samples = ({},)
+    samples = ({}, {"affine": False}, {"frozen": True}, ({}, [(6, 10)]), ({}, [(12,)]), ({}, [(4, 3, 5, 5)]))
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        if self.frozen and len(xs[0]) != 3:
+            raise ShapeError(span, f"{self.type}: frozen is torchvision's FrozenBatchNorm2d, on a C x H x W map; "
+                             f"got {'x'.join(map(str, xs[0]))}")
         return xs[0]
 
     def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
-        """Its input and the batch's mean and inverse std, per channel, in float32."""
+        """Its input and the batch's mean and inverse std, per channel, in float32. Frozen: x * scale
+        keeps the per-channel scale it multiplies by (the statistics are buffers)."""
+        if self.frozen:
+            return (Saved("new", xs[0][0], "act", per_sample=False),)
         return (Saved("x0"), Saved("new", 2 * xs[0][0], "float32", per_sample=False))
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
-        return Cost(weights=y[0], biases=y[0], elem_ops=2 * numel(y))
+        learned = y[0] if self.affine and not self.frozen else 0
+        return Cost(weights=learned, biases=learned, elem_ops=2 * numel(y))
 
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
 
-        return nn.BatchNorm2d(xs[0][0], eps=self.eps)
+        if self.frozen:
+            from cnncalc.torchcheck.modules import FrozenBatchNorm2d
+
+            return FrozenBatchNorm2d(xs[0][0], eps=self.eps)
+        cls = nn.BatchNorm3d if len(xs[0]) == 4 else nn.BatchNorm2d if len(xs[0]) == 3 else nn.BatchNorm1d
+        return cls(xs[0][0], eps=self.eps, affine=self.affine)
+
+
+BatchNorm2d = BatchNorm  # the name the 2-D op had
 
 
 @register("layernorm", "ln")
