@@ -7,7 +7,7 @@ torch is imported only inside to_torch(). Counting rules: docs/conventions.md#no
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.errors import ShapeError, Span
 from cnncalc.ops.registry import Cost, Layer, OpDef, Saved, Shape, arg, axis_index, numel, register, rules
@@ -18,6 +18,13 @@ if TYPE_CHECKING:
 
 def _twice_in(f: Layer) -> int:
     return 2 * f.in_elems
+
+
+def _bn_elems(f: Layer, affine: int, plain: int) -> int:
+    """What a tool that hooks torch's BatchNorm counts: per element, `affine` with gamma and beta,
+    `plain` without; nothing for FrozenBatchNorm2d (no hook; its mul and add are not counted)."""
+    op: Any = f.op
+    return 0 if op.frozen else (affine if op.affine else plain) * f.in_elems
 
 
 @register("bn", "batchnorm")
@@ -41,15 +48,16 @@ class BatchNorm(OpDef):
         # fvcore jit_handles.py batchnorm_flop_jit, eval: numel * (2 if affine else 1); in
         # training mode it is norm_flop_counter(1): numel * 5 (cnncalc profiles the inference pass).
         # FrozenBatchNorm2d is elementwise mul and add, which fvcore does not count
-        fvcore=lambda f: 0 if f.op.frozen else (2 if f.op.affine else 1) * f.in_elems,
+        fvcore=lambda f: _bn_elems(f, 2, 1),
         # ptflops bn_flops_counter_hook: numel(input), x2 when affine; no hook for FrozenBatchNorm2d
-        ptflops=lambda f: 0 if f.op.frozen else (2 if f.op.affine else 1) * f.in_elems,
+        ptflops=lambda f: _bn_elems(f, 2, 1),
         torchinfo=lambda f: f.params,  # parameters x batch, no spatial factor
         # thop/vision/basic_hooks.py count_normalization: 2 * numel(input), x2 again when affine;
         # no hook for FrozenBatchNorm2d
-        thop=lambda f: 0 if f.op.frozen else (4 if f.op.affine else 2) * f.in_elems,
+        thop=lambda f: _bn_elems(f, 4, 2),
     )
-    samples = ({}, {"affine": False}, {"frozen": True}, ({}, [(6, 10)]), ({}, [(12,)]), ({}, [(4, 3, 5, 5)]))
+    samples: ClassVar[tuple[Any, ...]] = ({}, {"affine": False}, {"frozen": True}, ({}, [(6, 10)]), ({}, [(12,)]),
+                                          ({}, [(4, 3, 5, 5)]))
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
         if self.frozen and len(xs[0]) != 3:
