@@ -68,6 +68,22 @@ LAYERS = [
     pytest.param([4, 6, 6], "- bn: {affine: false}", (0, 0, 144, 144, 0, 288), id="bn-affine-false"),
     # torchvision's FrozenBatchNorm2d: x * scale + bias, which no tool counts, and no parameters
     pytest.param([4, 6, 6], "- bn: {frozen: true}", (0, 0, 0, 0, 0, 0), id="bn-frozen"),
+    # nearest upsampling 4x6x6 -> 4x12x12 = 576 outputs: fvcore 1 each (upsample_nearest2d);
+    # ptflops 2 x 576 (module hook + patched F.interpolate); thop 1 each
+    pytest.param([4, 6, 6], "- upsample: {scale: 2}", (0, 0, 576, 1_152, 0, 576), id="upsample-nearest"),
+    # bilinear: fvcore 4 per output (upsample_bilinear2d) = 2,304; thop 11 per output = 6,336
+    pytest.param([4, 6, 6], "- upsample: {scale: 2, mode: bilinear}", (0, 0, 2_304, 1_152, 0, 6_336),
+                 id="upsample-bilinear"),
+    # as F.interpolate (torchvision's segmentation heads): ptflops once (576), thop nothing
+    pytest.param([4, 6, 6], "- upsample: {scale: 2, mode: bilinear, call: function}", (0, 0, 2_304, 576, 0, 0),
+                 id="interpolate-bilinear"),
+    # 1-D linear 4x6 -> 4x12 = 48 outputs: fvcore has no handle; ptflops 2 x 48; thop 5 x 48
+    pytest.param([4, 6], "- upsample: {scale: 2, mode: linear}", (0, 0, 0, 96, 0, 240), id="upsample-linear"),
+    # trilinear 2x2x4x4 -> 2x4x8x8 = 512: ptflops 2 x 512; thop: "not implemented yet", 0
+    pytest.param([2, 2, 4, 4], "- upsample: {scale: 2, mode: trilinear}", (0, 0, 0, 1_024, 0, 0),
+                 id="upsample-trilinear"),
+    # pixel shuffle is a copy: no tool counts it
+    pytest.param([8, 6, 6], "- pixel_shuffle: {factor: 2}", (0, 0, 0, 0, 0, 0), id="pixel_shuffle"),
     # relu on 144 elements: only ptflops counts it, twice: module hook 144 + patched F.relu 144
     pytest.param([4, 6, 6], "- relu", (0, 0, 0, 288, 0, 0), id="relu"),
     # relu6: ptflops' module hook only (nn.ReLU6 calls F.hardtanh, which it does not patch): 144

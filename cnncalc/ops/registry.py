@@ -452,6 +452,12 @@ def _check(kind: str, key: str, value: Any, span: Span | None, op: str) -> Any:
                 and all(v >= low for v in value)):
             return tuple(value)
         raise bad(f"a {word} integer or a list of them, one per spatial axis")
+    if kind == "scales":  # a scale factor: a positive number for every axis, or one per axis
+        items = value if isinstance(value, list) else [value]
+        if (not 1 <= len(items) <= 3 or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in items)
+                or any(v <= 0 for v in items)):
+            raise bad("a positive number or a list of them, one per spatial axis")
+        return tuple(items) if isinstance(value, list) else value
     if kind in ("pair+", "pair0"):
         low, word = (1, "positive") if kind == "pair+" else (0, "non-negative")
         items = value if isinstance(value, list) else [value, value]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.engine.memory import forward_memory_estimate, training_memory_estimate
 from cnncalc.report.view import View, display_rows, params_of
@@ -28,10 +28,15 @@ COMPARE_METRICS = ("accuracy", "memory", "activations", "params", "training")
 
 KiB, MiB = 1024, 1024 ** 2  # memory in KB/MB of 1024, as the tables' "KB of 1024 B"
 
-# Bars are coloured by what the layer's lead op is; folded relu/bn ride along with it.
-_FAMILY = {"conv": "conv", "linear": "linear", "maxpool": "pool", "avgpool": "pool",
-           "adaptive_avgpool": "pool", "global_avgpool": "pool", "add": "merge", "concat": "merge",
-           "mul": "merge"}
+# Bars are coloured by the lead op's category (ops declare it); folded relu/bn ride along with
+# it; an op of two or more inputs (add, concat, mul) is a merge.
+_FAMILY = {"conv": "conv", "linear": "linear", "pooling": "pool"}
+
+
+def _family(op: Any) -> str:
+    return _FAMILY.get(op.category) or ("merge" if op.arity == 0 else "other")
+
+
 _COLOURS = {"conv": "#3b75af", "linear": "#d1615d", "pool": "#6ba368", "merge": "#e1a23b",
             "other": "#9a9a9a"}
 _RC = {"svg.fonttype": "none",  # text stays <text>: searchable, and small files
@@ -155,7 +160,7 @@ def plot_layers(analysis: Analysis, view: View, path: str) -> None:
     width = min(20.0, max(8.0, 2.0 + 0.34 * n))
     height = 6.6 + 0.075 * min(longest, 30)
     step = _label_step(n, width)
-    colours = [_COLOURS[_FAMILY.get(r.lead.type, "other")] for r in rows]
+    colours = [_COLOURS[_family(r.lead.node.op)] for r in rows]
     shape = "x".join(map(str, analysis.graph.input_shape))
 
     with matplotlib.rc_context(_RC):  # type: ignore[arg-type]

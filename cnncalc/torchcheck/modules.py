@@ -51,6 +51,28 @@ class FrozenBatchNorm2d(nn.Module):
         return x * scale + bias
 
 
+class Resize(nn.Module):
+    """nn.Upsample (module) or F.interpolate (function) by size, scale, or the size of a second
+    input, as torchvision's segmentation heads call it: F.interpolate(x, size=input.shape[-2:])."""
+
+    def __init__(self, size: tuple[int, ...] | None, scale: tuple[float, ...] | None, mode: str,
+                 align_corners: bool | None, function: bool) -> None:
+        super().__init__()
+        self.size, self.scale, self.mode, self.align_corners, self.function = size, scale, mode, align_corners, function
+        self.up = None if function else nn.Upsample(size=size, scale_factor=scale, mode=mode,
+                                                     align_corners=align_corners)
+
+    def forward(self, x: torch.Tensor, like: torch.Tensor | None = None) -> torch.Tensor:
+        import torch.nn.functional as F
+
+        if like is not None:
+            return F.interpolate(x, size=like.shape[2:], mode=self.mode, align_corners=self.align_corners)
+        if self.up is not None:
+            return self.up(x)
+        return F.interpolate(x, size=self.size, scale_factor=self.scale, mode=self.mode,
+                             align_corners=self.align_corners)
+
+
 class Sum(nn.Module):
     """Elementwise sum of its inputs (a residual add)."""
 
