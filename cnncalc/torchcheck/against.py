@@ -109,5 +109,7 @@ def torchvision_totals(torch, torchvision, model_name: str, kwargs: dict, input_
             out = model(x)
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
+    if isinstance(out, dict):  # a segmentation model's {"out": ..., "aux": ...}: the main output
+        out = out["out"]
     return {"params": sum(p.numel() for p in model.parameters()), "output": list(out.shape[1:]),
             "macs": counter.get_total_flops() // 2}
