@@ -46,6 +46,11 @@ NONE: dict[str, str] = {
     "googlenet": "Szegedy et al. 2014 report top-5 error only (Table 3: 1 model, 1 crop, 10.07%); "
                  "googlenet-tv has torchvision's top-1",
     "preact_resnet18": "He et al. 2016 report ImageNet results for ResNet-152 and -200 only",
+    # video classifiers (Kinetics-400) and segmentation models (COCO-VOC): no ImageNet top-1
+    **{name: "a Kinetics-400 video classifier: no ImageNet accuracy" for name in ("r3d_18", "mc3_18", "r2plus1d_18")},
+    **{name: "a segmentation model (COCO with VOC's 20 classes): no ImageNet accuracy" for name in (
+        "fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101", "deeplabv3_mobilenet_v3_large",
+        "lraspp_mobilenet_v3_large")},
 }
 
 

@@ -84,6 +84,13 @@ LAYERS = [
                  id="upsample-trilinear"),
     # pixel shuffle is a copy: no tool counts it
     pytest.param([8, 6, 6], "- pixel_shuffle: {factor: 2}", (0, 0, 0, 0, 0, 0), id="pixel_shuffle"),
+    # reductions, sub, div, split and log_softmax: tensor methods and operators no tool hooks
+    pytest.param([4, 6, 6], "- mean: {axes: [1, 2]}", (0, 0, 0, 0, 0, 0), id="mean"),
+    pytest.param([4, 6, 6], "- amax: {axes: [1, 2], keepdim: true}", (0, 0, 0, 0, 0, 0), id="amax"),
+    pytest.param([6, 6, 6], "- split: {sizes: [2, 4], index: 1}", (0, 0, 0, 0, 0, 0), id="split"),
+    pytest.param([10], "- log_softmax", (0, 0, 0, 0, 0, 0), id="log_softmax"),
+    pytest.param([4, 6, 6], "- conv: {name: a, out: 4, kernel: 1, bias: false}\n- sub: {inputs: [a, input]}",
+                 (0, 0, 0, 0, 0, 0), id="sub"),
     # relu on 144 elements: only ptflops counts it, twice: module hook 144 + patched F.relu 144
     pytest.param([4, 6, 6], "- relu", (0, 0, 0, 288, 0, 0), id="relu"),
     # relu6: ptflops' module hook only (nn.ReLU6 calls F.hardtanh, which it does not patch): 144

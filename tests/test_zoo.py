@@ -23,8 +23,8 @@ TORCHVISION_EXACT = [  # specs equal to torchvision's model of the same name (th
     "densenet121", "densenet161", "densenet169", "densenet201", "efficientnet_b0", "efficientnet_b1",
     "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5", "efficientnet_b6",
     "efficientnet_b7", "efficientnet_v2_l", "maxvit_t", "efficientnet_v2_m", "efficientnet_v2_s", "googlenet-tv",
-    "inception_v3", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3", "mobilenet_v2",
-    "mobilenet_v3_large", "mobilenet_v3_small", "regnet_x_1_6gf", "regnet_x_3_2gf", "regnet_x_8gf",
+    "inception_v3", "mc3_18", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3", "mobilenet_v2",
+    "mobilenet_v3_large", "mobilenet_v3_small", "r2plus1d_18", "r3d_18", "regnet_x_1_6gf", "regnet_x_3_2gf", "regnet_x_8gf",
     "regnet_x_16gf", "regnet_x_32gf", "regnet_x_400mf", "regnet_x_800mf", "regnet_y_1_6gf", "regnet_y_3_2gf",
     "regnet_y_8gf", "regnet_y_16gf", "regnet_y_32gf", "regnet_y_128gf", "regnet_y_400mf", "regnet_y_800mf",
     "resnet18", "resnet34", "resnet50-tv", "resnet101-tv", "resnet152-tv", "resnext50_32x4d",
@@ -33,6 +33,9 @@ TORCHVISION_EXACT = [  # specs equal to torchvision's model of the same name (th
     "swin_v2_s", "swin_v2_t", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
     "vgg19_bn", "vit_b_16", "vit_b_32", "vit_h_14", "vit_l_16", "vit_l_32", "wide_resnet50_2",
     "wide_resnet101_2",
+    # segmentation (3x520x520) and video (3x16x112x112), issue 28
+    "fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101", "deeplabv3_mobilenet_v3_large",
+    "lraspp_mobilenet_v3_large",
 ]
 
 

@@ -9,6 +9,7 @@ from cnncalc.ops import (  # noqa: F401  (registers)
     merge,
     norm,
     pool,
+    reduce,
     resample,
     reshape,
     window,

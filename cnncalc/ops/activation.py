@@ -191,3 +191,21 @@ class Softmax(_Elementwise):
 
             return Functional("softmax", dim=self.dim(xs[0]))
         return nn.Softmax(dim=self.dim(xs[0]))
+
+
+@register("log_softmax")
+class LogSoftmax(Softmax):
+    """log(softmax) over one axis, computed as torch does (x - max - log(sum(exp))): a
+    classifier's log-probabilities (nll_loss's input); elem_ops 3 per element."""
+
+    function = "log_softmax"
+    counts = {"ptflops": zero, "thop": zero}  # neither hooks nn.LogSoftmax nor patches F.log_softmax (measured)
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        if self.call == "function":
+            from cnncalc.torchcheck.modules import Functional
+
+            return Functional("log_softmax", dim=self.dim(xs[0]))
+        return nn.LogSoftmax(dim=self.dim(xs[0]))

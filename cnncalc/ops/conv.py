@@ -54,13 +54,26 @@ _CONV_COUNTS = rules(
     # "Computation for addition and bias is ignored"
     fvcore=macs,
     # ptflops/pytorch_ops.py conv_flops_counter_hook: prod(kernel) * in_c * out_c // groups per
-    # output position, + batch * numel(output) when the conv has a bias
-    ptflops=lambda f: f.cost.macs + (f.out_elems if f.cost.biases else 0),
+    # output position, + batch * numel(output) when the conv has a bias; its hooks are keyed by
+    # exact module type, so a subclass (torchvision's Conv3DSimple) counts nothing
+    ptflops=lambda f: 0 if _subclass(f) else f.cost.macs + (f.out_elems if f.cost.biases else 0),
     # torchinfo/layer_info.py calculate_macs: each parameter (weight, bias) x
     # prod(output_size[:1] + output_size[2:]) when "Conv" is in the class name
     torchinfo=lambda f: f.params * numel(f.y[1:]),
-    thop=macs,  # thop/vision/calc_func.py calculate_conv2d_flops: prod(output) * (in_c // g) * prod(kernel)
+    # thop/vision/calc_func.py calculate_conv2d_flops: prod(output) * (in_c // g) * prod(kernel);
+    # register_hooks is keyed by exact module type too
+    thop=lambda f: 0 if _subclass(f) else f.cost.macs,
 )
+
+
+def _subclass(f: Any) -> bool:
+    """The model's conv is its own subclass of nn.ConvNd (call: subclass)."""
+    return getattr(f.op, "call", "module") == "subclass"
+
+
+# torch's conv modules' names, and the subclass torchvision's video ResNets build (Conv3DSimple, ...)
+_SUBCLASS_DOC = ("module: torch's nn.Conv1d/2d/3d; subclass: the model's own subclass of it (torchvision's "
+                 "Conv3DSimple, Conv3DNoTemporal), which ptflops and thop do not hook")
 
 
 class _Window(OpDef):
@@ -94,6 +107,7 @@ class Conv(_Window):
     dilation: Any = arg("axes+", 1)
     groups: int = arg("int+", 1, doc="channel groups; groups == in channels is depthwise")
     bias: bool = arg("bool", True)
+    call: str = arg("in:module,subclass", "module", doc=_SUBCLASS_DOC)
     weight_layer = True
     autocast = "low"
     counts = _CONV_COUNTS
@@ -105,7 +119,8 @@ class Conv(_Window):
                {"out": 4, "kernel": 3, "stride": 2, "pad": "valid"},
                ({"out": 5, "kernel": 3, "stride": 2, "pad": 1}, [(6, 17)]),  # 1-D
                ({"out": 4, "kernel": [3, 7, 7], "stride": [1, 2, 2], "pad": [1, 3, 3]}, [(3, 4, 12, 12)]),  # 3-D
-               ({"out": 6, "kernel": [3, 1, 1], "groups": 2, "pad": "same"}, [(4, 5, 6, 6)]))
+               ({"out": 6, "kernel": [3, 1, 1], "groups": 2, "pad": "same"}, [(4, 5, 6, 6)]),
+               ({"out": 4, "kernel": [1, 3, 3], "pad": [0, 1, 1], "call": "subclass"}, [(3, 2, 5, 5)]))
 
     def pads(self, x: Shape) -> tuple[Axes, Axes]:
         """The zeros added before (top, left, ...) and after (bottom, right, ...) the input.
@@ -211,6 +226,10 @@ class Conv(_Window):
 
         x = xs[0]
         cls: Any = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[len(x) - 2]
+        if self.call == "subclass":
+            from cnncalc.torchcheck.modules import conv_subclass
+
+            cls = conv_subclass(cls)
         pad = self.pad if self.pad == "same" else self.axes("pad", x)
         return cls(x[0], self.out, self.axes("kernel", x), self.axes("stride", x), pad,
                    dilation=self.axes("dilation", x), groups=self.groups, bias=self.bias)

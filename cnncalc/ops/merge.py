@@ -1,4 +1,4 @@
-"""Ops that combine tensors: add and mul (broadcasting), concat (along an axis), and param, a
+"""Ops that combine tensors: add, mul, sub and div (broadcasting), concat (along an axis), and param, a
 learned tensor merged into the input (class token, position embedding, layer scale).
 
 Stage: ops (pure). In: op spec + input Shapes. Out: Shape and Cost.
@@ -91,6 +91,38 @@ class Mul(_Elementwise):
         from cnncalc.torchcheck.modules import Product
 
         return Product()
+
+
+@register("sub")
+class Sub(_Elementwise):
+    """Elementwise difference of two tensors, a - b, broadcasting as torch does (a normalising
+    head's x - mean). elem_ops = 1 per output element."""
+
+    arity = 2
+    sample_inputs = ((6, 12, 12), (6, 1, 1))
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from cnncalc.torchcheck.modules import Difference
+
+        return Difference()
+
+
+@register("div")
+class Div(_Elementwise):
+    """Elementwise quotient of two tensors, a / b, broadcasting as torch does (x / norm).
+    elem_ops = 1 per output element."""
+
+    arity = 2
+    sample_inputs = ((6, 12, 12), (6, 1, 1))
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Both (a's gradient is g / b; b's is -g * a / b**2)."""
+        return (Saved("x0"), Saved("x1"))
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from cnncalc.torchcheck.modules import Quotient
+
+        return Quotient()
 
 
 @register("concat")

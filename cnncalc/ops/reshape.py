@@ -150,6 +150,38 @@ class Chunk(OpDef):
         return TorchChunk(self.chunks, self.index, axis_index(self.axis, len(xs[0]), "chunk", None) + 1)
 
 
+@register("split")
+class Split(OpDef):
+    """The `index`-th of the pieces torch.split(x, sizes, axis) cuts: pieces of unequal sizes
+    (default axis 0, the channels), which must add up to the axis."""
+
+    view = True  # the output is a view of the input's storage
+
+    sizes: tuple = arg("ints", doc="the pieces' sizes along the axis, e.g. [64, 32, 32]")
+    index: int = arg("int0")
+    axis: int = arg("int", 0)
+    counts = MOVES
+    samples = ({"sizes": [2, 4], "index": 1}, {"sizes": [1, 2, 3], "index": 0}, {"sizes": [5, 7], "index": 0,
+                                                                                "axis": -1})
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        (x,) = xs
+        a = axis_index(self.axis, len(x), "split", span)
+        if any(size < 1 for size in self.sizes):
+            raise SpecError(span, f"split: sizes must be positive, found {list(self.sizes)}")
+        if self.index >= len(self.sizes):
+            raise SpecError(span, f"split: index {self.index} must be below the {len(self.sizes)} pieces")
+        if sum(self.sizes) != x[a]:
+            raise ShapeError(span, f"split: sizes {list(self.sizes)} add up to {sum(self.sizes)}, not the {x[a]} entries "
+                             f"of axis {self.axis}")
+        return (*x[:a], self.sizes[self.index], *x[a + 1:])
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from cnncalc.torchcheck.modules import Split as TorchSplit
+
+        return TorchSplit(tuple(self.sizes), self.index, axis_index(self.axis, len(xs[0]), "split", None) + 1)
+
+
 @register("zeropad")
 class ZeroPad2d(OpDef):
     """Zero padding: pad p (all sides), [h, w] (top/bottom, left/right) or [left, right, top, bottom];

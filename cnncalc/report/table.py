@@ -175,7 +175,7 @@ def _table(analysis: Analysis, view: v.View, layout: Layout) -> Table:
 
 
 FAMILIES = ("LeNet", "AlexNet & ZFNet", "VGG", "GoogLeNet & Inception", "ResNet", "ResNet variants",
-            "DenseNet", "Efficient networks", "NASNet", "RegNet", "ConvNeXt", "Vision transformers")
+            "DenseNet", "Efficient networks", "NASNet", "RegNet", "ConvNeXt", "Vision transformers", "Segmentation")
 
 
 def render_zoo(entries: Sequence[tuple[str, str, Analysis]], width: int | None = None) -> Table:
@@ -188,16 +188,21 @@ def render_zoo(entries: Sequence[tuple[str, str, Analysis]], width: int | None =
     if fit(table, width, wrap=(5,)):
         return table
     longest = max((len(name) + 2 for name, _, _ in entries), default=0)  # "  name": never cut
-    return fitted(_zoo(entries, stacked=True), width, wrap=(0,), least_of={0: longest})
+    table = _zoo(entries, stacked=True)
+    if fit(table, width, wrap=(0,), least_of={0: longest}):
+        return table
+    # narrower still (deeplabv3_mobilenet_v3_large at 60 columns): the memory column goes
+    return fitted(_zoo(entries, stacked=True, memory=False), width, wrap=(0,), least_of={0: longest})
 
 
-def _zoo(entries: Sequence[tuple[str, str, Analysis]], stacked: bool) -> Table:
-    table = Table(title="bundled architectures", caption_justify="left",
-                  caption="params = weights + biases · MACs = multiply-adds (conv, linear, pooling) · "
-                          "memory = activations of one float32 sample, in-place ops 0")
+def _zoo(entries: Sequence[tuple[str, str, Analysis]], stacked: bool, memory: bool = True) -> Table:
+    caption = ("params = weights + biases · MACs = multiply-adds (conv, linear, pooling) · "
+               + ("memory = activations of one float32 sample, in-place ops 0" if memory else
+                  "narrow terminal: the memory column left out (cnncalc compare shows it)"))
+    table = Table(title="bundled architectures", caption_justify="left", caption=caption)
     heads: tuple[str, ...] = ("name", "input", "params (M)", "MACs (M)", "memory (MB)", "description")
     if stacked:  # narrow: input and description go under the name
-        heads = ("name: input, description", *heads[2:5])
+        heads = ("name: input, description", *heads[2:5 if memory else 4])
     for head in heads:
         table.add_column(head, justify="left" if head.startswith("name") or head in ("input", "description")
                          else "right")
@@ -211,7 +216,7 @@ def _zoo(entries: Sequence[tuple[str, str, Analysis]], stacked: bool) -> Table:
             t = a.totals
             macs = v.fixed(t.macs, 10**6, 0 if t.macs >= 10**7 else 2)
             shape = "x".join(map(str, a.graph.input_shape))
-            numbers = (v.fixed(t.params, 10**6, 2), macs, v.fixed(t.memory_bytes, 2**20, 1))
+            numbers = (v.fixed(t.params, 10**6, 2), macs, v.fixed(t.memory_bytes, 2**20, 1))[:3 if memory else 2]
             if stacked:
                 label = plain("  " + name)
                 label.append(safe_text(f"\n  {shape}: {description}"), style="dim")

@@ -51,6 +51,17 @@ class FrozenBatchNorm2d(nn.Module):
         return x * scale + bias
 
 
+_SUBCLASSES: dict[type, type] = {}
+
+
+def conv_subclass(base: type) -> type:
+    """A subclass of nn.Conv1d/2d/3d that changes nothing, as torchvision's Conv3DSimple: the
+    counting tools that look a module's exact type up (ptflops, thop) do not count it."""
+    if base not in _SUBCLASSES:
+        _SUBCLASSES[base] = type(f"{base.__name__}Subclass", (base,), {"__module__": __name__})
+    return _SUBCLASSES[base]
+
+
 class Resize(nn.Module):
     """nn.Upsample (module) or F.interpolate (function) by size, scale, or the size of a second
     input, as torchvision's segmentation heads call it: F.interpolate(x, size=input.shape[-2:])."""
@@ -102,6 +113,42 @@ class Product(nn.Module):
         for x in xs[1:]:
             out = out * x
         return out
+
+
+class Difference(nn.Module):
+    """a - b, with broadcasting."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a - b
+
+
+class Quotient(nn.Module):
+    """a / b, with broadcasting."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a / b
+
+
+class Split(nn.Module):
+    """One piece of torch.split(x, sizes, dim): pieces of unequal sizes."""
+
+    def __init__(self, sizes: tuple[int, ...], index: int, dim: int) -> None:
+        super().__init__()
+        self.sizes, self.index, self.dim = list(sizes), index, dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.split(x, self.sizes, dim=self.dim)[self.index]
+
+
+class Reduce(nn.Module):
+    """x.mean / x.sum / x.amax over some dimensions (the batch excluded), as a tensor method."""
+
+    def __init__(self, how: str, dims: tuple[int, ...], keepdim: bool) -> None:
+        super().__init__()
+        self.how, self.dims, self.keepdim = how, list(dims), keepdim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return getattr(x, self.how)(self.dims, keepdim=self.keepdim)
 
 
 class Chunk(nn.Module):
