@@ -56,6 +56,12 @@ class Graph:
         self.limits = limits
         self.family = family
         self.torchvision = torchvision  # the paired torchvision model (spec key `torchvision:`)
+        self.outputs: tuple[int, ...] = ()  # the network's outputs (spec key `outputs:`), node indices
+
+    @property
+    def output_nodes(self) -> tuple[int, ...]:
+        """The network's outputs: those the spec names, else its last layer."""
+        return self.outputs or (len(self.nodes) - 1,)
 
     @property
     def input_shape(self) -> Shape:
@@ -571,7 +577,25 @@ def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
         first = spec.layers[0].span if spec.layers else spec.span
         raise SpecError(first, "every layer is left out (`repeat: 0`): the network has no layers",
                         "a network needs at least one layer that runs")
-    if builder.graph.nodes[-1].train_only:
+    if spec.outputs:
+        builder.graph.outputs = _outputs(builder, spec.outputs)
+    elif builder.graph.nodes[-1].train_only:
         raise SpecError(builder.graph.nodes[-1].span, "the network's last layer runs only in training",
                         "the output is the last layer: put the `train_only:` branch before it")
     return builder.graph
+
+
+def _outputs(builder: _Builder, names: tuple[tuple[str, Span], ...]) -> tuple[int, ...]:
+    """`outputs:` as node indices: each a layer's full name (or `input`), named once, run in inference."""
+    out: list[int] = []
+    for name, span in names:
+        index = 0 if name == "input" else builder.by_name.get(name)
+        if index is None:
+            raise SpecError(span, f"`outputs:` names '{name}', which is no layer of the network",
+                            did_you_mean(name, builder.by_name) or "name a layer by its full name (layer4, fpn.p5)")
+        if index in out:
+            raise SpecError(span, f"`outputs:` names '{name}' twice")
+        if builder.graph.nodes[index].train_only:
+            raise SpecError(span, f"`outputs:` names '{name}', which runs only in training")
+        out.append(index)
+    return tuple(out)

@@ -108,3 +108,43 @@ def test_conv1d_hint_names_the_plain_op():
     with pytest.raises(cnncalc.ShapeError) as err:
         cnncalc.analyze(spec((3, 8, 8), "conv1d: {out: 4, kernel: 3}"))
     assert "`conv` takes the dimension from its input" in err.value.hint
+
+
+OUTPUTS = """name: two-outputs
+input: [3, 32, 32]
+layers:
+  - conv: {name: stem, out: 8, kernel: 3, pad: 1}
+  - conv: {name: c2, out: 16, kernel: 3, stride: 2, pad: 1}
+  - conv: {name: c3, out: 32, kernel: 3, stride: 2, pad: 1}
+outputs: [stem, c3]
+"""
+
+
+def test_several_outputs_are_kept_shown_and_built():
+    a = cnncalc.analyze(OUTPUTS)
+    assert a.outputs == (("stem", (8, 32, 32)), ("c3", (32, 8, 8)))
+    assert a.to_dict()["outputs"] == [{"name": "stem", "shape": [8, 32, 32]}, {"name": "c3", "shape": [32, 8, 8]}]
+    assert "outputs: stem (8x32x32), c3 (32x8x8)" in a.render("markdown")
+    # inference peak, in elements: input 3,072; + stem 8,192 (the input freed after it); + c2 4,096
+    # (stem is an output: kept); + c3 2,048 = 8,192 + 4,096 + 2,048 = 14,336 elements, 57,344 B;
+    # params 8*27 + 8 + 16*72 + 16 + 32*144 + 32 = 6,032 -> 24,128 B
+    assert a.memory(optimizer="sgd").peak.inference == 57_344 + 24_128
+    # with only the last layer as output, stem is freed after c2: the peak is at c2, 8,192 + 4,096
+    single = cnncalc.analyze(OUTPUTS.replace("outputs: [stem, c3]\n", ""))
+    assert single.outputs == (("c3", (32, 8, 8)),)
+    assert single.memory(optimizer="sgd").peak.inference == 4 * 12_288 + 24_128
+
+
+def test_several_outputs_verify_in_torch():
+    pytest.importorskip("torch")
+    assert cnncalc.verify(OUTPUTS, device="cpu").ok
+
+
+@pytest.mark.parametrize(("outputs", "message"), [
+    ("[stem, c4]", "`outputs:` names 'c4', which is no layer of the network"),
+    ("[stem, stem]", "`outputs:` names 'stem' twice"),
+    ("stem", "`outputs:` must be a list of layer names"),
+])
+def test_bad_outputs(outputs, message):
+    with pytest.raises(cnncalc.SpecError, match=message):
+        cnncalc.analyze(OUTPUTS.replace("[stem, c3]", outputs))

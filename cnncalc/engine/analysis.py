@@ -90,6 +90,11 @@ class Analysis:
         return self.graph.name
 
     @property
+    def outputs(self) -> tuple[tuple[str, Shape], ...]:
+        """The network's outputs, (name, shape) each: the spec's `outputs:`, else its last layer."""
+        return tuple((self.graph.nodes[i].name, self.graph.nodes[i].shape) for i in self.graph.output_nodes)
+
+    @property
     def dtype_bytes(self) -> int:
         return self.dtype.bytes
 

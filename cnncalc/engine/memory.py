@@ -119,7 +119,8 @@ def peak_live(analysis: Analysis, amp: str | None = None, device: str = "cpu") -
     for i, node in enumerate(nodes[1:], start=1):
         for j in node.inputs:
             last_use[owner[j]] = max(last_use[owner[j]], i)
-    last_use[owner[-1]] = len(nodes)  # the network's output is kept
+    for out in analysis.graph.output_nodes:  # the network's outputs are kept
+        last_use[owner[out]] = len(nodes)
     live = peak = size[0]
     for i in range(1, len(nodes)):
         if owner[i] == i:

@@ -47,6 +47,7 @@ def to_dict(analysis: Analysis, view: v.View, layers: bool = True) -> dict[str, 
     profile = get_profile(view.convention)
     return {
         "name": g.name, "description": g.description, "input": list(g.input_shape),
+        "outputs": [{"name": g.nodes[i].name, "shape": list(g.nodes[i].shape)} for i in g.output_nodes],
         "convention": {"profile": profile.name, "unit": profile.unit_label, "tool": profile.tool,
                        "counts": profile.description,
                        "params": "weights" if view.weights_only else "all", "macs": "multiply-adds",

@@ -321,6 +321,10 @@ def caption(analysis: Analysis, view: View) -> str:
     folded = (f" · blocks folded to depth {view.depth} (--depth N, --all for every layer)"
               if view.depth is not None else "")
     note = f" · {analysis.graph.note}" if analysis.graph.note else ""
+    g = analysis.graph
+    if g.outputs and g.outputs != (len(g.nodes) - 1,):  # several outputs, or not the last layer: say which
+        note += " · outputs: " + ", ".join(f"{g.nodes[i].name} ({'x'.join(map(str, g.nodes[i].shape))})"
+                                            for i in g.outputs)
     return (f"{describe(analysis, view.convention)} · memory = output elements x "
             f"{analysis.dtype.bytes} B ({analysis.dtype.name}) in {unit}, in-place ops 0 · {params} · "
             f"batch {analysis.batch}{folded}{note}")

@@ -78,10 +78,11 @@ class ArchSpec(NamedTuple):
     input_span: Span | None = None
     note: str = ""  # one line said under the table (which lecture's network this is, its siblings)
     layout: str | None = None  # how `input:` is written: chw (the default reading) or hwc; None: not said
+    outputs: tuple[tuple[str, Span], ...] = ()  # `outputs:` the network's outputs by name (none: the last layer)
 
 
 TOP_KEYS = ("name", "description", "note", "source", "family", "torchvision", "input", "layout", "args", "blocks",
-            "layers", "variants")
+            "layers", "outputs", "variants")
 VARIANT_KEYS = ("description", "note", "source", "torchvision", "input", "layout", "args")
 LAYOUTS = ("chw", "hwc")
 TV_KEYS = ("model", "kwargs", "differs", "tools")
@@ -160,13 +161,21 @@ def parse_spec(data: Any, file: str, variant: str | None = None) -> ArchSpec:
             tv = _torchvision(data["torchvision"], data.at("torchvision"))
         except SpecError as exc:
             errs.append(exc)
+    outputs: tuple[tuple[str, Span], ...] = ()
+    if "outputs" in data:
+        raw = data["outputs"]
+        if not isinstance(raw, LList) or not raw or not all(isinstance(o, str) for o in raw):
+            errs.append(SpecError(data.at("outputs"), f"`outputs:` must be a list of layer names, found {_kind(raw)}",
+                                  "e.g. outputs: [layer3, layer4] (the network's last layer is its output unless said)"))
+        else:
+            outputs = tuple(zip(raw, raw.item_spans))
     layout = data.get("layout")
     if layout is not None and layout not in LAYOUTS:
         errs.append(SpecError(data.at("layout"), f"`layout:` must be chw or hwc, found {_kind(layout)}",
                               "hwc reads `input:` as H x W x C (the slides' [227, 227, 3]); chw is the default"))
     if errs:
         raise errs[0] if len(errs) == 1 else SpecErrors(errs)  # type: ignore[arg-type]
-    return ArchSpec(layout=layout, note=meta["note"], torchvision=tv,
+    return ArchSpec(layout=layout, note=meta["note"], torchvision=tv, outputs=outputs,
                     name=_text(data, "name", file.rsplit("/", 1)[-1].removesuffix(".yaml")),
                     description=meta["description"], source=meta["source"], family=meta["family"],
                     input=data["input"], args=args, blocks=blocks, layers=layers,

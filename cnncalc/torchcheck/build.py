@@ -33,7 +33,8 @@ def build_model(graph: Graph, device: torch.device | str = "cpu", dtype: torch.d
                 continue
             modules[node.name] = module
             values.append(fx_graph.call_module(node.name, tuple(values[i] for i in node.inputs)))
-    fx_graph.output(values[-1])
+    outputs = [values[i] for i in graph.output_nodes]  # several: a tuple, as torchvision's FPN returns them
+    fx_graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
     class_name = "".join(part.capitalize() for part in graph.name.replace("-", "_").split("_")) or "Net"
     model = fx.GraphModule(modules, fx_graph, class_name=class_name)
     for name, module in idle.items():

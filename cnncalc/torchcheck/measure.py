@@ -142,6 +142,7 @@ def cuda_peaks(model: fx.GraphModule, x: torch.Tensor, train: bool) -> tuple[int
         return forward, None
     torch.cuda.reset_peak_memory_stats(device)
     out = model(x.requires_grad_(False))
-    out.float().sum().backward()
+    outs = out if isinstance(out, tuple) else (out,)
+    sum(o.float().sum() for o in outs).backward()
     torch.cuda.synchronize(device)
     return forward, torch.cuda.max_memory_allocated(device)
