@@ -241,7 +241,7 @@ class _Builder:
             raise SpecError(item.span, f"a layer name of {len(name):,} characters (at most {MAX_NAME})",
                             "give it a shorter `name:`")
         sources = [cur]
-        if item.inputs is not None:
+        if item.inputs is not None and repeat:  # a layer left out (repeat: 0) reads nothing, so names nothing
             sources = [self.resolve(scope, substitute(r, scope.env, s), s)
                        for r, s in zip(item.inputs, item.inputs.item_spans)]
         return repeat, name, sources
@@ -392,7 +392,9 @@ class _Builder:
         x_shape, y_shape = self.graph.nodes[x].shape, self.graph.nodes[body].shape
         if x_shape == y_shape:
             return x
-        stride = [-(-a // b) for a, b in zip(x_shape[1:], y_shape[1:])] if len(x_shape) == len(y_shape) == 3 else []
+        # (a C x L, C x H x W or C x T x H x W map: a 1x1 / 1x1x1 conv, strided per axis)
+        stride = ([-(-a // b) for a, b in zip(x_shape[1:], y_shape[1:])]
+                  if len(x_shape) == len(y_shape) and 2 <= len(x_shape) <= 4 else [])
         if not stride or [window_out(a, 1, s, 0) for a, s in zip(x_shape[1:], stride)] != list(y_shape[1:]):
             if not self.poisoned:
                 self.report(ShapeError(span, f"no strided 1x1 conv maps {fmt_shape(x_shape)} to "

@@ -148,3 +148,20 @@ def test_several_outputs_verify_in_torch():
 def test_bad_outputs(outputs, message):
     with pytest.raises(cnncalc.SpecError, match=message):
         cnncalc.analyze(OUTPUTS.replace("[stem, c3]", outputs))
+
+
+def test_projection_shortcut_in_3d():
+    # a 3-D residual block whose body halves T, H and W: the projection is a 1x1x1 conv, stride 2
+    # on each axis, + bn: 4*8 + 2*4 = 40 params beside the body's
+    a = cnncalc.analyze("input: [4, 8, 8, 8]\nlayers:\n  - residual:\n      body:\n"
+                        "        - conv: {out: 4, kernel: 3, stride: 2, pad: 1, bias: false}\n"
+                        "      shortcut: projection\n")
+    body = 4 * 4 * 27
+    assert a.totals.params == body + 4 * 4 + 2 * 4 and a.rows[-1].output == (4, 4, 4, 4)
+
+
+def test_a_layer_left_out_names_no_inputs():
+    # repeat: 0 leaves the add out, so its inputs (one of them left out too) are never looked up
+    a = cnncalc.analyze("input: [3, 8, 8]\nargs: {a: 0}\nlayers:\n  - conv: {name: x, out: 4, kernel: 1}\n"
+                        "  - conv: {name: y, out: 4, kernel: 1, repeat: $a}\n  - add: {inputs: [x, y], repeat: $a}\n")
+    assert [r.name for r in a.rows] == ["x"]
