@@ -19,7 +19,7 @@ from cnncalc.ops.geometry import (
     Axes,
     letters,
     merge_lines,
-    per_axis,
+    resolved,
     spatial,
     spatial_lines,
     transposed_formula,
@@ -83,7 +83,7 @@ class _Window(OpDef):
 
     def axes(self, key: str, x: Shape, span: Span | None = None) -> Axes:
         """A window key (kernel, stride, pad, dilation, ...) with one value per spatial axis of x."""
-        return per_axis(getattr(self, key), len(x) - 1, key, self.type, span)
+        return resolved(self, key, getattr(self, key), len(x) - 1, span)
 
 
 @register("conv")

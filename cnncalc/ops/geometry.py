@@ -38,6 +38,19 @@ def per_axis(value: Any, rank: int, key: str, op: str, span: Span | None) -> Axe
                      f"{rank} ({names})", f"write {key}: {value[0]} for every axis, or a list of {rank}")
 
 
+def resolved(op: Any, key: str, value: Any, rank: int, span: Span | None) -> Axes:
+    """per_axis for an op's key, kept on the op (ops are immutable and shared by every layer
+    built from the same YAML values: resnet152's 3x3 convs resolve their kernel once)."""
+    memo = op.__dict__.get("_axes")
+    if memo is None:
+        memo = {}
+        object.__setattr__(op, "_axes", memo)
+    axes = memo.get((key, rank))
+    if axes is None:
+        axes = memo[(key, rank)] = per_axis(value, rank, key, op.type, span)
+    return axes
+
+
 def window_out(size: int, kernel: int, stride: int, pad: int, dilation: int = 1,
                ceil_mode: bool = False) -> int:
     """Output length of a sliding window along one axis, exactly as PyTorch computes it.

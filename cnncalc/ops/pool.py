@@ -12,7 +12,7 @@ from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.errors import ShapeError, Span, SpecError
-from cnncalc.ops.geometry import LAYOUTS, MAPS, SPATIAL_RANKS, Axes, letters, per_axis, spatial, spatial_lines
+from cnncalc.ops.geometry import LAYOUTS, MAPS, SPATIAL_RANKS, Axes, letters, per_axis, resolved, spatial, spatial_lines
 from cnncalc.ops.registry import (
     CALL,
     CALL_DOC,
@@ -75,7 +75,7 @@ class _Pool(OpDef):
     def axes(self, key: str, x: Shape, span: Span | None = None) -> Axes:
         """A window key with one value per spatial axis of x (stride: the kernel's unless given)."""
         value = self.kernel if key == "stride" and self.stride is None else getattr(self, key)
-        return per_axis(value, len(x) - 1, key, self.type, span)
+        return resolved(self, key, value, len(x) - 1, span)
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
         (x,) = xs
