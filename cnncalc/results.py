@@ -389,13 +389,33 @@ class Memory(_Shown):
         return render_memory(self, width)
 
 
-# ---- several networks --------------------------------------------------------------------------
-
-class Comparison(_Shown):
-    """Architectures side by side (cnncalc.compare): params, the flop column's count, inference,
-    activation and training memory, depth; `rows` are exact ints, one dict per model."""
+class _GridResult(_Shown):
+    """A result shown as one Grid (report/grid.py): rows of exact ints, every text format."""
 
     formats = FORMATS
+    _grid: Any
+    rows: list[dict[str, Any]]
+
+    def _render_text(self, fmt: str) -> str:
+        from cnncalc.report.grid import WRITERS
+
+        return WRITERS[fmt](self._grid)
+
+    def _repr_html_(self) -> str:
+        from cnncalc.report.grid import html_table
+
+        return html_table(self._grid)
+
+    def to_dataframe(self) -> Any:
+        """`rows` as a pandas DataFrame (pip install 'cnncalc[pandas]')."""
+        return _dataframe(self.rows)
+
+
+# ---- several networks --------------------------------------------------------------------------
+
+class Comparison(_GridResult):
+    """Architectures side by side (cnncalc.compare): params, the flop column's count, inference,
+    activation and training memory, depth; `rows` are exact ints, one dict per model."""
 
     def __init__(self, analyses: list[Analysis], optimizer: str = "adam", convention: str = "lecture",
                  bundled: Sequence[str | None] = ()) -> None:
@@ -418,20 +438,6 @@ class Comparison(_Shown):
         from cnncalc.report.compare import render_compare
 
         return render_compare(self._grid, width)
-
-    def _render_text(self, fmt: str) -> str:
-        from cnncalc.report.grid import WRITERS
-
-        return WRITERS[fmt](self._grid)
-
-    def _repr_html_(self) -> str:
-        from cnncalc.report.grid import html_table
-
-        return html_table(self._grid)
-
-    def to_dataframe(self) -> Any:
-        """`rows` as a pandas DataFrame (pip install 'cnncalc[pandas]')."""
-        return _dataframe(self.rows)
 
     def plot(self, path: str | Path, y: str = "accuracy") -> Path:
         """The comparing-complexity chart (x: the flop column, bubble area: params; y: accuracy,
@@ -494,11 +500,9 @@ def axis_label(name: str, kind: str) -> str:
     return {"input": "--input", "batch": "--batch"}.get(kind, f"--set {name}")
 
 
-class Sweep(_Shown):
+class Sweep(_GridResult):
     """One network at every point of one axis (cnncalc.sweep): params, the flop column's count,
     activation and training memory per point; `rows` are exact ints, one dict per point."""
-
-    formats = FORMATS
 
     def __init__(self, axis: Axis, points: list[Point], analyses: list[Analysis], optimizer: str = "adam",
                  convention: str = "lecture") -> None:
@@ -521,20 +525,6 @@ class Sweep(_Shown):
         from cnncalc.report.sweep import render_sweep
 
         return render_sweep(self._grid, width)
-
-    def _render_text(self, fmt: str) -> str:
-        from cnncalc.report.grid import WRITERS
-
-        return WRITERS[fmt](self._grid)
-
-    def _repr_html_(self) -> str:
-        from cnncalc.report.grid import html_table
-
-        return html_table(self._grid)
-
-    def to_dataframe(self) -> Any:
-        """`rows` as a pandas DataFrame (pip install 'cnncalc[pandas]')."""
-        return _dataframe(self.rows)
 
     def check_drawable(self) -> None:
         """A UsageError when a number is too large for a chart's float axis."""

@@ -23,7 +23,7 @@ from cnncalc.ops.geometry import (
     spatial,
     spatial_lines,
     transposed_formula,
-    transposed_out,
+    transposed_spatial,
     window_out,
 )
 from cnncalc.ops.registry import (
@@ -317,17 +317,7 @@ class ConvTranspose(_Window):
                              f"channels ({x[0]}) and out ({self.out})")
         kernel, stride, pad, op, dilation = (self.axes(k, x, span) for k in
                                              ("kernel", "stride", "pad", "output_pad", "dilation"))
-        outs = []
-        for axis, size, k, st, p, o, d in zip(letters(len(x) - 1), x[1:], kernel, stride, pad, op, dilation):
-            if o >= st and o >= d:  # torch: "output padding must be smaller than either stride or dilation"
-                raise ShapeError(span, f"{self.type}: output_pad {o} along {axis.lower()} must be smaller than the "
-                                 f"stride ({st}) or the dilation ({d})")
-            out = transposed_out(size, k, st, p, d, o)
-            if out < 1:
-                raise ShapeError(span, f"{self.type}: output {axis.lower()} would be {out} (input {size}, kernel {k}, "
-                                 f"stride {st}, pad {p})", "lower pad")
-            outs.append(out)
-        return (self.out, *outs)
+        return (self.out, *transposed_spatial(self.type, x, kernel, stride, pad, op, dilation, span))
 
     def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
         """Its input (for the weight gradient)."""

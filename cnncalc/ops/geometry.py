@@ -95,6 +95,23 @@ def spatial(layer: str, x: tuple[int, ...], kernel: Axes, stride: Axes, pad: Axe
     return tuple(outs)
 
 
+def transposed_spatial(layer: str, x: tuple[int, ...], kernel: Axes, stride: Axes, pad: Axes, output_pad: Axes,
+                       dilation: Axes, span: Span | None) -> Axes:
+    """The output sizes of a transposed window op, one per spatial axis, or a ShapeError."""
+    outs = []
+    for axis, size, k, s, p, o, d in zip(letters(len(x) - 1), x[1:], kernel, stride, pad, output_pad, dilation):
+        axis = axis.lower()
+        if o >= s and o >= d:  # torch: "output padding must be smaller than either stride or dilation"
+            raise ShapeError(span, f"{layer}: output_pad {o} along {axis} must be smaller than the stride ({s}) "
+                             f"or the dilation ({d})")
+        out = transposed_out(size, k, s, p, d, o)
+        if out < 1:
+            raise ShapeError(span, f"{layer}: output {axis} would be {out} (input {size}, kernel {k}, stride {s}, "
+                             f"pad {p})", "lower pad")
+        outs.append(out)
+    return tuple(outs)
+
+
 def cell(value: Any) -> str:
     """A window key as a table cell: 3, or 3x7x7 when the axes differ (None: empty)."""
     if value is None:
