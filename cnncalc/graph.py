@@ -57,6 +57,7 @@ class Graph:
         self.family = family
         self.torchvision = torchvision  # the paired torchvision model (spec key `torchvision:`)
         self.outputs: tuple[int, ...] = ()  # the network's outputs (spec key `outputs:`), node indices
+        self.tokens = False  # the input holds integer token ids, int64 (spec key `tokens: true`)
 
     @property
     def output_nodes(self) -> tuple[int, ...]:
@@ -579,6 +580,7 @@ def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
         first = spec.layers[0].span if spec.layers else spec.span
         raise SpecError(first, "every layer is left out (`repeat: 0`): the network has no layers",
                         "a network needs at least one layer that runs")
+    builder.graph.tokens = spec.tokens
     if spec.outputs:
         builder.graph.outputs = _outputs(builder, spec.outputs)
     elif builder.graph.nodes[-1].train_only:

@@ -25,7 +25,7 @@ def torch_side(op, shapes):
     """(output shape, params, flops) from PyTorch, or the exception it raised."""
     try:
         module = op.to_torch(shapes)
-        xs = [torch.randn((2, *s)) for s in shapes]
+        xs = [torch.zeros((2, *s), dtype=torch.long) if op.reads_ids else torch.randn((2, *s)) for s in shapes]
         with FlopCounterMode(display=False) as counter, torch.no_grad(), attention_counted():
             out = module(*xs)
     except (RuntimeError, ValueError) as exc:

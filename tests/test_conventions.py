@@ -200,7 +200,7 @@ def measure(profile, graph, batch):
     from cnncalc.torchcheck.tools import tool_count
 
     model = build_model(graph, "cpu").eval()  # eval: fvcore counts BN as 5/element in training
-    return tool_count(profile, model, tuple(graph.input_shape), batch)
+    return tool_count(profile, model, tuple(graph.input_shape), batch, tokens=graph.tokens)
 
 
 TOOLS = ORDER[1:]
@@ -219,6 +219,25 @@ def test_layer_count_matches_the_tool(shape, layers, expected, profile):
     batch = 1 if profile == "ptflops" else 2
     analysis, _ = last_row(shape, layers, batch)
     assert measure(profile, analysis.graph, batch)[0] == analysis.total_counted(profile)
+
+
+TEXT_CNN = ("name: t\ninput: [50]\ntokens: true\nlayers:\n  - embedding: {vocab: 10000, dim: 64}\n"
+            "  - permute: {dims: [1, 0]}\n  - conv1d: {out: 100, kernel: 3}\n")
+
+
+def test_embedding_per_profile():
+    # embedding 10,000 x 64 = 640,000 params, a lookup: no tool counts multiply-adds for it but
+    # torchinfo, which counts its parameters (x the batch); the conv1d after it: 100 x 48 outputs
+    # x 64*3 = 921,600 MACs, ptflops + 4,800 bias adds, torchinfo (19,300 params) x 48 positions
+    a = analyse_text(TEXT_CNN)
+    assert tuple(a.total_counted(p) for p in ORDER) == (921_600, 1_843_200, 921_600, 926_400,
+                                                          640_000 + 926_400, 921_600)
+
+
+@pytest.mark.parametrize("profile", TOOLS)
+def test_embedding_matches_the_tool(profile):
+    a = analyse_text(TEXT_CNN, batch=1)
+    assert measure(profile, a.graph, 1)[0] == a.total_counted(profile)
 
 
 def test_thop_adaptive_pool_rounds_down_in_floating_point():

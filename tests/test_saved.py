@@ -21,7 +21,8 @@ def measured_op(op, shapes, batch=2):
     themselves activations (they require grad, as in the middle of a network)."""
     module = op.to_torch(shapes)
     module.train()
-    xs = [torch.randn((batch, *s)).requires_grad_() * 1 for s in shapes]
+    xs = ([torch.zeros((batch, *s), dtype=torch.long) for s in shapes] if op.reads_ids  # token ids: no grad
+          else [torch.randn((batch, *s)).requires_grad_() * 1 for s in shapes])
     params = {t.untyped_storage().data_ptr() for t in [*module.parameters(), *module.buffers()]}
     seen, keep = {}, []
 
@@ -49,7 +50,8 @@ def predicted_op(op, shapes, batch=2):
         which = "x0" if saved.tensor == "y" and op.shares_storage() else saved.tensor
         if which not in storages:
             storages.add(which)
-            total += batch * 4 * numel(y if which == "y" else shapes[int(which[1:])])
+            width = 8 if op.reads_ids and which != "y" else 4  # token ids are int64
+            total += batch * width * numel(y if which == "y" else shapes[int(which[1:])])
     return total
 
 

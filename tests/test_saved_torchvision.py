@@ -62,7 +62,8 @@ def test_saved_bytes_on_torchvisions_own_model(name):
     graph = cnncalc.load(name)
     pairing = graph.torchvision
     torch.manual_seed(0)
-    model = getattr(torchvision.models, pairing["model"])(**pairing["kwargs"]).train()
+    # get_model finds the segmentation and video builders too (torchvision.models.segmentation, .video)
+    model = torchvision.models.get_model(pairing["model"], weights=None, **pairing["kwargs"]).train()
     from torchvision.ops import StochasticDepth
 
     calls = []  # the stochastic-depth blocks a forward pass runs (EfficientNet builds some it never calls)

@@ -100,7 +100,8 @@ class Analysis:
 
     @property
     def input_bytes(self) -> int:
-        return self.batch * numel(self.graph.input_shape) * self.dtype.bytes
+        """The input batch's bytes: the element type's, or 8 a token id (int64) with `tokens: true`."""
+        return self.batch * numel(self.graph.input_shape) * (8 if self.graph.tokens else self.dtype.bytes)
 
     def counted(self, profile: str = "lecture") -> tuple[int, ...]:
         """What the profile's tool (lecture, torch, fvcore, ptflops, torchinfo, thop) reports for

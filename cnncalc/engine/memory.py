@@ -77,11 +77,12 @@ def element_bytes(analysis: Analysis, amp: str | None = None, device: str = "cpu
     """Bytes per element of every node's output in a forward pass: the analysis dtype, or under
     autocast (amp: "bfloat16" or "float16", the model and its input in float32) what each op's
     `autocast` category gives it (registry.py; docs/memory.md#autocast)."""
+    ids = 8 if analysis.graph.tokens else None  # token ids are int64 whatever the model's dtype
     if amp is None:
-        return [analysis.dtype.bytes] * len(analysis.graph.nodes)
+        return [ids or analysis.dtype.bytes] + [analysis.dtype.bytes] * (len(analysis.graph.nodes) - 1)
     check_amp(analysis, amp)
     low = 2
-    out = [4]  # the input batch
+    out = [ids or 4]  # the input batch
     for node in analysis.graph.nodes[1:]:
         rule = _autocast_rule(node.op, device)
         ins = [out[i] for i in node.inputs]

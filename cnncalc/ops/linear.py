@@ -198,3 +198,45 @@ class MatMul(OpDef):
         from cnncalc.torchcheck.modules import MatMul as TorchMatMul
 
         return TorchMatMul(self.transpose)
+
+
+@register("embedding")
+class Embedding(OpDef):
+    """A lookup table (torch's nn.Embedding): each integer token id becomes a row of `dim`
+    learned values; the input holds token ids (a spec says `tokens: true`, docs/spec.md).
+
+    out = (*in, dim);  params = vocab * dim;  macs = 0 (a lookup, no multiply-adds)
+    """
+
+    vocab: int = arg("int+", doc="the number of token ids (torch's num_embeddings)")
+    dim: int = arg("int+", doc="the length of each row (torch's embedding_dim)")
+    autocast = "float32_out"  # not on autocast's lists: the rows come out in the weight's float32
+    reads_ids = True
+    # fvcore: no handle for aten::embedding; ptflops and thop: no hook for nn.Embedding;
+    # torchinfo: its parameters x the batch, no positions (measured: vocab * dim per sample)
+    counts = rules(torchinfo=lambda f: f.params)
+    samples = ({"vocab": 10, "dim": 4},)
+    sample_inputs = ((7,),)
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        return (*xs[0], self.dim)
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Its input, the ids (the weight's gradient is scattered to their rows)."""
+        return (Saved("x0"),)
+
+    def cost(self, xs: list[Shape], y: Shape) -> Cost:
+        return Cost(weights=self.vocab * self.dim)
+
+    def columns(self, xs: list[Shape]) -> dict:
+        return {"filters": self.dim}
+
+    def explain(self, xs: list[Shape], y: Shape) -> list[str]:
+        return [f"Output shape = input positions x dim = {fmt_shape(y)} (each token id looks up a row of {self.dim})",
+                f"Params: vocab x dim = {self.vocab} * {self.dim} = {n(self.vocab * self.dim)}",
+                "Flop (multiply-adds): none (a table lookup)"]
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.Embedding(self.vocab, self.dim)

@@ -213,6 +213,7 @@ class OpDef:
     view: ClassVar[bool] = False  # output is a view of the input's storage (flatten, permute, chunk)
     weight_layer: ClassVar[bool] = False  # counts toward a network's depth (conv, linear)
     window_reads: ClassVar[bool] = False  # its lecture count is window reads, not multiply-adds (pooling)
+    reads_ids: ClassVar[bool] = False  # its input is integer token ids (embedding): samples feed int64
     # the layer type it is summed under in the report's summary by type (report/web.py):
     # conv, linear, norm, pooling, attention or other (activations, merges, reshapes)
     category: ClassVar[str] = "other"

@@ -79,10 +79,11 @@ class ArchSpec(NamedTuple):
     note: str = ""  # one line said under the table (which lecture's network this is, its siblings)
     layout: str | None = None  # how `input:` is written: chw (the default reading) or hwc; None: not said
     outputs: tuple[tuple[str, Span], ...] = ()  # `outputs:` the network's outputs by name (none: the last layer)
+    tokens: bool = False  # `tokens: true`: the input holds integer token ids (int64), for an embedding
 
 
 TOP_KEYS = ("name", "description", "note", "source", "family", "torchvision", "input", "layout", "args", "blocks",
-            "layers", "outputs", "variants")
+            "layers", "outputs", "tokens", "variants")
 VARIANT_KEYS = ("description", "note", "source", "torchvision", "input", "layout", "args")
 LAYOUTS = ("chw", "hwc")
 TV_KEYS = ("model", "kwargs", "differs", "tools")
@@ -169,13 +170,17 @@ def parse_spec(data: Any, file: str, variant: str | None = None) -> ArchSpec:
                                   "e.g. outputs: [layer3, layer4] (the network's last layer is its output unless said)"))
         else:
             outputs = tuple(zip(raw, raw.item_spans))
+    tokens = data.get("tokens", False)
+    if not isinstance(tokens, bool):
+        errs.append(SpecError(data.at("tokens"), f"`tokens:` must be true or false, found {_kind(tokens)}",
+                              "tokens: true says the input holds integer token ids (an embedding reads them)"))
     layout = data.get("layout")
     if layout is not None and layout not in LAYOUTS:
         errs.append(SpecError(data.at("layout"), f"`layout:` must be chw or hwc, found {_kind(layout)}",
                               "hwc reads `input:` as H x W x C (the slides' [227, 227, 3]); chw is the default"))
     if errs:
         raise errs[0] if len(errs) == 1 else SpecErrors(errs)  # type: ignore[arg-type]
-    return ArchSpec(layout=layout, note=meta["note"], torchvision=tv, outputs=outputs,
+    return ArchSpec(layout=layout, note=meta["note"], torchvision=tv, outputs=outputs, tokens=tokens is True,
                     name=_text(data, "name", file.rsplit("/", 1)[-1].removesuffix(".yaml")),
                     description=meta["description"], source=meta["source"], family=meta["family"],
                     input=data["input"], args=args, blocks=blocks, layers=layers,

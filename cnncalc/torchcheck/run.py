@@ -32,6 +32,17 @@ def import_torch():
     return torch
 
 
+def make_input(torch, graph: Graph, batch: int, device, dtype):
+    """One batch for the graph: random values, or token ids (int64 zeros: valid for any
+    vocabulary) when the spec says `tokens: true`; empty on the meta device."""
+    shape = (batch, *graph.input_shape)
+    if graph.tokens:
+        return torch.zeros(shape, device=device, dtype=torch.long)
+    if torch.device(device).type == "meta":
+        return torch.empty(shape, device=device, dtype=dtype)
+    return torch.randn(shape, device=device, dtype=dtype)
+
+
 def resolve_device(torch, device: str):
     """cpu, meta, cuda or cuda:N as a torch.device, after checking that it exists here."""
     text = device.strip().lower()
@@ -141,8 +152,7 @@ def verify(graph: Graph, analysis: Analysis, device: str = "cpu", dtype: str = "
         check_fits(torch, torch.device("meta"), graph, analysis)  # indexing limits hold everywhere
     tdtype = getattr(torch, dtype)
     model = build_model(graph, dev, tdtype).eval()
-    shape = (analysis.batch, *graph.input_shape)
-    x = torch.empty(shape, device=dev, dtype=tdtype) if dev.type == "meta" else torch.randn(shape, device=dev, dtype=tdtype)
+    x = make_input(torch, graph, analysis.batch, dev, tdtype)
     try:
         run = measure(model, x, tuple(n.name for n in graph.nodes if n.train_only))
     except LayerFailed as exc:

@@ -109,7 +109,9 @@ def check_saved(analysis: Any, device: str = "cpu", dtype: str = "float32", amp:
                          "use device='cpu' (or 'cuda')")
     graph = analysis.graph
     model = build_model(graph, dev, getattr(torch, dtype))
-    x = torch.randn((analysis.batch, *graph.input_shape), device=dev, dtype=getattr(torch, dtype))
+    from cnncalc.torchcheck.run import make_input
+
+    x = make_input(torch, graph, analysis.batch, dev, getattr(torch, dtype))
     kind = "cuda" if dev.type == "cuda" else "cpu"
     if amp is None:
         run = measure_saved(model, x)

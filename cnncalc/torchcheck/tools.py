@@ -17,13 +17,14 @@ from typing import Any
 TOOLS = ("torch", "fvcore", "ptflops", "torchinfo", "thop")
 
 
-def tool_count(tool: str, model: Any, shape: tuple[int, ...], batch: int = 1) -> tuple[int, int]:
-    """(count, params) as `tool` reports them for `batch` samples of `shape` (ptflops: one).
+def tool_count(tool: str, model: Any, shape: tuple[int, ...], batch: int = 1, tokens: bool = False) -> tuple[int, int]:
+    """(count, params) as `tool` reports them for `batch` samples of `shape` (ptflops: one);
+    tokens: the input is integer token ids (int64 zeros), as a spec with `tokens: true` says.
 
     Build a fresh model for each tool: thop leaves buffers behind on the modules it profiles."""
     import torch
 
-    x = torch.randn(batch, *shape)
+    x = torch.zeros(batch, *shape, dtype=torch.long) if tokens else torch.randn(batch, *shape)
     if tool == "torch":
         from torch.utils.flop_counter import FlopCounterMode
 
@@ -47,16 +48,18 @@ def tool_count(tool: str, model: Any, shape: tuple[int, ...], batch: int = 1) ->
 
         if batch != 1:
             raise ValueError("ptflops always runs one sample")
+        ids = {"input_constructor": lambda size: torch.zeros((1, *size), dtype=torch.long)} if tokens else {}
         with contextlib.redirect_stdout(io.StringIO()):
             macs, params = get_model_complexity_info(model, tuple(shape), as_strings=False,
-                                                     print_per_layer_stat=False, backend="pytorch")
+                                                     print_per_layer_stat=False, backend="pytorch", **ids)
         if macs is None:
             raise RuntimeError("ptflops failed on this model")
         return int(macs), int(params)
     if tool == "torchinfo":
         from torchinfo import summary
 
-        stats = summary(model, input_size=(batch, *shape), verbose=0, device="cpu")
+        stats = summary(model, input_size=(batch, *shape), verbose=0, device="cpu",
+                        dtypes=[torch.long] if tokens else None)
         return int(stats.total_mult_adds), int(stats.total_params)
     if tool == "thop":
         import thop
