@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cnncalc.report.drawing import drawing
-from cnncalc.report.view import View
+from cnncalc.report.view import View, display_rows
 from cnncalc.sources import bundled_names
 from tests.conftest import analyse_bundled, run_cli
 
@@ -184,9 +184,13 @@ def test_every_bundled_spec_draws(name):
     rows = {n.id: n.row for n in d.nodes}
     assert all(rows[e.source] < rows[e.target] for e in d.edges)  # drawn top to bottom
     assert len(set(d.edges)) == len(d.edges)
-    # every node but the input has an input edge; every node but the output feeds one
+    # every node but the input has an input edge; every node but an output (the last layer, or
+    # those the spec's `outputs:` names) feeds one
     assert {e.target for e in d.edges} == set(ids[1:])
-    assert {e.source for e in d.edges} | {ids[-1]} >= set(ids) - {n.id for n in d.nodes if "training only" in n.label}
+    shown = display_rows(a, View())
+    outputs = {n.id for n in d.nodes if n.row >= 0 and any(m.index in a.graph.output_nodes for m in shown[n.row].members)}
+    assert {e.source for e in d.edges} | {ids[-1]} | outputs >= set(ids) - {n.id for n in d.nodes
+                                                                            if "training only" in n.label}
     seen: set[str] = set()
     for c in d.clusters:  # parents first
         assert c.parent is None or c.parent in seen

@@ -177,17 +177,23 @@ def to_dot(drawing: Drawing) -> str:
 
 def render(dot_source: str, fmt: str) -> bytes:
     """svg, png or pdf bytes of DOT source, laid out and drawn by Graphviz's dot."""
-    import graphviz
+    import subprocess
 
-    if shutil.which("dot") is None:
+    dot = shutil.which("dot")
+    if dot is None:
         raise GraphvizMissing(None, missing_message(fmt, "dot"))
-    try:  # dot's own warnings (a PNG past the bitmap limit is scaled down) reach stderr as they are
-        return graphviz.Source(dot_source).pipe(format=fmt, engine="dot")
-    except graphviz.ExecutableNotFound:
+    # dot run directly, not through graphviz.Source.pipe: when dot dies before reading the whole
+    # graph, pipe raises BrokenPipeError writing the rest, and the exit status is lost;
+    # subprocess.run ignores the broken pipe and reports it. dot's own warnings (a PNG past the
+    # bitmap limit is scaled down) reach stderr as they are.
+    try:
+        done = subprocess.run([dot, f"-T{fmt}"], input=dot_source.encode(), stdout=subprocess.PIPE, check=False)
+    except OSError:
         raise GraphvizMissing(None, missing_message(fmt, "dot")) from None
-    except graphviz.CalledProcessError as exc:
-        raise UsageError(None, f"Graphviz's dot could not draw the {fmt} (exit status {exc.returncode}); "
-                         "--depth N draws a smaller graph") from None
+    if done.returncode:
+        raise UsageError(None, f"Graphviz's dot could not draw the {fmt} (exit status {done.returncode}); "
+                         "--depth N draws a smaller graph")
+    return done.stdout
 
 
 def draw(analysis: Analysis, view: View, fmt: str, measure: str = "macs") -> tuple[bytes, str]:
