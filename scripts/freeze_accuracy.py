@@ -51,6 +51,13 @@ NONE: dict[str, str] = {
     **{name: "a segmentation model (COCO with VOC's 20 classes): no ImageNet accuracy" for name in (
         "fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101", "deeplabv3_mobilenet_v3_large",
         "lraspp_mobilenet_v3_large")},
+    # hand-built networks (tests/data/reference_models.json): no ImageNet top-1
+    "unet": "a segmentation network (milesial/Pytorch-UNet): no ImageNet accuracy",
+    "unet_bilinear": "a segmentation network (milesial/Pytorch-UNet, bilinear): no ImageNet accuracy",
+    "pix2pix_unet256": "an image-to-image GAN generator (pix2pix): no ImageNet accuracy",
+    "dcgan_generator": "a GAN generator (DCGAN): no ImageNet accuracy",
+    "m5": "a 1-D audio classifier (Speech Commands): no ImageNet accuracy",
+    "resnet50_fpn": "a detection backbone (torchvision's ResNet-50 FPN): no ImageNet accuracy of its own",
 }
 
 

@@ -19,6 +19,8 @@ from cnncalc.report.table import FAMILIES  # noqa: E402
 from cnncalc.sources import bundled_names  # noqa: E402
 
 REFERENCE = json.loads((ROOT / "tests" / "data" / "torchvision_reference.json").read_text())["models"]
+# hand-built networks, frozen from their reference code by scripts/freeze_references.py
+REFERENCE_CODE = json.loads((ROOT / "tests" / "data" / "reference_models.json").read_text())["models"]
 LECTURE = {"alexnet", "alexnet-2012", "zfnet", "lenet5", "googlenet", "vgg11", "vgg13", "vgg16", "vgg19",
            "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"}
 
@@ -36,6 +38,8 @@ def main() -> None:
         tv = spec.torchvision
         if tv and not tv["differs"]:
             kind = f"torchvision-exact (`{tv['model']}`)"
+        elif name in REFERENCE_CODE:
+            kind = "reference-exact (its code, tests/test_references.py)"
         elif name in LECTURE:
             kind = "lecture / paper"
         else:

@@ -175,7 +175,8 @@ def _table(analysis: Analysis, view: v.View, layout: Layout) -> Table:
 
 
 FAMILIES = ("LeNet", "AlexNet & ZFNet", "VGG", "GoogLeNet & Inception", "ResNet", "ResNet variants",
-            "DenseNet", "Efficient networks", "NASNet", "RegNet", "ConvNeXt", "Vision transformers", "Segmentation")
+            "DenseNet", "Efficient networks", "NASNet", "RegNet", "ConvNeXt", "Vision transformers", "Segmentation",
+            "Detection", "Hand-built")
 
 
 def render_zoo(entries: Sequence[tuple[str, str, Analysis]], width: int | None = None) -> Table:
