@@ -127,6 +127,9 @@ class _Builder:
         self.graph = Graph(spec.name, spec.description, spec.source, limits=limits, family=spec.family, note=spec.note,
                            torchvision=spec.torchvision)
         self.by_name: dict[str, int] = {}
+        # a block instance's full name (backbone.16) and a repeated item's (layer1 for layer1.0,
+        # layer1.1): the node that is its output, so `inputs:` can name the whole
+        self.outputs_of: dict[str, int] = {}
         self.active: list[str] = []  # blocks being expanded, to catch a block that uses itself
         self.errors: list[CnncalcError] = []
         self.seen: set[tuple[Any, str]] = set()
@@ -196,12 +199,14 @@ class _Builder:
             s = s.parent
         if ref in self.by_name:
             return self._seen_from_frames(self.by_name[ref])
+        if ref in self.outputs_of:  # a block instance or a repeated item, by its full name: its output
+            return self._seen_from_frames(self.outputs_of[ref])
         if ref == "input":
             return self._seen_from_frames(0)
         if ref in self.defined:
             raise SpecError(span, f"`inputs:` names '{ref}', which is this layer or one below it",
                             "inputs must come from layers above, so the graph cannot have a cycle")
-        visible = [*scope.names, *self.by_name]
+        visible = [*scope.names, *self.by_name, *self.outputs_of]
         raise SpecError(span, f"`inputs:` names '{ref}', which is not an earlier layer",
                         did_you_mean(ref, visible) or "a layer can only take inputs from layers above it")
 
@@ -300,6 +305,9 @@ class _Builder:
                 sources = [cur]
         finally:
             self.multiplicity = outer
+        if repeat > 1:  # `layer1` names what the repetitions put out (layer1.0, layer1.1 name each)
+            scope.names.setdefault(base, cur)
+            self.outputs_of.setdefault(scope.full(base), cur)
         return cur
 
     def _foresee(self, size: int, copies: int, span: Span) -> None:
@@ -347,6 +355,7 @@ class _Builder:
         if template is not None and not any(f"{where}.{t.name}" in self.by_name for t in template.nodes):
             out = self.replay(template, scope, where, src)
             scope.names[local] = out
+            self.outputs_of.setdefault(where, out)
             return out
         self.active.append(block.name)
         inner = scope.child(local, env)
@@ -361,6 +370,7 @@ class _Builder:
         if key is not None and frame[1] and not self.errors:
             self.templates[key] = _record(self.graph.nodes, start, where, src, out, len(scope.path))
         scope.names[local] = out
+        self.outputs_of.setdefault(where, out)
         return out
 
     def replay(self, template: _Template, scope: _Scope, where: str, src: int) -> int:

@@ -165,3 +165,14 @@ def test_a_layer_left_out_names_no_inputs():
     a = cnncalc.analyze("input: [3, 8, 8]\nargs: {a: 0}\nlayers:\n  - conv: {name: x, out: 4, kernel: 1}\n"
                         "  - conv: {name: y, out: 4, kernel: 1, repeat: $a}\n  - add: {inputs: [x, y], repeat: $a}\n")
     assert [r.name for r in a.rows] == ["x"]
+
+
+def test_inputs_name_a_block_or_a_repeated_item_by_its_output():
+    # `stage1` (repeated twice) names its last repetition's output, stage1.1.relu1; a block
+    # instance (`stage2`) its own output, also from inside another block by its full name
+    a = cnncalc.analyze("input: [3, 8, 8]\nblocks:\n  unit:\n    layers:\n      - conv: {out: 4, kernel: 3, pad: 1}\n"
+                        "      - relu\n  side:\n    layers:\n      - conv: {name: c, out: 4, kernel: 1, inputs: [stage1]}\n"
+                        "layers:\n  - unit: {name: stage1, repeat: 2}\n  - unit: {name: stage2}\n  - side: {name: s}\n"
+                        "  - add: {inputs: [s.c, stage2]}\n")
+    inputs = {r.name: [a.graph.nodes[i].name for i in r.node.inputs] for r in a.rows}
+    assert inputs["s.c"] == ["stage1.1.relu1"] and inputs["add1"] == ["s.c", "stage2.relu1"]
