@@ -17,6 +17,7 @@ import torch
 import cnncalc
 from cnncalc.engine import saved_for_backward
 from cnncalc.torchcheck.build import build_model
+from cnncalc.torchcheck.run import make_input
 from cnncalc.torchcheck.saved import measure_saved
 
 
@@ -26,7 +27,7 @@ def check(name: str, batch: int, dtype: str = "float32") -> tuple[int, int, dict
     predicted = saved_for_backward(analysis, amp=None if dtype == "float32" else dtype)
     graph = analysis.graph
     model = build_model(graph)
-    x = torch.randn(batch, *graph.input_shape)
+    x = make_input(torch, graph, batch, "cpu", torch.float32)  # token ids for a spec with tokens: true
     if dtype == "float32":
         run = measure_saved(model, x)
     else:

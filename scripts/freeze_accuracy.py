@@ -58,6 +58,7 @@ NONE: dict[str, str] = {
     "dcgan_generator": "a GAN generator (DCGAN): no ImageNet accuracy",
     "m5": "a 1-D audio classifier (Speech Commands): no ImageNet accuracy",
     "resnet50_fpn": "a detection backbone (torchvision's ResNet-50 FPN): no ImageNet accuracy of its own",
+    "kim_cnn": "a sentence classifier: no ImageNet accuracy",
 }
 
 

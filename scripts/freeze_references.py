@@ -11,9 +11,14 @@ public implementation named in its `source:` key (repository, file, class, commi
                        speech_command_classification_with_torchaudio_tutorial.py M5(1, 35)
   resnet50_fpn         torchvision resnet_fpn_backbone(backbone_name="resnet50", weights=None,
                        trainable_layers=3)
+  kim_cnn              Shawn1993/cnn-text-classification-pytorch model.py CNN_Text(args), args a
+                       namespace of main.py's defaults (embed_dim=128, kernel_num=100,
+                       kernel_sizes=[3, 4, 5], dropout=0.5, static=False) and of what main.py sets
+                       from the data: embed_num=18765 (Kim's MR vocabulary), class_num=2
 
 For each, this builds the reference model on the meta device (no weights), runs one sample of the
-spec's input under torch.utils.flop_counter.FlopCounterMode and records total parameters
+spec's input (int64 token ids, zeros, for a spec with `tokens: true`) under
+torch.utils.flop_counter.FlopCounterMode and records total parameters
 (sum of p.numel() over model.parameters()), the output shape(s) (a dict output: its values, in
 order) and the multiply-adds (FlopCounterMode's total // 2) in tests/data/reference_models.json,
 which tests/test_references.py compares with cnncalc's analysis. Nothing of the references is kept
@@ -26,11 +31,14 @@ is executed with the names it needs (torch, nn, F and dcgan's nz, ngf, nc).
 Run (torch + torchvision; cnncalc importable), e.g.:
 
   /tmp/venv-tv/bin/python scripts/freeze_references.py --unet /tmp/refs/Pytorch-UNet \\
-      --pix2pix /tmp/refs/pytorch-CycleGAN-and-pix2pix --dcgan /tmp/refs/examples --m5 /tmp/refs/m5.py
+      --pix2pix /tmp/refs/pytorch-CycleGAN-and-pix2pix --dcgan /tmp/refs/examples --m5 /tmp/refs/m5.py \\
+      --kim /tmp/refs/kim
 
 --unet: a checkout of milesial/Pytorch-UNet (the folder that holds unet/); --pix2pix: a checkout of
 junyanz/pytorch-CycleGAN-and-pix2pix (holds models/networks.py); --dcgan: a checkout of
-pytorch/examples (holds dcgan/main.py); --m5: the tutorial's .py, or any file with its class M5.
+pytorch/examples (holds dcgan/main.py); --m5: the tutorial's .py, or any file with its class M5;
+--kim: a folder that holds Shawn1993/cnn-text-classification-pytorch's model.py (a checkout, or
+model.py alone).
 A reference whose path is not given keeps its entry from the existing JSON (resnet50_fpn needs only
 torchvision and is always measured).
 """
@@ -103,19 +111,32 @@ def m5_builders(torch, path: Path) -> dict:
     return {"m5": lambda: m5(n_input=1, n_output=35, stride=16, n_channel=32)}
 
 
+def kim_builders(torch, folder: Path) -> dict:
+    cnn_text = load_class(folder / "model.py", "CNN_Text", torch_names(torch))
+    # main.py's defaults, kernel_sizes parsed as main.py does; embed_num and class_num are what
+    # main.py takes from the data (len(text_vocab), len(label_vocab)): Kim's MR, 18765 words, 2 classes
+    args = argparse.Namespace(embed_num=18765, embed_dim=128, class_num=2, kernel_num=100,
+                              kernel_sizes=[3, 4, 5], dropout=0.5, static=False)
+    return {"kim_cnn": lambda: cnn_text(args)}
+
+
 def torchvision_builders(torch) -> dict:
     from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
 
     return {"resnet50_fpn": lambda: resnet_fpn_backbone(backbone_name="resnet50", weights=None, trainable_layers=3)}
 
 
-def measure(torch, build, input_shape) -> dict:
-    """params, output shape(s) and FlopCounterMode multiply-adds of one sample, on the meta device."""
+def measure(torch, build, input_shape, tokens: bool = False) -> dict:
+    """params, output shape(s) and FlopCounterMode multiply-adds of one sample, on the meta device
+    (token ids: int64 zeros)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     with torch.device("meta"):
         model = build().eval()
-    x = torch.empty((1, *input_shape), device="meta")
+    if tokens:
+        x = torch.zeros((1, *input_shape), dtype=torch.int64, device="meta")
+    else:
+        x = torch.empty((1, *input_shape), device="meta")
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         out = model(x)
     outs = list(out.values()) if isinstance(out, dict) else [out]
@@ -130,6 +151,7 @@ def main() -> None:
     parser.add_argument("--pix2pix", type=Path, help="a checkout of junyanz/pytorch-CycleGAN-and-pix2pix")
     parser.add_argument("--dcgan", type=Path, help="a checkout of pytorch/examples")
     parser.add_argument("--m5", type=Path, help="the torchaudio speech-command tutorial's .py (or a file with its class M5)")
+    parser.add_argument("--kim", type=Path, help="a folder with Shawn1993/cnn-text-classification-pytorch's model.py")
     args = parser.parse_args()
 
     import torch
@@ -144,11 +166,13 @@ def main() -> None:
         builders.update(dcgan_builders(torch, args.dcgan))
     if args.m5:
         builders.update(m5_builders(torch, args.m5))
+    if args.kim:
+        builders.update(kim_builders(torch, args.kim))
 
     models = json.loads(OUT.read_text())["models"] if OUT.exists() else {}
     for name, build in builders.items():
         graph = cnncalc.load(name)
-        totals = measure(torch, build, graph.input_shape)
+        totals = measure(torch, build, graph.input_shape, tokens=graph.tokens)
         models[name] = {"source": graph.source, "input": list(graph.input_shape), **totals}
         shapes = ", ".join("x".join(map(str, s)) for s in totals["outputs"])
         print(f"{name:18} params {totals['params']:>12,}  macs {totals['macs']:>16,}  output {shapes}")

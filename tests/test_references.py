@@ -24,6 +24,7 @@ REFERENCES = [  # every entry of the JSON, with the reference it was measured on
     "dcgan_generator",  # pytorch/examples dcgan/main.py Generator(ngpu=1), nz=100, ngf=64, nc=3
     "m5",               # pytorch/tutorials ...speech_command_classification_with_torchaudio_tutorial.py M5(1, 35)
     "resnet50_fpn",     # torchvision resnet_fpn_backbone(backbone_name="resnet50", weights=None, trainable_layers=3)
+    "kim_cnn",          # Shawn1993/cnn-text-classification-pytorch model.py CNN_Text(args), embed_num=18765, embed_dim=128, class_num=2
 ]
 
 

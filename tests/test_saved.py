@@ -14,7 +14,9 @@ from cnncalc.ops import REGISTRY, build_op  # noqa: E402
 from cnncalc.ops.registry import numel, sample_cases  # noqa: E402
 from cnncalc.torchcheck.build import build_model  # noqa: E402
 from cnncalc.torchcheck.measure import attention_counted  # noqa: E402
+from cnncalc.torchcheck.run import make_input  # noqa: E402
 from cnncalc.torchcheck.saved import measure_saved  # noqa: E402
+
 
 def measured_op(op, shapes, batch=2):
     """Bytes of the distinct non-parameter storages the op's twin saves, on inputs that are
@@ -74,7 +76,7 @@ def test_lenet5_by_hand():
 def _measure(name, batch, amp=None):
     analysis = cnncalc.analyze(name, batch=batch)
     graph = analysis.graph
-    model, x = build_model(graph), torch.randn(batch, *graph.input_shape)
+    model, x = build_model(graph), make_input(torch, graph, batch, "cpu", torch.float32)  # ids for tokens: true
     if amp is None:
         run = measure_saved(model, x)
     else:
@@ -187,7 +189,7 @@ def test_measuring_frees_the_forward_pass_it_measured():
     import gc
 
     graph = cnncalc.load("resnet18")
-    model, x = build_model(graph), torch.randn(2, *graph.input_shape)
+    model, x = build_model(graph), make_input(torch, graph, 2, "cpu", torch.float32)
 
     def live_tensors():
         gc.collect()

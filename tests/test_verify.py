@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 from cnncalc.ops.conv import Conv2d  # noqa: E402
 from cnncalc.ops.registry import Cost  # noqa: E402
 from cnncalc.sources import bundled_names  # noqa: E402
-from cnncalc.torchcheck.run import verify  # noqa: E402
+from cnncalc.torchcheck.run import make_input, verify  # noqa: E402
 from tests.conftest import analyse_bundled, run_cli  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -193,7 +193,7 @@ def test_json_counted_under_torch_is_flopcountermode_on_the_verify_model(name):
     graph = analyse_bundled(name).graph
     model = build_model(graph, "meta").eval()
     with FlopCounterMode(display=False) as counter, torch.no_grad(), attention_counted():
-        model(torch.empty((2, *graph.input_shape), device="meta"))
+        model(make_input(torch, graph, 2, "meta", torch.float32))
     assert data["convention"]["profile"] == "torch"
     assert data["total"]["counted"] == data["total"]["flops"] == counter.get_total_flops()
 
