@@ -57,9 +57,6 @@ def input_field(shape: tuple[int, ...]) -> Field:
     return Field((1,) * axes, (1,) * axes, (Fraction(0),) * axes)
 
 
-INPUT_FIELD = Field((1, 1), (1, 1), (Fraction(0), Fraction(0)))  # a C x H x W map's
-
-
 def _fit(f: Field, axes: int) -> Field:
     """The field seen by a window of `axes` axes (a 1-axis field is the same along every axis)."""
     if len(f.size) == axes:
