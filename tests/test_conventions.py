@@ -154,6 +154,15 @@ LAYERS = [
     pytest.param([3, 6], "- layernorm", (0, 0, 90, 18, 12, 72), id="layernorm"),
     # gelu on 18 elements: ptflops' nn.GELU hook + patched F.gelu = 36
     pytest.param([3, 6], "- gelu", (0, 0, 0, 36, 0, 0), id="gelu"),
+    # groupnorm, 3 groups, on 6x5x7 (210 elements), measured on the tools: fvcore 5 x 210 =
+    # 1,050 (aten::group_norm, affine); ptflops numel x 2 (affine) = 420; torchinfo gamma + beta =
+    # 12; thop has no rule for nn.GroupNorm: 0
+    pytest.param([6, 5, 7], "- groupnorm: {groups: 3}", (0, 0, 1_050, 420, 12, 0), id="groupnorm"),
+    # instancenorm (torch's default: no gamma, beta) on 210 elements: fvcore 4 x 210 = 840;
+    # ptflops 210; thop count_normalization 2 x 210 = 420; affine doubles ptflops and thop
+    pytest.param([6, 5, 7], "- instancenorm", (0, 0, 840, 210, 0, 420), id="instancenorm"),
+    pytest.param([6, 5, 7], "- instancenorm: {affine: true}", (0, 0, 1_050, 420, 12, 840), id="instancenorm-affine"),
+    pytest.param([6, 35], "- instancenorm", (0, 0, 840, 210, 0, 420), id="instancenorm1d"),
 ]
 
 

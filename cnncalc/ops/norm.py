@@ -1,4 +1,4 @@
-"""Normalisation: bn (BatchNorm1d/2d/3d, frozen), layernorm (over one axis) and lrn (AlexNet's local response
+"""Normalisation: bn (BatchNorm1d/2d/3d, frozen), groupnorm, instancenorm, layernorm (over one axis) and lrn (AlexNet's local response
 normalisation).
 
 Stage: ops (pure). In: op spec + input Shape. Out: Shape and Cost.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.errors import ShapeError, Span
-from cnncalc.ops.registry import Cost, Layer, OpDef, Saved, Shape, arg, axis_index, numel, register, rules
+from cnncalc.ops.registry import Cost, Layer, OpDef, Saved, Shape, arg, axis_index, fmt_shape, n, numel, register, rules, zero
 
 if TYPE_CHECKING:
     from torch import nn
@@ -147,6 +147,117 @@ class LayerNorm(OpDef):
         from cnncalc.torchcheck.modules import LayerNormOver
 
         return LayerNormOver(self.size(x), axis_index(self.axis, len(x), "layernorm", None) + 1, self.eps)
+
+
+def _affine_elems(f: Layer, affine: int, plain: int) -> int:
+    """Per input element, `affine` with gamma and beta, `plain` without."""
+    return (affine if f.op.affine else plain) * f.in_elems  # type: ignore[attr-defined]
+
+
+@register("groupnorm", "gn")
+class GroupNorm(OpDef):
+    """Group normalisation (torch's nn.GroupNorm): the C channels split into `groups` groups of
+    C/groups, each sample's group normalised over its channels and every position, then per
+    channel y = gamma*x_hat + beta. The same in training and inference (no running statistics).
+
+    params = 2*C with affine (gamma as weight, beta as bias), else 0
+    macs = 0 (lecture column); elem_ops = 5 per element (mean, variance, normalise, scale, shift)
+    """
+
+    category = "norm"
+    groups: int = arg("int+", doc="channel groups; must divide C (1: LayerNorm over C x H x W; C: instance norm)",
+                      example="32 (the group count of Wu and He 2018)")
+    eps: float = arg("float", 1e-5)
+    affine: bool = arg("bool", True, doc="learn gamma and beta per channel")
+    fold = True
+    ranks, layout = (2, 3, 4), "channels (C x L, C x H x W or C x T x H x W)"
+    autocast_cuda = "float32"  # group_norm is on CUDA's float32 list; the CPU's follows the input
+    counts = rules(
+        # fvcore flop_count.py aten::group_norm: norm_flop_counter(2): 5 per element affine, 4 not
+        fvcore=lambda f: _affine_elems(f, 5, 4),
+        # ptflops bn_flops_counter_hook on nn.GroupNorm: numel(input), x2 when affine
+        ptflops=lambda f: _affine_elems(f, 2, 1),
+        torchinfo=lambda f: f.params,  # gamma + beta, once per sample
+        thop=zero,  # no rule for nn.GroupNorm (measured: 0)
+    )
+    samples: ClassVar[tuple[Any, ...]] = ({"groups": 3}, {"groups": 2, "affine": False}, ({"groups": 4}, [(8, 10)]),
+               ({"groups": 1}, [(4, 3, 5, 5)]))
+    sample_inputs = ((6, 5, 7),)
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        if xs[0][0] % self.groups:
+            raise ShapeError(span, f"{self.type}: groups={self.groups} must divide the {xs[0][0]} channels",
+                             f"a divisor of {xs[0][0]}")
+        return xs[0]
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Its input and a mean and inverse std per sample and group, in float32."""
+        return (Saved("x0"), Saved("new", 2 * self.groups, "float32"))
+
+    def cost(self, xs: list[Shape], y: Shape) -> Cost:
+        learned = y[0] if self.affine else 0
+        return Cost(weights=learned, biases=learned, elem_ops=5 * numel(y))
+
+    def explain(self, xs: list[Shape], y: Shape) -> list[str]:
+        c, per = xs[0][0], numel(xs[0]) // xs[0][0]
+        learned = 2 * c if self.affine else 0
+        return [f"Output shape = input shape = {fmt_shape(y)}; {self.groups} groups of "
+                f"C/groups = {c // self.groups} channels, each normalised over {c // self.groups}*{per} = "
+                f"{n(c // self.groups * per)} values",
+                "Params = " + (f"gamma + beta per channel = 2*{c} = {learned}" if self.affine else "none (affine: false)"),
+                f"Flop (multiply-adds): none counted ({n(5 * numel(y))} elementwise ops, outside the lecture's flop column)"]
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.GroupNorm(self.groups, xs[0][0], eps=self.eps, affine=self.affine)
+
+
+@register("instancenorm")
+class InstanceNorm(OpDef):
+    """Instance normalisation (torch's nn.InstanceNorm1d/2d/3d, track_running_stats false): each
+    sample's channel normalised over its positions, then (affine) y = gamma*x_hat + beta. Style
+    transfer and pix2pix/CycleGAN generators use it; torch's default has no gamma and beta.
+
+    params = 2*C with affine, else 0 (torch's default: affine false)
+    macs = 0 (lecture column); elem_ops = 5 per element
+    """
+
+    category = "norm"
+    eps: float = arg("float", 1e-5)
+    affine: bool = arg("bool", False, doc="learn gamma and beta per channel (torch's default: false)")
+    fold = True
+    ranks, layout = (2, 3, 4), "channels (C x L, C x H x W or C x T x H x W)"
+    counts = rules(
+        # fvcore aten::instance_norm: norm_flop_counter(1): 5 per element affine, 4 not
+        fvcore=lambda f: _affine_elems(f, 5, 4),
+        # ptflops bn_flops_counter_hook on nn.InstanceNorm1d/2d/3d: numel(input), x2 when affine
+        ptflops=lambda f: _affine_elems(f, 2, 1),
+        torchinfo=lambda f: f.params,
+        # thop count_normalization: 2 * numel(input), x2 again when affine
+        thop=lambda f: _affine_elems(f, 4, 2),
+    )
+    samples: ClassVar[tuple[Any, ...]] = ({}, {"affine": True}, ({}, [(6, 10)]), ({"affine": True}, [(4, 3, 5, 5)]))
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        return xs[0]
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """torch runs batch norm on the batch seen as one sample of N*C channels: its input (a
+        view), a mean and inverse std per sample and channel in float32 and, with affine, gamma
+        repeated for every sample (a new tensor of N*C)."""
+        c = xs[0][0]
+        return (Saved("x0"), Saved("new", 2 * c, "float32"), *((Saved("new", c),) if self.affine else ()))
+
+    def cost(self, xs: list[Shape], y: Shape) -> Cost:
+        learned = y[0] if self.affine else 0
+        return Cost(weights=learned, biases=learned, elem_ops=5 * numel(y))
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        cls = {2: nn.InstanceNorm1d, 3: nn.InstanceNorm2d, 4: nn.InstanceNorm3d}[len(xs[0])]
+        return cls(xs[0][0], eps=self.eps, affine=self.affine)
 
 
 def _ptflops_lrn(f: Layer) -> int:
