@@ -47,7 +47,8 @@ NONE: dict[str, str] = {
                  "googlenet-tv has torchvision's top-1",
     "preact_resnet18": "He et al. 2016 report ImageNet results for ResNet-152 and -200 only",
     # video classifiers (Kinetics-400) and segmentation models (COCO-VOC): no ImageNet top-1
-    **{name: "a Kinetics-400 video classifier: no ImageNet accuracy" for name in ("r3d_18", "mc3_18", "r2plus1d_18")},
+    **{name: "a Kinetics-400 video classifier: no ImageNet accuracy" for name in (
+        "r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v1_b", "mvit_v2_s", "swin3d_t", "swin3d_s", "swin3d_b")},
     **{name: "a segmentation model (COCO with VOC's 20 classes): no ImageNet accuracy" for name in (
         "fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101", "deeplabv3_mobilenet_v3_large",
         "lraspp_mobilenet_v3_large")},

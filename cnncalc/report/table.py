@@ -175,7 +175,7 @@ def _table(analysis: Analysis, view: v.View, layout: Layout) -> Table:
 
 
 FAMILIES = ("LeNet", "AlexNet & ZFNet", "VGG", "GoogLeNet & Inception", "ResNet", "ResNet variants",
-            "DenseNet", "Efficient networks", "NASNet", "RegNet", "ConvNeXt", "Vision transformers", "Segmentation",
+            "DenseNet", "Efficient networks", "NASNet", "RegNet", "ConvNeXt", "Vision transformers", "Video", "Segmentation",
             "Detection", "Hand-built")
 
 
