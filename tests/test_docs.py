@@ -38,8 +38,35 @@ def test_every_op_is_documented():
     from cnncalc.ops import REGISTRY
 
     page = (DOCS / "ops.md").read_text()
-    for name in REGISTRY:
+    for name, cls in REGISTRY.items():
+        assert cls.doc_row is not None, f"op '{name}' has no doc_row (its docs/ops.md row)"
         assert f"`{name}`" in page, f"docs/ops.md does not describe the op '{name}'"
+
+
+def test_ops_tables_are_generated_from_the_registry():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_ops_doc", DOCS.parent / "scripts" / "make_ops_doc.py")
+    assert spec and spec.loader
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    page = (DOCS / "ops.md").read_text()
+    assert page.count("<!-- ops table: ") == 3
+    assert script.render(page) == page, "docs/ops.md is stale: run python scripts/make_ops_doc.py"
+
+
+def test_every_key_of_an_op_is_in_its_docs_row():
+    # the keys column is written by hand: it must name every YAML key the op class declares
+    # ("as maxpool, plus ..." names those of the op it refers to)
+    from cnncalc.ops import REGISTRY
+
+    for name, cls in REGISTRY.items():
+        keys = cls.doc_row.keys
+        referred = re.match(r"as `?(\w+)`?", keys)
+        if referred:
+            keys += REGISTRY[referred.group(1)].doc_row.keys
+        missing = [k for k in cls.fields if f"`{k}`" not in keys and k != "name"]
+        assert not missing, f"docs/ops.md's row for '{name}' does not name its keys {missing}"
 
 
 def test_every_doc_page_is_linked_from_the_readme():

@@ -34,7 +34,7 @@ TORCHVISION_EXACT = [  # specs equal to torchvision's model of the same name (th
     "vgg19_bn", "vit_b_16", "vit_b_32", "vit_h_14", "vit_l_16", "vit_l_32", "wide_resnet50_2",
     "wide_resnet101_2",
     # segmentation (3x520x520) and video (3x16x112x112, s3d at 3x16x224x224), issue 28
-    "s3d", "fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101", "deeplabv3_mobilenet_v3_large",
+    "s3d", "swin3d_t", "swin3d_s", "swin3d_b", "fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101", "deeplabv3_mobilenet_v3_large",
     "lraspp_mobilenet_v3_large",
 ]
 

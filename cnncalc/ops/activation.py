@@ -16,6 +16,7 @@ from cnncalc.errors import Span
 from cnncalc.ops.registry import (
     CALL_DOC,
     Cost,
+    DocRow,
     Layer,
     OpDef,
     Rule,
@@ -45,6 +46,7 @@ def _twice_out(f: Layer) -> int:
 class _Elementwise(OpDef):
     """Family base: y = f(x) elementwise, any rank. No tool but ptflops (and thop for softmax)
     counts an activation; ptflops' rules are per op, below."""
+    doc_row = DocRow("any", "`call` (module)", "same", "0", "0 (1 op/element)")
 
     fold = True
     ops_per_element = 1
@@ -109,6 +111,7 @@ Identity = _simple("identity", "Identity", "", True, "")
 @register("leaky_relu")
 class LeakyReLU(_Elementwise):
     """LeakyReLU: y = x if x > 0 else slope*x. elem_ops = 1 per element."""
+    doc_row = DocRow("any", "`slope` (0.01), `call` (module)", "same", "0", "0 (1 op/element)")
 
     slope: float = arg("float", 0.01)
     inplace = True
@@ -129,6 +132,7 @@ class LeakyReLU(_Elementwise):
 @register("dropout")
 class Dropout(_Elementwise):
     """Dropout: identity at inference (the lecture counts nothing). elem_ops = 0."""
+    doc_row = DocRow("any", "`p` (0.5), `call` (module)", "same")
 
     p: float = arg("prob", 0.5)
     inplace = True
@@ -166,6 +170,7 @@ def _thop_softmax(f: Layer) -> int:
 class Softmax(_Elementwise):
     """Softmax over one axis (default 0: the channels of C x H x W, the features of a flat
     input; -1 for attention scores): exp, sum, divide = elem_ops 3 per element."""
+    doc_row = DocRow("any", "`axis` (0), `call` (module)", "same", "0", "0 (3 ops/element)")
 
     axis: int = arg("int", 0, doc="the axis it normalises over (batch excluded; -1 is the last)")
     ops_per_element = 3
@@ -197,6 +202,7 @@ class Softmax(_Elementwise):
 class LogSoftmax(Softmax):
     """log(softmax) over one axis, computed as torch does (x - max - log(sum(exp))): a
     classifier's log-probabilities (nll_loss's input); elem_ops 3 per element."""
+    doc_row = DocRow("any", "`axis` (0), `call` (module)", "same", "0", "0 (3 ops/element)")
 
     function = "log_softmax"
     counts = {"ptflops": zero, "thop": zero}  # neither hooks nn.LogSoftmax nor patches F.log_softmax (measured)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import ShapeError, Span
-from cnncalc.ops.registry import Cost, Layer, OpDef, Saved, Shape, arg, n, register, rules, two_per_mac, zero
+from cnncalc.ops.registry import Cost, DocRow, Layer, OpDef, Saved, Shape, arg, n, register, rules, two_per_mac, zero
 
 if TYPE_CHECKING:
     from torch import nn
@@ -47,6 +47,7 @@ class Attention(OpDef):
     macs   = N*D*3D (q, k, v) + heads*N*N*dh (q k^T) + heads*N*N*dh (weights x v) + N*D*D (out)
            = 4*N*D*D + 2*N*N*D
     """
+    doc_row = DocRow("any", "`heads`, `bias` (true); on `N × D` tokens", "same", "`4·D² (+4·D)`", "`4·N·D² + 2·N²·D`")
 
     category = "attention"
     heads: int = arg("int+", doc="attention heads; must divide D")

@@ -28,6 +28,7 @@ from cnncalc.ops.geometry import (
 )
 from cnncalc.ops.registry import (
     Cost,
+    DocRow,
     OpDef,
     Saved,
     Shape,
@@ -97,6 +98,13 @@ class Conv(_Window):
     params  = out * (in_c // groups) * prod(kernel)   (+ out with bias)
     macs    = out * prod(out sizes) * (in_c // groups) * prod(kernel)
     """
+    doc_row = DocRow(
+        "conv",
+        "`out`, `kernel`, `stride` (1), `pad` (0; or `same`, `valid`), `dilation` (1), `groups` (1), `bias` (true), "
+        "`call` (module; subclass: the model's own nn.Conv subclass, which ptflops and thop do not hook)",
+        "`out × H' × W'`",
+        "`out·(C/groups)·kh·kw (+out)`",
+        "`out·H'·W'·(C/groups)·kh·kw`")
 
     category = "conv"
     out: int = arg("int+", doc="output channels (the lecture's 'filters')")
@@ -277,6 +285,9 @@ class ConvTranspose(_Window):
     macs   = in_c * prod(in sizes) * (out // groups) * prod(kernel): every input element times
              its kernel, once (the work of the conv whose gradient this is)
     """
+    doc_row = DocRow("conv", "`out`, `kernel`, `stride` (1), `pad` (0), `output_pad` (0), `dilation` (1), `groups` (1), `bias` (true)",
+        "`out × H' × W'` (transposed rule)", "`C·(out/groups)·kh·kw (+out)`",
+        "`C·H·W·(out/groups)·kh·kw` (each input element times its kernel)")
 
     category = "conv"
     out: int = arg("int+", doc="output channels")

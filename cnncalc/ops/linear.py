@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from cnncalc.errors import ShapeError, Span
 from cnncalc.ops.registry import (
     Cost,
+    DocRow,
     OpDef,
     Pair,
     Saved,
@@ -41,6 +42,7 @@ class Flatten(OpDef):
 
     params = 0; macs = 0 (a view: no arithmetic)
     """
+    doc_row = DocRow("any", "`start` (0), `end` (-1)", "axes `start..end` merged into one")
 
     view = True  # the output is a view of the input's storage
 
@@ -91,6 +93,12 @@ class Linear(OpDef):
     params = in * out   (+ out with bias)
     macs   = (product of the leading axes) * in * out
     """
+    doc_row = DocRow(
+        "any",
+        "`out`, `bias` (true), `in_features` (optional: checked)",
+        "the last axis becomes `out`",
+        "`in·out (+out)`",
+        "`(leading axes)·in·out`")
 
     category = "linear"
     out: int = arg("int+", doc="output features")
@@ -160,6 +168,12 @@ class MatMul(OpDef):
 
     macs = (product of the leading axes) * n * k * m
     """
+    doc_row = DocRow(
+        "any",
+        "`transpose` (false); two `inputs`",
+        "`(…, n, k) @ (…, k, m) → (…, n, m)`; with `transpose`, b is `(…, m, k)`",
+        "0",
+        "`(leading)·n·k·m`")
 
     category = "attention"
     transpose: bool = arg("bool", False, doc="use the transpose of the second input (q @ k^T)")
@@ -207,6 +221,12 @@ class Embedding(OpDef):
 
     out = (*in, dim);  params = vocab * dim;  macs = 0 (a lookup, no multiply-adds)
     """
+    doc_row = DocRow(
+        "any",
+        "`vocab`, `dim`; on integer token ids (the spec says `tokens: true`)",
+        "`(*in, dim)`",
+        "`vocab·dim`",
+        "0 (a lookup)")
 
     vocab: int = arg("int+", doc="the number of token ids (torch's num_embeddings)")
     dim: int = arg("int+", doc="the length of each row (torch's embedding_dim)")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from cnncalc.errors import ShapeError, Span
 from cnncalc.ops.registry import (
     Cost,
+    DocRow,
     Layer,
     OpDef,
     Saved,
@@ -58,6 +59,9 @@ class Partition(OpDef):
 
     params = 0; macs = 0 (a reshape and a permute: data movement; no tool counts it)
     """
+    doc_row = DocRow("any",
+        "`size` (s), `mode` (window: s × s neighbours; grid: s × s positions spread over the map); on `C × H × W`, s divides H and W",
+        "`G × N × C`, G = (H/s)·(W/s), N = s²")
 
     size: int = arg("int+", doc="s: the window side (window) or the grid side (grid); MaxViT: 7")
     mode: str = arg("in:window,grid", "window", doc=MODE_DOC)
@@ -94,6 +98,10 @@ class Unpartition(OpDef):
 
     params = 0; macs = 0 (a permute and a reshape; no tool counts it)
     """
+    doc_row = DocRow(
+        "any",
+        "`size`, `mode` (window), `height` (0: a square map); on `G × N × C`",
+        "the `C × H × W` map `partition` cut")
 
     size: int = arg("int+", doc="s, as in the partition it undoes")
     mode: str = arg("in:window,grid", "window", doc=MODE_DOC)
@@ -178,6 +186,12 @@ class RelAttention(OpDef):
     params = C*3C + 3C (to_qkv) + C*C + C (merge) + (2s-1)^2 * heads (bias table)
     macs   = G * (4*N*C*C + 2*N*N*C)
     """
+    doc_row = DocRow(
+        "any",
+        "`heads`, `size` (s, N = s²); on `G × N × C`",
+        "same",
+        "`4·C² + 4·C + (2s−1)²·heads`",
+        "`G·(4·N·C² + 2·N²·C)`")
 
     category = "attention"
     heads: int = arg("int+", doc="attention heads; must divide C (torchvision: C / head_dim, head_dim 32)")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import ShapeError, Span
-from cnncalc.ops.registry import Cost, OpDef, Saved, Shape, arg, axis_index, fmt_shape, numel, register, rules
+from cnncalc.ops.registry import Cost, DocRow, OpDef, Saved, Shape, arg, axis_index, fmt_shape, numel, register, rules
 
 if TYPE_CHECKING:
     from torch import nn
@@ -67,6 +67,7 @@ class _Elementwise(OpDef):
 @register("add")
 class Add(_Elementwise):
     """Elementwise sum of two or more tensors (a residual add), broadcasting as torch does."""
+    doc_row = DocRow("any", "`inputs` (2 or more; broadcasting)", "the broadcast shape", "0", "0 (`n−1` ops/element)")
 
     sample_inputs = ((6, 12, 12), (6, 12, 12))
 
@@ -80,6 +81,7 @@ class Add(_Elementwise):
 class Mul(_Elementwise):
     """Elementwise product of two or more tensors, broadcasting size-1 dimensions (the
     squeeze-and-excitation scale: C x 1 x 1 times C x H x W). elem_ops = (n-1) per output element."""
+    doc_row = DocRow("any", "`inputs` (2 or more; broadcasting)", "the broadcast shape", "0", "0 (`n−1` ops/element)")
 
     sample_inputs = ((6, 12, 12), (6, 1, 1))  # squeeze-and-excitation broadcasting
 
@@ -97,6 +99,7 @@ class Mul(_Elementwise):
 class Sub(_Elementwise):
     """Elementwise difference of two tensors, a - b, broadcasting as torch does (a normalising
     head's x - mean). elem_ops = 1 per output element."""
+    doc_row = DocRow("any", "`inputs` (exactly 2: `a − b`, `a / b`; broadcasting)", "the broadcast shape", "0", "0 (1 op/element)")
 
     arity = 2
     sample_inputs = ((6, 12, 12), (6, 1, 1))
@@ -111,6 +114,7 @@ class Sub(_Elementwise):
 class Div(_Elementwise):
     """Elementwise quotient of two tensors, a / b, broadcasting as torch does (x / norm).
     elem_ops = 1 per output element."""
+    doc_row = DocRow("any", "`inputs` (exactly 2: `a − b`, `a / b`; broadcasting)", "the broadcast shape", "0", "0 (1 op/element)")
 
     arity = 2
     sample_inputs = ((6, 12, 12), (6, 1, 1))
@@ -129,6 +133,7 @@ class Div(_Elementwise):
 class Concat(OpDef):
     """Concatenation along an axis: the channels by default (Inception, DenseNet; the features of
     flat inputs), or any other, e.g. the tokens of N x D."""
+    doc_row = DocRow("any", "`inputs` (2 or more), `axis` (0)", "the inputs joined along `axis`")
 
     axis: int = arg("int", 0)
     arity = 0
@@ -157,6 +162,9 @@ class Param(OpDef):
     params = product of shape (as weights); macs = 0; elem_ops = one per output element for add
     and mul, none for concat.
     """
+    doc_row = DocRow("any", "`shape`, `merge` (concat, add, mul), `axis` (0)",
+        "concat: the learned tensor first along `axis`; add / mul: broadcast, the input's shape", "`prod(shape)`",
+        "0 (add, mul: 1 op/element)")
 
     shape: tuple[int, ...] = arg("ints", doc="the learned tensor's shape (batch excluded)")
     merge: str = arg("in:concat,add,mul", doc="how it joins the input")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.errors import ShapeError, Span
-from cnncalc.ops.registry import Cost, Layer, OpDef, Saved, Shape, arg, axis_index, fmt_shape, n, numel, register, rules, zero
+from cnncalc.ops.registry import Cost, DocRow, Layer, OpDef, Saved, Shape, arg, axis_index, fmt_shape, n, numel, register, rules, zero
 
 if TYPE_CHECKING:
     from torch import nn
@@ -37,6 +37,9 @@ class BatchNorm(OpDef):
     FrozenBatchNorm2d (detection backbones): gamma, beta and the statistics all buffers, 0 params
     macs = 0 (lecture column); elem_ops = 2 per element (one scale, one shift once folded)
     """
+    doc_row = DocRow("conv", "`eps` (1e-5), `affine` (true), `frozen` (false: torchvision's FrozenBatchNorm2d, all buffers)",
+        "same (C, C × L, C × H × W, C × T × H × W)", "`2·C` (0 with `affine: false` or `frozen: true`)",
+        "0 (2 elementwise ops/element)")
 
     category = "norm"
     eps: float = arg("float", 1e-5)
@@ -99,6 +102,7 @@ class LayerNorm(OpDef):
     params = 2*D, D = the size of the axis (gamma as weight, beta as bias)
     macs = 0 (lecture column); elem_ops = 5 per element (mean, variance, normalise, scale, shift)
     """
+    doc_row = DocRow("any", "`axis` (-1), `eps` (1e-5)", "same", "`2·D`, D = size of `axis`", "0 (5 ops/element)")
 
     category = "norm"
     axis: int = arg("int", -1, doc="the axis it normalises over: -1 (last) or 0 (channels of C x H x W)")
@@ -163,6 +167,12 @@ class GroupNorm(OpDef):
     params = 2*C with affine (gamma as weight, beta as bias), else 0
     macs = 0 (lecture column); elem_ops = 5 per element (mean, variance, normalise, scale, shift)
     """
+    doc_row = DocRow(
+        "conv",
+        "`groups`, `eps` (1e-5), `affine` (true)",
+        "same (C × L, C × H × W, C × T × H × W)",
+        "`2·C` (0 with `affine: false`)",
+        "0 (5 elementwise ops/element)")
 
     category = "norm"
     groups: int = arg("int+", doc="channel groups; must divide C (1: LayerNorm over C x H x W; C: instance norm)",
@@ -222,6 +232,8 @@ class InstanceNorm(OpDef):
     params = 2*C with affine, else 0 (torch's default: affine false)
     macs = 0 (lecture column); elem_ops = 5 per element
     """
+    doc_row = DocRow("conv", "`eps` (1e-5), `affine` (false, torch's default)", "same (C × L, C × H × W, C × T × H × W)",
+        "`2·C` with `affine: true`, else 0", "0 (5 elementwise ops/element)")
 
     category = "norm"
     eps: float = arg("float", 1e-5)
@@ -272,6 +284,7 @@ class LocalResponseNorm(OpDef):
     """Local response normalisation across `size` neighbouring channels (AlexNet 2012: size 5,
     alpha 1e-4, beta 0.75, k 2). params = 0; macs = 0; elem_ops = size per element (the sum
     of squares over the window)."""
+    doc_row = DocRow("conv", "`size`, `alpha` (1e-4), `beta` (0.75), `k` (1)", "same", "0", "0 (`size` ops/element)")
 
     category = "norm"
     size: int = arg("int+", doc="channels in each window (AlexNet: 5)",

@@ -17,6 +17,7 @@ from cnncalc.ops.registry import (
     CALL,
     CALL_DOC,
     Cost,
+    DocRow,
     Layer,
     OpDef,
     Saved,
@@ -124,6 +125,8 @@ class _Pool(OpDef):
 @register("maxpool")
 class MaxPool(_Pool):
     """Max pooling: the largest value of each window (rules: _Pool)."""
+    doc_row = DocRow("conv", "`kernel`, `stride` (= kernel), `pad` (0), `ceil_mode` (false), `call` (module)", "`C × H' × W'`", "0",
+        "`C·H'·W'·kh·kw`")
 
     samples = ({"kernel": 3, "stride": 2}, {"kernel": 3, "stride": 2, "pad": 1, "ceil_mode": True},
                {"kernel": [2, 3], "stride": [1, 2]}, {"kernel": 2, "call": "function"},
@@ -148,6 +151,7 @@ class MaxPool(_Pool):
 @register("avgpool")
 class AvgPool(_Pool):
     """Average pooling: the mean of each window, padding counted unless count_include_pad is false."""
+    doc_row = DocRow("conv", "as maxpool, plus `count_include_pad` (true)", "`C × H' × W'`", "0", "`C·H'·W'·kh·kw`")
 
     count_include_pad: bool = arg("bool", True, doc="divide by the full window, padding included")
     counts = {"thop": by_call(lambda f: f.out_elems, zero)}  # thop count_avgpool: numel(output)
@@ -201,6 +205,12 @@ class AdaptiveAvgPool(OpDef):
     out = (C, *out) whatever the input size;  params = 0
     macs = C * prod(sum of window lengths per axis): every window element read once
     """
+    doc_row = DocRow(
+        "conv",
+        "`out` (one per axis, or one for all), `call` (module)",
+        "`C × oh × ow`",
+        "0",
+        "`C·Σh-windows·Σw-windows`")
 
     category = "pooling"
     out: Any = arg("axes+", doc="output size: s for every axis, or one per axis")
@@ -287,6 +297,7 @@ class AdaptiveMaxPool(AdaptiveAvgPool):
 
     macs = C * prod(sum of window lengths per axis): every window element read once
     """
+    doc_row = DocRow("conv", "`out`, `call` (module)", "`C × oh × ow`", "0", "`C·Σh-windows·Σw-windows`")
 
     call: str = arg("in:module,function", "module", doc=CALL_DOC)
     # fvcore: no handle for aten::adaptive_max_pool2d; ptflops pool_flops_counter_hook: numel(input)
@@ -307,6 +318,7 @@ class GlobalAvgPool(AdaptiveAvgPool):
 
     macs = C * prod(spatial sizes)
     """
+    doc_row = DocRow("conv", "`call` (module), `out` (1)", "`C × 1 × 1`", "0", "`C·H·W`")
 
     out: Any = arg("axes+", 1)
     samples: ClassVar[tuple[Any, ...]] = ({}, {"call": "method"}, ({}, [(4, 7)]), ({}, [(3, 2, 5, 5)]))

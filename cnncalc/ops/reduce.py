@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import Span, SpecError
-from cnncalc.ops.registry import Cost, OpDef, Saved, Shape, arg, axis_index, numel, register, rules
+from cnncalc.ops.registry import Cost, DocRow, OpDef, Saved, Shape, arg, axis_index, numel, register, rules
 
 if TYPE_CHECKING:
     from torch import nn
@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 class _Reduce(OpDef):
     """Reduce `axes` (batch excluded; negative from the end) to one value each: removed, or kept
     as size 1 with keepdim. elem_ops = one per input element read."""
+    doc_row = DocRow(
+        "any",
+        "`axes` (`[1, 2]`: H and W of C × H × W), `keepdim` (false)",
+        "the axes removed (kept as 1 with `keepdim`)",
+        "0",
+        "0 (1 op per input element)")
 
     axes: tuple = arg("ints", doc="the axes reduced, e.g. [1, 2] (H and W of C x H x W)")
     keepdim: bool = arg("bool", False, doc="keep each reduced axis as size 1")

@@ -194,6 +194,23 @@ def arg(kind: str, default: Any = REQUIRED, doc: str = "", example: str = "") ->
     return Arg(kind, default, doc, example)
 
 
+class DocRow(NamedTuple):
+    """The op's row in docs/ops.md's tables (scripts/make_ops_doc.py writes them from these):
+    the table it is in (SECTIONS), its YAML keys with defaults, and its output, params and
+    multiply-adds as formulas. Ops whose rows are equal and adjacent share one row (relu, relu6,
+    ...: their family base class declares it)."""
+
+    section: str
+    keys: str
+    output: str
+    params: str = "0"
+    macs: str = "0"
+
+
+# docs/ops.md's op tables, in page order: section key -> heading
+SECTIONS = {"conv": "Convolution, pooling, normalisation", "resample": "Resampling", "any": "Any rank"}
+
+
 class OpDef:
     """Base of every op: a frozen record whose fields (annotated with arg()) are its YAML keys."""
 
@@ -217,6 +234,7 @@ class OpDef:
     # the layer type it is summed under in the report's summary by type (report/web.py):
     # conv, linear, norm, pooling, attention or other (activations, merges, reshapes)
     category: ClassVar[str] = "other"
+    doc_row: ClassVar[DocRow | None] = None  # its docs/ops.md row (every registered op has one: a test checks)
     # Under autocast (memory --amp; docs/memory.md), the dtype the op computes and returns in:
     #   "follow"   the dtype of its first input (activations, pooling, batch norm, views)
     #   "low"      the low dtype: on autocast's lower-precision list (conv, linear, matmul,

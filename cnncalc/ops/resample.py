@@ -13,6 +13,7 @@ from cnncalc.ops.geometry import MAPS, SPATIAL_RANKS, letters, per_axis
 from cnncalc.ops.registry import (
     CALL_DOC,
     Cost,
+    DocRow,
     Layer,
     OpDef,
     Saved,
@@ -66,6 +67,13 @@ class Upsample(OpDef):
     params = 0; macs = 0 (the lecture's column: no multiply-adds of weights); elem_ops = the
     weighted sum of each output element's taps: 0 for nearest, 2 per axis-tap for linear modes
     """
+    doc_row = DocRow(
+        "resample",
+        "`scale` (a number for every axis or one per axis: 2, 0.5, [1, 2, 2]) or `size`, or a second input whose size it takes; "
+        "`mode` (nearest; linear, bilinear, bicubic, trilinear), `align_corners` (false), `call` (module; function: F.interpolate)",
+        "`C × floor(H·s) × floor(W·s)`",
+        "0",
+        "0 (linear modes: 2 elementwise ops per tap and output element)")
 
     scale: Any = arg("scales", None, doc="factor per axis: a number for every axis, or one per axis (2, 0.5, 1.5)")
     size: Any = arg("axes+", None, doc="output size instead of a scale: s or one per axis")
@@ -210,6 +218,7 @@ class PixelShuffle(OpDef):
 
     params = 0; macs = 0 (a copy)
     """
+    doc_row = DocRow("resample", "`factor` r", "`C/r² × H·r × W·r`")
 
     factor: int = arg("int+", doc="the upscale factor r")
     ranks, layout = (3,), "a C x H x W feature map"
@@ -251,6 +260,7 @@ class PixelUnshuffle(OpDef):
 
     params = 0; macs = 0 (a copy)
     """
+    doc_row = DocRow("resample", "`factor` r", "`C·r² × H/r × W/r`")
 
     factor: int = arg("int+", doc="the downscale factor r")
     ranks, layout = (3,), "a C x H x W feature map"

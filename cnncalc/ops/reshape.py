@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.errors import ShapeError, Span, SpecError
-from cnncalc.ops.registry import OpDef, Pair, Shape, arg, axis_index, fmt_shape, numel, register, rules
+from cnncalc.ops.registry import DocRow, OpDef, Pair, Shape, arg, axis_index, fmt_shape, numel, register, rules
 
 if TYPE_CHECKING:
     from torch import nn
@@ -23,6 +23,7 @@ class Permute(OpDef):
     """Reorder the axes (batch excluded): C x H x W -> H x W x C is dims [1, 2, 0] (ConvNeXt's
     channels-last block), and back [2, 0, 1]; 768 x 196 -> 196 x 768 tokens is [1, 0].
     out[i] = in[dims[i]]; no params, no MACs."""
+    doc_row = DocRow("any", "`dims`, e.g. `[1, 2, 0]`", "`out[i] = in[dims[i]]`")
 
     view = True  # the output is a view of the input's storage
 
@@ -47,6 +48,7 @@ class Permute(OpDef):
 class Reshape(OpDef):
     """A new shape with the same elements (batch excluded); one axis may be -1, inferred:
     768 x 196 -> 768 x 14 x 14 is shape [768, 14, 14] or [-1, 14, 14]. No params, no MACs."""
+    doc_row = DocRow("any", "`shape` (one entry may be `-1`)", "`shape`")
 
     view = True  # the output is a view of the input's storage
 
@@ -78,6 +80,7 @@ class Reshape(OpDef):
 class Select(OpDef):
     """One index of an axis, the axis removed (ViT's class token: x[:, 0] of 197 x 768 tokens
     is select {axis: 0, index: 0} -> 768). No params, no MACs."""
+    doc_row = DocRow("any", "`index`, `axis` (0)", "that axis removed (`x[:, 0]`)")
 
     view = True  # the output is a view of the input's storage
 
@@ -104,6 +107,7 @@ class Select(OpDef):
 @register("channel_shuffle")
 class ChannelShuffle(OpDef):
     """ShuffleNet's channel shuffle: C = g*n channels reordered as n*g. Same shape; no params, no MACs."""
+    doc_row = DocRow("conv", "`groups`", "same")
 
     groups: int = arg("int+")
     ranks, layout = (3,), "a C x H x W feature map"
@@ -126,6 +130,7 @@ class Chunk(OpDef):
     """The `index`-th of `chunks` equal slices of an axis (default 0, the channels: ShuffleNet v2
     splits in two, chunk {chunks: 2, index: 0} and {chunks: 2, index: 1}; a transformer's q, k, v
     are chunk {chunks: 3, index: 0..2, axis: -1} of the qkv projection)."""
+    doc_row = DocRow("any", "`chunks`, `index`, `axis` (0)", "the axis divided by `chunks`")
 
     view = True  # the output is a view of the input's storage
 
@@ -154,6 +159,7 @@ class Chunk(OpDef):
 class Split(OpDef):
     """The `index`-th of the pieces torch.split(x, sizes, axis) cuts: pieces of unequal sizes
     (default axis 0, the channels), which must add up to the axis."""
+    doc_row = DocRow("any", "`sizes` (unequal pieces: `[64, 32, 32]`), `index`, `axis` (0)", "the axis is `sizes[index]`")
 
     view = True  # the output is a view of the input's storage
 
@@ -187,6 +193,7 @@ class ZeroPad2d(OpDef):
     """Zero padding: pad p (all sides), [h, w] (top/bottom, left/right) or [left, right, top, bottom];
     a negative side crops (NASNet's pixel shift: [-1, 1, -1, 1]), as torch's ZeroPad2d does.
     out = C x (H + top + bottom) x (W + left + right); no params, no MACs."""
+    doc_row = DocRow("conv", "`pad`: p, [h, w] or [left, right, top, bottom]", "`C × (H+t+b) × (W+l+r)`")
 
     pad: Any = arg("pads")
     ranks, layout = (3,), "a C x H x W feature map"

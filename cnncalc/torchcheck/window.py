@@ -1,14 +1,17 @@
 """Torch twins of the Swin ops (cnncalc/ops/window.py): torchvision's ShiftedWindowAttention,
-ShiftedWindowAttentionV2 and _patch_merging_pad, written out again here (torchvision is not a
-dependency) with the same modules, parameters, buffers and calls, so that FlopCounterMode and
-every counting tool see in them what they see in torchvision's (the calls are the tools' hooks:
-F.linear, Tensor.matmul, F.softmax are looked up when called; F is patched by ptflops).
+ShiftedWindowAttention3d, ShiftedWindowAttentionV2 and _patch_merging_pad, written out again here
+(torchvision is not a dependency) with the same modules, parameters, buffers and calls, so that
+FlopCounterMode and every counting tool see in them what they see in torchvision's (the calls are
+the tools' hooks: F.linear, Tensor.matmul, F.softmax are looked up when called; F is patched by
+ptflops). One function serves both ranks: the map is B x H x W x C or B x T x H x W x C.
 
-Source: torchvision/models/swin_transformer.py (torchvision 0.29).
+Source: torchvision/models/swin_transformer.py and torchvision/models/video/swin_transformer.py
+(torchvision 0.29).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -17,21 +20,26 @@ from torch import Tensor, nn
 
 
 def shifted_window_attention(x: Tensor, qkv_weight: Tensor, proj_weight: Tensor, bias: Tensor,
-                             window: tuple[int, int], heads: int, shift: tuple[int, int],
+                             window: tuple[int, ...], heads: int, shift: tuple[int, ...],
                              qkv_bias: Tensor | None, proj_bias: Tensor | None,
                              logit_scale: Tensor | None = None) -> Tensor:
-    """torchvision's shifted_window_attention in eval mode (dropout p 0: left out), B x H x W x C."""
-    b, h, w, c = x.shape
-    pad_r = (window[1] - w % window[1]) % window[1]
-    pad_b = (window[0] - h % window[0]) % window[0]
-    x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
-    _, pad_h, pad_w, _ = x.shape
-    sh = (0 if window[0] >= pad_h else shift[0], 0 if window[1] >= pad_w else shift[1])  # no shift in one window
+    """torchvision's shifted_window_attention (B x H x W x C) and shifted_window_attention_3d
+    (B x T x H x W x C) in eval mode (dropout p 0: left out)."""
+    b, *sizes, c = x.shape
+    axes = len(sizes)
+    pads = [(w - s % w) % w for s, w in zip(sizes, window)]
+    x = F.pad(x, [0, 0, *itertools.chain.from_iterable((0, p) for p in reversed(pads))])
+    padded = list(x.shape[1:-1])
+    # 2-D: no shift where one window covers the map (the 3-D module has dropped it already)
+    sh = [0 if w >= p else s for w, p, s in zip(window, padded, shift)]
+    dims = tuple(range(1, axes + 1))
     if sum(sh) > 0:
-        x = torch.roll(x, shifts=(-sh[0], -sh[1]), dims=(1, 2))
-    num_windows = (pad_h // window[0]) * (pad_w // window[1])
-    x = x.view(b, pad_h // window[0], window[0], pad_w // window[1], window[1], c)
-    x = x.permute(0, 1, 3, 2, 4, 5).reshape(b * num_windows, window[0] * window[1], c)
+        x = torch.roll(x, shifts=tuple(-s for s in sh), dims=dims)
+    grid = [p // w for p, w in zip(padded, window)]
+    num_windows, tokens = math.prod(grid), math.prod(window)
+    split = list(itertools.chain.from_iterable(zip(grid, window)))  # g0, w0, g1, w1, ...
+    gather = (*range(0, 2 * axes, 2), *range(1, 2 * axes, 2))  # the grid axes, then the window axes
+    x = x.view(b, *split, c).permute(0, *(1 + a for a in gather), 2 * axes + 1).reshape(b * num_windows, tokens, c)
 
     if logit_scale is not None and qkv_bias is not None:
         qkv_bias = qkv_bias.clone()
@@ -49,16 +57,11 @@ def shifted_window_attention(x: Tensor, qkv_weight: Tensor, proj_weight: Tensor,
     attn = attn + bias
 
     if sum(sh) > 0:
-        mask = x.new_zeros((pad_h, pad_w))
-        h_slices = ((0, -window[0]), (-window[0], -sh[0]), (-sh[0], None))
-        w_slices = ((0, -window[1]), (-window[1], -sh[1]), (-sh[1], None))
-        count = 0
-        for hs in h_slices:
-            for ws in w_slices:
-                mask[hs[0]:hs[1], ws[0]:ws[1]] = count
-                count += 1
-        mask = mask.view(pad_h // window[0], window[0], pad_w // window[1], window[1])
-        mask = mask.permute(0, 2, 1, 3).reshape(num_windows, window[0] * window[1])
+        mask = x.new_zeros(padded)
+        slices = [((0, -w), (-w, -s), (-s, None)) for w, s in zip(window, sh)]
+        for count, corner in enumerate(itertools.product(*slices)):
+            mask[tuple(slice(start, stop) for start, stop in corner)] = count
+        mask = mask.view(split).permute(gather).reshape(num_windows, tokens)
         mask = mask.unsqueeze(1) - mask.unsqueeze(2)
         mask = mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
         attn = attn.view(x.size(0) // num_windows, num_windows, heads, x.size(1), x.size(1))
@@ -69,38 +72,45 @@ def shifted_window_attention(x: Tensor, qkv_weight: Tensor, proj_weight: Tensor,
     x = attn.matmul(v).transpose(1, 2).reshape(x.size(0), x.size(1), c)
     x = F.linear(x, proj_weight, proj_bias)
 
-    x = x.view(b, pad_h // window[0], pad_w // window[1], window[0], window[1], c)
-    x = x.permute(0, 1, 3, 2, 4, 5).reshape(b, pad_h, pad_w, c)
+    back = tuple(itertools.chain.from_iterable((1 + a, 1 + axes + a) for a in range(axes)))
+    x = x.view(b, *grid, *window, c).permute(0, *back, 2 * axes + 1).reshape(b, *padded, c)
     if sum(sh) > 0:
-        x = torch.roll(x, shifts=(sh[0], sh[1]), dims=(1, 2))
-    return x[:, :h, :w, :].contiguous()
+        x = torch.roll(x, shifts=tuple(sh), dims=dims)
+    keep = (slice(None), *(slice(0, s) for s in sizes))  # cut the padding off
+    return x[keep].contiguous()
 
 
-def _relative_position_index(window: tuple[int, int]) -> Tensor:
-    """The (N*N,) index into the (2wh-1)*(2ww-1) relative positions, as torchvision builds it."""
-    coords = torch.stack(torch.meshgrid(torch.arange(window[0]), torch.arange(window[1]), indexing="ij"))
+def _relative_position_index(window: tuple[int, ...]) -> Tensor:
+    """The N x N index into the prod(2w-1) relative positions, as torchvision builds it: flat
+    (N*N,) for a 2-D window, N x N for a 3-D one."""
+    coords = torch.stack(torch.meshgrid(*(torch.arange(w) for w in window), indexing="ij"))
     flat = torch.flatten(coords, 1)
     rel = (flat[:, :, None] - flat[:, None, :]).permute(1, 2, 0).contiguous()
-    rel[:, :, 0] += window[0] - 1
-    rel[:, :, 1] += window[1] - 1
-    rel[:, :, 0] *= 2 * window[1] - 1
-    return rel.sum(-1).flatten()
+    for a, w in enumerate(window):
+        rel[:, :, a] += w - 1
+        rel[:, :, a] *= math.prod(2 * u - 1 for u in window[a + 1:])
+    index = rel.sum(-1)
+    return index.flatten() if len(window) == 2 else index
 
 
-def _gather(table: Tensor, index: Tensor, window: tuple[int, int]) -> Tensor:
-    """torchvision's _get_relative_position_bias: heads x N x N, with a leading 1."""
-    tokens = window[0] * window[1]
-    return table[index].view(tokens, tokens, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
+def _gather(table: Tensor, index: Tensor, window: tuple[int, ...]) -> Tensor:
+    """torchvision's _get_relative_position_bias: heads x N x N, with a leading 1. The 3-D one
+    takes the index's first N rows and columns, N for the window used (a copy when it shrank)."""
+    tokens = math.prod(window)
+    rows = index if index.dim() == 1 else index[:tokens, :tokens].flatten()
+    return table[rows].view(tokens, tokens, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
 
 
 class WindowAttention(nn.Module):
-    """torchvision's ShiftedWindowAttention (qkv and proj with bias, dropout 0) on B x H x W x C."""
+    """torchvision's ShiftedWindowAttention (window [wh, ww], on B x H x W x C) or
+    ShiftedWindowAttention3d (window [wt, wh, ww], on B x T x H x W x C); qkv and proj with bias,
+    dropout 0."""
 
     relative_position_index: Tensor
 
-    def __init__(self, dim: int, window: tuple[int, int], shift: tuple[int, int], heads: int) -> None:
+    def __init__(self, dim: int, window: tuple[int, ...], shift: tuple[int, ...], heads: int) -> None:
         super().__init__()
-        self.window, self.shift, self.heads = (window[0], window[1]), (shift[0], shift[1]), heads
+        self.window, self.shift, self.heads = tuple(window), tuple(shift), heads
         self.qkv = nn.Linear(dim, dim * 3)
         self.proj = nn.Linear(dim, dim)
         self.define_bias_table()
@@ -108,29 +118,34 @@ class WindowAttention(nn.Module):
 
     def define_bias_table(self) -> None:
         self.relative_position_bias_table = nn.Parameter(
-            torch.zeros((2 * self.window[0] - 1) * (2 * self.window[1] - 1), self.heads))
+            torch.zeros(math.prod(2 * w - 1 for w in self.window), self.heads))
 
-    def relative_position_bias(self, batch: int) -> Tensor:
-        return _gather(self.relative_position_bias_table, self.relative_position_index, self.window)
+    def relative_position_bias(self, batch: int, window: tuple[int, ...]) -> Tensor:
+        return _gather(self.relative_position_bias_table, self.relative_position_index, window)
 
     def forward(self, x: Tensor) -> Tensor:
-        return shifted_window_attention(x, self.qkv.weight, self.proj.weight, self.relative_position_bias(x.shape[0]),
-                                        self.window, self.heads, self.shift, self.qkv.bias, self.proj.bias,
-                                        getattr(self, "logit_scale", None))
+        window, shift = self.window, self.shift
+        if len(window) == 3:  # ShiftedWindowAttention3d: a window not smaller than the map shrinks to it, unshifted
+            sizes = x.shape[1:-1]
+            window = tuple(min(s, w) for s, w in zip(sizes, window))
+            shift = tuple(0 if s <= w else h for s, w, h in zip(sizes, self.window, shift))
+        return shifted_window_attention(x, self.qkv.weight, self.proj.weight,
+                                        self.relative_position_bias(x.shape[0], window), window, self.heads, shift,
+                                        self.qkv.bias, self.proj.bias, getattr(self, "logit_scale", None))
 
 
 class WindowAttentionV2(WindowAttention):
-    """torchvision's ShiftedWindowAttentionV2: cosine attention with a logit scale, and the bias
-    from an MLP on log-spaced relative coordinates, run once per forward pass on the coordinates
-    buffer, as torchvision does (so autograd saves what torchvision's saves). One addition, on
-    purpose: cnncalc counts every cost per sample (WindowAttentionV2's docstring in
-    cnncalc/ops/window.py), so at batch B the MLP runs B - 1 more times under no_grad. Counting
-    tools see B MLPs, as cnncalc counts; autograd sees torchvision's one; at batch 1 the two
-    are the same."""
+    """torchvision's ShiftedWindowAttentionV2 (2-D only, as torchvision): cosine attention with a
+    logit scale, and the bias from an MLP on log-spaced relative coordinates, run once per
+    forward pass on the coordinates buffer, as torchvision does (so autograd saves what
+    torchvision's saves). One addition, on purpose: cnncalc counts every cost per sample
+    (WindowAttentionV2's docstring in cnncalc/ops/window.py), so at batch B the MLP runs B - 1
+    more times under no_grad. Counting tools see B MLPs, as cnncalc counts; autograd sees
+    torchvision's one; at batch 1 the two are the same."""
 
     relative_coords_table: Tensor
 
-    def __init__(self, dim: int, window: tuple[int, int], shift: tuple[int, int], heads: int,
+    def __init__(self, dim: int, window: tuple[int, ...], shift: tuple[int, ...], heads: int,
                  hidden: int = 512) -> None:
         super().__init__(dim, window, shift, heads)
         self.hidden = hidden
@@ -150,17 +165,17 @@ class WindowAttentionV2(WindowAttention):
         table = torch.sign(table) * torch.log2(torch.abs(table) + 1.0) / 3.0
         self.register_buffer("relative_coords_table", table)
 
-    def relative_position_bias(self, batch: int) -> Tensor:
+    def relative_position_bias(self, batch: int, window: tuple[int, ...]) -> Tensor:
         table = self.cpb_mlp(self.relative_coords_table).view(-1, self.heads)
         if batch > 1:
             with torch.no_grad():  # counted per sample (see the class docstring), saved once
                 extra = self.cpb_mlp(self.relative_coords_table.expand(batch - 1, -1, -1, -1))
             table = table + extra[:0].sum()  # + 0, so that a tracing counter (fvcore) keeps the runs
-        return 16 * torch.sigmoid(_gather(table, self.relative_position_index, self.window))
+        return 16 * torch.sigmoid(_gather(table, self.relative_position_index, window))
 
 
 class PatchMerging(nn.Module):
-    """torchvision's _patch_merging_pad: B x H x W x C -> B x ceil(H/2) x ceil(W/2) x 4C."""
+    """torchvision's _patch_merging_pad: B (x T) x H x W x C -> B (x T) x ceil(H/2) x ceil(W/2) x 4C."""
 
     def forward(self, x: Tensor) -> Tensor:
         h, w, _ = x.shape[-3:]
