@@ -43,6 +43,7 @@ class Node(NamedTuple):
     span: Span | None  # the YAML item that made it
     scope: tuple[str, ...] = ()  # names of the block instances it sits in, outermost first
     train_only: bool = False  # runs only in training (an auxiliary head): its params count, nothing else
+    shares: int = -1  # the node whose parameters it uses (weight sharing: `shares:`), or -1
 
 
 class Graph:
@@ -87,6 +88,7 @@ class _Scope:
         self.prefix, self.env, self.parent, self.path = prefix, env, parent, path
         self.names: dict[str, int] = {}
         self.counts: dict[str, int] = {}
+        self.src: int | None = None  # a block instance's input node: what `inputs: [in]` names
 
     def full(self, local: str) -> str:
         return f"{self.prefix}.{local}" if self.prefix else local
@@ -139,7 +141,7 @@ class _Builder:
         # A block instance is a pure function of (block, its arguments, its input shape) when it
         # only reads its own layers and its input: its expansion is kept as a template and
         # replayed under the next instance's name (ResNet-152's 36 identical bottlenecks expand
-        # once). frames: [first node, pure] of each instance being expanded.
+        # once). frames: [first node, pure, input node] of each instance being expanded.
         self.templates: dict[tuple, _Template] = {}
         self.frames: list[list[Any]] = []
         self.training = 0  # > 0 while expanding a `train_only:` item
@@ -197,6 +199,11 @@ class _Builder:
             if ref in s.names:
                 return self._seen_from_frames(s.names[ref])
             s = s.parent
+        if ref == "in":  # the input of the block instance this layer is in (the network's at the top)
+            s = scope
+            while s is not None and s.src is None:
+                s = s.parent
+            return self._seen_from_frames(0 if s is None or s.src is None else s.src, own_input=True)
         if ref in self.by_name:
             return self._seen_from_frames(self.by_name[ref])
         if ref in self.outputs_of:  # a block instance or a repeated item, by its full name: its output
@@ -210,11 +217,14 @@ class _Builder:
         raise SpecError(span, f"`inputs:` names '{ref}', which is not an earlier layer",
                         did_you_mean(ref, visible) or "a layer can only take inputs from layers above it")
 
-    def _seen_from_frames(self, index: int) -> int:
+    def _seen_from_frames(self, index: int, own_input: bool = False) -> int:
         """A reference to node `index`: an instance expanding around it that it lies outside of
-        is no longer a function of its own input alone (no template is kept for it)."""
+        is no longer a function of its own input alone (no template is kept for it), unless the
+        reference is `in`, its own input (the template's input). A name that happens to be the
+        input (`stem`, read by the block after it) still makes it impure: the next instance's
+        input is another node."""
         for frame in self.frames:
-            if index < frame[0]:
+            if index < frame[0] and not (own_input and index == frame[2]):
                 frame[1] = False
         return index
 
@@ -281,8 +291,9 @@ class _Builder:
         base = name or scope.auto(item.type if block else cls.type)  # type: ignore[union-attr]
         outer, before = self.multiplicity, len(self.graph.nodes)
         try:
+            numbered = repeat > 1 and base.isdigit() and name is not None  # `name: "1"`: 1, 2, 3 (a Sequential's children)
             for r in range(repeat):
-                local = f"{base}.{r}" if repeat > 1 else base
+                local = (str(int(base) + r) if numbered else f"{base}.{r}") if repeat > 1 else base
                 self.multiplicity = outer * (repeat - r)
                 if r == 1:
                     self._foresee(len(self.graph.nodes) - before, outer * repeat, item.span)
@@ -302,13 +313,34 @@ class _Builder:
                         self.report(exc, scope.full(local))
                         op = _Unknown()
                     cur = self.node(scope, local, op, sources, item.span)
+                    if item.shares is not None:
+                        self.share(scope, cur, item)
                 sources = [cur]
         finally:
             self.multiplicity = outer
-        if repeat > 1:  # `layer1` names what the repetitions put out (layer1.0, layer1.1 name each)
+        if repeat > 1 and not numbered:  # `layer1` names what the repetitions put out (layer1.0, layer1.1 name each)
             scope.names.setdefault(base, cur)
             self.outputs_of.setdefault(scope.full(base), cur)
         return cur
+
+    def share(self, scope: _Scope, index: int, item: LayerItem) -> None:
+        """`shares: NAME`: node `index` uses NAME's parameters (a module called twice), which
+        must be the same op on the same input channels; its own parameters are then not counted."""
+        span = item.args.span if item.args is not None else item.span
+        ref = substitute(item.shares, scope.env, item.span)
+        try:
+            other = self.resolve(scope, ref, item.span)
+        except SpecError as exc:
+            self.report(SpecError(item.span, exc.message.replace("`inputs:`", "`shares:`"), exc.hint))
+            return
+        mine, theirs = self.graph.nodes[index], self.graph.nodes[other]
+        same = (mine.op == theirs.op and mine.op.cost([self.graph.nodes[i].shape for i in mine.inputs], mine.shape)[:2]
+                == theirs.op.cost([self.graph.nodes[i].shape for i in theirs.inputs], theirs.shape)[:2])
+        if other == 0 or not same:
+            self.report(SpecError(span, f"`shares: {ref}`: '{theirs.name}' is not the same layer (its op, arguments "
+                                  "and input channels must be this one's to share its parameters)"))
+            return
+        self.graph.nodes[index] = mine._replace(shares=theirs.shares if theirs.shares >= 0 else other)
 
     def _foresee(self, size: int, copies: int, span: Span) -> None:
         """Stop before the work when `copies` instances in all of `size` layers would pass the
@@ -359,8 +391,9 @@ class _Builder:
             return out
         self.active.append(block.name)
         inner = scope.child(local, env)
+        inner.src = src
         start = len(self.graph.nodes)
-        frame = [start, True]
+        frame = [start, True, src]
         self.frames.append(frame)
         try:
             out = self.items(block.layers, inner, src)
@@ -381,7 +414,8 @@ class _Builder:
             name = f"{where}.{t.name}"
             inputs = tuple(src if i < 0 else start + i for i in t.inputs)
             index = self.graph.add(Node(name, t.op, inputs, t.shape, t.span,
-                                        (*path, *(where + rel for rel in t.scope)), t.train_only))
+                                        (*path, *(where + rel for rel in t.scope)), t.train_only,
+                                        start + t.shares if t.shares >= 0 else -1))
             self.by_name[name] = index
         return src if template.out < 0 else start + template.out
 
@@ -430,6 +464,7 @@ class _TemplateNode(NamedTuple):
     span: Span | None
     scope: tuple[str, ...]  # the node's block scopes, each relative to the instance's name
     train_only: bool
+    shares: int = -1  # the template node whose parameters it uses, by position
 
 
 class _Template(NamedTuple):
@@ -441,7 +476,8 @@ def _record(nodes: list[Node], start: int, where: str, src: int, out: int, depth
     """The expansion nodes[start:] of the instance `where` on input `src`, made relative."""
     cut = len(where) + 1
     kept = tuple(_TemplateNode(n.name[cut:], n.op, tuple(-1 if i == src else i - start for i in n.inputs),
-                               n.shape, n.span, tuple(p[len(where):] for p in n.scope[depth:]), n.train_only)
+                               n.shape, n.span, tuple(p[len(where):] for p in n.scope[depth:]), n.train_only,
+                               n.shares - start if n.shares >= 0 else -1)
                  for n in nodes[start:])
     return _Template(kept, -1 if out == src else out - start)
 

@@ -91,6 +91,9 @@ LAYERS = [
     pytest.param([10], "- log_softmax", (0, 0, 0, 0, 0, 0), id="log_softmax"),
     pytest.param([4, 6, 6], "- conv: {name: a, out: 4, kernel: 1, bias: false}\n- sub: {inputs: [a, input]}",
                  (0, 0, 0, 0, 0, 0), id="sub"),
+    # torch.relu(x) / x.sigmoid() (call: method): no module hook, no patched function sees it
+    pytest.param([4, 6, 6], "- relu: {call: method}", (0, 0, 0, 0, 0, 0), id="relu-method"),
+    pytest.param([4, 6, 6], "- sigmoid: {call: method}", (0, 0, 0, 0, 0, 0), id="sigmoid-method"),
     # relu on 144 elements: only ptflops counts it, twice: module hook 144 + patched F.relu 144
     pytest.param([4, 6, 6], "- relu", (0, 0, 0, 288, 0, 0), id="relu"),
     # relu6: ptflops' module hook only (nn.ReLU6 calls F.hardtanh, which it does not patch): 144

@@ -346,3 +346,85 @@ layers:
 def test_train_only_mistakes(text, message):
     with pytest.raises(SpecError, match=message):
         analyse_text(text)
+
+
+def test_in_names_the_block_instances_own_input():
+    # `inputs: [in]` inside a block is the instance's input (ResNet's `out += identity`); at the
+    # top level, the network's input. Replayed instances keep it (the template's input, -1).
+    text = """
+input: [4, 8, 8]
+blocks:
+  block:
+    layers:
+      - conv: {name: c, out: 4, kernel: 3, pad: 1}
+      - add: {name: add, inputs: [c, in]}
+layers:
+  - conv: {name: stem, out: 4, kernel: 1}
+  - block: {name: b, repeat: 3}
+  - add: {name: last, inputs: [b, in]}
+"""
+    g = cnncalc.load(text)
+    index = {n.name: i for i, n in enumerate(g.nodes)}
+    assert g.nodes[index["b.0.add"]].inputs == (index["b.0.c"], index["stem"])
+    assert g.nodes[index["b.1.add"]].inputs == (index["b.1.c"], index["b.0.add"])
+    assert g.nodes[index["b.2.add"]].inputs == (index["b.2.c"], index["b.1.add"])
+    assert g.nodes[index["last"]].inputs == (index["b.2.add"], 0)
+
+
+def test_a_layer_named_in_wins_over_the_keyword():
+    g = cnncalc.load("input: [4, 8, 8]\nlayers:\n  - conv: {name: in, out: 4, kernel: 1}\n"
+                     "  - conv: {name: c, out: 4, kernel: 1}\n  - add: {inputs: [c, in]}\n")
+    assert [g.nodes[i].name for i in g.nodes[-1].inputs] == ["c", "in"]
+
+
+def test_a_repeated_item_named_with_a_number_counts_on_from_it():
+    # a Sequential's children 1, 2, 3 written as one item: `name: "1", repeat: 3`
+    g = cnncalc.load("input: [4, 8, 8]\nblocks:\n  b: [conv: {name: c, out: 4, kernel: 1}]\nlayers:\n"
+                     "  - b: {name: \"0\"}\n  - b: {name: \"1\", repeat: 3}\n")
+    assert [n.name for n in g.nodes[1:]] == ["0.c", "1.c", "2.c", "3.c"]
+
+
+def test_shares_counts_the_parameters_once_and_the_work_each_time():
+    # conv 4 -> 4, 3 x 3 with bias: 4*4*9 + 4 = 148 params; on 8 x 8: 4*8*8*4*9 = 9,216 MACs a call
+    text = """
+input: [4, 8, 8]
+blocks:
+  twice:
+    layers:
+      - conv: {name: c, out: 4, kernel: 3, pad: 1}
+      - relu: {name: r}
+      - conv: {name: c_1, out: 4, kernel: 3, pad: 1, shares: c}
+layers:
+  - twice: {name: a}
+  - twice: {name: b}
+  - conv: {name: again, out: 4, kernel: 3, pad: 1, shares: a.c}
+"""
+    analysis = analyse_text(text)
+    assert analysis.totals.params == 2 * 148  # a.c and b.c; the three shared calls none
+    assert analysis.totals.macs == 5 * 9_216
+    g = analysis.graph
+    owner = {n.name: (g.nodes[n.shares].name if n.shares >= 0 else None) for n in g.nodes}
+    assert owner["a.c_1"] == "a.c" and owner["b.c_1"] == "b.c" and owner["again"] == "a.c"
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("- conv: {name: b, out: 4, kernel: 5, pad: 2, shares: a}", "'a' is not the same layer"),
+    ("- conv: {name: b, out: 4, kernel: 3, pad: 1, shares: nope}", "`shares:` names 'nope'"),
+    ("- conv: {name: b, out: 4, kernel: 3, pad: 1, shares: 3}", "`shares:` names the layer"),
+])
+def test_shares_errors(line, message):
+    with pytest.raises(SpecError) as err:
+        analyse_text(f"input: [4, 8, 8]\nlayers:\n  - conv: {{name: a, out: 4, kernel: 3, pad: 1}}\n  {line}\n")
+    assert message in str(err.value)
+
+
+def test_shared_layers_are_one_module_in_torch():
+    torch = pytest.importorskip("torch")
+    from cnncalc.torchcheck.build import build_model
+
+    g = cnncalc.load("input: [4, 8, 8]\nlayers:\n  - conv: {name: a, out: 4, kernel: 3, pad: 1}\n"
+                     "  - conv: {name: b, out: 4, kernel: 3, pad: 1, shares: a}\n")
+    model = build_model(g)
+    assert sum(p.numel() for p in model.parameters()) == 148
+    x = torch.randn(1, 4, 8, 8)
+    assert torch.equal(model(x), model.a(model.a(x)))

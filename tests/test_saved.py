@@ -198,3 +198,27 @@ def test_measuring_frees_the_forward_pass_it_measured():
     before = live_tensors()
     assert measure_saved(model, x).total > 0
     assert live_tensors() == before
+
+
+def test_3d_pooling_runs_in_float32_under_cpu_autocast():
+    # CPU autocast has max_pool3d, avg_pool3d and the adaptive 3-D pools on its float32 list
+    # (1-D and 2-D pooling follow their input): a bf16 clip is cast up, the float32 copy is what
+    # they save, and the next conv casts back (s3d was 21% low before this was modelled)
+    text = """
+input: [3, 4, 12, 12]
+layers:
+  - conv: {out: 4, kernel: 3, pad: 1}
+  - maxpool: {kernel: [1, 3, 3], stride: [1, 2, 2], pad: [0, 1, 1]}
+  - conv: {out: 4, kernel: 1}
+  - avgpool: {kernel: 2}
+  - conv: {out: 4, kernel: 1}
+  - adaptive_avgpool: {out: [1, 2, 2]}
+  - conv: {out: 4, kernel: 1}
+  - global_avgpool: {call: method, keepdim: false}
+  - linear: {out: 2}
+"""
+    for batch in (1, 2):
+        analysis, measured, layers = _measure(text, batch, "bfloat16")
+        predicted = saved_for_backward(analysis, amp="bfloat16")
+        assert sum(predicted) == measured
+        assert {r.name: p for r, p in zip(analysis.rows, predicted, strict=True)} == layers

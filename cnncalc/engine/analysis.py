@@ -138,6 +138,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | Dtype = "float32", cls: t
         out_bytes = size * prod(shape)
         if node.train_only:  # an auxiliary head: its parameters exist, an inference pass runs none of it
             cost, out_bytes = Cost(cost.weights, cost.biases), 0
+        if node.shares >= 0:  # weight sharing: the work again, the parameters counted at their owner
+            cost = cost._replace(weights=0, biases=0)
         rows.append(LayerRow(node, inputs, cost.weights, cost.biases, batch * cost.macs,
                              batch * cost.elem_ops, out_bytes, 0 if op.inplace else out_bytes, index, cost))
     totals = Totals(sum(r.weights for r in rows), sum(r.biases for r in rows),

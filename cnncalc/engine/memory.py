@@ -84,15 +84,16 @@ def element_bytes(analysis: Analysis, amp: str | None = None, device: str = "cpu
     low = 2
     out = [ids or 4]  # the input batch
     for node in analysis.graph.nodes[1:]:
-        rule = _autocast_rule(node.op, device)
+        rule = _autocast_rule(node.op, device, analysis.graph.nodes[node.inputs[0]].shape if node.inputs else ())
         ins = [out[i] for i in node.inputs]
         out.append(low if rule == "low" else 4 if rule in ("float32", "float32_out")
                    else max(ins) if rule == "widest" else ins[0])
     return out
 
 
-def _autocast_rule(op: Any, device: str) -> str:
-    return (op.autocast_cuda or op.autocast) if device.startswith("cuda") else op.autocast
+def _autocast_rule(op: Any, device: str, x: tuple[int, ...] = ()) -> str:
+    """The op's autocast category on `device` for an input of shape x (OpDef.autocast_rule)."""
+    return op.autocast_rule(device, len(x))
 
 
 def _sample_bytes(analysis: Analysis, width: list[int]) -> list[int]:
@@ -142,7 +143,7 @@ def weight_copy_bytes(analysis: Analysis, device: str = "cpu") -> int:
     """Under autocast: the low-dtype (2-byte) copies of the weights the low-precision ops
     multiply by, once per model."""
     return 2 * sum(r.node.op.cast_weights(list(r.inputs), r.output) for r in analysis.rows
-                   if _autocast_rule(r.node.op, device) == "low" and not r.node.train_only)
+                   if _autocast_rule(r.node.op, device, r.inputs[0] if r.inputs else ()) == "low" and not r.node.train_only)
 
 
 def param_bytes(analysis: Analysis) -> int:
@@ -190,7 +191,7 @@ def saved_plan(analysis: Analysis, device: str, amp: str | None) -> SavedPlan:
         if node.train_only:
             continue
         op, act = node.op, width[row.index]
-        rule = _autocast_rule(op, device) if amp else ""
+        rule = _autocast_rule(op, device, row.inputs[0] if row.inputs else ()) if amp else ""
         declared = op.saves_autocast(list(row.inputs), row.output) if amp else op.saves(list(row.inputs), row.output)
         for saved in declared:
             if saved.tensor == "new":

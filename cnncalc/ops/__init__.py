@@ -7,6 +7,7 @@ from cnncalc.ops import (  # noqa: F401  (registers)
     linear,
     maxvit,
     merge,
+    mvit,
     norm,
     pool,
     reduce,

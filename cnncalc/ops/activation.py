@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cnncalc.errors import Span
+from cnncalc.errors import ShapeError, Span
 from cnncalc.ops.registry import (
     CALL_DOC,
     Cost,
@@ -46,18 +46,22 @@ def _twice_out(f: Layer) -> int:
 class _Elementwise(OpDef):
     """Family base: y = f(x) elementwise, any rank. No tool but ptflops (and thop for softmax)
     counts an activation; ptflops' rules are per op, below."""
-    doc_row = DocRow("any", "`call` (module)", "same", "0", "0 (1 op/element)")
+    doc_row = DocRow("any", "`call` (module; function; method: relu, sigmoid and tanh, as torch.relu(x))", "same", "0",
+                     "0 (1 op/element)")
 
     fold = True
     ops_per_element = 1
     torch_name = ""  # the nn module
     function = ""  # the torch.nn.functional name, for `call: function`
-    call: str = arg("in:module,function", "module", doc=CALL_DOC)
+    method = ""  # the torch / Tensor method (torch.relu, x.sigmoid()), for `call: method`; "": none
+    call: str = arg("in:module,function,method", "module", doc=CALL_DOC)
     keeps: ClassVar[str] = "y"  # what its backward reads: "y" its output, "x" its input, "" nothing
     counts = rules()  # lecture: macs (none), every tool: 0
     samples: ClassVar[tuple[dict[str, Any], ...]] = ({},)
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        if self.call == "method" and not self.method:
+            raise ShapeError(span, f"{self.type}: torch has no tensor method for it: call is module or function")
         return xs[0]
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
@@ -79,16 +83,21 @@ class _Elementwise(OpDef):
             from cnncalc.torchcheck.modules import Functional
 
             return Functional(self.function, **({"inplace": True} if self.inplace else {}))
+        if self.call == "method":
+            from cnncalc.torchcheck.modules import Method
+
+            return Method(self.method)
         module = getattr(nn, self.torch_name)
         return module(inplace=True) if self.inplace else module()
 
 
 def _simple(name: str, torch_name: str, function: str, inplace: bool, keeps: str, ptflops: Rule = zero,
-            *aliases: str) -> type:
+            *aliases: str, method: str = "") -> type:
+    extra: dict[str, Any] = {"method": method, "samples": ({}, {"call": "method"})} if method else {}
     cls = type(torch_name, (_Elementwise,), {
         "__doc__": f"{torch_name}: y = f(x) elementwise. elem_ops = 1 per element.",
         "__module__": __name__, "torch_name": torch_name, "function": function, "inplace": inplace, "keeps": keeps,
-        "counts": {"ptflops": ptflops}})
+        "counts": {"ptflops": ptflops}, **extra})
     return register(name, *aliases)(cls)
 
 
@@ -97,10 +106,10 @@ def _simple(name: str, torch_name: str, function: str, inplace: bool, keeps: str
 # (FUNCTIONAL_MAPPING: F.relu, F.prelu, F.elu, F.relu6, F.gelu, F.silu, F.softmax, ...;
 # _numel_functional_flops_hook: numel(input)) counts a function call, including the one a
 # module's forward makes: nn.ReLU -> F.relu is counted twice, nn.ReLU6 -> F.hardtanh once.
-ReLU = _simple("relu", "ReLU", "relu", True, "y", by_call(_twice_out, _out))
+ReLU = _simple("relu", "ReLU", "relu", True, "y", by_call(_twice_out, _out), method="relu")  # torch.relu: no hook
 ReLU6 = _simple("relu6", "ReLU6", "relu6", True, "x", by_call(_out, _out))
-Sigmoid = _simple("sigmoid", "Sigmoid", "sigmoid", False, "y")
-Tanh = _simple("tanh", "Tanh", "tanh", False, "y")
+Sigmoid = _simple("sigmoid", "Sigmoid", "sigmoid", False, "y", method="sigmoid")
+Tanh = _simple("tanh", "Tanh", "tanh", False, "y", method="tanh")
 GELU = _simple("gelu", "GELU", "gelu", False, "x", by_call(_twice_out, _out))
 SiLU = _simple("silu", "SiLU", "silu", True, "x", _out, "swish")  # nn.SiLU has no hook; F.silu is patched
 Hardswish = _simple("hardswish", "Hardswish", "hardswish", True, "x")

@@ -69,6 +69,7 @@ class _Pool(OpDef):
     call: str = arg("in:module,function", "module", doc=CALL_DOC)
     ranks, layout = SPATIAL_RANKS, MAPS
     window_reads = True
+    autocast_cpu_rank = {4: "float32"}  # max_pool3d, avg_pool3d (and the adaptive ones): the CPU's float32 list
     # fvcore, torchinfo, thop: no handle / no parameters / zero_ops (avgpool overrides thop)
     counts = rules(ptflops=_PTFLOPS_POOL)
     torch_name: ClassVar[str] = ""  # max_pool / avg_pool (+ 1d, 2d, 3d)
@@ -217,6 +218,7 @@ class AdaptiveAvgPool(OpDef):
     call: str = arg(CALL, "module", doc=CALL_DOC)
     ranks, layout = SPATIAL_RANKS, MAPS
     window_reads = True
+    autocast_cpu_rank = {4: "float32"}  # max_pool3d, avg_pool3d (and the adaptive ones): the CPU's float32 list
     counts = rules(
         # fvcore flop_count.py _DEFAULT_SUPPORTED_OPS: aten::adaptive_avg_pool2d ->
         # elementwise_flop_counter(1, 0): one per input element; x.mean traces to aten::mean,
@@ -318,10 +320,40 @@ class GlobalAvgPool(AdaptiveAvgPool):
 
     macs = C * prod(spatial sizes)
     """
-    doc_row = DocRow("conv", "`call` (module), `out` (1)", "`C × 1 × 1`", "0", "`C·H·W`")
+    doc_row = DocRow("conv", "`call` (module), `out` (1), `keepdim` (true; false with `call: method`: x.mean([2, 3]) is C)",
+                     "`C × 1 × 1` (`C` without keepdim)", "0", "`C·H·W`")
 
     out: Any = arg("axes+", 1)
-    samples: ClassVar[tuple[Any, ...]] = ({}, {"call": "method"}, ({}, [(4, 7)]), ({}, [(3, 2, 5, 5)]))
+    keepdim: bool = arg("bool", True, doc="false: the pooled axes dropped, as x.mean([2, 3]) does (call: method)")
+    samples: ClassVar[tuple[Any, ...]] = ({}, {"call": "method"}, {"call": "method", "keepdim": False},
+                                          ({}, [(4, 7)]), ({}, [(3, 2, 5, 5)]))
+
+    def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        y = super().infer(xs, span)
+        if self.keepdim:
+            return y
+        if self.call != "method":
+            raise SpecError(span, f"{self.type}: keepdim: false is x.mean over the spatial axes (call: method); "
+                            "torch's pooling modules keep them")
+        return y[:1]
+
+    def cost(self, xs: list[Shape], y: Shape) -> Cost:
+        return Cost(macs=numel(xs[0]))  # every element read once, whatever the output keeps
+
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Nothing: a mean's backward needs only the sizes."""
+        return ()
+
+    def autocast_rule(self, device: str, rank: int) -> str:
+        """x.mean (call: method) is on no autocast list: it follows its input, on a clip too."""
+        return self.autocast if self.call == "method" else super().autocast_rule(device, rank)
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        if self.call == "method":
+            from cnncalc.torchcheck.modules import Mean
+
+            return Mean(self.keepdim)
+        return super().to_torch(xs)
 
     def columns(self, xs: list[Shape]) -> dict:
         return {"kernel": "global"}

@@ -243,6 +243,9 @@ class OpDef:
     #   "widest"   the widest dtype of its inputs (add, concat, mul: type promotion)
     #   "float32_out"  composed of float32-list ops: its output is float32, its input saved as is (lrn)
     autocast: ClassVar[str] = "follow"
+    # where the CPU's list depends on the input's rank: rank -> category (3-D pooling, rank 4:
+    # max_pool3d, avg_pool3d and the adaptive ones are on the CPU's float32 list, 1-D and 2-D not)
+    autocast_cpu_rank: ClassVar[dict[int, str]] = {}
     autocast_cuda: ClassVar[str | None] = None  # where CUDA's lists differ from the CPU's (layernorm, softmax)
     # small configs for tests against torch; (config, [input shapes]) for one on other inputs
     samples: ClassVar[tuple[Any, ...]] = ()
@@ -325,6 +328,12 @@ class OpDef:
         keeps the copies for the backward pass, and autocast's cache holds them for the forward.
         Default: every weight of a "low" op (conv, linear kernels; biases are cast but not kept)."""
         return self.cost(xs, y).weights if self.autocast == "low" else 0
+
+    def autocast_rule(self, device: str, rank: int) -> str:
+        """Its autocast category on `device` (cpu, cuda) for an input of `rank` axes."""
+        if device.startswith("cuda"):
+            return self.autocast_cuda or self.autocast
+        return self.autocast_cpu_rank.get(rank, self.autocast)
 
     def shares_storage(self) -> bool:
         """In a training pass, the output lives in the input's storage (an in-place op or a view)."""

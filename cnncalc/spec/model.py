@@ -13,7 +13,7 @@ from cnncalc.errors import Span, SpecError, SpecErrors
 from cnncalc.spec.expr import did_you_mean
 from cnncalc.spec.load import LList, LMap
 
-RESERVED = ("name", "repeat", "first", "inputs", "train_only")  # keys of a layer item that are not op args
+RESERVED = ("name", "repeat", "first", "inputs", "train_only", "shares")  # keys of a layer item that are not op args
 SHORTCUTS = ("identity", "projection")
 
 
@@ -28,6 +28,7 @@ class LayerItem(NamedTuple):
     first: LMap | None = None  # argument overrides for the first repetition
     inputs: LList | None = None  # explicit input names (a DAG edge); default: the previous layer
     train_only: Any = False  # runs only in training (an auxiliary head): params counted, no eval work
+    shares: Any = None  # the name of an earlier layer whose parameters this one uses (weight sharing)
 
 
 class ResidualItem(NamedTuple):
@@ -290,8 +291,11 @@ def _item(value: Any, span: Span, errs: list[SpecError]) -> Item:
     train_only = args.get("train_only", False)
     if not isinstance(train_only, bool):
         raise SpecError(args.at("train_only"), f"`train_only:` must be true or false, found {_kind(train_only)}")
+    shares = args.get("shares")
+    if shares is not None and not isinstance(shares, str):
+        raise SpecError(args.at("shares"), f"`shares:` names the layer whose parameters this one uses, found {_kind(shares)}")
     return LayerItem(kind, plain, span, name=args.get("name"), repeat=args.get("repeat", 1),
-                     first=first, inputs=inputs, train_only=train_only)
+                     first=first, inputs=inputs, train_only=train_only, shares=shares)
 
 
 def _name(m: LMap) -> str | None:

@@ -26,6 +26,11 @@ def build_model(graph: Graph, device: torch.device | str = "cpu", dtype: torch.d
                 values.append(fx_graph.placeholder("x"))
                 continue
             shapes = [graph.nodes[i].shape for i in node.inputs]
+            if node.shares >= 0:  # weight sharing: the same module called again, measured as this layer
+                call = fx_graph.call_module(graph.nodes[node.shares].name, tuple(values[i] for i in node.inputs))
+                call.meta["cnncalc_layer"] = node.name
+                values.append(call)
+                continue
             module = node.op.to_torch(shapes).to(dtype=dtype)
             if node.train_only:
                 idle[node.name] = module

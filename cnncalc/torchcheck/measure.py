@@ -68,16 +68,23 @@ class _Recorder(fx.Interpreter):
         super().__init__(module, garbage_collect_values=True)
         self.layers: list[Measured] = []
 
+    def run_node(self, n: fx.Node) -> Any:
+        self.layer = n.meta.get("cnncalc_layer")  # a shared module called again: the layer it is
+        return super().run_node(n)
+
     def call_module(self, target: str, args: tuple, kwargs: dict[str, Any]) -> Any:  # type: ignore[override]
         module = self.fetch_attr(target)
+        name = getattr(self, "layer", None) or target
         try:
             with FlopCounterMode(display=False) as counter:
                 out = module(*args, **kwargs)
         except (RuntimeError, NotImplementedError) as exc:
-            raise LayerFailed(target, exc) from exc
-        weights = sum(p.numel() for n, p in module.named_parameters() if not n.endswith("bias"))
-        biases = sum(p.numel() for n, p in module.named_parameters() if n.endswith("bias"))
-        self.layers.append(Measured(target, tuple(out.shape[1:]), out.numel() * out.element_size(),
+            raise LayerFailed(name, exc) from exc
+        # a shared module's parameters are its first layer's (the spec's `shares:`): none here
+        params = [] if name != target else list(module.named_parameters())
+        weights = sum(p.numel() for n, p in params if not n.endswith("bias"))
+        biases = sum(p.numel() for n, p in params if n.endswith("bias"))
+        self.layers.append(Measured(name, tuple(out.shape[1:]), out.numel() * out.element_size(),
                                     weights, biases, counter.get_total_flops()))
         return out
 

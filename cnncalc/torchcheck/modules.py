@@ -24,6 +24,21 @@ class Functional(nn.Module):
         return f"F.{self.function}({', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())})"
 
 
+class Method(nn.Module):
+    """A layer the model calls as a torch function or tensor method (torch.relu(x), x.sigmoid()):
+    no module hook and no patched torch.nn.functional sees it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return getattr(torch, self.name)(x)
+
+    def extra_repr(self) -> str:
+        return f"torch.{self.name}"
+
+
 class FrozenBatchNorm2d(nn.Module):
     """torchvision.ops.FrozenBatchNorm2d (torchvision/ops/misc.py), written out so that verify
     needs no torchvision: batch norm whose weight, bias and statistics are all buffers."""
@@ -237,8 +252,12 @@ class Mean(nn.Module):
     """x.mean over the spatial axes, kept as 1 x 1 (ShuffleNet v2's global pool is x.mean([2, 3]),
     a tensor method no counting tool hooks; keepdim keeps cnncalc's C x 1 x 1 shape)."""
 
+    def __init__(self, keepdim: bool = True) -> None:
+        super().__init__()
+        self.keepdim = keepdim
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(list(range(2, x.dim())), keepdim=True)
+        return x.mean(list(range(2, x.dim())), keepdim=self.keepdim)
 
 
 class SelfAttention(nn.Module):
