@@ -5,6 +5,7 @@
     a.totals.params, a.totals.macs, a.totals.memory_bytes
     a.memory(optimizer="adam", amp="bfloat16").peak.training, a.max_batch("24GB")
     cnncalc.compare(["alexnet", "vgg16"]), cnncalc.sweep("resnet50", batch=[1, 8, 64])
+    cnncalc.analyze(model, input=(3, 224, 224))   # a PyTorch nn.Module; cnncalc.to_spec(model, ...) its spec
 
 The analytic path (spec -> graph -> engine -> report) never imports torch. The names below are
 imported on first use, so `import cnncalc` (and the CLI's start-up) costs almost nothing.
@@ -20,7 +21,7 @@ from cnncalc.errors import CnncalcError, LimitError, Limits, ShapeError, SpecErr
 __version__ = "0.2.0"
 
 _LAZY = {"analyze": "cnncalc.api", "verify": "cnncalc.api", "load": "cnncalc.api", "compare": "cnncalc.api",
-         "sweep": "cnncalc.api", "architectures": "cnncalc.api", "Analysis": "cnncalc.results",
+         "sweep": "cnncalc.api", "architectures": "cnncalc.api", "to_spec": "cnncalc.api", "Analysis": "cnncalc.results",
          "Memory": "cnncalc.results", "Comparison": "cnncalc.results", "Sweep": "cnncalc.results",
          "Verification": "cnncalc.results", "LayerRow": "cnncalc.engine.analysis",
          "Totals": "cnncalc.engine.analysis", "Graph": "cnncalc.graph", "Node": "cnncalc.graph",
@@ -50,6 +51,7 @@ __all__ = [
     "compare",
     "load",
     "sweep",
+    "to_spec",
     "verify",
 ]
 

@@ -11,6 +11,7 @@ exits; no process-wide state is touched, so threads may call it at once (`cnncal
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
@@ -22,17 +23,29 @@ if TYPE_CHECKING:
     from cnncalc.results import Analysis, Comparison, Sweep, Verification
     from cnncalc.sources import Source
 
-SpecLike = Union[str, "os.PathLike[str]", Mapping[str, Any], "Source", "Graph"]
+SpecLike = Union[str, "os.PathLike[str]", Mapping[str, Any], "Source", "Graph", Any]  # Any: an nn.Module
 
 
-def resolve(spec: SpecLike, limits: Limits = Limits()) -> Source:
+def resolve(spec: SpecLike, limits: Limits = Limits(), input: Sequence[int] | None = None) -> Source:
     """Where a spec's text comes from: a bundled name (`alexnet`), a path, YAML text (anything
-    with a newline or a colon that is not a file), or a dict (written out as YAML, so an error
-    quotes the offending line of that text)."""
-    from cnncalc.sources import Source, find
+    with a newline or a colon that is not a file), a dict (written out as YAML, so an error
+    quotes the offending line of that text), or a PyTorch model: an nn.Module, or a TARGET
+    naming one (`torchvision.models.resnet50`, `timm:resnet50`, `model.py:Net`), imported on
+    `input` (docs/import.md)."""
+    from cnncalc.sources import Source, find, imported, is_target
 
     if isinstance(spec, Source):
         return spec
+    if _is_module(spec):
+        from cnncalc.readers.targets import import_model
+
+        if input is None:
+            raise UsageError(None, "an nn.Module needs its input size: input=(3, 224, 224)", param="input")
+        return imported(import_model(spec, tuple(input), name=type(spec).__name__))
+    if isinstance(spec, str) and is_target(spec):
+        from cnncalc.readers.targets import import_target
+
+        return imported(import_target(spec, None if input is None else tuple(input)))
     if isinstance(spec, Mapping):
         import yaml
 
@@ -52,6 +65,34 @@ def resolve(spec: SpecLike, limits: Limits = Limits()) -> Source:
             raise LimitError(Span("<string>", 1, 1), "the spec text is too long", "file_bytes", limits.file_bytes)
         return Source(spec, "<string>")
     return find(spec, limits)
+
+
+def _is_module(spec: Any) -> bool:
+    """An nn.Module, told without importing torch (a model exists only if torch was imported)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(spec, torch.nn.Module)
+
+
+def to_spec(model: Any, *, input: Sequence[int] | None = None, kwargs: Mapping[str, Any] | None = None,
+            opaque: bool = False) -> Any:
+    """A PyTorch model as a cnncalc spec: an nn.Module (input= required) or a TARGET string
+    (`torchvision.models.resnet50`, `timm:resnet50`, `model.py:Net`; kwargs= for its callable).
+    Returns an Imported: .text (the YAML), .dict, .check(analysis) -> the differences from the
+    model (params, FlopCounterMode's FLOPs, output shapes; empty when exact).
+
+    >>> spec = cnncalc.to_spec(torchvision.models.resnet18(), input=(3, 224, 224))  # doctest: +SKIP
+    >>> spec.check(cnncalc.analyze(spec.text))                                        # doctest: +SKIP
+    []
+    """
+    from cnncalc.readers.targets import import_model, import_target
+
+    if isinstance(model, str):
+        return import_target(model, None if input is None else tuple(input), dict(kwargs or {}), opaque=opaque)
+    if not _is_module(model):
+        raise UsageError(None, f"to_spec takes an nn.Module or a TARGET string, not {type(model).__name__}")
+    if input is None:
+        raise UsageError(None, "to_spec needs the model's input size: input=(3, 224, 224)", param="input")
+    return import_model(model, tuple(input), name=type(model).__name__, opaque=opaque)
 
 
 def _plain(value: Any) -> Any:
@@ -81,8 +122,8 @@ def load(spec: SpecLike, *, input: Sequence[int] | None = None, args: Mapping[st
     if layout not in (None, "chw", "hwc"):
         raise UsageError(None, f"layout must be 'chw' or 'hwc', found {layout!r}")
     bounds = _limits(limits)
-    source = resolve(spec, bounds)
     shape = None if input is None else _shape(input)
+    source = resolve(spec, bounds, shape)
     # (the command line runs without the cyclic garbage collector, cli/__init__.py's main; a
     # library call leaves that process-wide switch to its caller)
     try:

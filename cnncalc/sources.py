@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from cnncalc.errors import LimitError, Limits, Span, SpecError, UsageError
 from cnncalc.spec.expr import did_you_mean
@@ -106,6 +106,22 @@ def find(arg: str, limits: Limits = Limits()) -> Source:
         return source
     hint = did_you_mean(stem, bundled_names()) or "`cnncalc list` shows the bundled architectures"
     raise UsageError(None, f"no such file or bundled architecture: '{arg}'", hint)
+
+
+def is_target(arg: str) -> bool:
+    """Whether a SPEC argument names a PyTorch model to import (docs/import.md). The common case,
+    a bundled name or a .yaml path, is told here without importing anything; the rest is
+    cnncalc.readers.targets.is_target's to decide."""
+    if (":" not in arg and "." not in arg) or arg.endswith((".yaml", ".yml", ".json")) or "\n" in arg:
+        return False
+    from cnncalc.readers.targets import is_target as full
+
+    return full(arg)
+
+
+def imported(spec: Any) -> Source:
+    """The Source of an imported model's spec (cnncalc.readers.targets.Imported)."""
+    return Source(spec.text, spec.file)
 
 
 def _read_stdin(limits: Limits) -> str:

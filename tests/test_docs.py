@@ -30,6 +30,15 @@ def test_spec_md_examples_analyse(block):
     assert analysis.rows
 
 
+OPS_BLOCKS = re.findall(r"```yaml\n(.*?)```", (DOCS / "ops.md").read_text(), flags=re.S)
+
+
+@pytest.mark.parametrize("block", OPS_BLOCKS)
+def test_ops_md_examples_analyse(block):
+    analysis = analyse_text(as_spec(block), overrides=None)
+    assert analysis.rows
+
+
 def test_spec_md_has_examples():
     assert len(BLOCKS) >= 6
 

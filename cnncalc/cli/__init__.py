@@ -19,7 +19,7 @@ from cnncalc.cli.common import analyse, parse_input, parse_limits, parse_sets  #
 # command name -> module in this package; in the order `cnncalc --help` lists them
 COMMANDS = {"table": "table", "explain": "explain", "verify": "verify", "check": "check", "memory": "memory",
             "compare": "compare", "sweep": "sweep", "plot": "plot", "graph": "graph", "serve": "serve",
-            "list": "catalog", "show": "catalog"}
+            "list": "catalog", "show": "catalog", "import": "importer"}
 
 
 class LazyGroup(click.Group):
@@ -32,7 +32,7 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         module = importlib.import_module(f"cnncalc.cli.{COMMANDS[name]}")
-        return getattr(module, "list_cmd" if name == "list" else name)
+        return getattr(module, {"list": "list_cmd", "import": "importer"}.get(name, name))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

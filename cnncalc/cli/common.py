@@ -235,11 +235,16 @@ def pick_convention(convention: str | None, flops_mode: str | None) -> str:
     return convention or "lecture"
 
 
-def source_of(spec: str, limits: Limits):
-    """A command-line SPEC (a bundled name, a path, - for standard input) as a Source; a note
-    on stderr when a missing NAME.yaml falls back to the bundled one."""
-    from cnncalc.sources import find
+def source_of(spec: str, limits: Limits, input_shape: Any = None):
+    """A command-line SPEC (a bundled name, a path, - for standard input, or a TARGET naming a
+    PyTorch model to import on `input_shape`: docs/import.md) as a Source; a note on stderr
+    when a missing NAME.yaml falls back to the bundled one."""
+    from cnncalc.sources import find, imported, is_target
 
+    if is_target(spec):
+        from cnncalc.readers.targets import import_target
+
+        return imported(import_target(spec, None if input_shape is None else tuple(input_shape)))
     source = find(spec, limits)
     if source.note:
         click.echo(source.note, err=True)
@@ -254,7 +259,7 @@ def analyse(spec: str, input_shape: str | None = None, sets: tuple[str, ...] = (
 
     bounds = parse_limits(limits)
     shape, overrides = parse_input(input_shape, layout), parse_sets(sets)
-    return api.analyze(source_of(spec, bounds), input=shape, args=overrides, batch=batch, dtype=dtype,
+    return api.analyze(source_of(spec, bounds, shape), input=shape, args=overrides, batch=batch, dtype=dtype,
                        limits=bounds, layout=layout)
 
 

@@ -57,7 +57,8 @@ def compare(specs: tuple[str, ...], input_shape: str | None, layout: str | None,
             raise UsageError(None, "the accuracy chart is for the trained networks at their own input: with "
                              "--input or --set, draw another measure", "e.g. --y memory")
     bounds = parse_limits(limits)
-    result = api.compare([source_of(spec, bounds) for spec in specs], input=parse_input(input_shape, layout),
+    shape = parse_input(input_shape, layout)
+    result = api.compare([source_of(spec, bounds, shape) for spec in specs], input=shape,
                          args=parse_sets(sets), batch=batch, dtype=dtype, optimizer=optimizer,
                          convention=pick_convention(convention, flops_mode), limits=bounds, layout=layout)
     left_out = result.check_drawable(y_metric) if plot_path else []  # every reason the chart would fail, first

@@ -38,11 +38,9 @@ def serve(spec: str | None, port: int, no_open: bool, depth: int | None, measure
     if spec is None:
         text, file, variant = DEFAULT_SPEC, DEFAULT_FILE, None
     else:
-        from cnncalc.sources import find
+        from cnncalc.cli.common import source_of
 
-        source = find(spec, bounds)
-        if source.note:
-            click.echo(source.note, err=True)
+        source = source_of(spec, bounds, parse_input(input_shape, layout))  # a TARGET is imported once, here
         text, file, variant = source.text, source.file, source.variant
     session = Session(text, file, variant, parse_input(input_shape, layout), parse_sets(sets), batch, dtype, bounds,
                       layout, View(depth=depth), measure)

@@ -73,7 +73,7 @@ def verify(spec: str | None, all_specs: bool, device: str, input_shape: str | No
     if all_specs:
         sys.exit(_verify_all(device, batch, dtype, params_mode, fmt))
     bounds = parse_limits(limits)
-    result = api.verify(source_of(spec or "", bounds), device=device, batch=batch, dtype=dtype,
+    result = api.verify(source_of(spec or "", bounds, parse_input(input_shape, layout)), device=device, batch=batch, dtype=dtype,
                         input=parse_input(input_shape, layout), args=parse_sets(sets), params=params_mode,
                         time=timing, repeats=repeats, train=train, memory=saved, amp=amp, against=against,
                         peak_tflops=peak_tflops, limits=bounds, layout=layout, memory_check=not no_memory_check)

@@ -9,6 +9,7 @@ from cnncalc.ops import (  # noqa: F401  (registers)
     merge,
     mvit,
     norm,
+    opaque,
     pool,
     reduce,
     resample,

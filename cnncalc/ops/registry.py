@@ -516,6 +516,10 @@ def _check(kind: str, key: str, value: Any, span: Span | None, op: str) -> Any:
         if not isinstance(value, bool):
             raise bad("true or false")
         return value
+    if kind == "text":  # a short label (what an opaque layer stands for): printable, one line
+        if not isinstance(value, str) or len(value) > 200 or not value.isprintable():
+            raise bad("one line of printable text (at most 200 characters)")
+        return value
     if kind in ("float", "prob"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad("a number")

@@ -39,6 +39,19 @@ class Method(nn.Module):
         return f"torch.{self.name}"
 
 
+class Opaque(nn.Module):
+    """The stand-in for a call an importer could not map: zeros of the recorded shape, and the
+    recorded number of parameters (so that params agree); no work FlopCounterMode counts."""
+
+    def __init__(self, shape: tuple[int, ...], params: int) -> None:
+        super().__init__()
+        self.shape = shape
+        self.weight = nn.Parameter(torch.zeros(params)) if params else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.new_zeros((x.shape[0], *self.shape))
+
+
 class FrozenBatchNorm2d(nn.Module):
     """torchvision.ops.FrozenBatchNorm2d (torchvision/ops/misc.py), written out so that verify
     needs no torchvision: batch norm whose weight, bias and statistics are all buffers."""

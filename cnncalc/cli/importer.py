@@ -1,0 +1,73 @@
+"""`cnncalc import`: a PyTorch model as an exact, editable spec (cnncalc/readers/, docs/import.md)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from cnncalc.cli.common import handle_errors, input_option, layout_option, parse_input, parse_sets, traceback_option
+from cnncalc.errors import UsageError
+
+
+@click.command(name="import")
+@click.argument("target")
+@input_option
+@layout_option
+@click.option("--kw", "kws", multiple=True, metavar="KEY=VALUE",
+              help="A keyword argument for the model's callable, read as a spec value (num_classes=10).")
+@click.option("-o", "--output", "output", metavar="FILE", default=None,
+              help="Write the spec to FILE (default: standard output).")
+@click.option("--opaque", is_flag=True,
+              help="Keep calls cnncalc cannot map as zero-cost `opaque` layers, instead of stopping.")
+@click.option("--no-check", "no_check", is_flag=True, help="Do not check the spec against the model.")
+@traceback_option
+@handle_errors
+def importer(target: str, input_shape: str | None, layout: str | None, kws: tuple[str, ...], output: str | None,
+             opaque: bool, no_check: bool, traceback: bool) -> None:
+    """Import the PyTorch model TARGET as a cnncalc spec, checked against the model.
+
+    TARGET: a dotted path to a callable returning an nn.Module (torchvision.models.resnet50,
+    mypackage.models:Net), a Python file and a callable in it (path/to/model.py:Net: imported
+    and run, as Python runs a script), timm:NAME or torchvision:NAME.
+
+    Example: cnncalc import torchvision.models.resnet50 -o resnet50.yaml
+    """
+    from cnncalc import api
+    from cnncalc.readers.targets import import_target
+
+    shape = parse_input(input_shape, layout)
+    kwargs = parse_sets(kws)
+    imported = import_target(target, None if shape is None else tuple(shape), kwargs, opaque=opaque)
+    problems: list[str] = []
+    if not no_check:
+        from cnncalc.sources import imported as source
+
+        analysis = api.analyze(source(imported))
+        problems = imported.check(analysis)
+    if output:
+        if os.path.isdir(output):
+            raise UsageError(None, f"'{output}' is a directory", "-o names the spec file to write")
+        tmp = f"{output}.tmp{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as fh:  # whole or not at all
+            fh.write(imported.text)
+        os.replace(tmp, output)
+    else:
+        click.echo(imported.text, nl=False)
+    if no_check:
+        return
+    shape_text = "x".join(map(str, imported.input))
+    kept = [r for r in analysis.rows if r.type == "opaque"]
+    if kept:
+        click.echo(f"note: {len(kept)} call{'s' if len(kept) > 1 else ''} cnncalc cannot count kept as `opaque` layers "
+                   f"with no cost: " + ", ".join(f"{r.name} ({r.node.op.what})" for r in kept[:5])  # type: ignore[attr-defined]
+                   + (", ..." if len(kept) > 5 else ""), err=True)
+    if problems:
+        click.echo(f"✗ {target} on {shape_text}: the spec differs from the model", err=True)
+        for line in problems:
+            click.echo(f"  {line}", err=True)
+        sys.exit(1)
+    click.echo(f"✓ {target} on {shape_text}: params {imported.params:,}, FlopCounterMode FLOPs {imported.flops:,} and "
+               f"output shape{'s' if len(imported.output_shapes) > 1 else ''} equal to the model's"
+               + (f"; written to {output}" if output else ""), err=True)
