@@ -7,13 +7,15 @@ import sys
 
 import click
 
-from cnncalc.cli.common import handle_errors, input_option, layout_option, parse_input, parse_sets, traceback_option
+from cnncalc.cli.common import handle_errors, layout_option, parse_input, parse_sets, traceback_option
 from cnncalc.errors import UsageError
 
 
 @click.command(name="import")
 @click.argument("target")
-@input_option
+@click.option("--input", "input_shape", metavar="CxHxW",
+              help="The input size, no batch (3x224x224; 3x16x112x112 a clip). Default: the model's own "
+                   "(timm's default_cfg, torchvision's weights).")
 @layout_option
 @click.option("--kw", "kws", multiple=True, metavar="KEY=VALUE",
               help="A keyword argument for the model's callable, read as a spec value (num_classes=10).")
