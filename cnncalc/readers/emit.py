@@ -36,6 +36,7 @@ class Layer:
     shape: tuple[int, ...] = ()
     parent: Instance | None = None
     shares: Layer | None = None  # a module called again: the layer that holds its parameters
+    function: bool = False  # reader's use: made by a function call, not a module
 
 
 @dataclass(eq=False)

@@ -786,14 +786,13 @@ def _fname(func: Any) -> str:
 class Recorder(TorchFunctionMode):
     """Records one forward pass as an Instance tree (module hooks + this function mode)."""
 
-    def __init__(self, model: nn.Module, opaque: bool = False) -> None:
+    def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.names: dict[int, str] = {}
         self.modules = dict(model.named_modules(remove_duplicate=False))
         for qual, m in self.modules.items():
             self.names.setdefault(id(m), qual)
         self.params = {id(p): (qual.rsplit(".", 1)[-1], tuple(p.shape)) for qual, p in model.named_parameters()}
-        self.keep_opaque = opaque
         self.root = Instance(type(model).__name__, "")
         self.stack: list[Instance] = []
         self.leaf = 0  # depth inside a module recorded whole
@@ -905,7 +904,7 @@ class Recorder(TorchFunctionMode):
     def close_synthetic(self) -> None:
         inst = self.stack.pop()
         parent = self.here
-        while inst.items and isinstance(inst.items[-1], Layer) and getattr(inst.items[-1], "function", False):
+        while inst.items and isinstance(inst.items[-1], Layer) and inst.items[-1].function:
             moved = inst.items.pop()
             moved.parent, moved.name = parent, self.name_in(parent, moved.name.rsplit("_", 1)[0] if moved.name[-1:].isdigit()
                                                             and "_" in moved.name else moved.name)
@@ -1088,12 +1087,12 @@ class Recorder(TorchFunctionMode):
             layer = self.add("param", keys, [other], p.name, outs[0])
         else:
             layer = self.add(op, keys, srcs, short, outs[0])
-        layer.function = True  # type: ignore[attr-defined]  # a function call (close_synthetic moves those out)
+        layer.function = True  # a function call (close_synthetic moves those out)
         self.bind(outs[0], layer)
 
 
 def record(model: nn.Module, input_shape: tuple[int, ...], *, batch: int = 2, tokens: bool = False,
-           opaque: bool = False, device: str | torch.device | None = None, vocab: int | None = None) -> Recorder:
+           device: str | torch.device | None = None) -> Recorder:
     """Run the model once on a (batch, *input_shape) input and record it."""
     from torch.nn.modules import module as module_hooks
 
@@ -1106,7 +1105,7 @@ def record(model: nn.Module, input_shape: tuple[int, ...], *, batch: int = 2, to
 
     from cnncalc.torchcheck.measure import attention_counted
 
-    rec = Recorder(model, opaque=opaque)
+    rec = Recorder(model)
     rec.bind(x, INPUT)
     called: set[int] = set()
     handles = [module_hooks.register_module_forward_pre_hook(rec.pre),
@@ -1163,7 +1162,7 @@ def spec_text(model: nn.Module, input_shape: tuple[int, ...], *, name: str, head
     Unsupported listing every call no table maps (unless opaque)."""
     from cnncalc.readers.emit import write
 
-    rec = record(model, tuple(input_shape), tokens=tokens, opaque=opaque, batch=batch)
+    rec = record(model, tuple(input_shape), tokens=tokens, batch=batch)
     if rec.unsupported and not opaque:
         lines = [f"{what} at {where}" + (f" ({n} times)" if n > 1 else "") for (what, where), n in rec.unsupported.items()]
         raise Unsupported("; ".join(lines))
