@@ -48,3 +48,17 @@ def cli_error(tmp_path, name: str, text: str) -> str:
         os.chdir(cwd)
     assert result.exit_code == 2
     return result.stderr.rstrip("\n")
+
+
+# the profiles in the order the op tests list their counts
+ORDER = ("lecture", "torch", "fvcore", "ptflops", "torchinfo", "thop")
+
+
+def layer(op_type, args, x):
+    """One op on one input shape: (op, output shape, cost, its count under every profile in ORDER)."""
+    from cnncalc.ops import build_op
+
+    op = build_op(op_type, args, {}, None)
+    y = op.output_shape([x], None)
+    cost = op.cost([x], y)
+    return op, y, cost, tuple(op.counted(p, (x,), y, cost) for p in ORDER)

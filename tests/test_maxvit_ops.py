@@ -10,16 +10,7 @@ import pytest
 
 from cnncalc.errors import ShapeError
 from cnncalc.ops import build_op
-from tests.conftest import analyse_bundled
-
-ORDER = ("lecture", "torch", "fvcore", "ptflops", "torchinfo", "thop")
-
-
-def layer(op_type, args, x):
-    op = build_op(op_type, args, {}, None)
-    y = op.output_shape([x], None)
-    cost = op.cost([x], y)
-    return op, y, cost, tuple(op.counted(p, (x,), y, cost) for p in ORDER)
+from tests.conftest import ORDER, analyse_bundled, layer
 
 
 def test_maxvit_t_stage1_rel_attention_by_hand():

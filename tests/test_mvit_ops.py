@@ -11,17 +11,7 @@ import pytest
 
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.ops import build_op
-from tests.conftest import analyse_bundled
-
-ORDER = ("lecture", "torch", "fvcore", "ptflops", "torchinfo", "thop")
-
-
-def layer(op_type, args, x):
-    op = build_op(op_type, args, {}, None)
-    y = op.output_shape([x], None)
-    cost = op.cost([x], y)
-    return op, y, cost, tuple(op.counted(p, (x,), y, cost) for p in ORDER)
-
+from tests.conftest import ORDER, analyse_bundled, layer
 
 V1_ATTN0 = {"heads": 1, "grid": [8, 56, 56], "kernel_kv": 3, "stride_kv": [1, 8, 8]}
 V2_ATTN1 = {"heads": 2, "out": 192, "grid": [8, 56, 56], "kernel_q": 3, "stride_q": [1, 2, 2], "kernel_kv": 3,
