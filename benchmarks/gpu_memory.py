@@ -9,10 +9,13 @@ model cnncalc builds from the spec (cnncalc/torchcheck/build.py):
 - inference: eval mode under torch.no_grad, one forward pass; measured = the peak of
   torch.cuda.max_memory_allocated over that pass (parameters, buffers and the input are on the
   device already and count, as they do in engine.forward_memory_estimate);
-- training: train mode, Adam, one warm-up step first (Adam makes its state on the first step,
-  and a training run is in its steady state from the second), gradients set to None, then
-  forward + backward + optimizer step; measured = max_memory_allocated over that step, so it
-  compares with engine.training_memory (adam, device cuda), float32 and under bfloat16 autocast.
+- training: train mode, Adam (CUDA's default: foreach), one warm-up step first (Adam makes its
+  state on the first step, and a training run is in its steady state from the second),
+  gradients set to None, then forward + backward + optimizer step; measured =
+  max_memory_allocated over that step (and max_memory_reserved, the allocator's cache), so it
+  compares with the liveness walk's peak (engine.training_memory: adam, device cuda), float32
+  and under bfloat16 autocast. Attention runs the kernel torch picks (not forced to math): the
+  walk assumes the same one (ops/sdpa.py); the table names it.
 Then `cnncalc verify SPEC --device cuda --time` of two specs. Nothing asserts: the table says
 predicted / measured.
 """
@@ -28,21 +31,23 @@ SPECS = ("vgg16", "resnet50-tv", "densenet121", "vit_b_16")
 BATCHES = (1, 32)
 
 
-def predictions(name: str, batch: int, amp: str | None) -> tuple[int, int]:
+def predictions(name: str, batch: int, amp: str | None) -> tuple[int, int, str]:
+    """(inference peak, training peak, where the training peak falls) as cnncalc predicts them."""
     import cnncalc
-    from cnncalc.engine import forward_memory_estimate, training_memory
+    from cnncalc.engine.memory import forward_memory_estimate, training_model
 
     analysis = cnncalc.analyze(name, batch=batch)
-    return (forward_memory_estimate(analysis, amp, "cuda"),
-            training_memory(analysis, "adam", "cuda", amp)["total"])
+    model = training_model(analysis, "adam", "cuda", amp)
+    peak = model.peak(batch)
+    where = f"{peak.phase} {analysis.rows[peak.row].name if peak.row >= 0 else ''}".strip()
+    return forward_memory_estimate(analysis, amp, "cuda"), peak.at(batch), where
 
 
-def measure(torch, name: str, batch: int, amp: str | None) -> tuple[int, int]:
-    """(inference peak, training peak) in bytes, as torch.cuda.max_memory_allocated sees them."""
+def measure(torch, name: str, batch: int, amp: str | None) -> tuple[int, int, int]:
+    """(inference peak, training peak, training's reserved peak) in bytes, as
+    torch.cuda.max_memory_allocated (and max_memory_reserved) see them."""
     import cnncalc
     from cnncalc.torchcheck.build import build_model
-    from cnncalc.torchcheck.measure import attention_counted
-
     graph = cnncalc.load(name)
     dev = torch.device("cuda")
     torch.cuda.empty_cache()
@@ -53,7 +58,7 @@ def measure(torch, name: str, batch: int, amp: str | None) -> tuple[int, int]:
     model.eval()
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
-    with torch.no_grad(), autocast, attention_counted():
+    with torch.no_grad(), autocast:
         model(x)
     torch.cuda.synchronize()
     inference = torch.cuda.max_memory_allocated()  # parameters, buffers and the input included
@@ -63,7 +68,7 @@ def measure(torch, name: str, batch: int, amp: str | None) -> tuple[int, int]:
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
-        with autocast, attention_counted():
+        with autocast:
             out = model(x)
         out.float().sum().backward()
         optimizer.step()
@@ -75,7 +80,8 @@ def measure(torch, name: str, batch: int, amp: str | None) -> tuple[int, int]:
     step()
     torch.cuda.synchronize()
     training = torch.cuda.max_memory_allocated()
-    return inference, training  # the caller's next measure() empties the cache
+    reserved = torch.cuda.max_memory_reserved()
+    return inference, training, reserved  # the caller's next measure() empties the cache
 
 
 def mib(n: int) -> str:
@@ -107,18 +113,19 @@ def main() -> int:
     device = torch.cuda.get_device_name(0) if has_cuda else "none (dry run)"
     lines = [f"Device: {device}; PyTorch {torch.__version__}; {datetime.date.today().isoformat()}. "
              "MiB = 2^20 bytes; measured = torch.cuda.max_memory_allocated (benchmarks/gpu_memory.py).", "",
-             "| spec | batch | precision | inference predicted | measured | ratio | training predicted | measured | ratio |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+             "| spec | batch | precision | inference predicted | measured | ratio | training predicted | measured "
+             "| ratio | reserved | predicted peak at |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for name in specs:
         for batch in args.batches:
             for amp in (None, "bfloat16"):
-                inf_p, train_p = predictions(name, batch, amp)
+                inf_p, train_p, where = predictions(name, batch, amp)
                 if has_cuda:
-                    inf_m, train_m = measure(torch, name, batch, amp)
+                    inf_m, train_m, reserved = measure(torch, name, batch, amp)
                     cells = [mib(inf_p), mib(inf_m), f"{inf_p / inf_m:.3f}", mib(train_p), mib(train_m),
-                             f"{train_p / train_m:.3f}"]
+                             f"{train_p / train_m:.3f}", mib(reserved), where]
                 else:
-                    cells = [mib(inf_p), "—", "—", mib(train_p), "—", "—"]
+                    cells = [mib(inf_p), "—", "—", mib(train_p), "—", "—", "—", where]
                 precision = "float32 + bf16 autocast" if amp else "float32"
                 lines.append(f"| {name} | {batch} | {precision} | " + " | ".join(cells) + " |")
                 print(lines[-1], flush=True)

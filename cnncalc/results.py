@@ -167,23 +167,28 @@ class Analysis(counting.Analysis):
         return html_table(table_grid(self, self.view()))
 
     # -- made from the analysis ---------------------------------------------------------------
-    def memory(self, optimizer: str = "adam", amp: str | None = None, checkpoint: int | None = None,
-               device: str | None = None, gpu_memory: int | str | None = None, max_batch: bool = False) -> Memory:
+    def memory(self, optimizer: str = "adam", amp: str | None = None, checkpoint: int | Sequence[str] | None = None,
+               device: str | None = None, gpu_memory: int | str | None = None, max_batch: bool = False,
+               keep_grads: bool = False, attention: str | None = None) -> Memory:
         """Training memory by part and the inference and training peaks, at this analysis' batch
         (docs/memory.md): optimizer sgd, momentum, rmsprop, adagrad, adam, adamw; amp "bfloat16"
         or "float16" (autocast over a float32 model); checkpoint: activation checkpointing in that
-        many segments; device "cpu" or "cuda" (cuda unsaid where gpu_memory is given);
+        many segments, or in segments starting at those layers (names); device "cpu" or "cuda" (cuda unsaid where gpu_memory is given);
         gpu_memory: bytes or a size such as "24GB", to say whether it fits; max_batch: also
-        find the largest batch that fits it."""
-        return Memory(self, optimizer, amp, checkpoint, device, gpu_memory, max_batch)
+        find the largest batch that fits it; keep_grads: zero_grad(set_to_none=False), the
+        gradients alive through the whole step; attention: the scaled_dot_product_attention kernel
+        ("math", "flash", "efficient", "cudnn"; None: the one torch picks, Memory.attention_kernels).
+        Memory.peak_at says where the peak falls."""
+        return Memory(self, optimizer, amp, checkpoint, device, gpu_memory, max_batch, keep_grads, attention=attention)
 
     def max_batch(self, gpu_memory: int | str, optimizer: str = "adam", amp: str | None = None,
-                  checkpoint: int | None = None, device: str = "cuda") -> int:
+                  checkpoint: int | Sequence[str] | None = None, device: str = "cuda",
+                  attention: str | None = None) -> int:
         """The largest batch whose training peak fits in gpu_memory (0: not even batch 1),
         solved from this analysis: no graph is built again whatever the budget."""
         from cnncalc.engine.memory import max_batch
 
-        return max_batch(self, parse_size(gpu_memory), optimizer, device, amp, checkpoint)
+        return max_batch(self, parse_size(gpu_memory), optimizer, device, amp, checkpoint, attention=attention)
 
     def explain(self, *layers: str, convention: str = "lecture", params: str = "all") -> Explained:
         """The slides' worked arithmetic for these layers (by name; none: the first of each kind)."""
@@ -317,19 +322,28 @@ def parse_size(value: int | str) -> int:
 # ---- training memory ---------------------------------------------------------------------------
 
 class Parts(NamedTuple):
-    """A training step's peak by part, in bytes (docs/memory.md)."""
+    """What is alive at a training step's peak, by part, in bytes (docs/memory.md)."""
 
     parameters: int
-    gradients: int
+    buffers: int  # BatchNorm's running statistics and counters
+    gradients: int  # the parameters' gradients that exist by then
     optimizer_state: int
-    activations_saved: int  # what autograd keeps for the backward pass, each storage once
+    activations_saved: int  # what autograd still keeps for the backward pass, each storage once
     weight_copies: int  # autocast's low-dtype copies of the weights (0 without amp)
-    input: int  # the input batch, where no layer saves it
-    backward_transient: int  # the largest set of gradients alive at once in the backward pass
+    input: int  # the input batch
+    transient: int  # everything else: activations not saved, gradients in flight, the optimizer's temporaries
+
+
+class PeakAt(NamedTuple):
+    """Where a peak falls: the phase (forward, backward, recompute, step; inference) and the
+    layer whose op runs then ("" for the optimizer's step of no particular layer)."""
+
+    phase: str
+    layer: str
 
 
 class Peak(NamedTuple):
-    inference: int  # parameters + the largest live set of activations
+    inference: int  # parameters, buffers, the input and the largest live set of activations
     training: int  # the sum of Parts
 
 
@@ -338,26 +352,41 @@ class Memory(_Shown):
     it fits a GPU, the largest batch that does, and what checkpointing keeps and recomputes."""
 
     def __init__(self, analysis: Analysis, optimizer: str = "adam", amp: str | None = None,
-                 checkpoint: int | None = None, device: str | None = None, gpu_memory: int | str | None = None,
-                 max_batch: bool = False) -> None:
-        from cnncalc.engine.memory import forward_memory_estimate, training_model
+                 checkpoint: int | Sequence[str] | None = None, device: str | None = None,
+                 gpu_memory: int | str | None = None,
+                 max_batch: bool = False, keep_grads: bool = False, attention: str | None = None) -> None:
+        from cnncalc.engine.memory import attention_kernels, inference_peak, saved_for_backward, training_model
+        from cnncalc.engine.trainable import check_trainable, largest_trainable, smallest_batch
 
         if max_batch and gpu_memory is None:
             raise UsageError(None, "max_batch needs gpu_memory (e.g. gpu_memory='24GB')", param="max_batch")
-        if checkpoint is not None and (type(checkpoint) is not int or checkpoint < 1):
-            raise UsageError(None, f"checkpoint={checkpoint!r}: the segments must be a positive integer",
-                             param="checkpoint")
+        if checkpoint is not None:
+            from cnncalc.engine.segments import normalize
+
+            checkpoint = normalize(checkpoint)  # N segments, or the names that start them
         self.analysis = analysis
         self.optimizer, self.amp, self.checkpoint_segments = optimizer, amp, checkpoint
         self.gpu_memory = None if gpu_memory is None else parse_size(gpu_memory)
         self.device = device or ("cuda" if gpu_memory is not None else "cpu")
-        model = training_model(analysis, optimizer, self.device, amp, checkpoint)
+        # why that device: "device" (asked for), "gpu_memory" (a GPU budget: planning for CUDA), "default"
+        self.device_from = "device" if device else "gpu_memory" if gpu_memory is not None else "default"
+        check_trainable(analysis.graph, analysis.batch)  # a batch torch refuses to train (engine/trainable.py)
+        self.smallest_batch = smallest_batch(analysis.graph)  # the smallest batch torch trains: 1, or 2
+        model = training_model(analysis, optimizer, self.device, amp, checkpoint, keep_grads, attention=attention)
+        # the scaled_dot_product_attention kernel of each layer that calls it (ops/sdpa.py)
+        self.attention_kernels = attention_kernels(analysis, self.device, amp, attention)
         at = model.at(analysis.batch)
         self.parts = Parts(*(at[name] for name in Parts._fields))
-        self.peak = Peak(forward_memory_estimate(analysis, amp, self.device), at["total"])
+        inference = inference_peak(analysis, amp, self.device)
+        self.peak = Peak(inference.at(analysis.batch), at["total"])
+        self.keep_grads = keep_grads
+        self.saved_for_backward = sum(saved_for_backward(analysis, self.device, amp, attention=attention))
+        self.peak_at = PeakAt(*_where(analysis, model.peak(analysis.batch)))
+        self.inference_at = PeakAt(*_where(analysis, inference))
         self.checkpoint: Checkpointing | None = model.plan
         self.fits = None if self.gpu_memory is None else self.peak.training <= self.gpu_memory
-        self.max_batch = model.largest_batch(self.gpu_memory) if max_batch and self.gpu_memory else None
+        fitting = model.largest_batch(self.gpu_memory) if max_batch and self.gpu_memory else None
+        self.max_batch = None if fitting is None else largest_trainable(analysis.graph, fitting)  # 0: none that trains
 
     @property
     def batch(self) -> int:
@@ -372,7 +401,14 @@ class Memory(_Shown):
         a = self.analysis
         data: dict[str, Any] = {"name": a.name, "batch": a.batch, "dtype": a.dtype.name, "amp": self.amp,
                                 "device": self.device, "optimizer": self.optimizer, "parts": self.parts._asdict(),
-                                "peak": self.peak._asdict()}
+                                "saved_for_backward": self.saved_for_backward,
+                                "peak": self.peak._asdict(), "peak_at": {"training": self.peak_at._asdict(),
+                                                                          "inference": self.inference_at._asdict()}}
+        if self.keep_grads:
+            data["keep_grads"] = True
+        if self.attention_kernels:  # the attention kernel the numbers assume: one name, or one per layer
+            kernels = set(self.attention_kernels.values())
+            data["attention"] = kernels.pop() if len(kernels) == 1 else dict(self.attention_kernels)
         if self.gpu_memory is not None:
             data["gpu_memory_bytes"], data["fits"] = self.gpu_memory, self.fits
         if self.max_batch is not None:
@@ -380,13 +416,21 @@ class Memory(_Shown):
         if self.checkpoint is not None:
             plan = self.checkpoint
             data["checkpoint"] = {"segments": plan.segments, "starts": [a.rows[i].name for i in plan.starts],
+                                  "activations_saved": plan.activations_saved,
                                   "activations_saved_without": plan.without, "recompute_macs": plan.recompute_macs}
+            if plan.notes:  # a start moved off an in-place op (engine/segments.py)
+                data["checkpoint"]["notes"] = list(plan.notes)
         return data
 
     def renderable(self, width: int | None = None) -> RenderableType:
         from cnncalc.report.memory import render_memory
 
         return render_memory(self, width)
+
+
+def _where(analysis: Analysis, moment: Any) -> tuple[str, str]:
+    """A Moment's phase and the name of its layer."""
+    return moment.phase, analysis.rows[moment.row].name if moment.row >= 0 else ""
 
 
 class _GridResult(_Shown):

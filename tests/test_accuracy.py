@@ -139,10 +139,11 @@ def test_compare_and_memory_default_to_the_same_optimizer(tmp_path):
     spec.write_text(SPEC)
     data = json.loads(run_cli("compare", str(spec), "--format", "json").stdout)[0]
     params = 8 * 27 + 8
-    # float32: parameters + gradients + adam's two moments = 4 copies of 4 bytes; autograd saves
-    # the conv's input, the 3x16x16 batch; the backward transient is the gradient of the conv's
-    # 8x16x16 output (the input batch needs none)
-    assert data["training_bytes"] == 4 * params * 4 + 3 * 16 * 16 * 4 + 8 * 16 * 16 * 4
+    # float32, adam, batch 1: the peak is the conv's backward: parameters + gradients + adam's two
+    # moments = 4 copies of 4 bytes, adam's step count per tensor (2 x 4 bytes), the input batch
+    # (3x16x16, which the conv saves) and the gradient of the conv's 8x16x16 output (the input
+    # batch needs none)
+    assert data["training_bytes"] == 4 * params * 4 + 2 * 4 + 3 * 16 * 16 * 4 + 8 * 16 * 16 * 4
     memory = json.loads(run_cli("memory", str(spec), "--format", "json").stdout)
     assert memory["optimizer"] == "adam" and memory["peak"]["training"] == data["training_bytes"]
 

@@ -125,14 +125,15 @@ def test_several_outputs_are_kept_shown_and_built():
     assert a.outputs == (("stem", (8, 32, 32)), ("c3", (32, 8, 8)))
     assert a.to_dict()["outputs"] == [{"name": "stem", "shape": [8, 32, 32]}, {"name": "c3", "shape": [32, 8, 8]}]
     assert "outputs: stem (8x32x32), c3 (32x8x8)" in a.render("markdown")
-    # inference peak, in elements: input 3,072; + stem 8,192 (the input freed after it); + c2 4,096
-    # (stem is an output: kept); + c3 2,048 = 8,192 + 4,096 + 2,048 = 14,336 elements, 57,344 B;
-    # params 8*27 + 8 + 16*72 + 16 + 32*144 + 32 = 6,032 -> 24,128 B
-    assert a.memory(optimizer="sgd").peak.inference == 57_344 + 24_128
-    # with only the last layer as output, stem is freed after c2: the peak is at c2, 8,192 + 4,096
+    # inference peak, in elements: the input 3,072 (the caller holds it); + stem 8,192; + c2 4,096
+    # (stem is an output: kept); + c3 2,048 = 3,072 + 8,192 + 4,096 + 2,048 = 17,408 elements,
+    # 69,632 B; params 8*27 + 8 + 16*72 + 16 + 32*144 + 32 = 6,032 -> 24,128 B
+    assert a.memory(optimizer="sgd").peak.inference == 69_632 + 24_128
+    # with only the last layer as output, stem is freed after c2: the peak is at c2, 3,072 + 8,192
+    # + 4,096
     single = cnncalc.analyze(OUTPUTS.replace("outputs: [stem, c3]\n", ""))
     assert single.outputs == (("c3", (32, 8, 8)),)
-    assert single.memory(optimizer="sgd").peak.inference == 4 * 12_288 + 24_128
+    assert single.memory(optimizer="sgd").peak.inference == 4 * 15_360 + 24_128
 
 
 def test_several_outputs_verify_in_torch():

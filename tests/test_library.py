@@ -98,17 +98,17 @@ def test_rich_render_is_the_command_at_the_same_width():
 # ---- max batch: solved, exact, one analysis ---------------------------------------------------
 
 def test_max_batch_by_hand():
-    # input 1x2x2 float32 (16 B a sample), flatten (a view of the input), linear 4 -> 1 (5 params,
-    # 20 B). SGD: parameters 20 + gradients 20, no state. The linear saves its input, the batch
-    # itself (16 B a sample; so the input part is 0). Backward transient: the linear's output
-    # gradient (4 B) + its input's (16 B) = 20 B a sample. Peak(b) = 40 + 36 b: 400 B fit b = 10.
+    # input 1x2x2 float32 (16 B a sample, held throughout), flatten (a view of the input), linear
+    # 4 -> 1 (5 params, 20 B). SGD: no state, no temporaries. The linear saves its input, the batch
+    # itself. The peak is the linear's backward: its output's gradient (4 B a sample) and its
+    # parameters' gradients (20 B); the input needs no gradient. Peak(b) = 40 + 20 b: 400 B fit 18.
     tiny = "name: tiny\ninput: [1, 2, 2]\nlayers:\n  - flatten\n  - linear: {out: 1}\n"
     a = cnncalc.analyze(tiny)
     assert [cnncalc.analyze(tiny, batch=b).memory(optimizer="sgd").peak.training for b in (1, 2, 10)] == \
-        [40 + 36, 40 + 72, 400]
-    assert a.max_batch(400, optimizer="sgd") == 10
-    assert a.max_batch(399, optimizer="sgd") == 9
-    assert a.max_batch(75, optimizer="sgd") == 0  # not even batch 1 (76 B)
+        [40 + 20, 40 + 40, 40 + 200]
+    assert a.max_batch(400, optimizer="sgd") == 18
+    assert a.max_batch(399, optimizer="sgd") == 17
+    assert a.max_batch(59, optimizer="sgd") == 0  # not even batch 1 (60 B)
 
 
 @pytest.mark.parametrize(("spec", "options"), [

@@ -9,7 +9,7 @@ import json
 import pytest
 
 import cnncalc
-from cnncalc.engine import checkpointing, cut_points, training_memory
+from cnncalc.engine import checkpointing, cut_points, saved_for_backward, training_memory
 from tests.conftest import run_cli
 
 # input 1 x 8 x 8; three 3x3 convs of 4 filters (pad 1), each followed by an in-place ReLU;
@@ -32,9 +32,7 @@ CONV_BC_MACS = MAP * 4 * 9  # 9,216
 def test_chain_without_checkpointing():
     # a saves the input (64 elements); each ReLU saves its output, which is the next layer's
     # input (one storage, two savers); flatten is a view; fc saves that view's storage again.
-    parts = training_memory(cnncalc.analyze(CHAIN), "sgd")
-    assert parts["activations_saved"] == 4 * (64 + 3 * MAP) == 3_328
-    assert parts["input"] == 0  # the input batch is among the saved storages
+    assert sum(saved_for_backward(cnncalc.analyze(CHAIN))) == 4 * (64 + 3 * MAP) == 3_328
 
 
 def test_every_row_of_a_chain_is_a_cut_point():
@@ -57,16 +55,20 @@ def test_checkpoint_two_segments_by_hand():
 
 
 def test_checkpoint_three_segments_by_hand():
-    # 8 // 3 = 2 rows -> cut after relu_a; 16 // 3 = 5 rows -> cut after c. Segments: [a,
-    # relu_a], [b, relu_b, c], [relu_c, flatten, fc]. Kept through the forward: segment 2's
-    # input (relu_a's output, 256). End of forward: that + segment 3's relu_c output = 512.
-    # Recomputing segment 2: relu_a's output (its input, saved by b: once) + relu_b's = 512.
-    # Recomputing segment 1: relu_a's output = 256. Peak 512 elements.
+    # checkpoint_sequential's split of the 8 top-level items: 8 // 3 = 2 items a segment, so
+    # segments start at items 0, 2 and 4: [a, relu_a], [b, relu_b], [c, relu_c, flatten, fc]
+    # (engine/segments.py; tests/test_checkpoint_segments.py checks it against torch). Kept
+    # through the forward: segment 2's input (relu_a's output, 256). End of forward: that +
+    # segment 3's saves, relu_b's output (c's input) and relu_c's (fc's view of it: once) =
+    # 3 * 256 = 768. Recomputing segment 2: relu_a's output (its input, saved by b: once) +
+    # relu_b's = 512. Recomputing segment 1: relu_a's output = 256. Peak 768 elements: as many
+    # as without checkpointing, this split saves nothing on this chain.
     analysis = cnncalc.analyze(CHAIN)
     plan = checkpointing(analysis, 3)
-    assert [analysis.rows[i].name for i in plan.starts] == ["a", "b", "relu_c"]
-    assert plan.activations_saved == 4 * 2 * MAP
-    assert plan.recompute_macs == CONV_A_MACS + 2 * CONV_BC_MACS == 20_736
+    assert [analysis.rows[i].name for i in plan.starts] == ["a", "b", "c"]
+    assert [c.per_sample for c in plan.candidates] == [4 * 3 * MAP, 4 * 2 * MAP, 4 * MAP]
+    assert plan.activations_saved == plan.without == 4 * 3 * MAP == 3_072
+    assert plan.recompute_macs == CONV_A_MACS + CONV_BC_MACS == 11_520
 
 
 def test_one_segment_is_no_checkpointing():
@@ -90,9 +92,8 @@ def test_resnet_cuts_only_between_blocks():
 
 def test_checkpoint_cli_json_and_errors():
     data = json.loads(run_cli("memory", CHAIN_FILE, "--checkpoint", "2", "--format", "json").stdout)
-    assert data["checkpoint"] == {"segments": 2, "starts": ["a", "c"], "activations_saved_without": 3 * 4 * MAP,
-                                  "recompute_macs": 11_520}
-    assert data["parts"]["activations_saved"] == 2_048
+    assert data["checkpoint"] == {"segments": 2, "starts": ["a", "c"], "activations_saved": 2_048,
+                                  "activations_saved_without": 3 * 4 * MAP, "recompute_macs": 11_520}
     out = run_cli("memory", CHAIN_FILE, "--checkpoint", "2")
     assert "11,520 multiply-adds" in out.stdout and "starting at a, c" in out.stdout
     result = run_cli("memory", CHAIN_FILE, "--checkpoint", "9")
@@ -110,21 +111,18 @@ def test_max_batch_with_checkpointing_grows():
 
 def test_amp_parts_by_hand_for_lenet5():
     # bfloat16 autocast, batch 1, adam: parameters, gradients and adam's two states stay float32
-    # (61,706 parameters); every conv and linear keeps a bf16 copy of its weights; c1 casts the
-    # float32 input, so the batch itself is not saved (the input part, 4 * 1,024); the saved
-    # activations are tests/test_saved.py's lenet5 by hand, in 2 bytes.
+    # (61,706 parameters, in 10 tensors: adam keeps a float32 step count for each); every conv
+    # and linear keeps a bf16 copy of its weights; c1 casts the float32 input and saves that copy
+    # (2 * 1,024), not the batch (the input part, 4 * 1,024); the saved activations are
+    # tests/test_saved.py's lenet5 by hand, in 2 bytes.
     weights = 6 * 25 + 16 * 6 * 25 + 120 * 400 + 84 * 120 + 10 * 84
     params = weights + 6 + 16 + 120 + 84 + 10
     data = json.loads(run_cli("memory", "lenet5", "--amp", "bfloat16", "--format", "json").stdout)
     assert data["amp"] == "bfloat16"
     parts = data["parts"]
-    assert (parts["parameters"], parts["gradients"], parts["optimizer_state"]) == (4 * params, 4 * params, 8 * params)
-    assert parts["weight_copies"] == 2 * weights
+    assert (parts["parameters"], parts["optimizer_state"]) == (4 * params, 8 * params + 4 * 10)
     assert parts["input"] == 4 * 1_024
-    assert parts["activations_saved"] == 2 * 1_024 + 2 * (4_704 + 1_176 + 1_600 + 400 + 120 + 84)
-    # the backward transient in bf16: the largest layer's output and input gradients, those of
-    # the tanh after c1, 6x28x28 each (c1's input is the batch: no gradient)
-    assert parts["backward_transient"] == 2 * 2 * 4_704
+    assert data["saved_for_backward"] == 2 * weights + 2 * 1_024 + 2 * (4_704 + 1_176 + 1_600 + 400 + 120 + 84)
     assert data["peak"]["training"] == sum(parts.values())
 
 
@@ -135,10 +133,10 @@ def test_amp_float16_on_cuda_keeps_layernorm_in_float32():
     # it saves its float16 input and returns float16. ViT's layernorms see the float32 residual
     # stream (a float32 parameter joined the tokens) either way: the same bytes on both.
     def saved(name, device):
-        return training_memory(cnncalc.analyze(name), "adam", device, "float16")["activations_saved"]
+        return sum(saved_for_backward(cnncalc.analyze(name), device, "float16"))
 
     assert saved("convnext_tiny", "cuda") > saved("convnext_tiny", "cpu")
-    assert saved("vit_b_32", "cuda") == saved("vit_b_32", "cpu")
+    assert saved("vit_b_32", "cuda") == saved("vit_b_32", "cpu") + 12 * 24  # flash keeps its RNG state on CUDA
 
 
 def test_amp_refuses_a_low_precision_model():
@@ -151,7 +149,7 @@ def test_device_decides_dropout_masks():
     # alexnet's two dropouts (on 9,216 and 4,096 features): a float32 mask on the CPU, a bool on CUDA
     cpu = json.loads(run_cli("memory", "alexnet", "--device", "cpu", "--format", "json").stdout)
     cuda = json.loads(run_cli("memory", "alexnet", "--device", "cuda", "--format", "json").stdout)
-    assert cpu["parts"]["activations_saved"] - cuda["parts"]["activations_saved"] == (4 - 1) * (9_216 + 4_096)
+    assert cpu["saved_for_backward"] - cuda["saved_for_backward"] == (4 - 1) * (9_216 + 4_096)
     # --gpu-memory plans for a GPU: cuda unless --device says otherwise
     assert json.loads(run_cli("memory", "alexnet", "--gpu-memory", "8GB", "--format", "json").stdout)["device"] == "cuda"
 

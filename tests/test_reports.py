@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cnncalc.engine import depth, forward_memory_estimate, training_memory
+from cnncalc.engine import depth, forward_memory_estimate, saved_for_backward, training_memory
 from tests.conftest import analyse_bundled, run_cli
 
 REPO = Path(__file__).resolve().parent.parent
@@ -144,15 +144,22 @@ def test_training_memory_by_hand_for_lenet5():
     #   tanh 16x10x10 = 1,600; s4 shares; c5 saves 16x5x5 = 400; tanh 120; flatten is a view;
     #   f6 saves its input (the view of tanh's output: counted); tanh 84; output saves tanh's output.
     #   1,024 + 4,704 + 1,176 + 1,600 + 400 + 120 + 84 = 9,108 elements = 36,432 bytes (the measured
-    #   figure: scripts/check_saved.py lenet5). The input is among them, so no separate input part.
-    # Backward transient: tanh1's output gradient and input gradient, 2 * 4,704 * 4 = 37,632 bytes.
-    # Params 61,706 * 4 = 246,824 bytes; adam keeps two states per parameter.
-    parts = training_memory(analyse_bundled("lenet5"), "adam")
-    assert parts == {"parameters": 246_824, "gradients": 246_824, "optimizer_state": 2 * 246_824,
-                     "activations_saved": 36_432, "weight_copies": 0, "input": 0, "backward_transient": 37_632,
-                     "total": 4 * 246_824 + 36_432 + 37_632}
-    # inference peak: while tanh1 runs, c1's output and tanh1's (18,816 bytes each) are both alive
-    assert forward_memory_estimate(analyse_bundled("lenet5")) == 246_824 + 2 * 18_816
+    #   figure: scripts/check_saved.py lenet5).
+    analysis = analyse_bundled("lenet5")
+    assert sum(saved_for_backward(analysis)) == 36_432
+    # Params 61,706 * 4 = 246,824 bytes in 10 tensors; adam keeps two states per parameter and a
+    # float32 step count per tensor (40 bytes). At batch 1 the peak is adam's step on c5's weight
+    # (120 x 400 = 48,000 floats = 192,000 bytes, the largest): the sqrt of its second moment and
+    # the quotient `denom` (2 x 192,000) while c3's bias's denom (16 floats) is still bound; every
+    # gradient exists then, nothing is saved any more, the input batch (4,096) is held.
+    parts = training_memory(analysis, "adam")
+    assert parts == {"parameters": 246_824, "buffers": 0, "gradients": 246_824,
+                     "optimizer_state": 2 * 246_824 + 40, "activations_saved": 0, "weight_copies": 0,
+                     "input": 4_096, "transient": 2 * 192_000 + 64,
+                     "total": 4 * 246_824 + 40 + 4_096 + 384_064}
+    # inference peak: while tanh1 runs, c1's output and tanh1's (18,816 bytes each) are both
+    # alive, and the input the caller holds
+    assert forward_memory_estimate(analysis) == 246_824 + 4_096 + 2 * 18_816
 
 
 def test_memory_command_fits_or_not():
@@ -164,22 +171,24 @@ def test_memory_command_fits_or_not():
     # VGG-16 saves 73,254,912 bytes a sample for backward on the CPU (measured with
     # saved_tensors_hooks at batch 2: 146,509,824): 512 of them are 34.9 GiB > 24 GiB (on CUDA,
     # the default with --gpu-memory, its two dropout masks are bool: 3 * 8,192 bytes less a sample)
-    assert data["parts"]["activations_saved"] == 512 * 146_509_824 // 2
+    assert data["saved_for_backward"] == 512 * 146_509_824 // 2
     assert data["fits"] is False
     assert data["peak"]["training"] == sum(data["parts"].values())
     assert run_cli("memory", "vgg16", "--gpu-memory", "lots").exit_code == 2
 
 
 def test_memory_max_batch_by_hand_for_lenet5():
-    # lenet5 (see above): 4 * 246,824 = 987,296 bytes whatever the batch (adam), and per sample
-    # 36,432 saved + 37,632 transient = 74,064 bytes. In 10 MiB = 10,485,760 bytes:
-    # (10,485,760 - 987,296) // 74,064 = 9,498,464 // 74,064 = 128.
+    # lenet5 (see above), adam. The moment that grows fastest with the batch is tanh1's backward:
+    # per sample the input (4,096), tanh1's saved output (18,816), its output's gradient and its
+    # input's (18,816 each) = 60,544 bytes; fixed: parameters 246,824, adam's state 493,688 and
+    # every gradient but c1's (246,824 - 4 * 156 = 246,200) = 986,712. In 10 MiB = 10,485,760 bytes:
+    # (10,485,760 - 986,712) // 60,544 = 9,499,048 // 60,544 = 156.
     data = json.loads(run_cli("memory", "lenet5", "--optimizer", "adam", "--gpu-memory", "10MB", "--max-batch",
                               "--format", "json").stdout)
-    assert data["max_batch"] == 128
-    assert "largest batch that fits in 10MB: 128" in run_cli("memory", "lenet5", "--optimizer", "adam",
+    assert data["max_batch"] == 156
+    assert "largest batch that fits in 10MB: 156" in run_cli("memory", "lenet5", "--optimizer", "adam",
                                                              "--gpu-memory", "10MB", "--max-batch").stdout
-    # 1 MiB does not even hold the parameters, gradients and adam's state
+    # 1 MiB = 1,048,576 does not even hold adam's step on c5: 4 * 246,824 + 40 + 384,064 = 1,371,400
     assert json.loads(run_cli("memory", "lenet5", "--optimizer", "adam", "--gpu-memory", "1MB", "--max-batch",
                               "--format", "json").stdout)["max_batch"] == 0
     assert run_cli("memory", "lenet5", "--max-batch").exit_code == 2  # needs --gpu-memory

@@ -30,9 +30,9 @@ TORCHVISION_EXACT = [  # specs equal to torchvision's model of the same name (th
     "resnet18", "resnet34", "resnet50-tv", "resnet101-tv", "resnet152-tv", "resnext50_32x4d",
     "resnext101_32x8d", "resnext101_64x4d", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
     "shufflenet_v2_x2_0", "squeezenet1_0", "squeezenet1_1", "swin_b", "swin_s", "swin_t", "swin_v2_b",
-    "swin_v2_s", "swin_v2_t", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
-    "vgg19_bn", "vit_b_16", "vit_b_32", "vit_h_14", "vit_l_16", "vit_l_32", "wide_resnet50_2",
-    "wide_resnet101_2",
+    "swin_v2_s", "swin_v2_t", "vgg11", "vgg11-tv", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16-tv",
+    "vgg16_bn", "vgg19", "vgg19_bn", "vit_b_16", "vit_b_32", "vit_h_14", "vit_l_16", "vit_l_32",
+    "wide_resnet50_2", "wide_resnet101_2",
     # segmentation (3x520x520) and video (R3D, MC3, R(2+1)D at 3x16x112x112, S3D, Swin3D, MViT at
     # 3x16x224x224), issue 28
     "s3d", "swin3d_t", "swin3d_s", "swin3d_b", "mvit_v1_b", "mvit_v2_s",

@@ -42,7 +42,8 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 # the library's argument -> the flag that sets it
 FLAGS = {"checkpoint": "--checkpoint", "gpu_memory": "--gpu-memory", "amp": "--amp", "batch": "--batch",
          "input": "--input", "dtype": "--dtype", "optimizer": "--optimizer", "device": "--device", "y": "--y",
-         "max_batch": "--max-batch", "depth": "--depth", "units": "--units", "params": "--params"}
+         "max_batch": "--max-batch", "depth": "--depth", "units": "--units", "params": "--params",
+         "attention": "--attention"}
 
 
 def flag_spelling(exc: CnncalcError) -> CnncalcError:

@@ -27,17 +27,23 @@ from cnncalc.errors import UsageError
 @click.option("--device", type=click.Choice(["cpu", "cuda"]),
               help="Where it trains (dropout's mask dtype, autocast's op lists). Default: cuda with "
                    "--gpu-memory, else cpu.")
-@click.option("--checkpoint", type=click.IntRange(min=1), metavar="N",
-              help="Activation checkpointing in N segments (torch.utils.checkpoint.checkpoint_sequential): "
-                   "the saved bytes it leaves and the multiply-adds it recomputes.")
+@click.option("--attention", type=click.Choice(["math", "flash", "efficient", "cudnn"]),
+              help="The scaled_dot_product_attention kernel attention layers run (what they save for backward). "
+                   "Default: the one torch picks for the device, dtype and shapes (docs/memory.md).")
+@click.option("--checkpoint", metavar="N|NAMES",
+              help="Activation checkpointing as torch's checkpoint_sequential does it: N segments over the "
+                   "spec's top-level items, or segments starting at these layers (conv3_x,conv4_x); the saved "
+                   "bytes it leaves and the multiply-adds it recomputes.")
+@click.option("--keep-grads", is_flag=True,
+              help="The loop calls zero_grad(set_to_none=False): the gradients stay allocated through the step.")
 @click.option("--gpu-memory", metavar="SIZE", help="Say whether it fits, e.g. --gpu-memory 24GB.")
 @click.option("--max-batch", is_flag=True, help="With --gpu-memory: the largest batch whose training peak fits.")
 @click.option("--format", "fmt", type=click.Choice(["rich", "json"]), default="rich", show_default=True,
               help="rich (the terminal table) or json (exact integers, for scripts).")
 @handle_errors
 def memory(spec: str, input_shape: str | None, layout: str | None, sets: tuple[str, ...], limits: tuple[str, ...],
-           traceback: bool, batch: int, dtype: str, optimizer: str, amp: str | None, device: str | None,
-           checkpoint: int | None, gpu_memory: str | None, max_batch: bool, fmt: str) -> None:
+           traceback: bool, batch: int, dtype: str, optimizer: str, amp: str | None, device: str | None, attention: str | None,
+           checkpoint: str | None, keep_grads: bool, gpu_memory: str | None, max_batch: bool, fmt: str) -> None:
     """Memory for training SPEC: parameters, gradients, optimizer state, what autograd saves
     for the backward pass, and the training and inference peaks (docs/memory.md).
 
@@ -48,10 +54,30 @@ def memory(spec: str, input_shape: str | None, layout: str | None, sets: tuple[s
     if amp and dtype != "float32":
         raise UsageError(None, f"--amp {amp} runs a float32 model under autocast; it cannot be combined with "
                                f"--dtype {dtype}", f"drop --dtype, or drop --amp for a model held in {dtype}")
+    segments = parse_checkpoint(checkpoint)
     analysis = analyse(spec, input_shape, sets, batch, dtype, limits, layout)
-    result = analysis.memory(optimizer=optimizer, amp=amp, checkpoint=checkpoint, device=device,
-                             gpu_memory=gpu_memory, max_batch=max_batch)
+    result = analysis.memory(optimizer=optimizer, amp=amp, checkpoint=segments, device=device,
+                             gpu_memory=gpu_memory, max_batch=max_batch, attention=attention,
+                             keep_grads=keep_grads)
     if fmt == "json":
         click.echo(result.render("json"), nl=False)
     else:
         print_rich(result)
+
+
+def parse_checkpoint(text: str | None) -> int | list[str] | None:
+    """`--checkpoint 4` -> 4 segments; `--checkpoint conv3_x,conv4_x` -> the layers that start them."""
+    import re
+
+    from cnncalc.errors import MAX_DIGITS
+
+    if text is None:
+        return None
+    if re.fullmatch(r"\s*[+-]?[0-9]+\s*", text, flags=re.ASCII):
+        if len(text.strip().lstrip("+-")) > MAX_DIGITS:
+            raise UsageError(None, f"--checkpoint: a number of more than {MAX_DIGITS} digits")
+        return int(text)
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise UsageError(None, f"--checkpoint '{text}': an empty name", "e.g. --checkpoint conv3_x,conv4_x")
+    return names

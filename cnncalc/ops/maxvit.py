@@ -224,6 +224,15 @@ class RelAttention(OpDef):
                              "use the partition's size")
         return x
 
+    def param_tensors(self, xs: list[Shape], y: Shape) -> tuple[int, ...]:
+        """The relative position bias table, to_qkv's and merge's weight and bias."""
+        c = xs[0][-1]
+        return (self.table(), 3 * c * c, 3 * c, c * c, c)
+
+    def buffers(self, xs: list[Shape], y: Shape) -> tuple[int, int]:
+        """relative_position_index: (size^2)^2, int64."""
+        return (0, self.size ** 4)
+
     def table(self) -> int:
         return (2 * self.size - 1) ** 2 * self.heads
 

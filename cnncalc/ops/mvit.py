@@ -335,6 +335,22 @@ class PoolAttention(_OnGrid):
             elem += gm.gq * c  # the pooled q added to the grid rows
         return Cost(weights=weights, biases=3 * c + c + pools * dh, macs=macs, elem_ops=elem)
 
+    def param_tensors(self, xs: list[Shape], y: Shape) -> tuple[int, ...]:
+        """torchvision's MultiscaleAttention: the h, w and t position tables (rel_pos), qkv's and
+        project's weight and bias, then each pool's depthwise conv and LayerNorm (q, k, v)."""
+        gm = self.geometry(xs[0])
+        c, dh = gm.c, gm.dh
+        out: list[int] = []
+        if self.rel_pos:
+            spatial, temporal = self.tables(gm)
+            out += [spatial * dh, spatial * dh, temporal * dh]
+        out += [gm.d * 3 * c, 3 * c, c * c, c]
+        if self.pools_q():
+            out += [dh * prod(self.axes("kernel_q")), dh, dh]
+        if self.pools_kv():
+            out += [dh * prod(self.axes("kernel_kv")), dh, dh] * 2
+        return tuple(out)
+
     def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
         """torchvision's MultiscaleAttention, per sample (measured on it and on the twin): qkv
         keeps its input; each pool keeps the grid it convolves (a contiguous copy, C*T*H*W), its
@@ -525,6 +541,10 @@ class TokenMaxPool(_OnGrid):
         c = xs[0][1]
         return (Saved("new", c * prod(self.grid)), Saved("new", c * prod(self.out_grid()), "int64"))
 
+    def workspace(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """In inference too: the grid copy MaxPool3d reads and the argmax it returns."""
+        return self.saves(xs, y)
+
     def explain(self, xs: list[Shape], y: Shape) -> list[str]:
         c = xs[0][1]
         kernel, pad = self.axes("kernel"), self.axes("pad")
@@ -580,6 +600,12 @@ class StPosEncoding(_OnGrid):
                              f"(the grid {list(self.grid)})",
                              "grid: is the T x H x W of the map the tokens were flattened from (conv_proj's output)")
         return (1 + x[0], x[1])
+
+    def param_tensors(self, xs: list[Shape], y: Shape) -> tuple[int, ...]:
+        """The class token, then (pos_embed) the spatial, temporal and class positions."""
+        t, h, w = self.grid
+        d = xs[0][1]
+        return (d, h * w * d, t * d, d) if self.pos_embed else (d,)
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
         t, h, w = self.grid

@@ -79,6 +79,11 @@ class BatchNorm(OpDef):
         learned = y[0] if self.affine and not self.frozen else 0
         return Cost(weights=learned, biases=learned, elem_ops=2 * numel(y))
 
+    def buffers(self, xs: list[Shape], y: Shape) -> tuple[int, int]:
+        """The running mean and variance and the int64 count of batches seen; frozen: gamma,
+        beta, mean and variance, all buffers."""
+        return (4 * y[0], 0) if self.frozen else (2 * y[0], 1)
+
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
 

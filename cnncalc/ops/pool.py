@@ -138,6 +138,10 @@ class MaxPool(_Pool):
         """Its input and the argmax of every window, as int64 (twice float32's bytes)."""
         return (Saved("x0"), Saved("new", numel(y), "int64"))
 
+    def workspace(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """The argmax of every window: torch's CPU and CUDA kernels make it in inference too."""
+        return (Saved("new", numel(y), "int64"),)
+
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from torch import nn
 
@@ -312,6 +316,10 @@ class AdaptiveMaxPool(AdaptiveAvgPool):
     def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
         """Its input and the argmax of every window, as int64."""
         return (Saved("x0"), Saved("new", numel(y), "int64"))
+
+    def workspace(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """adaptive_max_pool returns the argmax with the output, whether or not it is kept."""
+        return (Saved("new", numel(y), "int64"),)
 
 
 @register("global_avgpool", "gap")

@@ -312,6 +312,23 @@ class OpDef:
         """Parameters and operations for one sample."""
         return Cost()
 
+    def param_tensors(self, xs: list[Shape], y: Shape) -> tuple[int, ...]:
+        """Elements of each parameter tensor, in the order torch registers them (the order an
+        optimizer steps through them). Default: the weight, then the bias."""
+        cost = self.cost(xs, y)
+        return tuple(n for n in (cost.weights, cost.biases) if n)
+
+    def buffers(self, xs: list[Shape], y: Shape) -> tuple[int, int]:
+        """Elements of the op's buffers (state that is not a parameter: BatchNorm's running
+        statistics), per model: (in the model's dtype, int64). Default: none."""
+        return (0, 0)
+
+    def workspace(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Tensors the op makes while it runs in an inference pass and lets go before it returns,
+        beside its output ("new" Saved records: the argmax a max-pool kernel returns whether or
+        not autograd keeps it). In training they are among `saves`. Default: none."""
+        return ()
+
     def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
         """What autograd keeps for this op's backward pass, for one sample (docs/memory.md);
         parameters are not listed (they are counted as parameters). Default: nothing (add,
@@ -321,6 +338,17 @@ class OpDef:
     def saves_autocast(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
         """What it saves under autocast, where that is not `saves` in other dtypes (the attention
         ops, whose math path keeps some intermediates in float32 on the CPU). Default: saves."""
+        return self.saves(xs, y)
+
+    def attention_kernel(self, xs: list[Shape], device: str, dtype: str, attention: str | None = None) -> str | None:
+        """The scaled_dot_product_attention kernel this op runs (ops/sdpa.py) on `device` with q,
+        k and v in `dtype`: the one torch picks, or `attention` where one is asked for (a
+        UsageError where torch cannot run it); None for an op that does not call it (default)."""
+        return None
+
+    def saves_attention(self, xs: list[Shape], y: Shape, kernel: str, dtype: str, device: str) -> tuple[Saved, ...]:
+        """What it saves when its attention runs `kernel` (attention_kernel's answer), q, k and v
+        in `dtype`. Only asked of an op whose attention_kernel is not None. Default: saves."""
         return self.saves(xs, y)
 
     def cast_weights(self, xs: list[Shape], y: Shape) -> int:

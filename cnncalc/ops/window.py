@@ -246,6 +246,15 @@ class WindowAttention(_WindowAttention):
         return Cost(weights=4 * c * c + self.bias_table(x) * self.heads, biases=4 * c,
                     macs=attention_macs(self.geometry(x), c), elem_ops=self.elem_ops(x))
 
+    def param_tensors(self, xs: list[Shape], y: Shape) -> tuple[int, ...]:
+        """The relative position bias table, qkv's weight and bias, proj's weight and bias."""
+        c = xs[0][-1]
+        return (self.bias_table(xs[0]) * self.heads, 3 * c * c, 3 * c, c * c, c)
+
+    def buffers(self, xs: list[Shape], y: Shape) -> tuple[int, int]:
+        """relative_position_index: (window tokens)^2, int64."""
+        return (0, prod(self.axes("window", xs[0])) ** 2)
+
     def param_lines(self, x: Shape) -> list[str]:
         c, window = x[-1], self.axes("window", x)
         factors = "*".join(f"(2w{a.lower()}-1)" for a in letters(len(window)))
@@ -354,6 +363,17 @@ class WindowAttentionV2(_WindowAttention):
         return Cost(weights=4 * c * c + self.heads + 2 * h + h * self.heads, biases=4 * c + h,
                     macs=attention_macs(self.geometry(x), c) + _cpb_macs(self, x),
                     elem_ops=self.elem_ops(x) + 2 * self.bias_table(x) * h)  # MLP ReLU; 16 * sigmoid
+
+    def param_tensors(self, xs: list[Shape], y: Shape) -> tuple[int, ...]:
+        """logit_scale, qkv's and proj's weight and bias, the position-bias MLP's 3 tensors."""
+        c, h = xs[0][-1], self.hidden
+        return (self.heads, 3 * c * c, 3 * c, c * c, c, 2 * h, h, h * self.heads)
+
+    def buffers(self, xs: list[Shape], y: Shape) -> tuple[int, int]:
+        """relative_coords_table (float: a coordinate per axis for each table row) and
+        relative_position_index ((window tokens)^2, int64)."""
+        window = self.axes("window", xs[0])
+        return (self.bias_table(xs[0]) * len(window), prod(window) ** 2)
 
     def param_lines(self, x: Shape) -> list[str]:
         c, h = x[-1], self.hidden

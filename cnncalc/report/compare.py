@@ -48,9 +48,10 @@ def compare_grid(analyses: Sequence[Analysis], optimizer: str = "adam", conventi
     what = ("MACs = multiply-adds (conv, linear, matmul, pooling)" if convention == "lecture"
             else f"{flop_head} = what {profile.tool} reports")
     grid = Grid(title="comparing complexity", headers=headers, rows=rows, numeric_from=2, raw_rows=raw,
-                caption=f"params = weights + biases; {what}; inference = params + the largest live set of "
-                        f"activations; memory = every layer's activations, batch {batch}; training = params + grads "
-                        f"+ {optimizer} state + what autograd saves + the backward transient (docs/memory.md); "
+                caption=f"params = weights + biases; {what}; inference = params, buffers, input and the largest live "
+                        f"set of activations; memory = every layer's activations, batch {batch}; training = the "
+                        f"training step's peak with {optimizer}, the largest moment of its forward, backward and "
+                        f"step (docs/memory.md); "
                         f"depth = conv/linear layers on the longest path")
     grid.data = data
     return grid

@@ -37,31 +37,57 @@ def render_memory(m: Memory, width: int | None = None) -> Group:
     for part, size in parts.items():
         if part != "weight_copies" or m.amp:
             table.add_row(part.replace("_", " "), f"{size:,}", fixed(size, 2**20, 1), f"{fixed(100 * size, total, 0)}%")
-    lines = [Text("activations saved: what autograd keeps for the backward pass, each storage once (an in-place "
-                  "ReLU's output is the next conv's input); backward transient: the largest set of gradients "
-                  "alive at once; optimizer state in the parameters' dtype; not included: the allocator's "
-                  "rounding, the CUDA context, cuDNN workspaces (docs/memory.md)"
+    phase, layer = m.peak_at
+    lines = [plain(f"device: {m.device} ({DEVICE_FROM[m.device_from][m.device]})"),
+             plain(f"the peak falls in the {PHASES.get(phase, phase)}" + (f", at {layer}" if layer else "")
+                   + (" (gradients kept: zero_grad(set_to_none=False))" if m.keep_grads else "")),
+             Text("what is alive then: gradients made so far; activations saved: what autograd still keeps, each "
+                  "storage once; transient: activations not saved, gradients in flight, the optimizer's "
+                  "temporaries; not included: the allocator's rounding, the CUDA context, cuDNN workspaces "
+                  "(docs/memory.md)"
                   + ("; weight copies: the low-dtype kernels autocast makes and autograd keeps" if m.amp else ""),
                   style="dim")]
     plan = m.checkpoint
     if plan is not None:
         lines.append(plain(f"checkpointing in {plan.segments} segments (starting at "
                            f"{', '.join(a.rows[i].name for i in plan.starts)}): activations saved "
-                           f"{fixed(m.parts.activations_saved, 2**20, 1)} MiB instead of "
+                           f"{fixed(plan.activations_saved, 2**20, 1)} MiB at most instead of "
                            f"{fixed(plan.without, 2**20, 1)} MiB; the backward pass runs "
                            f"{plan.recompute_macs:,} multiply-adds of forward again, "
                            f"{fixed(100 * plan.recompute_macs, max(a.totals.macs, 1), 0)}% of one forward pass"))
-    lines.append(Text(f"inference (no gradients): parameters + the largest live set of activations = "
-                      f"{fixed(m.peak.inference, 2**20, 1)} MiB"))
+        lines += [plain(note) for note in plan.notes]
+    lines.append(plain(f"inference (eval, no gradients): parameters, buffers, input and the largest live set of "
+                       f"activations = {fixed(m.peak.inference, 2**20, 1)} MiB, at {m.inference_at.layer}"))
     if m.gpu_memory is not None:
         lines.append(Text(f"fits on a {gib(m.gpu_memory)} GPU? {'yes' if m.fits else 'no'} "
                           f"({fixed(100 * total, m.gpu_memory, 0)}% of {fixed(m.gpu_memory, 2**30, 1)} GiB; "
                           f"allocator overhead and the CUDA context, ~0.5 GiB, are not included)"))
     if m.max_batch is not None:
-        lines.append(Text(f"largest batch that fits in {gib(m.gpu_memory or 0)}: " + (
-            f"{m.max_batch:,}" if m.max_batch else "none (the parameters, gradients and optimizer state alone do "
-                                                   "not fit)")))
+        lines.append(plain(f"largest batch that fits in {gib(m.gpu_memory or 0)}: " + (
+            f"{m.max_batch:,}" if m.max_batch else none_fits(m))))
     return Group(fitted(table, width), *lines)
+
+
+# why the numbers are for that device (Memory.device_from), by device: said under every table,
+# since cuda and cpu differ (dropout's mask dtype, autocast's op lists)
+DEVICE_FROM = {"gpu_memory": {"cuda": "chosen for --gpu-memory; --device cpu to plan on the CPU"},
+               "device": {"cuda": "--device cuda", "cpu": "--device cpu"},
+               "default": {"cpu": "the default; --device cuda to plan for a GPU"}}
+
+
+def none_fits(m: Memory) -> str:
+    """Why no batch fits: the fixed parts alone, or torch's smallest trainable batch (engine/trainable.py)."""
+    if m.smallest_batch < 2:
+        return "none (the parameters, gradients and optimizer state alone do not fit)"
+    from cnncalc.engine.trainable import batch_limits
+
+    first = batch_limits(m.analysis.graph)[0]
+    return (f"none that trains: torch trains it from batch {m.smallest_batch} ({first.layer}: {first.why}), "
+            f"and batch {m.smallest_batch} does not fit")
+
+
+PHASES = {"forward": "forward pass", "backward": "backward pass", "recompute": "backward pass, recomputing a "
+          "checkpointed segment", "step": "optimizer step"}
 
 
 def gib(n_bytes: int) -> str:

@@ -52,8 +52,8 @@ def sweep_grid(axis: Axis, pts: list[Point], analyses: Sequence[Analysis], optim
             else f"{flop_head} = what {profile.tool} reports")
     grid = Grid(title=f"{a0.graph.name}: sweep of {axis.label}", headers=headers, rows=rows, numeric_from=1,
                 raw_rows=raw, caption=f"{', '.join(f for f in fixed if f)}; {what}; × = relative to the first row; "
-                f"memory = activations; training = the training peak: params + grads + {optimizer} state + what autograd "
-                f"saves + the backward transient (docs/memory.md)")
+                f"memory = activations; training = the training step's peak with {optimizer}, the largest moment of its "
+                f"forward, backward and step (docs/memory.md)")
     grid.data = data
     return grid
 

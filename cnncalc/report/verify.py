@@ -193,13 +193,35 @@ def render_saved(check: SavedCheck, width: int | None = None) -> Group:
                     f"{fmt_int(check.predicted)}, measured {fmt_int(check.measured)} "
                     f"({fixed(100 * abs(check.predicted - check.measured), max(check.measured, 1), 2)}%)",
                     style="bold red")
-    return Group(table, line)
+    return Group(table, line, *([_kernel_line(check)] if check.kernels else []))
+
+
+def _kernel_line(check: SavedCheck) -> Text:
+    """Which scaled_dot_product_attention kernel ran in the attention layers, beside the one the
+    prediction assumes (the kernel torch picks: ops/sdpa.py)."""
+    pairs = set(check.kernels.values())
+    if all(p == m for p, m in pairs):
+        ran = ", ".join(sorted({m for _, m in pairs}))
+        return Text(f"attention: torch ran the {ran} kernel, as predicted (scaled_dot_product_attention's "
+                    f"default choice; docs/memory.md#attention-the-kernel-that-runs)")
+    bad = [f"{name} ran {m}, predicted {p}" for name, (p, m) in check.kernels.items() if p != m]
+    return Text(f"✗ attention kernel: {'; '.join(bad[:4])}", style="bold red")
 
 
 def saved_dict(check: SavedCheck) -> dict[str, Any]:
     return {"device": check.device, "dtype": check.dtype, "amp": check.amp, "batch": check.batch, "ok": check.ok,
             "predicted_bytes": check.predicted, "measured_bytes": check.measured,
-            "layers": [{"name": n, "predicted": p, "measured": m, "ok": p == m} for n, p, m in check.layers]}
+            "layers": [{"name": n, "predicted": p, "measured": m, "ok": p == m} for n, p, m in check.layers],
+            **({"attention": _kernels_dict(check)} if check.kernels else {})}
+
+
+def _kernels_dict(check: SavedCheck) -> dict[str, Any]:
+    """The attention kernel predicted and measured: once where every layer agrees, else per layer."""
+    pairs = set(check.kernels.values())
+    if len(pairs) == 1:
+        p, m = pairs.pop()
+        return {"predicted": p, "measured": m}
+    return {name: {"predicted": p, "measured": m} for name, (p, m) in check.kernels.items()}
 
 
 def all_dict(results: list[tuple[VerifyResult, float]]) -> list[dict[str, Any]]:

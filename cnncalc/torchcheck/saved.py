@@ -4,18 +4,24 @@ One training-mode forward pass of the model verify builds, each layer run inside
 torch.autograd.graph.saved_tensors_hooks: every tensor an autograd node saves is recorded with
 its storage. A storage is counted once (an in-place ReLU's output is the next conv's input: one
 tensor, two savers) and charged to the first layer that saves it; parameters' storages are left
-out (they are counted as parameters). docs/memory.md says how the prediction is made.
+out (they are counted as parameters). Attention runs the scaled_dot_product_attention kernel
+torch picks (not the math kernel FLOP counting forces), and which one ran is recorded.
+docs/memory.md says how the prediction is made.
 """
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch import fx
+from torch import fx, nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
-from cnncalc.torchcheck.measure import attention_counted
+# the aten op each fused scaled_dot_product_attention kernel runs as; math is made of bmm and softmax
+SDPA_OPS = {"_scaled_dot_product_flash_attention_for_cpu": "flash", "_scaled_dot_product_flash_attention": "flash",
+            "_scaled_dot_product_efficient_attention": "efficient", "_scaled_dot_product_cudnn_attention": "cudnn"}
 
 
 @dataclass
@@ -24,6 +30,21 @@ class SavedRun:
 
     layers: dict[str, int] = field(default_factory=dict)  # node name -> bytes it saved first
     total: int = 0
+    kernels: dict[str, str] = field(default_factory=dict)  # an attention layer -> the SDPA kernel that ran
+
+
+class _Kernels(TorchDispatchMode):
+    """The fused scaled_dot_product_attention kernels that run (none seen: math)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kernel = SDPA_OPS.get(func.overloadpacket.__name__)
+        if kernel:
+            self.seen.append(kernel)
+        return func(*args, **(kwargs or {}))
 
 
 class _SavedRecorder(fx.Interpreter):
@@ -51,8 +72,12 @@ class _SavedRecorder(fx.Interpreter):
             # would hold its own grad_fn, a cycle through C++ that is never freed
             return t.detach()
 
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        # which attention kernel runs: watched only where nn.MultiheadAttention does (a Python mode slows every op)
+        ran = _Kernels() if any(isinstance(m, nn.MultiheadAttention) for m in module.modules()) else None
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), ran or nullcontext():
             out = module(*args, **kwargs)
+        if ran is not None:
+            self.run_saved.kernels[target] = ran.seen[0] if ran.seen else "math"
         self.run_saved.layers[target] = charged
         self.run_saved.total += charged
         return out
@@ -60,12 +85,12 @@ class _SavedRecorder(fx.Interpreter):
 
 def measure_saved(model: fx.GraphModule, x: torch.Tensor) -> SavedRun:
     """One training-mode forward pass recording what every layer saves for backward (the input
-    batch does not require grad, as in training)."""
+    batch does not require grad, as in training), attention on the kernel torch picks."""
     was_training = model.training
     model.train()
     recorder = _SavedRecorder(model)
     try:
-        with torch.enable_grad(), attention_counted():
+        with torch.enable_grad():
             recorder.run(x)
     finally:
         model.train(was_training)
@@ -89,16 +114,19 @@ class SavedCheck:
     layers: list[tuple[str, int, int]]  # (layer, predicted, measured), every layer that saves anything
     predicted: int
     measured: int
+    # attention layers: the SDPA kernel the prediction assumes (the one torch picks) and the one that ran
+    kernels: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return self.predicted == self.measured and all(p == m for _, p, m in self.layers)
+        return (self.predicted == self.measured and all(p == m for _, p, m in self.layers)
+                and all(p == m for p, m in self.kernels.values()))
 
 
 def check_saved(analysis: Any, device: str = "cpu", dtype: str = "float32", amp: str | None = None) -> SavedCheck:
     """Build the spec's model on `device`, run one training-mode forward pass (under autocast to
     `amp` if given) recording what autograd saves, and set it beside engine.saved_for_backward."""
-    from cnncalc.engine.memory import saved_for_backward
+    from cnncalc.engine.memory import attention_kernels, saved_for_backward
     from cnncalc.errors import UsageError
     from cnncalc.torchcheck.build import build_model
     from cnncalc.torchcheck.run import resolve_device
@@ -121,4 +149,5 @@ def check_saved(analysis: Any, device: str = "cpu", dtype: str = "float32", amp:
     predicted = saved_for_backward(analysis, kind, amp)
     layers = [(r.name, p, run.layers.get(r.name, 0)) for r, p in zip(analysis.rows, predicted, strict=True)
               if (p or run.layers.get(r.name, 0)) and not r.node.train_only]
-    return SavedCheck(graph.name, str(dev), dtype, amp, analysis.batch, layers, sum(predicted), run.total)
+    kernels = {name: (kernel, run.kernels.get(name, "")) for name, kernel in attention_kernels(analysis, kind, amp).items()}
+    return SavedCheck(graph.name, str(dev), dtype, amp, analysis.batch, layers, sum(predicted), run.total, kernels)
