@@ -12,8 +12,6 @@ from typing import NamedTuple
 
 from cnncalc.errors import UsageError
 from cnncalc.graph import Graph
-from cnncalc.ops.norm import BatchNorm, GroupNorm, InstanceNorm
-from cnncalc.ops.registry import fmt_shape, numel
 
 
 class BatchLimit(NamedTuple):
@@ -26,34 +24,17 @@ class BatchLimit(NamedTuple):
 
 
 def batch_limits(graph: Graph) -> list[BatchLimit]:
-    """Every layer that cannot train at some batch, in graph order. Auxiliary heads
-    (`train_only:`) run in training, so they count. Each condition is a product that is 1:
-
-    - batch norm (torch's BatchNorm1d/2d/3d, affine or not; not FrozenBatchNorm2d, which keeps no
-      batch statistics): batch x positions values per channel; 1 raises "Expected more than 1
-      value per channel when training", so an input of one position (C, or C x 1 x 1 after a
-      global pool) needs batch 2
-    - group norm: batch x C/groups x positions values per group, checked in eval too; 1 (one
-      channel a group on one position) needs batch 2
-    - instance norm: positions per sample and channel, whatever the batch; 1 never trains
-      ("Expected more than 1 spatial element when training")
-    """
-    per_channel, spatial = ("Expected more than 1 value per channel when training",
-                            "Expected more than 1 spatial element when training")
+    """Every layer that cannot train at some batch, in graph order, as its op declares it
+    (`training_batch` in cnncalc/ops/: batch norm and group norm on one value per channel or
+    group need batch 2; instance norm on one position never trains). Auxiliary heads
+    (`train_only:`) run in training, so they count."""
     out = []
     for node in graph.nodes[1:]:
-        op, x = node.op, graph.nodes[node.inputs[0]].shape if node.inputs else ()
-        positions = numel(x[1:])
-        aux = " (train_only: it runs in training)" if node.train_only else ""
-        if isinstance(op, BatchNorm) and not op.frozen and positions == 1:
-            out.append(BatchLimit(node.name, 2, f"batch norm in training needs more than one value per channel; its "
-                                  f"input, {fmt_shape(x)}{aux}, has one position a sample", per_channel))
-        elif isinstance(op, GroupNorm) and x[0] // op.groups * positions == 1:
-            out.append(BatchLimit(node.name, 2, f"group norm needs more than one value per group; its {op.groups} "
-                                  f"groups of one channel on {fmt_shape(x)}{aux} hold one a sample", per_channel))
-        elif isinstance(op, InstanceNorm) and positions == 1:
-            out.append(BatchLimit(node.name, 0, f"instance norm needs more than one position per channel; its "
-                                  f"input, {fmt_shape(x)}{aux}, has one at any batch", spatial))
+        limit = node.op.training_batch(graph.nodes[node.inputs[0]].shape if node.inputs else ())
+        if limit is not None:
+            smallest, why, raises = limit
+            out.append(BatchLimit(node.name, smallest, why + (" (train_only: it runs in training)" if node.train_only
+                                                               else ""), raises))
     return out
 
 

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cnncalc.errors import ShapeError, Span
 from cnncalc.ops.registry import Cost, DocRow, Layer, OpDef, Saved, Shape, arg, axis_index, fmt_shape, n, numel, register, rules, zero
 
+PER_CHANNEL = "Expected more than 1 value per channel when training"  # torch's ValueError (batch and group norm)
+
 if TYPE_CHECKING:
     from torch import nn
 
@@ -78,6 +80,15 @@ class BatchNorm(OpDef):
     def cost(self, xs: list[Shape], y: Shape) -> Cost:
         learned = y[0] if self.affine and not self.frozen else 0
         return Cost(weights=learned, biases=learned, elem_ops=2 * numel(y))
+
+    def training_batch(self, x: Shape) -> tuple[int, str, str] | None:
+        """torch's batch norm in training needs more than one value per channel: batch x
+        positions; on one position (C, or C x 1 x 1 after a global pool) batch 2. Frozen keeps
+        no batch statistics."""
+        if self.frozen or numel(x[1:]) != 1:
+            return None
+        return (2, f"batch norm in training needs more than one value per channel; its input, {fmt_shape(x)}, has "
+                   "one position a sample", PER_CHANNEL)
 
     def buffers(self, xs: list[Shape], y: Shape) -> tuple[int, int]:
         """The running mean and variance and the int64 count of batches seen; frozen: gamma,
@@ -205,6 +216,14 @@ class GroupNorm(OpDef):
                              f"a divisor of {xs[0][0]}")
         return xs[0]
 
+    def training_batch(self, x: Shape) -> tuple[int, str, str] | None:
+        """torch's group norm needs more than one value per group (in eval too): batch x C/groups
+        x positions; one channel a group on one position needs batch 2."""
+        if x[0] // self.groups * numel(x[1:]) != 1:
+            return None
+        return (2, f"group norm needs more than one value per group; its {self.groups} groups of one channel on "
+                   f"{fmt_shape(x)} hold one a sample", PER_CHANNEL)
+
     def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
         """Its input and a mean and inverse std per sample and group, in float32."""
         return (Saved("x0"), Saved("new", 2 * self.groups, "float32"))
@@ -258,6 +277,14 @@ class InstanceNorm(OpDef):
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
         return xs[0]
+
+    def training_batch(self, x: Shape) -> tuple[int, str, str] | None:
+        """torch's instance norm in training needs more than one position per channel, whatever
+        the batch."""
+        if numel(x[1:]) != 1:
+            return None
+        return (0, f"instance norm needs more than one position per channel; its input, {fmt_shape(x)}, has one at "
+                   "any batch", "Expected more than 1 spatial element when training")
 
     def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
         """torch runs batch norm on the batch seen as one sample of N*C channels: its input (a

@@ -323,6 +323,12 @@ class OpDef:
         statistics), per model: (in the model's dtype, int64). Default: none."""
         return (0, 0)
 
+    def training_batch(self, x: Shape) -> tuple[int, str, str] | None:
+        """Where torch cannot train this op at every batch, on an input of shape x (one sample):
+        (the smallest batch it trains at, 0 for none; why, in words; the ValueError torch raises).
+        Default: None, any batch trains (engine/trainable.py)."""
+        return None
+
     def workspace(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
         """Tensors the op makes while it runs in an inference pass and lets go before it returns,
         beside its output ("new" Saved records: the argmax a max-pool kernel returns whether or
