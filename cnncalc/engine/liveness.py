@@ -26,10 +26,10 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from cnncalc.engine.analysis import Analysis
-from cnncalc.engine.saved import WEIGHT_COPY, element_bytes, saved_plan
+from cnncalc.engine.saved import SAVED_DTYPE_BYTES, WEIGHT_COPY, element_bytes, saved_plan
 from cnncalc.ops.registry import numel
 
-# The parts of a moment, in this order (Moment.parts)
+# The parts of a moment, in this order (Moment.fixed, Moment.per_sample)
 PARTS = ("parameters", "buffers", "gradients", "optimizer_state", "activations_saved", "weight_copies", "input",
          "transient")
 _P, _BUF, _GRAD, _STATE, _SAVED, _COPY, _INPUT, _TMP = range(len(PARTS))
@@ -163,14 +163,13 @@ class _Graph:
                             s = self.owner[j]
                             self.last_read[s] = max(self.last_read[s], last[block])
         self.frees: list[list[int]] = [[] for _ in nodes]  # by node: the storages its end lets go
-        kept = {self.owner[o] for o in self.outputs}
+        self.kept = {self.owner[o] for o in self.outputs}  # the outputs' storages: alive to the loss
         for s, node_index in enumerate(self.last_read):
-            if self.owner[s] == s and s not in kept and s:
+            if self.owner[s] == s and s not in self.kept and s:
                 self.frees[node_index].append(s)
-        self.low = [bool(amp) and row.node.op.autocast_rule(device, len(row.inputs[0]) if row.inputs else 0) == "low"
-                    for row in rows]
         self.rule = [row.node.op.autocast_rule(device, len(row.inputs[0]) if row.inputs else 0) if amp else ""
-                     for row in rows]
+                     for row in rows]  # autocast's category of each row's op ("" without autocast)
+        self.low = [rule == "low" for rule in self.rule]
 
 
 def inference_walk(analysis: Analysis, amp: str | None = None, device: str = "cpu") -> list[Moment]:
@@ -195,10 +194,10 @@ def inference_walk(analysis: Analysis, amp: str | None = None, device: str = "cp
         casts = 0
         if cast:
             casts = sum(cast * numel(g.nodes[j].shape) for j in set(node.inputs) if g.width[j] != cast)
-            if g.low[r]:  # every parameter cast once, cached to the end of the pass
+            if g.low[r] and node.shares < 0:  # every parameter cast once, cached to the end of the pass
                 live.add(_COPY, 2 * sum(node.op.param_tensors(list(row.inputs), row.output)))
         act = g.width[i]
-        work = sum(w.elems * {"act": act, "int64": 8, "float32": 4, "bool": 1, "mask": act}[w.dtype]
+        work = sum(w.elems * (act if w.dtype in ("act", "mask") else SAVED_DTYPE_BYTES[w.dtype])
                    for w in node.op.workspace(list(row.inputs), row.output))
         live.add(_TMP, 0, casts + work)
         live.mark("inference", r)
@@ -252,7 +251,6 @@ def training_walk(analysis: Analysis, optimizer: str = "sgd", device: str = "cpu
     state: list[str | None] = [None] * len(nodes)
     state[0] = "input"
     release = [len(rows)] * len(nodes)
-    keeps_outputs = {owner[o] for o in g.outputs}
     copies_cached: list[int] = []  # autocast's cache: weight copies not saved (checkpointed segments)
 
     def hold(s: int, r: int) -> None:
@@ -323,7 +321,7 @@ def training_walk(analysis: Analysis, optimizer: str = "sgd", device: str = "cpu
                 live.add(_COPY, -fixed)
             copies_cached.clear()
             for s in range(len(nodes)):
-                if state[s] == "tmp" and s not in keeps_outputs:
+                if state[s] == "tmp" and s not in g.kept:
                     live.add(_TMP, 0, -size[s])
                     state[s] = None
         i, node = rows[r].index, rows[r].node

@@ -11,10 +11,11 @@ what each part is.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from cnncalc.engine import segments as segmenting
 from cnncalc.engine.analysis import Analysis
+from cnncalc.engine.liveness import STATE, Moment, inference_walk, training_walk
 from cnncalc.engine.saved import (  # noqa: F401  (the saved-tensor plan, re-exported for callers of memory)
     AMP_DTYPES,
     SAVED_DTYPE_BYTES,
@@ -35,10 +36,7 @@ from cnncalc.engine.saved import (  # noqa: F401  (the saved-tensor plan, re-exp
 from cnncalc.engine.segments import CheckpointArg
 from cnncalc.errors import UsageError
 
-if TYPE_CHECKING:
-    from cnncalc.engine.liveness import Moment
-
-OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adagrad": 1, "adam": 2, "adamw": 2}
+OPTIMIZER_STATES = {name: tensors for name, (tensors, _) in STATE.items()}  # state tensors per parameter
 DEVICES = ("cpu", "cuda")
 MAX_BATCH = 10**18  # the largest batch any command takes: where a budget would allow more
 
@@ -67,8 +65,6 @@ def inference_moments(analysis: Analysis, amp: str | None = None, device: str = 
     """One eval-mode forward pass under no_grad, moment by moment (liveness.inference_walk): the
     parameters, buffers and input batch, each activation from its op to its last reader (a
     block's input until the block returns), and under autocast the cached weight copies."""
-    from cnncalc.engine.liveness import inference_walk
-
     check_amp(analysis, amp)
     return inference_walk(analysis, amp, device)
 
@@ -207,8 +203,6 @@ def training_model(analysis: Analysis, optimizer: str = "sgd", device: str = "cp
                    checkpoint: CheckpointArg | None = None, keep_grads: bool = False,
                    attention: str | None = None) -> TrainingModel:
     """A training step's timeline (see training_memory)."""
-    from cnncalc.engine.liveness import training_walk
-
     check_options(analysis, optimizer, device, amp)
     plan = checkpointing(analysis, checkpoint, device, amp, attention=attention) if checkpoint is not None else None
     moments = training_walk(analysis, optimizer, device, amp, plan.starts if plan else (0,), keep_grads,
