@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from click.testing import CliRunner
 
@@ -62,3 +64,25 @@ def layer(op_type, args, x):
     y = op.output_shape([x], None)
     cost = op.cost([x], y)
     return op, y, cost, tuple(op.counted(p, (x,), y, cost) for p in ORDER)
+
+
+@contextlib.contextmanager
+def saved_storages(module):
+    """Within the block, record the distinct storages autograd saves for backward that are not
+    the module's parameters or buffers: yields {storage pointer: bytes}. Saved tensors are kept
+    alive to the block's end (no pointer is reused) and detached (a saved output would hold its
+    own grad_fn)."""
+    import torch
+
+    params = {t.untyped_storage().data_ptr() for t in [*module.parameters(), *module.buffers()]}
+    seen, keep = {}, []
+
+    def pack(t):
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in params:
+            seen[storage.data_ptr()] = storage.nbytes()
+        keep.append(t)
+        return t.detach()
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        yield seen

@@ -23,6 +23,7 @@ from cnncalc.errors import UsageError  # noqa: E402
 from cnncalc.ops import build_op  # noqa: E402
 from cnncalc.ops.sdpa import attention_kernel, kernel_refusal  # noqa: E402
 from cnncalc.sources import Source  # noqa: E402
+from tests.conftest import saved_storages  # noqa: E402
 
 BACKEND = {"math": SDPBackend.MATH, "flash": SDPBackend.FLASH_ATTENTION}
 FUSED = {"_scaled_dot_product_flash_attention_for_cpu": "flash", "_scaled_dot_product_flash_attention": "flash",
@@ -105,18 +106,8 @@ def test_multihead_attention_training_runs_the_ops_kernel(dtype, amp):
 def _measure(module, x, kernel=None, amp=None):
     """Distinct non-parameter storages autograd saves in one training-mode forward pass of
     module(x) (self-attention for an nn.MultiheadAttention), on `kernel` (None: torch's pick)."""
-    params = {t.untyped_storage().data_ptr() for t in [*module.parameters(), *module.buffers()]}
-    seen, keep = {}, []
-
-    def pack(t):
-        storage = t.untyped_storage()
-        if storage.data_ptr() not in params:
-            seen[storage.data_ptr()] = storage.nbytes()
-        keep.append(t)
-        return t.detach()  # a saved output would hold its own grad_fn
-
     forced = sdpa_kernel(BACKEND[kernel]) if kernel else contextlib.nullcontext()
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), forced, _autocast(amp):
+    with saved_storages(module) as seen, forced, _autocast(amp):
         if isinstance(module, nn.MultiheadAttention):
             module(x, x, x, need_weights=False)
         else:

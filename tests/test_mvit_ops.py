@@ -11,7 +11,7 @@ import pytest
 
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.ops import build_op
-from tests.conftest import ORDER, analyse_bundled, layer
+from tests.conftest import ORDER, analyse_bundled, layer, saved_storages
 
 V1_ATTN0 = {"heads": 1, "grid": [8, 56, 56], "kernel_kv": 3, "stride_kv": [1, 8, 8]}
 V2_ATTN1 = {"heads": 2, "out": 192, "grid": [8, 56, 56], "kernel_q": 3, "stride_q": [1, 2, 2], "kernel_kv": 3,
@@ -317,16 +317,6 @@ def test_saved_tensors_of_torchvisions_module(op_type, args, x):
     from tests.test_saved import predicted_op
 
     module = _torchvision_module(op_type, args, x).train()
-    params = {t.untyped_storage().data_ptr() for t in [*module.parameters(), *module.buffers()]}
-    seen, keep = {}, []
-
-    def pack(t):
-        storage = t.untyped_storage()
-        if storage.data_ptr() not in params:
-            seen[storage.data_ptr()] = storage.nbytes()
-        keep.append(t)
-        return t.detach()
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+    with saved_storages(module) as seen:
         module(torch.randn(2, *x).requires_grad_() * 1)
     assert sum(seen.values()) == predicted_op(build_op(op_type, args, {}, None), [x])

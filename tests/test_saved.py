@@ -16,6 +16,7 @@ from cnncalc.torchcheck.build import build_model  # noqa: E402
 from cnncalc.torchcheck.measure import attention_counted  # noqa: E402
 from cnncalc.torchcheck.run import make_input  # noqa: E402
 from cnncalc.torchcheck.saved import measure_saved  # noqa: E402
+from tests.conftest import saved_storages  # noqa: E402
 
 
 def measured_op(op, shapes, batch=2):
@@ -25,17 +26,7 @@ def measured_op(op, shapes, batch=2):
     module.train()
     xs = ([torch.zeros((batch, *s), dtype=torch.long) for s in shapes] if op.reads_ids  # token ids: no grad
           else [torch.randn((batch, *s)).requires_grad_() * 1 for s in shapes])
-    params = {t.untyped_storage().data_ptr() for t in [*module.parameters(), *module.buffers()]}
-    seen, keep = {}, []
-
-    def pack(t):
-        storage = t.untyped_storage()
-        if storage.data_ptr() not in params:
-            seen[storage.data_ptr()] = storage.nbytes()
-        keep.append(t)
-        return t.detach()  # as cnncalc/torchcheck/saved.py: a saved output would hold its own grad_fn
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), attention_counted():
+    with saved_storages(module) as seen, attention_counted():
         module(*xs)
     return sum(seen.values())
 
