@@ -167,8 +167,9 @@ class _Builder:
             self.report(SpecError(span, "a layer cannot be named 'input': `inputs: [input]` is the network's input",
                                   "give it another `name:`"))
             name = local = f"{local}~{len(self.graph.nodes)}"
-        elif name in self.by_name:
-            self.report(SpecError(span, f"duplicate layer name '{name}'", "give each layer its own `name:`"))
+        elif name in self.by_name or name in self.outputs_of:  # a layer's, a block instance's or a repeat's
+            self.report(SpecError(span, f"duplicate layer name '{name}'" + ("" if name in self.by_name else
+                                  " (a block instance or a repeated item is called that)"), "give each layer its own `name:`"))
             name = local = f"{local}~{len(self.graph.nodes)}"
         shapes = [self.graph.nodes[i].shape for i in inputs]
         try:
@@ -300,8 +301,9 @@ class _Builder:
                 args = _merged(item.args, item.first if r == 0 else None)
                 if block is not None:
                     if len(sources) != 1:
-                        self.report(SpecError(item.span, f"block '{item.type}' takes one input"))
-                    cur = self.instance(block, args, scope, local, sources[0], item.span)
+                        self.report(SpecError(item.span, f"block '{item.type}' takes one input, got {len(sources)}",
+                                              "give it one (`inputs: [NAME]`), or leave `inputs:` out to take the layer above"))
+                    cur = self.instance(block, args, scope, local, sources[0] if sources else cur, item.span)
                 else:
                     try:
                         values = {k: substitute(v, scope.env, args.at(k)) for k, v in args.items()}
@@ -352,6 +354,11 @@ class _Builder:
     def instance(self, block: BlockSpec, args: LMap, scope: _Scope, local: str, src: int,
                  span: Span) -> int:
         where = scope.full(local)
+        if where in self.by_name:  # `inputs: [NAME]` would not say which (two instances may share a name,
+            # as torch's ModuleList wrappers do, their layers' names being told apart by node())
+            self.report(SpecError(span, f"duplicate layer name '{where}' (a layer is called that already)",
+                                  "give the block instance its own `name:`"))
+            return src
         if block.name in self.active:
             chain = " -> ".join([*self.active, block.name])
             self.report(SpecError(span, f"block '{block.name}' uses itself ({chain})"), where)
@@ -615,6 +622,13 @@ def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
     builder = _Builder(spec, globals_, limits)
     shape = _input_shape(raw_input, spec.input_span or spec.span)
     builder.graph.nodes.append(Node("input", InputOp(shape), (), shape, spec.input_span))
+    for name, block in spec.blocks.items():  # a block named like an op would silently replace it
+        cls = lookup(name)
+        if cls is not None or name in ("residual", "parallel"):
+            what = (f"the layer type '{name}'" if cls is None or cls.type == name else
+                    f"'{name}', another name of the layer type '{cls.type}'")
+            builder.report(SpecError(block.span, f"block '{name}' has the name of {what}",
+                                     "give the block a name of its own (docs/ops.md lists the layer types)"))
     root = _Scope("", globals_, None, ())
     try:
         builder.items(spec.layers, root, 0)

@@ -293,10 +293,13 @@ def check_plot(path: str | Path) -> None:
 
 
 def parse_size(value: int | str) -> int:
-    """Bytes, or a size such as '24GB', '24 GiB', '80G', '16384MB' (GPU makers quote GiB as "GB":
-    both mean 2**30; a bare number of a string is GiB)."""
+    """Bytes, or a size with its unit: '1024B', '24GB', '24 GiB', '80G', '16384MB', '1.5 TiB'. GPU
+    makers quote GiB as "GB", so K/M/G/T with or without an i mean 2**10, 2**20, 2**30, 2**40;
+    B alone is bytes. A string with no unit is refused: '24' could be bytes or GiB."""
     import re
     from decimal import Decimal
+
+    from cnncalc.errors import shorten
 
     if type(value) is int:
         if value < 1:
@@ -307,12 +310,18 @@ def parse_size(value: int | str) -> int:
                          param="gpu_memory")
     match = re.fullmatch(r"\s*([0-9]{1,15}(?:\.[0-9]{1,15})?)\s*([KMGT]?)(i?B)?\s*", value, flags=re.I | re.ASCII)
     if not match:
-        from cnncalc.errors import shorten
-
         raise UsageError(None, f"gpu_memory={shorten(value, 80)!r} is not a size", "e.g. gpu_memory='24GB'",
                          param="gpu_memory")
-    scale = {"": 2**30, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}[match[2].upper()]
-    size = int(Decimal(match[1]) * scale)
+    number, prefix, unit = match[1], match[2].upper(), (match[3] or "")
+    if not prefix and unit.upper() != "B":  # '24', '24iB': no scale
+        raise UsageError(None, f"gpu_memory={shorten(value, 80)!r} has no unit",
+                         f"say which: '{number}GB' ({number} GiB) or '{number}B' ({number} bytes)", param="gpu_memory")
+    scale = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}[prefix]
+    exact = Decimal(number) * scale
+    if exact != int(exact):
+        raise UsageError(None, f"gpu_memory={shorten(value, 80)!r} is not a whole number of bytes",
+                         "a size counts whole bytes: e.g. '1536MB' for 1.5 GiB", param="gpu_memory")
+    size = int(exact)
     if size < 1:
         raise UsageError(None, f"gpu_memory={value!r} is no memory at all", "e.g. gpu_memory='24GB'",
                          param="gpu_memory")

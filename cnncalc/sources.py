@@ -165,8 +165,14 @@ def load_spec(source: Source, limits: Limits = Limits()) -> ArchSpec:
 
     The last few parses are kept: a notebook re-running a cell, or a sweep over batch sizes,
     analyses the same text again and again, and an ArchSpec is never changed once made (graph.py
-    only reads it). A failed parse raises and is not kept."""
+    only reads it). A failed parse raises and is not kept; a text over CACHED_TEXT characters is
+    parsed anew each time (16 parses of 4 MB specs would hold gigabytes, in `serve` for good)."""
+    if len(source.text) > CACHED_TEXT:
+        return parse_spec(parse_yaml(source.text, source.file, limits), source.file, source.variant)
     return _parse(source.text, source.file, limits, source.variant)
+
+
+CACHED_TEXT = 256 * 1024  # the largest bundled spec is 11 kB
 
 
 @lru_cache(maxsize=16)

@@ -68,6 +68,16 @@ def run(args: list[str]) -> int:
     import errno
     import sys
 
+    for arg in args:  # argv is bytes; Python keeps a byte that is not UTF-8 as a lone surrogate
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            from cnncalc.errors import safe_text, shorten
+
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            print(f"error: the argument '{safe_text(shorten(shown, 80))}' is not UTF-8 text\n"
+                  "  hint: cnncalc reads its arguments, file names included, as UTF-8", file=sys.stderr)
+            return 2
     try:
         status = cli.main(args, prog_name="cnncalc", standalone_mode=False)
         return status if isinstance(status, int) else 0  # click returns --help's and --version's 0

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
 from cnncalc.cli.common import handle_errors, layout_option, parse_input, parse_sets, traceback_option
-from cnncalc.errors import UsageError
 
 
 @click.command(name="import")
@@ -41,6 +39,10 @@ def importer(target: str, input_shape: str | None, layout: str | None, kws: tupl
 
     shape = parse_input(input_shape, layout)
     kwargs = parse_sets(kws)
+    if output:
+        from cnncalc.output import check_writable
+
+        check_writable(output)  # before the import: a folder, a device or a missing folder is refused
     imported = import_target(target, None if shape is None else tuple(shape), kwargs, opaque=opaque)
     problems: list[str] = []
     if not no_check:
@@ -49,12 +51,9 @@ def importer(target: str, input_shape: str | None, layout: str | None, kws: tupl
         analysis = api.analyze(source(imported))
         problems = imported.check(analysis)
     if output:
-        if os.path.isdir(output):
-            raise UsageError(None, f"'{output}' is a directory", "-o names the spec file to write")
-        tmp = f"{output}.tmp{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as fh:  # whole or not at all
-            fh.write(imported.text)
-        os.replace(tmp, output)
+        from cnncalc.output import write_text
+
+        write_text(output, imported.text)  # a regular file, whole or not at all
     else:
         click.echo(imported.text, nl=False)
     if no_check:

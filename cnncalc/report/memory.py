@@ -60,7 +60,7 @@ def render_memory(m: Memory, width: int | None = None) -> Group:
                        f"activations = {fixed(m.peak.inference, 2**20, 1)} MiB, at {m.inference_at.layer}"))
     if m.gpu_memory is not None:
         lines.append(Text(f"fits on a {gib(m.gpu_memory)} GPU? {'yes' if m.fits else 'no'} "
-                          f"({fixed(100 * total, m.gpu_memory, 0)}% of {fixed(m.gpu_memory, 2**30, 1)} GiB; "
+                          f"({fixed(100 * total, m.gpu_memory, 0)}% of {gib(m.gpu_memory)}; "
                           f"allocator overhead and the CUDA context, ~0.5 GiB, are not included)"))
     if m.max_batch is not None:
         lines.append(plain(f"largest batch that fits in {gib(m.gpu_memory or 0)}: " + (

@@ -148,7 +148,10 @@ class _Builder:
             if text in ("", "~", "null", "Null", "NULL"):
                 return None
             raise SpecError(self.span(node), f"'{_show(text)}' is not null", "write null, or leave the value empty")
-        if tag == _TIMESTAMP:  # an unquoted date (source: 2015-12-10): its text
+        if tag == _TIMESTAMP:  # an unquoted date (source: 2015-12-10): its text, when it is a date
+            if yaml.resolver.Resolver().resolve(yaml.ScalarNode, text, (True, False)) != _TIMESTAMP:
+                raise SpecError(self.span(node), f"'{_show(text)}' is not a date",
+                                "write a date as YAML does (2015-12-10), or drop the tag")
             return text
         short = tag.replace("tag:yaml.org,2002:", "!!")
         raise SpecError(self.span(node), f"the tag '{_show(short)}' is not allowed",
@@ -244,6 +247,15 @@ def _tab_at(text: str, mark: Any) -> int | None:
 
 def parse_yaml(text: str, file: str, limits: Limits = Limits()) -> Any:
     """Parse one YAML document into LMap/LList/scalars; every error is a SpecError with a span."""
+    try:
+        text.encode("utf-8")  # one C pass; a str from bytes that were not UTF-8 holds lone surrogates
+    except UnicodeEncodeError as exc:
+        line = text.count("\n", 0, exc.start) + 1
+        col = exc.start - (text.rfind("\n", 0, exc.start) + 1) + 1
+        bad = text[exc.start]
+        what = f"the byte 0x{ord(bad) - 0xDC00:02x}" if 0xDC80 <= ord(bad) <= 0xDCFF else f"'{_show(bad)}'"
+        raise SpecError(Span(file, line, col), f"the text is not UTF-8: {what} is not a character",
+                        "save the file (or write the value) as UTF-8") from None
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:

@@ -60,7 +60,7 @@ class BlockSpec(NamedTuple):
     name: str
     params: LMap  # argument defaults (null = required)
     layers: list[Item]
-    span: Span
+    span: Span  # its name's, under `blocks:`
 
 
 class ArchSpec(NamedTuple):
@@ -130,8 +130,14 @@ def parse_spec(data: Any, file: str, variant: str | None = None) -> ArchSpec:
         raise SpecError(span, f"a spec must be a mapping with `input:` and `layers:`, found {_kind(data)}")
     _check_keys(data, TOP_KEYS, "the spec")
     raw_variants = _mapping(data.get("variants", _empty(data.span)), data.at("variants"), "`variants:`")
-    for name, body in raw_variants.items():
-        _check_keys(_mapping(body, raw_variants.at(name), f"variant '{name}'"), VARIANT_KEYS, f"variant '{name}'")
+    errs: list[SpecError] = []  # independent problems, all reported at once
+    for name, body in raw_variants.items():  # every variant checked, not only the one asked for
+        try:
+            _check_keys(_mapping(body, raw_variants.at(name), f"variant '{name}'"), VARIANT_KEYS, f"variant '{name}'")
+            if name != variant:
+                _check_variant(_with_variant(data, body, name))
+        except SpecError as exc:
+            errs.append(exc)
     if variant is not None:
         if variant not in raw_variants:
             raise SpecError(data.span, f"the spec has no variant '{variant}'",
@@ -141,13 +147,12 @@ def parse_spec(data: Any, file: str, variant: str | None = None) -> ArchSpec:
         if key not in data:
             raise SpecError(data.span, f"the spec has no `{key}:`",
                             "e.g. input: [3, 224, 224]" if key == "input" else "e.g. layers: [conv: {out: 64, kernel: 3}]")
-    errs: list[SpecError] = []  # independent problems, all reported at once
     args = _mapping(data.get("args", _empty(data.span)), data.at("args"), "`args:`")
     blocks: dict[str, BlockSpec] = {}
     raw_blocks = _mapping(data.get("blocks", _empty(data.span)), data.at("blocks"), "`blocks:`")
     for name, body in raw_blocks.items():
         try:
-            blocks[name] = _block(name, body, raw_blocks.at(name), errs)
+            blocks[name] = _block(name, body, raw_blocks.at(name), errs)._replace(span=raw_blocks.key_spans[name])
         except SpecError as exc:
             errs.append(exc)
     layers = _items(data["layers"], data.at("layers"), "`layers:`", errs)
@@ -186,6 +191,18 @@ def parse_spec(data: Any, file: str, variant: str | None = None) -> ArchSpec:
                     description=meta["description"], source=meta["source"], family=meta["family"],
                     input=data["input"], args=args, blocks=blocks, layers=layers,
                     span=data.span, input_span=data.at("input"))
+
+
+def _check_variant(data: LMap) -> None:
+    """What a variant sets, checked as parse_spec checks the top level (its shapes are checked
+    when it is analysed: `cnncalc check` analyses every variant of a file)."""
+    for key in ("description", "note", "source"):
+        _text(data, key)
+    if "torchvision" in data:
+        _torchvision(data["torchvision"], data.at("torchvision"))
+    layout = data.get("layout")
+    if layout is not None and layout not in LAYOUTS:
+        raise SpecError(data.at("layout"), f"`layout:` must be chw or hwc, found {_kind(layout)}")
 
 
 def _with_variant(data: LMap, over: LMap, name: str) -> LMap:
