@@ -302,3 +302,92 @@ def test_a_long_name_is_refused_not_echoed(tmp_path):
     result = run_cli("table", str(spec))
     assert result.exit_code == 2 and "a layer name of 200,000 characters (at most 200)" in result.stderr
     assert len(result.stderr) < 100 * 1000  # each message quotes a window of the line, not the name
+
+
+# ---- round three (issue 31): flags and files ---------------------------------------------------
+
+@pytest.mark.parametrize(("size", "expected"), [
+    ("1024B", 1024),  # B alone is bytes (it was 1,024 GiB)
+    ("1 KB", 2**10), ("16384MB", 16384 * 2**20), ("2GB", 2 * 2**30), ("24 GiB", 24 * 2**30),
+    ("1.5 GiB", 3 * 2**29), ("1.5TiB", 3 * 2**39), ("80G", 80 * 2**30),
+])
+def test_a_size_says_its_scale(size, expected):
+    from cnncalc.results import parse_size
+
+    assert parse_size(size) == expected
+
+
+@pytest.mark.parametrize(("size", "fragment"), [
+    ("24", "--gpu-memory '24' has no unit"),  # bytes or GiB? say which
+    ("24iB", "has no unit"),
+    ("1.5B", "is not a whole number of bytes"),
+    ("0.0000001KB", "is not a whole number of bytes"),
+])
+def test_a_size_without_its_scale_is_one_error(capsys, size, fragment):
+    one_error(*cli(capsys, "memory", "lenet5", "--gpu-memory", size), fragment)
+
+
+def test_an_argument_that_is_not_utf8_is_one_error(capsys):
+    # Python keeps argv's byte 0xff as the lone surrogate U+DCFF (surrogateescape)
+    one_error(*cli(capsys, "table", "lenet5", "--set", "classes=\udcff"),
+              "the argument 'classes=\\xff' is not UTF-8 text")
+    one_error(*cli(capsys, "table", "\udcff\x1b[31m.yaml"), "the argument '\\xff\\x1b[31m.yaml' is not UTF-8")
+
+
+def test_a_spec_text_that_is_not_utf8_is_a_spec_error():
+    import cnncalc
+    from cnncalc.errors import SpecError
+    from cnncalc.sources import Source
+
+    with pytest.raises(SpecError) as info:
+        cnncalc.analyze(Source('input: [3, 8, 8]\nlayers:\n  - relu: {name: "a\udcffb"}\n', "x.yaml"))
+    assert str(info.value).startswith("x.yaml:3:20: error: the text is not UTF-8: the byte 0xff is not a character")
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "socket"])
+def test_output_is_written_only_to_a_regular_file(tmp_path, kind):
+    import socket
+
+    if kind == "device":
+        target, what = "/dev/null", "it is a character device, not a regular file"
+    elif kind == "fifo":
+        target, what = str(tmp_path / "pipe.html"), "it is a named pipe (FIFO), not a regular file"
+        os.mkfifo(target)
+    else:
+        target, what = str(tmp_path / "s.html"), "it is a socket, not a regular file"
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(target)
+    result = run_cli("graph", "lenet5", "--format", "html", "-o", target)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.strip() == f"error: cannot write '{target}': {what}; name a file"
+    if kind == "device":
+        assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+
+
+def test_output_through_a_symlink_replaces_the_file_it_points_to(tmp_path):
+    real, link = tmp_path / "real.html", tmp_path / "link.html"
+    real.write_text("old")
+    real.chmod(0o640)
+    link.symlink_to(real)
+    assert run_cli("graph", "lenet5", "-o", str(link)).exit_code == 0
+    assert link.is_symlink() and os.readlink(link) == str(real)  # the link stays a link
+    assert real.read_text().startswith("<!DOCTYPE html>") and oct(real.stat().st_mode & 0o777) == "0o640"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.html", "real.html"]
+
+
+def test_check_analyses_every_variant_and_names_the_one_at_fault(tmp_path):
+    spec = tmp_path / "family.yaml"
+    spec.write_text("input: [3, 32, 32]\nargs: {w: 8}\nvariants:\n  small: {args: {w: 4}}\n"
+                    "  tiny: {input: [3, 1, 1]}\nlayers:\n  - conv: {out: $w, kernel: 3}\n")
+    assert run_cli("table", str(spec)).exit_code == 0  # the default fits
+    result = run_cli("check", str(spec))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (f"{spec}:7:5: error: variant 'tiny': layer 'conv1' (conv): kernel 3 is "
+                                             "larger than the padded input 1+2*0=1 along h")
+    spec.write_text(spec.read_text().replace("[3, 1, 1]", "[3, 16, 16]"))
+    result = run_cli("check", str(spec))
+    assert result.exit_code == 0
+    # conv 3x3 from 3 to w channels: params 27w + w; small (w=4) on 32x32: 30*30*4 outputs x 27 MACs
+    assert f"ok: {spec} (variant small): 1 layers, 112 params, 97,200 multiply-adds, output 4x30x30" in result.stdout
+    # tiny: w=8 on 16x16: 14*14*8 outputs x 27 MACs
+    assert f"ok: {spec} (variant tiny): 1 layers, 224 params, 42,336 multiply-adds, output 8x14x14" in result.stdout
