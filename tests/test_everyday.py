@@ -1,5 +1,5 @@
-"""Small things people expect (issue 12, point 5): several specs in one `table`, shell
-completion of bundled names, every format listed in --help, the AlexNet that is which lecture's."""
+"""Small things people expect (issue 12, point 5; issue 32): several specs in one `table`, shell
+completion of bundled names and files in bash, zsh and fish (each shell run itself), every format listed in --help, the AlexNet that is which lecture's."""
 
 from __future__ import annotations
 
@@ -36,14 +36,59 @@ def test_a_bad_spec_among_several_prints_nothing():
     assert "no such file or bundled architecture: 'nosuchnet'" in result.stderr
 
 
-def test_shell_completion_completes_bundled_names():
-    env = {**os.environ, "PYTHONPATH": str(REPO), "_CNNCALC_COMPLETE": "bash_complete",
-           "COMP_WORDS": "cnncalc table resnet1", "COMP_CWORD": "2"}
-    out = subprocess.run([sys.executable, "-c", "from cnncalc.cli import main; main()"], env=env,
-                         capture_output=True, text=True).stdout.splitlines()
-    assert "plain,resnet18" in out and "plain,resnet101" in out and "plain,resnet152" in out
-    assert not any(line.startswith("plain,vgg") for line in out)
-    assert "file,resnet1" in out  # and paths, for your own specs
+def _shell(shell: str, script: str, cwd: Path) -> list[str]:
+    """Run `script` in `shell` (skipped where it is not installed) with cnncalc on the PATH."""
+    import shutil
+
+    import pytest
+
+    exe = shutil.which(shell)
+    if exe is None:
+        pytest.skip(f"{shell} is not installed (apt-get install {shell})")
+    bindir = os.path.dirname(shutil.which("cnncalc") or sys.executable)
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": str(REPO)}
+    done = subprocess.run([exe, "-c", script], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+    return done.stdout.splitlines()
+
+
+def _folder(tmp_path: Path) -> Path:
+    (tmp_path / "resnet_mine.yaml").write_text("input: [3, 8, 8]\nlayers: [relu]\n")
+    (tmp_path / "results").mkdir(exist_ok=True)
+    return tmp_path
+
+
+# the bundled names that start with resnet1 (architectures/*.yaml)
+RESNET1 = ["resnet101", "resnet101-tv", "resnet152", "resnet152-tv", "resnet18"]
+
+
+def test_bash_completes_bundled_names_and_files(tmp_path):
+    out = _shell("bash", 'source <(_CNNCALC_COMPLETE=bash_source cnncalc); COMP_WORDS=(cnncalc table resnet1); '
+                 'COMP_CWORD=2; _cnncalc_completion cnncalc 2>/dev/null; printf "%s\\n" "${COMPREPLY[@]}"',
+                 _folder(tmp_path))
+    assert sorted(out) == RESNET1
+    out = _shell("bash", 'source <(_CNNCALC_COMPLETE=bash_source cnncalc); COMP_WORDS=(cnncalc table res); '
+                 'COMP_CWORD=2; _cnncalc_completion cnncalc 2>/dev/null; printf "%s\\n" "${COMPREPLY[@]}"',
+                 _folder(tmp_path))
+    assert {"resnet18", "resnext50_32x4d", "resnet_mine.yaml", "results/"} <= set(out)  # names and paths
+
+
+def test_zsh_completes_bundled_names_and_files(tmp_path):
+    # zsh's completion widgets need a terminal; compadd and _path_files are stood in for by functions
+    # that print what the script hands them
+    script = ("compdef() { :; }; compadd() { print -l -- ${(P)${@[-1]}}; }; _describe() { :; }; "
+              "_path_files() { print -- '<files>'; }; "
+              "source <(_CNNCALC_COMPLETE=zsh_source cnncalc); words=(cnncalc table resnet1); CURRENT=3; "
+              "_cnncalc_completion")
+    out = _shell("zsh", script, _folder(tmp_path))
+    assert sorted(line for line in out if line != "<files>") == RESNET1 and "<files>" in out
+
+
+def test_fish_completes_bundled_names_and_files(tmp_path):
+    folder = _folder(tmp_path)
+    out = _shell("fish", "_CNNCALC_COMPLETE=fish_source cnncalc | source; complete -C 'cnncalc table resnet1'", folder)
+    assert sorted(line.split("\t")[0] for line in out) == RESNET1
+    out = _shell("fish", "_CNNCALC_COMPLETE=fish_source cnncalc | source; complete -C 'cnncalc table resu'", folder)
+    assert [line.split("\t")[0] for line in out] == ["results/"]
 
 
 def test_format_help_lists_all_six_formats():

@@ -268,12 +268,36 @@ def complete_spec(ctx: click.Context, param: click.Parameter, incomplete: str) -
     """Shell completion of a SPEC argument: the bundled names that start with what is typed,
     then files (the shell completes paths). Enabled by the shell's completion script:
     eval "$(_CNNCALC_COMPLETE=bash_source cnncalc)" (README, "Shell completion")."""
+    import os
+
     from click.shell_completion import CompletionItem
 
     from cnncalc.sources import bundled_names
 
     names = [CompletionItem(n) for n in bundled_names() if n.startswith(incomplete)]
+    if names and os.environ.get("_CNNCALC_COMPLETE", "").startswith("bash"):
+        # click's bash script empties its list when it meets a `file` item: the bundled names would
+        # be lost. Beside names, bash gets the matching paths as plain items (a folder with its /)
+        return [*names, *(CompletionItem(p) for p in _paths(incomplete))]
     return [*names, CompletionItem(incomplete, type="file")]
+
+
+def _paths(incomplete: str, most: int = 200) -> list[str]:
+    """Files and folders whose path starts with `incomplete` (folders end in /), sorted."""
+    import os
+
+    folder, stem = os.path.split(incomplete)
+    try:
+        entries = sorted(e for e in os.listdir(os.path.expanduser(folder) or ".") if e.startswith(stem))
+    except OSError:
+        return []
+    if not stem.startswith("."):
+        entries = [e for e in entries if not e.startswith(".")]
+    out = []
+    for entry in entries[:most]:
+        path = os.path.join(folder, entry)
+        out.append(path + "/" if os.path.isdir(os.path.expanduser(path)) else path)
+    return out
 
 
 def make_console(file: Any = None):
