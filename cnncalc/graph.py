@@ -435,6 +435,14 @@ class _Builder:
             short = self.projection(inner, cur, body, item.span)
         else:
             short = self.items(item.shortcut, inner.child("shortcut"), cur)  # type: ignore[arg-type]
+        x_shape, y_shape = self.graph.nodes[cur].shape, self.graph.nodes[body].shape
+        if (item.shortcut == "identity" and item.merge != "concat" and not self.poisoned
+                and not _broadcast(x_shape, y_shape)):
+            self.report(ShapeError(item.span, f"the residual's body turns {fmt_shape(x_shape)} into "
+                                   f"{fmt_shape(y_shape)}: its identity shortcut cannot {item.merge} them",
+                                   "`shortcut: projection` puts a strided 1x1 conv + bn on the shortcut to match "
+                                   "(ResNet's option B)"))
+            raise _Stop
         # concat puts the shortcut's channels first, as DenseNet does: cat([x, f(x)])
         inputs = [short, body] if item.merge == "concat" else [body, short]
         return self.node(inner, inner.auto(item.merge), build_op(item.merge, {}, {}, item.span), inputs, item.span)
@@ -461,6 +469,11 @@ class _Builder:
         inner = scope.child(item.name) if item.name else scope
         outs = [self.items(layers, inner.child(bname), cur) for bname, layers in item.branches]
         return self.node(inner, inner.auto(item.merge), build_op(item.merge, {}, {}, item.span), outs, item.span)
+
+
+def _broadcast(a: Shape, b: Shape) -> bool:
+    """Whether an elementwise add or mul takes the two shapes (each axis equal, or 1)."""
+    return len(a) == len(b) and all(x == y or x == 1 or y == 1 for x, y in zip(a, b))
 
 
 class _TemplateNode(NamedTuple):
@@ -557,6 +570,11 @@ def _op_names() -> list[str]:
     return [*REGISTRY, *ALIASES]
 
 
+def _fill(given: Sequence[Any], written: Sequence[Any]) -> list[Any]:
+    """given with the spec's leading axes put back (32x32 for [3, 224, 224]: 3x32x32), or cut."""
+    return [*written[: len(written) - len(given)], *given][-len(written):]
+
+
 def _input_shape(value: Any, span: Span) -> Shape:
     if (not isinstance(value, (list, tuple)) or not 1 <= len(value) <= 8
             or not all(type(v) is int and v > 0 for v in value)):
@@ -614,6 +632,13 @@ def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
         globals_[key] = value
     span = spec.input_span or spec.span
     if input_shape is not None:
+        written = spec.input if isinstance(spec.input, list) else None
+        if written is not None and len(written) != len(input_shape):  # 32x32 for a C x H x W net: a mistake
+            raise UsageError(None, f"input=({', '.join(map(str, input_shape))}) has {len(input_shape)} axes, but "
+                             f"'{spec.name}' is written for {len(written)} (its `input:` is "
+                             f"[{', '.join(map(str, written))}])",
+                             f"give all {len(written)}: e.g. input=({', '.join(map(str, _fill(input_shape, written)))})",
+                             param="input")
         raw_input = _read_layout(input_shape, layout, span, "input=")
     else:
         raw_input = substitute(spec.input, globals_, span)

@@ -86,7 +86,11 @@ def write_atomic(path: str, write: Callable[[BinaryIO], None]) -> None:
 def write_text(path: str, text: str) -> None:
     """A text file (UTF-8), whole or not at all (write_atomic)."""
     data = text.encode("utf-8")
-    write_atomic(path, lambda fh: fh.write(data))
+
+    def write(fh: BinaryIO) -> None:
+        fh.write(data)
+
+    write_atomic(path, write)
 
 
 def _remove(tmp: str) -> None:

@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from cnncalc.errors import LimitError, Limits, Span, SpecError, UsageError
+from cnncalc.errors import LimitError, Limits, Span, SpecError, UsageError, safe_text, shorten
 from cnncalc.spec.expr import did_you_mean
 from cnncalc.spec.load import parse_yaml
 from cnncalc.spec.model import ArchSpec, parse_spec
@@ -101,9 +101,16 @@ def find(arg: str, limits: Limits = Limits()) -> Source:
     if os.path.isfile(arg):
         return Source(_read(arg, limits), arg)
     stem = os.path.basename(arg).removesuffix(".yaml").removesuffix(".yml")
-    source = _bundled(stem, note=f"note: {arg} not found; using the bundled architecture '{stem}'") if stem else None
+    # the note goes to a terminal: the path as typed, its control characters shown escaped
+    said = f"note: {safe_text(shorten(arg))} not found; using the bundled architecture '{safe_text(shorten(stem))}'"
+    source = _bundled(stem, note=said) if stem else None
     if source is not None:
         return source
+    if "/" in arg or os.sep in arg or arg.endswith((".yaml", ".yml")):  # a path: no bundled name was meant
+        folder = os.path.dirname(arg)
+        where = (f"the folder '{folder}' does not exist" if folder and not os.path.isdir(folder) else
+                 f"paths are relative to {os.getcwd()}" if not os.path.isabs(arg) else "")
+        raise UsageError(None, f"no such file: '{arg}'", where)
     hint = did_you_mean(stem, bundled_names()) or "`cnncalc list` shows the bundled architectures"
     raise UsageError(None, f"no such file or bundled architecture: '{arg}'", hint)
 

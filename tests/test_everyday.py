@@ -102,3 +102,53 @@ def test_alexnet_says_which_lectures_network_it_is():
     assert "CS231n's (96 filters, LRN) is alexnet-2012" in eecs
     cs231n = " ".join(run_cli("table", "alexnet-2012", "--format", "markdown").stdout.split())
     assert "EECS 498's table (64 filters, no LRN) is alexnet" in cs231n
+
+
+# ---- issue 32: mistakes that passed silently or got a misleading message -------------------------
+
+def test_a_mistyped_command_gets_a_suggestion(capsys):
+    from cnncalc.cli import run  # the console entry point's handling of click's usage errors
+
+    assert run(["tabel", "alexnet"]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.splitlines()[0] == "error: no such command 'tabel'; did you mean 'table'?"
+
+
+def test_cnncalc_alone_prints_its_help(capsys):
+    from cnncalc.cli import run
+
+    assert run([]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("Usage: cnncalc [OPTIONS] COMMAND [ARGS]...") and out.err == ""
+
+
+def test_a_missing_path_is_no_such_file_not_a_bundled_name(tmp_path):
+    result = run_cli("table", "my/net.yaml")  # the README's example, before the file is written
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == ["error: no such file: 'my/net.yaml'", "  hint: the folder 'my' does not exist"]
+    result = run_cli("table", "alexnett")  # a bare name is still looked up among the bundled ones
+    assert result.stderr.splitlines() == ["error: no such file or bundled architecture: 'alexnett'",
+                                          "  hint: did you mean 'alexnet'?"]
+
+
+def test_an_input_with_too_few_axes_names_the_flag():
+    result = run_cli("table", "resnet50", "--input", "32x32")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: --input 32x32 has 2 axes, but 'resnet50' is written for 3 (its `input:` is [3, 224, 224])",
+        "  hint: give all 3: e.g. --input 3x32x32"]
+
+
+def test_a_classifier_that_ends_on_a_map_gets_a_note(tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: [10, 16, 16]\nlayers:\n  - conv: {out: 8, kernel: 3}\n  - linear: {out: 10}\n")
+    result = run_cli("table", str(spec), "--format", "csv")
+    assert result.exit_code == 0  # valid PyTorch: nn.Linear on the last axis, 14 -> 10
+    assert result.stdout.splitlines()[-1].startswith("linear1,8,14,10,")
+    assert result.stderr.splitlines() == [
+        "note: 'linear1' (linear) acts on the last axis of its 8x14x14 input, as nn.Linear does, so the network's "
+        "output is the map 8x14x10; a classifier flattens first: add `- flatten` (or a global pool) before it"]
+    spec.write_text("input: [10, 16, 16]\nlayers:\n  - conv: {out: 8, kernel: 3}\n  - flatten\n  - linear: {out: 10}\n")
+    assert run_cli("table", str(spec), "--format", "csv").stderr == ""
+    # a linear on a map inside the network (ConvNeXt's channel MLP, channels last) says nothing
+    assert run_cli("table", "convnext_tiny", "--format", "csv").stderr == ""

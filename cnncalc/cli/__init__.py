@@ -34,6 +34,17 @@ class LazyGroup(click.Group):
         module = importlib.import_module(f"cnncalc.cli.{COMMANDS[name]}")
         return getattr(module, {"list": "list_cmd", "import": "importer"}.get(name, name))
 
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        """A command, or a usage error that says which command was probably meant (tabel: table)."""
+        name = args[0] if args else ""
+        if name in COMMANDS or name.startswith("-"):
+            return super().resolve_command(ctx, args)
+        from cnncalc.errors import shorten
+        from cnncalc.spec.expr import did_you_mean
+
+        hint = did_you_mean(name[:40], COMMANDS)
+        raise click.UsageError(f"no such command '{shorten(name, 80)}'" + (f"; {hint}" if hint else ""), ctx)
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cnncalc")
@@ -83,6 +94,10 @@ def run(args: list[str]) -> int:
         return status if isinstance(status, int) else 0  # click returns --help's and --version's 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except click.exceptions.NoArgsIsHelpError as exc:  # `cnncalc` alone: the help, which is what was asked
+        if exc.ctx is not None:
+            click.echo(exc.ctx.get_help())
+        return 0
     except click.UsageError as exc:
         from cnncalc.errors import safe_text, shorten
 
@@ -92,7 +107,9 @@ def run(args: list[str]) -> int:
               file=sys.stderr)
         return 2
     except click.ClickException as exc:
-        print(f"error: {exc.format_message()}", file=sys.stderr)
+        from cnncalc.errors import safe_text
+
+        print(f"error: {safe_text(exc.format_message())}", file=sys.stderr)
         return exc.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)

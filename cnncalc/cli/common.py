@@ -69,6 +69,11 @@ def flag_spelling(exc: CnncalcError) -> CnncalcError:
         message = re.sub(r"\(limit '([a-z_]+)' is ", r"(limit \1=", message)
         hint = re.sub(r"limits=\{'([a-z_]+)': N\}", r"--limit \1=N", hint)
     elif param in FLAGS:
+        if param == "input":  # input=(3, 32, 32) -> --input 3x32x32
+            def cli_shape(m: re.Match) -> str:
+                return "input=" + "x".join(m[1].replace(" ", "").split(","))
+
+            message, hint = (re.sub(r"\binput=\(([\d, ]+)\)", cli_shape, text) for text in (message, hint))
         message = re.sub(rf"\b{param}=", f"{FLAGS[param]} ", message)
         hint = re.sub(rf"\b{param}='?([A-Za-z0-9_.]+)'?", rf"{FLAGS[param]} \1", hint)
     for library, flag in PHRASES.items():
@@ -257,11 +262,16 @@ def analyse(spec: str, input_shape: str | None = None, sets: tuple[str, ...] = (
     """The analytic pipeline for a command-line SPEC through the library (cnncalc.api), the
     flags read into its Python values."""
     from cnncalc import api
+    from cnncalc.engine.advice import notes
+    from cnncalc.errors import safe_text
 
     bounds = parse_limits(limits)
     shape, overrides = parse_input(input_shape, layout), parse_sets(sets)
-    return api.analyze(source_of(spec, bounds, shape), input=shape, args=overrides, batch=batch, dtype=dtype,
-                       limits=bounds, layout=layout)
+    analysis = api.analyze(source_of(spec, bounds, shape), input=shape, args=overrides, batch=batch, dtype=dtype,
+                           limits=bounds, layout=layout)
+    for note in notes(analysis.graph):  # valid PyTorch that is probably a slip: said, not refused
+        click.echo(safe_text(f"note: {note}"), err=True)
+    return analysis
 
 
 def complete_spec(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
