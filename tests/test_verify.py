@@ -124,7 +124,10 @@ def test_verify_without_torch_says_how_to_install():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 2
-    assert "verify needs PyTorch: pip install 'cnncalc[torch]'" in proc.stderr
+    assert proc.stderr.splitlines() == [
+        "error: verify needs PyTorch",
+        "  hint: pip install torch --index-url https://download.pytorch.org/whl/cpu (the CPU build, about 200 MB), or "
+        "pip install 'cnncalc[torch]' (PyPI's default: on Linux the CUDA build, about 3 GB)"]
 
 
 def _has_torchvision() -> bool:
@@ -142,7 +145,11 @@ needs_tv = pytest.mark.skipif(not _has_torchvision(), reason="torchvision is not
 def test_against_torchvision_without_torchvision_is_a_clear_message():
     result = run_cli("verify", "alexnet", "--device", "meta", "--against", "torchvision")
     assert result.exit_code == 2
-    assert "--against torchvision needs torchvision" in result.stderr
+    assert "--against torchvision needs torchvision built for torch " in result.stderr
+    import torch
+
+    if torch.__version__ == "2.13.0+cpu":  # CI's CPU build: the matching torchvision from PyTorch's CPU index
+        assert "hint: pip install 'torchvision==0.28.*' --index-url https://download.pytorch.org/whl/cpu" in result.stderr
 
 
 @needs_tv

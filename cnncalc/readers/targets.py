@@ -88,7 +88,9 @@ def _torch() -> Any:
     try:
         import torch
     except ImportError:
-        raise UsageError(None, "importing a PyTorch model needs PyTorch: pip install 'cnncalc[torch]'") from None
+        from cnncalc.torchcheck.install import torch_command
+
+        raise UsageError(None, "importing a PyTorch model needs PyTorch", torch_command()) from None
     return torch
 
 
@@ -105,7 +107,9 @@ def _callable(target: str) -> tuple[Any, str]:
         try:
             import torchvision
         except ImportError:
-            raise UsageError(None, f"'{target}' needs torchvision: pip install torchvision") from None
+            from cnncalc.torchcheck.install import torchvision_command
+
+            raise UsageError(None, f"'{target}' needs torchvision", torchvision_command(_torch())) from None
         name = target[12:]
         return ((lambda **kw: torchvision.models.get_model(name, **{"weights": None, **kw})),
                 f"torchvision {torchvision.__version__}, models.get_model")

@@ -77,8 +77,10 @@ def compare_torchvision(analysis: Analysis) -> Against:
     try:
         import torchvision
     except Exception:  # missing, or built for another torch ("operator torchvision::nms does not exist")
-        raise UsageError(None, "against='torchvision' needs torchvision built for this torch: "
-                         "pip install torchvision (matching your torch version)") from None
+        from cnncalc.torchcheck.install import torchvision_command
+
+        raise UsageError(None, f"against='torchvision' needs torchvision built for torch {torch.__version__}",
+                         f"{torchvision_command(torch)} (one built for another torch would replace yours)") from None
     tv_name, kwargs, known = pairing["model"], pairing["kwargs"], pairing["differs"]
     tv = torchvision_totals(torch, torchvision, tv_name, kwargs, analysis.graph.input_shape, analysis.batch)
     result = Against(name, tv_name, known=known)

@@ -28,7 +28,9 @@ def import_torch():
     try:
         import torch
     except ImportError:
-        raise UsageError(None, "verify needs PyTorch: pip install 'cnncalc[torch]'") from None
+        from cnncalc.torchcheck.install import torch_command
+
+        raise UsageError(None, "verify needs PyTorch", torch_command()) from None
     return torch
 
 
