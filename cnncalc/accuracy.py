@@ -20,6 +20,7 @@ class Accuracy(NamedTuple):
     top1: float  # percent, ImageNet-1K validation
     top5: float | None
     source: str  # "torchvision VGG16_Weights.IMAGENET1K_V1" or "He et al. 2015, Table 3: ..."
+    crops: int | None = None  # test crops averaged per image: 1 (torchvision's centre crop), 10, None: unsaid
 
     @property
     def from_torchvision(self) -> bool:
@@ -29,6 +30,12 @@ class Accuracy(NamedTuple):
     def short_source(self) -> str:
         """The source without its detail: "He et al. 2015, Table 3", "torchvision weights"."""
         return "torchvision weights metadata" if self.from_torchvision else self.source.split(":")[0]
+
+    @property
+    def label(self) -> str:
+        """What a chart writes after the name: "10-crop" where the figure averages ten crops (higher
+        than the one centre crop of the others), else nothing."""
+        return f"{self.crops}-crop" if self.crops and self.crops > 1 else ""
 
 
 @functools.lru_cache(maxsize=1)
@@ -44,7 +51,7 @@ def accuracy(name: str) -> Accuracy | None:
     entry = _table().get(name)
     if entry is None or entry["top1"] is None:
         return None
-    return Accuracy(entry["top1"], entry["top5"], entry["source"])
+    return Accuracy(entry["top1"], entry["top5"], entry["source"], entry.get("crops"))
 
 
 def why_missing(name: str) -> str:

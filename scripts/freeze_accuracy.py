@@ -40,6 +40,11 @@ PAPER: dict[str, tuple[float, float | None, str]] = {
     "nasnet_a_mobile": (74.0, 91.6, "Zoph et al. 2018, Table 2: NASNet-A (4 @ 1056), 74.0% top-1 / 91.6% top-5"),
 }
 
+# spec -> how many crops of each test image the paper's figure averages (10: the 4 corners, the
+# centre and their mirrors, about 1-2 points above one centre crop); unsaid: not stated in the table
+CROPS: dict[str, int] = {"alexnet-2012": 10, "resnet50": 10, "resnet101": 10, "resnet152": 10, "inception_v4": 1,
+                         "se_resnet50": 1}
+
 # spec -> why it has no figure on the chart
 NONE: dict[str, str] = {
     "lenet5": "a 32x32 digit classifier: no ImageNet accuracy",
@@ -80,7 +85,7 @@ def from_torchvision(spec: str, model: str, height: int) -> dict:
     if crop_size(weights) != height:
         source += f" (evaluated at {crop_size(weights)}x{crop_size(weights)}; the spec's input is {height}x{height})"
     return {"top1": metrics["acc@1"], "top5": metrics["acc@5"], "source": source,
-            "weights": f"{type(weights).__name__}.{weights.name}"}
+            "weights": f"{type(weights).__name__}.{weights.name}", "crops": 1}  # one centre crop
 
 
 def main() -> None:
@@ -94,7 +99,7 @@ def main() -> None:
     for spec in cnncalc.architectures():
         if spec in PAPER:
             top1, top5, source = PAPER[spec]
-            entries[spec] = {"top1": top1, "top5": top5, "source": source}
+            entries[spec] = {"top1": top1, "top5": top5, "source": source, "crops": CROPS.get(spec)}
         elif spec in NONE:
             entries[spec] = {"top1": None, "top5": None, "source": NONE[spec]}
         elif spec in reference:

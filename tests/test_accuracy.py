@@ -169,3 +169,17 @@ def test_frozen_figures_match_torchvision():
         weights = getattr(models, enum_name)[weights_name]
         metrics = weights.meta["_metrics"]["ImageNet-1K"]
         assert (entry["top1"], entry["top5"]) == (metrics["acc@1"], metrics["acc@5"]), name
+
+
+def test_each_figure_says_how_many_crops_it_averages(tmp_path):
+    # He et al. 2015, Table 3 reports 10-crop testing; Krizhevsky et al. 2012 average 10 patches;
+    # torchvision's metadata is one centre crop
+    assert accuracy("resnet50").crops == 10 and accuracy("resnet50").label == "10-crop"
+    assert accuracy("alexnet-2012").crops == 10
+    assert accuracy("resnet50-tv").crops == 1 and accuracy("resnet50-tv").label == ""
+    pytest.importorskip("matplotlib")
+    svg = tmp_path / "cmp.svg"
+    assert run_cli("compare", "resnet50", "resnet50-tv", "vgg16", "--plot", str(svg)).exit_code == 0
+    text = " ".join(ET.parse(svg).getroot().itertext())
+    assert "resnet50 (10-crop)" in text and "resnet50-tv (10-crop)" not in text
+    assert "resnet50 (He et al. 2015, Table 3, 10-crop)" in " ".join(text.split())

@@ -277,7 +277,8 @@ def _sources_note(names: list[str], found: list[Accuracy]) -> str:
 
     names = [_text(n) for n in names]
     tv = [n for n, a in zip(names, found) if a.from_torchvision]
-    papers = [f"{n} ({a.short_source})" for n, a in zip(names, found) if not a.from_torchvision]
+    papers = [f"{n} ({a.short_source}{', ' + a.label if a.label else ''})" for n, a in zip(names, found)
+              if not a.from_torchvision]
     parts = []
     if tv:
         parts.append("torchvision's weights metadata (single 224-crop or the model's own size): " + ", ".join(tv))
@@ -338,8 +339,9 @@ def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "accur
         for i, (x, v, s) in enumerate(zip(xs, ys, areas)):
             ax.scatter([x], [v], s=s, color=palette[i % len(palette)], alpha=0.55,
                        edgecolors="black", linewidths=0.6, zorder=3)
-        labels = [ax.annotate(_text(name), (x, v), xytext=(0, 0), textcoords="offset points", fontsize=10,
-                              zorder=4) for (name, _), x, v in zip(entries, xs, ys)]
+        marks = [f" ({a.label})" if a.label else "" for a in found] if found else [""] * len(entries)
+        labels = [ax.annotate(_text(name) + mark, (x, v), xytext=(0, 0), textcoords="offset points", fontsize=10,
+                              zorder=4) for (name, _), mark, x, v in zip(entries, marks, xs, ys)]
         positive = [x for x in xs if x > 0]
         if len(positive) == len(xs) and max(xs) / min(xs) > 30:
             ax.set_xscale("log")
