@@ -7,6 +7,7 @@ and exits 2. Anything that is not a CnncalcError is a bug and keeps its tracebac
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 
@@ -83,12 +84,43 @@ def shorten(text: str, most: int = MAX_MESSAGE) -> str:
     return f"{text[: keep * 3 // 4]}...({len(text) - keep:,} characters)...{text[len(text) - keep // 4:]}"
 
 
+def _unprintable(text: str) -> re.Pattern[str] | None:
+    """A pattern matching the characters of text that are neither printable nor a newline, or
+    None when there are none. Linear at C speed: str.isprintable on the text, set() of its
+    characters, then a class of just the offenders (a few, however long the text)."""
+    if text.isprintable() or text.replace("\n", "").isprintable():
+        return None
+    bad = sorted(c for c in set(text) if not c.isprintable() and c != "\n")
+    return re.compile("[" + "".join(re.escape(c) for c in bad) + "]")
+
+
 def safe_text(text: str) -> str:
     """Text for a terminal: control characters and escape sequences shown as \\x1b, \\t, ...
     (printable text, newlines included, unchanged)."""
-    if text.isprintable():
+    offenders = _unprintable(text)
+    if offenders is None:
         return text
-    return "".join(c if c.isprintable() or c == "\n" else c.encode("unicode_escape").decode("ascii") for c in text)
+    return offenders.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def printable_json(text: str) -> str:
+    """JSON text (from json.dumps(..., ensure_ascii=False)) with every character that is not
+    printable written as a \\uXXXX escape (a surrogate pair past U+FFFF): still the same JSON,
+    valid JavaScript too (no raw U+2028), and unchanged by safe_text. json.dumps escapes only
+    U+0000-U+001F itself, so the others (U+007F, C1 controls such as U+009B, U+2028, U+202E)
+    can only stand inside strings, where the escape means the same character."""
+    offenders = _unprintable(text)
+    if offenders is None:
+        return text
+
+    def escape(m: re.Match[str]) -> str:
+        code = ord(m.group())
+        if code > 0xFFFF:
+            code -= 0x10000
+            return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+        return f"\\u{code:04x}"
+
+    return offenders.sub(escape, text)
 
 
 EXCERPT = 100  # characters of a long source line shown around the caret

@@ -570,6 +570,37 @@ def _op_names() -> list[str]:
     return [*REGISTRY, *ALIASES]
 
 
+def _kind(value: Any) -> str | None:
+    """A value's kind as an argument's default fixes it: None where any value may replace it."""
+    if type(value) is bool:
+        return "true or false"
+    if type(value) is int:
+        return "an integer"
+    if type(value) is float:
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    return None
+
+
+def _check_override(key: str, value: Any, default: Any) -> None:
+    """An override of the kind of the spec's default (classes: 1000 takes an integer): a value of
+    another kind would only fail at the layer that uses it, pointing into the spec's file (a
+    bundled one's, for `--set classes=1e400`). An expression (`$...`) is checked where it is used."""
+    want, got = _kind(default), _kind(value)
+    if want is None or (isinstance(value, str) and "$" in value):
+        return
+    if got == want or (want == "a number" and got == "an integer"):
+        return
+    from cnncalc.errors import shorten
+
+    def shown(v: Any) -> str:
+        return shorten(f"'{v}'" if isinstance(v, str) else str(v).lower() if type(v) is bool else repr(v), 60)
+
+    raise UsageError(None, f"argument '{key}': {shown(value)} is {got or 'text'}, but the spec's default, "
+                     f"{shown(default)}, is {want}", f"e.g. {key}={shown(default)}", param=f"args.{key}")
+
+
 def _fill(given: Sequence[Any], written: Sequence[Any]) -> list[Any]:
     """given with the spec's leading axes put back (32x32 for [3, 224, 224]: 3x32x32), or cut."""
     return [*written[: len(written) - len(given)], *given][-len(written):]
@@ -629,6 +660,7 @@ def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
             raise UsageError(None, f"the spec has no argument '{key}'",
                              did_you_mean(key, spec.args) or
                              f"its arguments: {', '.join(spec.args) or 'none'}", param=f"args.{key}")
+        _check_override(key, value, spec.args[key])
         globals_[key] = value
     span = spec.input_span or spec.span
     if input_shape is not None:

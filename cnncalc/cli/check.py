@@ -40,8 +40,8 @@ def check(specs: tuple[str, ...], input_shape: str | None, layout: str | None, s
             continue
         for name, each in checked:
             t = each.totals
-            click.echo(f"ok: {name}: {len(each.rows)} layers, {t.params:,} params, {t.macs:,} multiply-adds, "
-                       f"output {'x'.join(map(str, each.rows[-1].output))}")
+            click.echo(safe_text(f"ok: {name}: {len(each.rows)} layers, {t.params:,} params, {t.macs:,} multiply-adds, "
+                                 f"output {'x'.join(map(str, each.rows[-1].output))}"))
     if failed:
         click.echo(f"{failed} of {len(specs)} specs have errors", err=True)
         sys.exit(2)

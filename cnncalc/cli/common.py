@@ -64,7 +64,7 @@ def flag_spelling(exc: CnncalcError) -> CnncalcError:
         flag = f"--{axis}" if axis in ("input", "batch") else f"--set {axis}"
         message = message.replace(f"at {axis} ", f"at {flag} ", 1)
     elif param.startswith("args."):  # the library names the argument; the flag that set it leads
-        message = f"--set {param[5:]}: {message}"
+        message = f"--set {param[5:]}: {message.removeprefix(f'argument {param[5:]!r}: ')}"
     elif param.startswith("limits."):  # (limit 'layers' is 10) -> (limit layers=10), raise it: --limit layers=N
         message = re.sub(r"\(limit '([a-z_]+)' is ", r"(limit \1=", message)
         hint = re.sub(r"limits=\{'([a-z_]+)': N\}", r"--limit \1=N", hint)

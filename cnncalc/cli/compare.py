@@ -67,7 +67,9 @@ def compare(specs: tuple[str, ...], input_shape: str | None, layout: str | None,
     else:
         echo_text(result.render(fmt))
     if plot_path:
+        from cnncalc.errors import safe_text
+
         if left_out:
-            click.echo("left out of the accuracy chart: " + "; ".join(left_out), err=True)
+            click.echo(safe_text("left out of the accuracy chart: " + "; ".join(left_out)), err=True)
         result.plot(plot_path, y_metric)
-        click.echo(f"wrote {plot_path}", err=True)
+        click.echo(safe_text(f"wrote {plot_path}"), err=True)

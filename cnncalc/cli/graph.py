@@ -14,7 +14,7 @@ from cnncalc.cli.common import (
     pick_convention,
     spec_options,
 )
-from cnncalc.errors import UsageError
+from cnncalc.errors import UsageError, safe_text
 
 FORMATS = ("svg", "png", "pdf", "html", "dot")
 SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".html": "html", ".htm": "html", ".dot": "dot", ".gv": "dot"}
@@ -27,7 +27,7 @@ def pick_format(path: str | None, fmt: str | None) -> str:
         return fmt or "dot"
     from pathlib import Path
 
-    from cnncalc.errors import safe_text, shorten
+    from cnncalc.errors import shorten
 
     suffix = Path(path).suffix.lower()
     name = safe_text(shorten(path, 80))
@@ -85,9 +85,9 @@ def graph(spec: str, path: str | None, fmt: str | None, depth: int | None, show_
     analysis = analyse(spec, input_shape, sets, batch, dtype, limits, layout)
     drawn = analysis.draw(fmt, measure, depth, not show_all, pick_convention(convention, flops_mode), params_mode)
     if drawn.note:
-        click.echo(f"note: {drawn.note.replace(' depth ', ' --depth ')}", err=True)
+        click.echo(safe_text(f"note: {drawn.note.replace(' depth ', ' --depth ')}"), err=True)
     if to_stdout:
-        click.echo(drawn.data.decode(), nl=False)
+        click.echo(drawn.data.decode(), nl=False)  # every name in it is escaped (graph_dot); its tabs indent
         return
     drawn.save(path)
-    click.echo(f"wrote {path}", err=True)
+    click.echo(safe_text(f"wrote {path}"), err=True)

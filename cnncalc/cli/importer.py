@@ -7,6 +7,7 @@ import sys
 import click
 
 from cnncalc.cli.common import handle_errors, layout_option, parse_input, parse_sets, traceback_option
+from cnncalc.errors import safe_text
 
 
 @click.command(name="import")
@@ -55,20 +56,24 @@ def importer(target: str, input_shape: str | None, layout: str | None, kws: tupl
 
         write_text(output, imported.text)  # a regular file, whole or not at all
     else:
-        click.echo(imported.text, nl=False)
+        click.echo(safe_text(imported.text), nl=False)
     if no_check:
         return
     shape_text = "x".join(map(str, imported.input))
+
+    def say(text: str) -> None:  # the target and the model's names reach the terminal escaped
+        click.echo(safe_text(text), err=True)
+
     kept = [r for r in analysis.rows if r.type == "opaque"]
     if kept:
-        click.echo(f"note: {len(kept)} call{'s' if len(kept) > 1 else ''} cnncalc cannot count kept as `opaque` layers "
-                   f"with no cost: " + ", ".join(f"{r.name} ({r.node.op.what})" for r in kept[:5])  # type: ignore[attr-defined]
-                   + (", ..." if len(kept) > 5 else ""), err=True)
+        say(f"note: {len(kept)} call{'s' if len(kept) > 1 else ''} cnncalc cannot count kept as `opaque` layers "
+            f"with no cost: " + ", ".join(f"{r.name} ({r.node.op.what})" for r in kept[:5])  # type: ignore[attr-defined]
+            + (", ..." if len(kept) > 5 else ""))
     if problems:
-        click.echo(f"✗ {target} on {shape_text}: the spec differs from the model", err=True)
+        say(f"✗ {target} on {shape_text}: the spec differs from the model")
         for line in problems:
-            click.echo(f"  {line}", err=True)
+            say(f"  {line}")
         sys.exit(1)
-    click.echo(f"✓ {target} on {shape_text}: params {imported.params:,}, FlopCounterMode FLOPs {imported.flops:,} and "
-               f"output shape{'s' if len(imported.output_shapes) > 1 else ''} equal to the model's"
-               + (f"; written to {output}" if output else ""), err=True)
+    say(f"✓ {target} on {shape_text}: params {imported.params:,}, FlopCounterMode FLOPs {imported.flops:,} and "
+        f"output shape{'s' if len(imported.output_shapes) > 1 else ''} equal to the model's"
+        + (f"; written to {output}" if output else ""))

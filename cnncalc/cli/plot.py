@@ -34,4 +34,6 @@ def plot(spec: str, path: str, input_shape: str | None, layout: str | None, sets
     profile = pick_convention(convention, flops_mode)
     analysis = analyse(spec, input_shape, sets, batch, dtype, limits, layout)
     analysis.plot(path, convention=profile, params=params_mode)
-    click.echo(f"wrote {path}", err=True)
+    from cnncalc.errors import safe_text
+
+    click.echo(safe_text(f"wrote {path}"), err=True)

@@ -54,7 +54,9 @@ def serve(spec: str | None, port: int, no_open: bool, depth: int | None, measure
     with server:
         if moved:
             click.echo(f"note: port {port} is taken; using {server.server_address[1]}", err=True)
-        click.echo(f"cnncalc serve: editing {file} at {server.url} (Ctrl-C stops; nothing is written to disk)")
+        from cnncalc.errors import safe_text
+
+        click.echo(safe_text(f"cnncalc serve: editing {file} at {server.url} (Ctrl-C stops; nothing is written to disk)"))
         if not no_open:
             _open(server.url)
         try:

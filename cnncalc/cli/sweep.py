@@ -75,5 +75,7 @@ def sweep(spec: str, input_text: str | None, batch_text: str, sets: tuple[str, .
     else:
         echo_text(result.render(fmt))
     if plot_path:
+        from cnncalc.errors import safe_text
+
         result.plot(plot_path)
-        click.echo(f"wrote {plot_path}", err=True)
+        click.echo(safe_text(f"wrote {plot_path}"), err=True)

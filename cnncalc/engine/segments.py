@@ -48,6 +48,10 @@ def normalize(checkpoint: object) -> int | tuple[str, ...]:
         raise UsageError(None, f"checkpoint={checkpoint!r}: give a number of segments or the names of the "
                          "layers that start them", "e.g. checkpoint=4 or checkpoint=['conv3_x', 'conv4_x']",
                          param="checkpoint")
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        raise UsageError(None, f"checkpoint={twice!r} is named twice", "name each segment's start once",
+                         param="checkpoint")
     return tuple(names)
 
 

@@ -4,6 +4,11 @@ Stage: report. In: a Drawing (report/drawing.py). Out: DOT text (to_dot), or the
 renders from it (render). The layout is Graphviz's; this module only says what each box and
 cluster shows. The graphviz package is imported inside the functions, so importing this module
 costs nothing; a missing package or `dot` program is a GraphvizMissing (exit status 2).
+
+Names are the user's text and never DOT syntax: node ids are synthetic (n0, n1, ...), every
+label is an HTML-like label built only from escaped text (_html) or a quoted string with its
+backslashes doubled (_quoted), control characters shown as escapes, and each name bounded in
+length (Graphviz refuses a label past 16 kB).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import shutil
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.errors import UsageError
+from cnncalc.errors import UsageError, safe_text, shorten
 from cnncalc.report.drawing import MAX_DRAWN_NODES, Drawing, DrawNode, drawing, drawn_depth
 from cnncalc.report.view import View, display_rows, fmt_flop, fmt_memory, fmt_params
 
@@ -65,6 +70,53 @@ def _value(node: DrawNode, measure: str) -> int:
     return {"macs": node.macs, "params": node.params, "memory": node.memory_bytes}[measure]
 
 
+MAX_NAME = 120  # characters of a name shown in a box, a cluster's label or a tooltip
+MAX_CAPTION = 1500  # characters of the caption under the title (the spec's note: is in it)
+
+
+def _visible(text: str, most: int = MAX_NAME) -> str:
+    """User text on one line: control characters and line breaks shown as escapes (\\n, \\x1b),
+    its middle cut out past `most` characters (saying how many)."""
+    return shorten(safe_text(text).replace("\n", "\\n"), most)
+
+
+def _html(text: str, most: int = MAX_NAME) -> str:
+    """User text inside an HTML-like label: visible and bounded, then every <, >, &, " and '
+    an entity (no <IMG> or <TABLE> of a name reaches Graphviz)."""
+    return escape(_visible(text, most))
+
+
+def _quoted(text: str, most: int = MAX_NAME) -> str:
+    """User text as a DOT quoted string (a tooltip, a cluster's label): visible and bounded,
+    backslashes doubled (none can end the string or be read as \\N, \\l), marked not HTML so
+    that graphviz quotes it (escaping its double quotes) even when it reads <like this>."""
+    import graphviz
+
+    return graphviz.nohtml(_visible(text, most).replace("\\", "\\\\"))
+
+
+def _bounded_fold(tail: str, most: int = MAX_NAME) -> str:
+    """What is folded into a box (" +bn+relu"), cut after `most` characters at a "+", saying how
+    many more: " +bn+relu+bn +19,998 more" (a 20,000-layer chain folds into one box)."""
+    if len(tail) <= most:
+        return tail
+    end = " (training only)" if tail.endswith(" (training only)") else ""
+    cut = tail.rfind("+", 0, most)
+    if cut <= 1:
+        return shorten(tail, most)
+    return f"{tail[:cut]} +{tail.count('+', cut, len(tail) - len(end)):,} more{end}"
+
+
+def _name_and_fold(node: DrawNode) -> tuple[str, str]:
+    """A box's name (its id, or its label when the id is a copy number) and what is folded
+    after it (bounded: _bounded_fold)."""
+    name = node.id  # "conv1 +bn+relu": the name bold, shortened below its cluster; what is folded after it
+    if not node.label.startswith(name) and "~" in name:
+        name = name.rsplit("~", 1)[0]
+    name, tail = (name, node.label[len(name):]) if node.label.startswith(name) else (node.label, "")
+    return name, _bounded_fold(tail)
+
+
 def _short(node_id: str, cluster: str | None) -> str:
     """A node's name below its cluster (conv1 in conv3_x.0), the whole name when that is only
     a copy number (conv3_x.0 collapsed inside the repeat conv3_x)."""
@@ -78,11 +130,8 @@ def _short(node_id: str, cluster: str | None) -> str:
 def node_label(node: DrawNode, measure: str, unit: str = "MACs") -> str:
     """The box: name (+ what is folded into it), type and output shape, then MACs (or the
     --convention tool's unit) and params."""
-    name = node.id  # "conv1 +bn+relu": the name bold, shortened below its cluster; what is folded after it
-    if not node.label.startswith(name) and "~" in name:
-        name = name.rsplit("~", 1)[0]
-    name, tail = (name, node.label[len(name):]) if node.label.startswith(name) else (node.label, "")
-    lines = [f"<B>{escape(_short(name, node.cluster))}</B>{escape(tail)}"]
+    name, tail = _name_and_fold(node)
+    lines = [f"<B>{_html(_short(name, node.cluster))}</B>{_html(tail, 2 * MAX_NAME)}"]
     lines.append(escape(f"{node.type} · {node.shape}" if node.type != "input" else node.shape))
     numbers = []
     if node.macs:
@@ -99,8 +148,10 @@ def node_label(node: DrawNode, measure: str, unit: str = "MACs") -> str:
 
 
 def tooltip(node: DrawNode, unit: str = "MACs") -> str:
-    """Exact integers, shown on hover in an SVG."""
-    return (f"{node.label}: {node.type}, output {node.shape}; {node.macs:,} {unit}, {node.params:,} params, "
+    """Exact integers, shown on hover in an SVG (plain text: to_dot quotes it)."""
+    name, tail = _name_and_fold(node)
+    label = shorten(name, MAX_NAME) + tail
+    return (f"{label}: {node.type}, output {node.shape}; {node.macs:,} {unit}, {node.params:,} params, "
             f"{node.memory_bytes:,} B activations")
 
 
@@ -111,13 +162,13 @@ def legend(drawing: Drawing, top: int, heaviest: DrawNode | None) -> str:
     if heaviest is not None and top:
         amount = (fmt_memory(top, _AUTO) if drawing.measure == "memory" else
                   fmt_params(top, _AUTO) + " params" if drawing.measure == "params" else fmt_flop(top, _AUTO) + " " + drawing.unit)
-        most = f"the largest, {heaviest.id} ({amount})"
+        most = f"the largest, {shorten(heaviest.id, MAX_NAME)} ({amount})"
     else:
         most = "the largest"
     scale = (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1"><TR><TD>fill: share of {escape(measure)}, 0</TD>'
-             f'{swatches}<TD>{escape(most)}</TD></TR></TABLE>')
-    caption = "<BR/>".join(escape(part) for part in _wrap(drawing.caption, 110))
-    return (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2"><TR><TD><B>{escape(drawing.name)}</B></TD></TR>'
+             f'{swatches}<TD>{_html(most, 2 * MAX_NAME)}</TD></TR></TABLE>')
+    caption = "<BR/>".join(escape(part) for part in _wrap(_visible(drawing.caption, MAX_CAPTION), 110))
+    return (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2"><TR><TD><B>{_html(drawing.name)}</B></TD></TR>'
             f'<TR><TD>{scale}</TD></TR><TR><TD><FONT POINT-SIZE="9">{caption}</FONT></TD></TR></TABLE>>')
 
 
@@ -138,7 +189,7 @@ def to_dot(drawing: Drawing) -> str:
 
     top = max((_value(n, drawing.measure) for n in drawing.nodes), default=0)
     heaviest = max(drawing.nodes, key=lambda n: _value(n, drawing.measure)) if drawing.nodes else None
-    g = graphviz.Digraph(drawing.name, graph_attr={
+    g = graphviz.Digraph(_quoted(drawing.name), graph_attr={
         "rankdir": "TB", "label": legend(drawing, top, heaviest), "labelloc": "t", "labeljust": "l",
         "fontname": "Helvetica", "fontsize": "11", "nodesep": "0.25", "ranksep": "0.3", "newrank": "true",
     }, node_attr={"shape": "box", "style": "rounded,filled", "fontname": "Helvetica", "fontsize": "11",
@@ -152,31 +203,35 @@ def to_dot(drawing: Drawing) -> str:
     for c in drawing.clusters:
         children.setdefault(c.parent, []).append(c)
     number = {c.id: i for i, c in enumerate(drawing.clusters)}
+    ids = {n.id: f"n{i}" for i, n in enumerate(drawing.nodes)}  # DOT ids are never the user's names
 
     def add_nodes(graph: Any, cluster: str | None) -> None:
         for n in inside.get(cluster, ()):
             lv = level(n, drawing.measure, top)
-            attrs = {"label": node_label(n, drawing.measure, drawing.unit), "tooltip": tooltip(n, drawing.unit),
+            attrs = {"label": node_label(n, drawing.measure, drawing.unit),
+                     "tooltip": _quoted(tooltip(n, drawing.unit), 2 * MAX_NAME + 200),
                      "fillcolor": f"/{PALETTE}/{lv}", "fontcolor": "white" if lv >= 8 else "black"}
             if n.type == "input":
                 attrs.update(fillcolor="white", style="rounded")
-            graph.node(n.id, **attrs)
+            graph.node(ids[n.id], **attrs)
         for c in children.get(cluster, ()):
             border, fill = CLUSTER_STYLE[c.kind]
             with graph.subgraph(name=f"cluster_{number[c.id]}") as sub:
-                sub.attr(label=c.label, color=border, fillcolor=fill, style="rounded,filled" +
+                sub.attr(label=_quoted(c.label), color=border, fillcolor=fill, style="rounded,filled" +
                          (",dashed" if c.kind == "repeat" else ""), fontsize="10", labeljust="l",
-                         fontcolor=border, tooltip=f"{c.id} ({c.kind})")
+                         fontcolor=border, tooltip=_quoted(f"{shorten(c.id, MAX_NAME)} ({c.kind})", 2 * MAX_NAME))
                 add_nodes(sub, c.id)
 
     add_nodes(g, None)
     for e in drawing.edges:
-        g.edge(e.source, e.target)
+        g.edge(ids[e.source], ids[e.target])
     return g.source
 
 
-def render(dot_source: str, fmt: str) -> bytes:
-    """svg, png or pdf bytes of DOT source, laid out and drawn by Graphviz's dot."""
+def render(dot_source: str, fmt: str, warnings: list[str] | None = None) -> bytes:
+    """svg, png or pdf bytes of DOT source, laid out and drawn by Graphviz's dot; what dot says
+    on stderr (a PNG past the bitmap limit is scaled down) is added to `warnings`, its control
+    characters shown escaped; a failure is one sentence quoting dot's first line."""
     import subprocess
 
     dot = shutil.which("dot")
@@ -184,15 +239,19 @@ def render(dot_source: str, fmt: str) -> bytes:
         raise GraphvizMissing(None, missing_message(fmt, "dot"))
     # dot run directly, not through graphviz.Source.pipe: when dot dies before reading the whole
     # graph, pipe raises BrokenPipeError writing the rest, and the exit status is lost;
-    # subprocess.run ignores the broken pipe and reports it. dot's own warnings (a PNG past the
-    # bitmap limit is scaled down) reach stderr as they are.
+    # subprocess.run ignores the broken pipe and reports it. dot's stderr is captured: it quotes
+    # the source (names), so it is shown escaped, never raw.
     try:
-        done = subprocess.run([dot, f"-T{fmt}"], input=dot_source.encode(), stdout=subprocess.PIPE, check=False)
+        done = subprocess.run([dot, f"-T{fmt}"], input=dot_source.encode(), capture_output=True, check=False)
     except OSError:
         raise GraphvizMissing(None, missing_message(fmt, "dot")) from None
+    said = [safe_text(line.strip()) for line in done.stderr.decode(errors="replace").splitlines() if line.strip()]
     if done.returncode:
-        raise UsageError(None, f"Graphviz's dot could not draw the {fmt} (exit status {done.returncode}); "
+        why = f": {shorten(said[0].removeprefix('Error: '), 200)}" if said else ""
+        raise UsageError(None, f"Graphviz's dot could not draw the {fmt} (exit status {done.returncode}{why}); "
                          "--depth N draws a smaller graph")
+    if warnings is not None:
+        warnings += [shorten(line, 200) for line in said[:5]]
     return done.stdout
 
 
@@ -216,4 +275,8 @@ def draw(analysis: Analysis, view: View, fmt: str, measure: str = "macs") -> tup
             else:
                 note = f"{too_many}, and it has no blocks to fold; svg and pdf stay sharp when zoomed"
     source = to_dot(drawing(analysis, view, measure))
-    return (source.encode() if fmt == "dot" else render(source, fmt)), note
+    if fmt == "dot":
+        return source.encode(), note
+    said: list[str] = []
+    data = render(source, fmt, said)
+    return data, "; ".join([note] * bool(note) + [f"Graphviz: {line}" for line in said])

@@ -6,6 +6,22 @@ Out: a string. The same cells feed every format, so every format shows the same 
 
 from __future__ import annotations
 
+import html
+import re
+
+from cnncalc.errors import safe_text
+
+# Every cell is the user's text (a spec's name, a layer's name, a note): each writer below makes
+# it inert in its format. None lets a line break through (str.splitlines' set: a break in a
+# Markdown row or a LaTeX comment would start a live line), and control characters are shown
+# as escapes (safe_text), never written raw.
+LINE_BREAKS = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def one_line(text: str, sep: str = " ") -> str:
+    """text with every line break replaced by sep and other control characters shown escaped."""
+    return safe_text(LINE_BREAKS.sub(sep, text))
+
 
 class Grid:
     """A table as cell strings; every writer below renders the same cells."""
@@ -23,18 +39,29 @@ class Grid:
 
 def to_markdown(grid: Grid) -> str:
     """GitHub-flavoured Markdown: pastes into a README."""
-    def esc(cell: str) -> str:
-        return cell.replace("|", "\\|")
-
+    esc = md_cell
     align = ["---" if i < grid.numeric_from else "---:" for i in range(len(grid.headers))]
     lines = ["| " + " | ".join(map(esc, grid.headers)) + " |", "|" + "|".join(align) + "|"]
     subtotals = set(grid.subtotal_rows)
     lines += ["| " + " | ".join(f"*{esc(c)}*" if i in subtotals and c else esc(c) for c in r) + " |"
               for i, r in enumerate(grid.rows)]
     if grid.total:
-        lines.append("| " + " | ".join(f"**{c}**" if c else "" for c in grid.total) + " |")
+        lines.append("| " + " | ".join(f"**{esc(c)}**" if c else "" for c in grid.total) + " |")
     text = "\n".join(lines) + "\n"
-    return text + (f"\n{grid.caption}\n" if grid.caption else "")
+    return text + (f"\n{md_cell(grid.caption)}\n" if grid.caption else "")
+
+
+_MD_PLAIN = re.compile(r"[^|&<>\\]*")  # a cell without these (and printable) is written as it is
+
+
+def md_cell(cell: str) -> str:
+    """A Markdown table cell: HTML special characters as entities (no raw <script>), backslash
+    and pipe escaped (GitHub splits a row at an unescaped pipe), line breaks as <br>,
+    control characters shown escaped."""
+    if cell.isprintable() and _MD_PLAIN.fullmatch(cell):
+        return cell
+    text = html.escape(one_line(cell, "\n"), quote=False).replace("\\", "\\\\").replace("|", "\\|")
+    return text.replace("\n", "<br>")
 
 
 def to_csv(grid: Grid) -> str:
@@ -44,17 +71,35 @@ def to_csv(grid: Grid) -> str:
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(grid.headers)
-    writer.writerows(grid.raw_rows or grid.rows)
+    writer.writerow(map(csv_cell, grid.headers))
+    writer.writerows(map(csv_cell, row) for row in (grid.raw_rows or grid.rows))
     return out.getvalue()
 
 
-_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-        "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_NUMBER = re.compile(r"[+-]?(\d[\d,]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(cell: str) -> str:
+    """A CSV cell a spreadsheet will not evaluate: one starting with = + - @ TAB or CR (OWASP's
+    CSV-injection rule) gets a leading single quote, unless it is a plain number ("-5", "1.25");
+    control characters shown escaped (line breaks stay: the csv module quotes them)."""
+    cell = safe_text(cell)
+    if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+_TEX = str.maketrans({"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                      "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                      "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+                      "·": r"$\cdot$", "×": r"$\times$"})
 
 
 def tex_escape(text: str) -> str:
-    return "".join(_TEX.get(ch, ch) for ch in text).replace("·", r"$\cdot$").replace("×", r"$\times$")
+    """A cell (or comment) for LaTeX: every special character escaped, the whole on one line
+    (a line break would end a % comment and start a live line), control characters shown."""
+    return one_line(text).translate(_TEX)
 
 
 def to_latex(grid: Grid) -> str:
@@ -64,7 +109,7 @@ def to_latex(grid: Grid) -> str:
     italic = lambda cells: " & ".join(rf"\textit{{{tex_escape(c)}}}" if c else "" for c in cells) + r" \\"  # noqa: E731
     subtotals = set(grid.subtotal_rows)
     body = [italic(r) if i in subtotals else row(r) for i, r in enumerate(grid.rows)]
-    lines = [f"% {grid.title}", f"% {grid.caption}" if grid.caption else "", rf"\begin{{tabular}}{{{spec}}}",
+    lines = [f"% {tex_escape(grid.title)}", f"% {tex_escape(grid.caption)}" if grid.caption else "", rf"\begin{{tabular}}{{{spec}}}",
              r"\hline", row(grid.headers), r"\hline", *body]
     if grid.total:
         lines += [r"\hline", row(grid.total)]

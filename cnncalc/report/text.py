@@ -10,7 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.report import view as v
-from cnncalc.report.grid import WRITERS
+from cnncalc.report.grid import WRITERS, Grid, to_csv
 from cnncalc.report.model import receptive_fields, table_grid
 
 if TYPE_CHECKING:
@@ -106,11 +106,16 @@ def render(analysis: Analysis, view: v.View, fmt: str) -> str:
         from cnncalc.report.web import report_page
 
         return report_page(analysis, view)
-    if fmt == "csv":  # every layer (unless --depth asks for block rows), raw integers, raw-unit headers
-        grid = table_grid(analysis, view if view.depth is not None else view._replace(fold=False))
-        grid.headers = [*grid.headers[:-3], *v.headers(view._replace(units="raw"))]
-        return WRITERS[fmt](grid)
+    if fmt == "csv":
+        return WRITERS[fmt](_csv_grid(analysis, view))
     return WRITERS[fmt](table_grid(analysis, view))
+
+
+def _csv_grid(analysis: Analysis, view: v.View) -> Grid:
+    """The CSV's grid: every layer (unless --depth asks for block rows), raw integers, raw-unit headers."""
+    grid = table_grid(analysis, view if view.depth is not None else view._replace(fold=False))
+    grid.headers = [*grid.headers[:-3], *v.headers(view._replace(units="raw"))]
+    return grid
 
 
 def render_any(analysis: Analysis, view: v.View, fmt: str, width: int | None = None) -> str:
@@ -142,17 +147,11 @@ def render_several(analyses: list[Analysis], view: v.View, fmt: str, names: list
         from cnncalc.report.grid import to_html_many
 
         return to_html_many([table_grid(a, view) for a in analyses])
-    if fmt == "csv":
-        texts = [render(a, view, fmt).splitlines() for a in analyses]
-        lines = ["spec," + texts[0][0]]
-        for name, text in zip(names, texts):
-            lines += [f"{_csv_cell(name)},{line}" for line in text[1:]]
-        return "\n".join(lines) + "\n"
+    if fmt == "csv":  # one table: a cell with a line break spans lines, so rows are joined as grids
+        grids = [_csv_grid(a, view) for a in analyses]
+        rows = [[name, *row] for name, grid in zip(names, grids) for row in (grid.raw_rows or grid.rows)]
+        return to_csv(Grid("", ["spec", *grids[0].headers], rows))
     return "\n".join(render(a, view, fmt) for a in analyses)
-
-
-def _csv_cell(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
 
 
 def render_csv(analysis: Analysis, view: v.View) -> str:

@@ -80,10 +80,11 @@ def render_verify(result: VerifyResult, analysis: Analysis, peak_tflops: float |
             break
     else:
         table = fold_everything(table)
-    lines: list[Any] = [table, Text(verdict(result), style="bold green" if result.ok else "bold red")]
+    # the verdict names the network and its layers: the user's text, shown escaped (plain)
+    lines: list[Any] = [table, plain(verdict(result), style="bold green" if result.ok else "bold red")]
     if any(c.seconds is not None for c in result.checks) or result.peak_bytes is not None:
-        lines.append(Text(memory_line(result, analysis)))
-    lines += [Text(f"note: {n}", style="dim") for n in result.notes]
+        lines.append(plain(memory_line(result, analysis)))
+    lines += [plain(f"note: {n}", style="dim") for n in result.notes]
     return Group(*lines)
 
 
@@ -185,11 +186,11 @@ def render_saved(check: SavedCheck, width: int | None = None) -> Group:
         table = fold_everything(table)
     bad = [name for name, p, m in check.layers if p != m]
     if check.ok:
-        line = Text(f"✓ {check.name}: what autograd saves for backward matches the prediction, layer by layer: "
+        line = plain(f"✓ {check.name}: what autograd saves for backward matches the prediction, layer by layer: "
                     f"{fmt_int(check.measured)} bytes (saved_tensors_hooks, each storage once, parameters apart; "
                     f"docs/memory.md)", style="bold green")
     else:
-        line = Text(f"✗ {check.name}: saved bytes differ in {len(bad)} layers ({', '.join(bad[:6])}); total predicted "
+        line = plain(f"✗ {check.name}: saved bytes differ in {len(bad)} layers ({', '.join(bad[:6])}); total predicted "
                     f"{fmt_int(check.predicted)}, measured {fmt_int(check.measured)} "
                     f"({fixed(100 * abs(check.predicted - check.measured), max(check.measured, 1), 2)}%)",
                     style="bold red")
@@ -205,7 +206,7 @@ def _kernel_line(check: SavedCheck) -> Text:
         return Text(f"attention: torch ran the {ran} kernel, as predicted (scaled_dot_product_attention's "
                     f"default choice; docs/memory.md#attention-the-kernel-that-runs)")
     bad = [f"{name} ran {m}, predicted {p}" for name, (p, m) in check.kernels.items() if p != m]
-    return Text(f"✗ attention kernel: {'; '.join(bad[:4])}", style="bold red")
+    return plain(f"✗ attention kernel: {'; '.join(bad[:4])}", style="bold red")
 
 
 def saved_dict(check: SavedCheck) -> dict[str, Any]:

@@ -162,8 +162,12 @@ def parts(analysis: Analysis, view: v.View, measure: str = "macs") -> dict[str, 
 
 def script_json(data: Any) -> str:
     """JSON safe inside a <script> element: every '<' written as \\u003c, so no '</script>' or
-    '<!--' in a name can end or change the element (the JSON value is unchanged)."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+    '<!--' in a name can end or change the element, and every character that is not printable
+    (C0/C1 controls, U+2028, U+202E, ...) as \\uXXXX (errors.printable_json), so the page is
+    valid JSON and JavaScript that safe_text leaves unchanged (the JSON value is the same)."""
+    from cnncalc.errors import printable_json
+
+    return printable_json(json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c"))
 
 
 @cache
@@ -175,6 +179,7 @@ def asset(name: str) -> str:
     if name.endswith(".js"):
         text = re.sub(r"^//# sourceMappingURL=.*$", "", text, flags=re.M)
         text = text.replace("</script", "<\\/script")
+        text = text.replace("\x01", "\\x01")  # dagre's two raw U+0001 in strings: the page stays printable
     return text
 
 

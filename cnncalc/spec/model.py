@@ -138,6 +138,8 @@ def parse_spec(data: Any, file: str, variant: str | None = None) -> ArchSpec:
                 _check_variant(_with_variant(data, body, name))
         except SpecError as exc:
             errs.append(exc)
+    if errs:  # a variant that is not what it says would be applied wrongly below
+        raise errs[0] if len(errs) == 1 else SpecErrors(errs)  # type: ignore[arg-type]
     if variant is not None:
         if variant not in raw_variants:
             raise SpecError(data.span, f"the spec has no variant '{variant}'",
