@@ -57,6 +57,10 @@ def one_error(status: int, out: str, err: str, fragment: str) -> None:
     (["--batch", "0"], "Invalid value for '--batch'"),
     (["--batch", "1" + "0" * 400], "Invalid value for '--batch'"),
     (["--no-such-flag"], "No such option"),
+    # an override of another kind than the spec's default (lenet5's classes: 10) names the flag, not
+    # the line of the bundled file that uses it
+    (["--set", "classes=1e400"], "--set classes: '1e400' is text, but the spec's default, 10, is an integer"),
+    (["--set", "classes=true"], "--set classes: true is true or false, but the spec's default, 10, is an integer"),
 ])
 def test_bad_flags_get_one_line(capsys, args, fragment):
     one_error(*cli(capsys, "table", "lenet5", *args), fragment)
@@ -391,3 +395,7 @@ def test_check_analyses_every_variant_and_names_the_one_at_fault(tmp_path):
     assert f"ok: {spec} (variant small): 1 layers, 112 params, 97,200 multiply-adds, output 4x30x30" in result.stdout
     # tiny: w=8 on 16x16: 14*14*8 outputs x 27 MACs
     assert f"ok: {spec} (variant tiny): 1 layers, 224 params, 42,336 multiply-adds, output 8x14x14" in result.stdout
+
+
+def test_a_checkpoint_named_twice_is_one_error(capsys):
+    one_error(*cli(capsys, "memory", "alexnet", "--checkpoint", "conv2,conv2"), "--checkpoint 'conv2' is named twice")
