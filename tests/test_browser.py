@@ -397,3 +397,55 @@ def test_editor_shows_bad_indentation_at_its_line(browser, server, tmp_path):
     assert browser.execute_script("return [...document.querySelectorAll('#gutter .err')].map(s => +s.dataset.line)") == [line]
     assert DEFAULT_SPEC.count("\n") <= line <= text.count("\n") + 1
     assert console_errors(browser) == []
+
+
+# ---- the notebook's table (issue 32) ------------------------------------------------------------
+
+def test_the_notebook_table_reads_left_to_right_with_its_title_apart(browser, shots, tmp_path):
+    """Analysis._repr_html_ as a notebook shows it: an output cell exported by nbconvert, whose
+    stylesheet is Jupyter's (it right-aligns every table cell)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbconvert = pytest.importorskip("nbconvert")
+    import cnncalc
+
+    analysis = cnncalc.analyze("googlenet")
+    cell = nbformat.v4.new_code_cell("cnncalc.analyze('googlenet')", execution_count=1, outputs=[
+        nbformat.v4.new_output("execute_result", {"text/html": analysis._repr_html_(), "text/plain": "<Analysis>"},
+                               execution_count=1)])
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    page, _ = nbconvert.HTMLExporter().from_notebook_node(notebook)
+    path = tmp_path / "notebook.html"
+    path.write_text(page, encoding="utf-8")
+    browser.get(path.as_uri())
+    wait_for(browser, "document.querySelector('table caption')")
+    align = browser.execute_script("""return [...document.querySelectorAll('table tbody tr:first-child td')]
+        .map(td => getComputedStyle(td).textAlign)""")
+    assert align[0] == "left" and align[-1] == "right"  # the name left, the numbers right
+    title = browser.execute_script("return document.querySelector('table caption strong').textContent")
+    assert title == "googlenet: input 3x224x224"
+    caption = browser.execute_script("return document.querySelector('table caption small').textContent")
+    assert caption.startswith("flop = multiply-adds")
+    browser.save_screenshot(str(shots / "notebook.png"))
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (1400, 900)])
+def test_no_table_column_is_cut_at_common_screen_sizes(browser, server, shots, tmp_path, width, height):
+    """The lecture table fits its pane, every column visible, in the report (googlenet: the widest
+    names and a multi-input cell) and in the live editor, at a laptop's sizes; after "fit", the
+    report's graph is drawn at a readable size (at least 0.7 of its boxes' size: it pans)."""
+    browser.set_window_size(width, height)
+    try:
+        page = write_page(tmp_path, "googlenet.html", "table", "googlenet", "--format", "html")
+        for url, name in ((page.as_uri(), "report"), (server.url, "serve")):
+            open_page(browser, url)
+            sizes = browser.execute_script("""var t = document.querySelector('#table table'),
+                p = document.getElementById('table-pane');
+                return [t.getBoundingClientRect().right, p.getBoundingClientRect().right - (p.offsetWidth - p.clientWidth)]""")
+            assert sizes[0] <= sizes[1] + 0.5, (name, width, sizes)
+            browser.save_screenshot(str(shots / f"{name}_{width}x{height}.png"))
+        open_page(browser, page.as_uri())
+        browser.find_element("id", "fit").click()
+        scale = browser.execute_script("return document.querySelector('#graph g.viewport').getAttribute('transform')")
+        assert float(scale.split("scale(")[1].rstrip(")")) >= 0.7
+    finally:
+        browser.set_window_size(WIDTH, HEIGHT)

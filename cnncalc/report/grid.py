@@ -124,13 +124,18 @@ tr.subtotal td{font-style:italic;border-bottom:1px solid #aaa}
 caption{caption-side:bottom;text-align:left;color:#555;padding-top:.6em}"""
 
 
+_LEFT = ' style="text-align:left"'
+
+
 def html_table(grid: Grid, titled: bool = True) -> str:
     """The table alone as HTML (what a notebook shows: Analysis._repr_html_), the title in its
     caption unless the page around it has a heading."""
     import html
 
+    # each cell says its alignment itself: a notebook's stylesheet right-aligns every cell (Jupyter's
+    # .rendered_html td), which would push the layer names right
     def cells(row: list[str], tag: str) -> str:
-        return "".join(f'<{tag}{" class=n" if i >= grid.numeric_from else ""}>{html.escape(c)}</{tag}>'
+        return "".join(f'<{tag}{" class=n" if i >= grid.numeric_from else _LEFT}>{html.escape(c)}</{tag}>'
                        for i, c in enumerate(row))
 
     subtotals = set(grid.subtotal_rows)
@@ -138,8 +143,11 @@ def html_table(grid: Grid, titled: bool = True) -> str:
             for i, r in enumerate(grid.rows)]
     if grid.total:
         body.append(f'<tr class="total">{cells(grid.total, "td")}</tr>')
-    title = f"{html.escape(grid.title)}: " if titled else ""
-    return (f"<table>\n<caption>{title}{html.escape(grid.caption)}</caption>\n"
+    # titled (a notebook): the title on its own line above the table, the caption under it, smaller
+    caption = (f'<caption style="caption-side:top;text-align:left"><strong>{html.escape(grid.title)}</strong><br>'
+               f'<small>{html.escape(grid.caption)}</small></caption>' if titled else
+               f"<caption>{html.escape(grid.caption)}</caption>")
+    return (f"<table>\n{caption}\n"
             f"<thead><tr>{cells(grid.headers, 'th')}</tr></thead>\n<tbody>\n" + "\n".join(body) +
             "\n</tbody>\n</table>\n")
 

@@ -247,13 +247,17 @@
     var host = document.getElementById("graph");
     return {w: host.clientWidth || 600, h: host.clientHeight || 400};
   }
-  // fit: the whole graph in the pane; a tall graph (a long chain) fits its width and starts at the top
+  // fit: the whole graph in the pane, but never smaller than READABLE (the boxes' 11 px text at
+  // 7.7 px): a graph too big for the pane at that size starts at its top, centred, and pans.
+  // A tall graph (a long chain) fits its width and starts at the top.
+  var READABLE = 0.7;
   function fit(initial) {
     var p = paneSize(), s = state.size;
     if (!s) return;
     var whole = Math.min(p.w / s.w, p.h / s.h), wide = Math.min(p.w / s.w, 1);
     // first view: full size (or the pane's width) from the top, unless the whole graph fits nearly as big
     var k = !initial ? Math.min(whole, 1.5) : whole >= 0.8 * wide ? Math.min(whole, 1) : Math.min(1, Math.max(wide, 0.8));
+    k = Math.max(k, Math.min(READABLE, 1.5));
     state.view = {k: k, x: (p.w - s.w * k) / 2, y: s.h * k <= p.h ? (p.h - s.h * k) / 2 : 0};
     apply();
   }
