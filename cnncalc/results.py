@@ -111,8 +111,11 @@ class Analysis(counting.Analysis):
     __slots__ = ()
 
     def view(self, convention: str = "lecture", params: str = "all", units: str = "lecture", fold: bool = True,
-             depth: int | None = None, rf: bool = False) -> View:
-        """How a table is drawn (the options of `cnncalc table`), checked."""
+             depth: int | None = None, rf: bool = False, columns: str | Sequence[str] | None = None,
+             latex_width: str | None = None) -> View:
+        """How a table is drawn (the options of `cnncalc table`), checked. columns: which columns
+        in which order ("layer,output,params,flop", or names; report/columns.py); latex_width: the
+        LaTeX table scaled to that length (\\linewidth, 0.9\\textwidth, 12cm)."""
         from cnncalc.conventions import get_profile
         from cnncalc.report.view import View
 
@@ -121,8 +124,19 @@ class Analysis(counting.Analysis):
             raise UsageError(None, f"units={units!r} is not 'lecture', 'auto' or 'raw'", param="units")
         if depth is not None and (type(depth) is not int or depth < 1):
             raise UsageError(None, f"depth={depth!r} is not a positive integer", param="depth")
+        chosen = None
+        if columns is not None:
+            from cnncalc.report.columns import parse
+
+            chosen = parse(columns)
+        if latex_width is not None:
+            from cnncalc.report.grid import LATEX_WIDTH
+
+            if not isinstance(latex_width, str) or not LATEX_WIDTH.fullmatch(latex_width):
+                raise UsageError(None, f"latex_width='{str(latex_width)[:40]}' is not a LaTeX length cnncalc writes",
+                                 r"a length such as \linewidth, 0.9\textwidth or 12cm", param="latex_width")
         return View(weights_only=_params_mode(params), fold=fold, units=units, depth=depth, rf=rf,
-                    convention=convention)
+                    convention=convention, columns=chosen, latex_width=latex_width)
 
     def to_dict(self, convention: str = "lecture", params: str = "all", rf: bool = False) -> dict[str, Any]:
         """The document `cnncalc table --format json` prints: every layer and the totals, exact ints."""
@@ -132,21 +146,26 @@ class Analysis(counting.Analysis):
 
     def render(self, fmt: str = "markdown", convention: str = "lecture", params: str = "all",
                units: str = "lecture", fold: bool = True, depth: int | None = None, rf: bool = False,
-               width: int | None = None) -> str:
+               width: int | None = None, columns: str | Sequence[str] | None = None,
+               latex_width: str | None = None) -> str:
         """The table as text: markdown, csv, latex, html, json, or rich (what `cnncalc table` prints
-        at `width` columns, 120 unsaid: a long network folded to its blocks as there)."""
+        at `width` columns, 120 unsaid: a long network folded to its blocks as there). columns and
+        latex_width: see view() (json always has every field)."""
         from cnncalc.report.text import render_any
 
         _pick(fmt, FORMATS)
-        view = self.view(convention=convention, params=params, units=units, fold=fold, depth=depth, rf=rf)
+        view = self.view(convention=convention, params=params, units=units, fold=fold, depth=depth, rf=rf,
+                         columns=columns, latex_width=latex_width)
         return render_any(self, view, fmt, width)
 
     def renderable(self, width: int | None = None, convention: str = "lecture", params: str = "all",
-                   units: str = "lecture", fold: bool = True, depth: int | None = None, rf: bool = False) -> Table:
+                   units: str = "lecture", fold: bool = True, depth: int | None = None, rf: bool = False,
+                   columns: str | Sequence[str] | None = None) -> Table:
         """The terminal table (a rich Table) fitted to `width` columns, as `cnncalc table` prints it."""
         from cnncalc.report.table import render_table
 
-        view = self.view(convention=convention, params=params, units=units, fold=fold, depth=depth, rf=rf)
+        view = self.view(convention=convention, params=params, units=units, fold=fold, depth=depth, rf=rf,
+                         columns=columns)
         return render_table(self, view, width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType]:

@@ -35,7 +35,7 @@ def test_markdown_names_the_folded_layers_and_their_memory():
 
 @pytest.mark.parametrize("fmt, marker", [("markdown", "*conv2_x subtotal*"),
                                          ("latex", r"\textit{conv2\_x subtotal}"),
-                                         ("html", '<tr class="subtotal"><td>conv2_x subtotal</td>')])
+                                         ("html", '<tr class="subtotal"><td style="text-align:left">conv2_x subtotal</td>')])
 def test_human_formats_have_stage_subtotals(fmt, marker):
     text = run_cli("table", "resnet50", "--format", fmt).stdout
     assert marker in text

@@ -162,7 +162,8 @@ def test_latex_keeps_lines_and_control_sequences(plain, name, layer, block):
 
 def test_latex_input_after_a_newline_in_note_stays_a_comment():
     out = analyse(name="net\n\\input{/etc/passwd}\r\\immediate\\write18{id}\u2028\\x").render("latex")
-    assert all(line.startswith(("%", "\\begin", "\\end", "\\hline", "Layer", "L", "total"))
+    assert all(line.startswith(("%", "\\begin", "\\end", "\\toprule", "\\midrule", "\\bottomrule", "\\centering",
+                                "\\caption", "\\label", "Layer", "L", "total"))
                for line in out.splitlines())
     assert "\\input" not in out and "\\write18" not in out and "\\textbackslash{}input" in out
 

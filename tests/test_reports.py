@@ -217,3 +217,65 @@ def test_plot_without_matplotlib_is_a_clear_message(tmp_path):
 def test_plot_bad_suffix(tmp_path):
     result = run_cli("plot", "vgg16", "-o", str(tmp_path / "x.bmp"))
     assert result.exit_code == 2 and "use a .png, .svg or .pdf" in result.stderr
+
+
+# ---- --columns and slide-ready LaTeX (issue 32) --------------------------------------------------
+
+def test_columns_choose_and_order_the_cells_in_every_format():
+    # EECS 498's AlexNet conv1: output 64 x 56 x 56, 23k params (weights + biases: 23,296), 73 M MACs
+    args = ("table", "alexnet", "--columns", "layer,output,params,flop")
+    md = run_cli(*args, "--format", "markdown").stdout.splitlines()
+    assert md[0] == "| Layer | Output C | Output H/W | params (k) | flop (M) |"
+    assert md[1] == "|---|---:|---:|---:|---:|"
+    assert md[2] == "| conv1 +relu | 64 | 56 | 23 | 73 |"
+    rows = list(csv.reader(io.StringIO(run_cli(*args, "--format", "csv").stdout)))
+    assert rows[0] == ["Layer", "Output C", "Output H/W", "params", "flop"]
+    assert rows[1] == ["conv1", "64", "56", str(64 * 3 * 11 * 11 + 64), str(64 * 56 * 56 * 3 * 11 * 11)]
+    latex = run_cli(*args, "--format", "latex").stdout
+    assert r"\begin{tabular}{lrrrr}" in latex and "conv1 +relu & 64 & 56 & 23 & 73 \\\\" in latex
+    html = run_cli(*args, "--format", "html").stdout
+    assert "<th class=n>Output C</th><th class=n>Output H/W</th><th class=n>params (k)</th>" in html
+    rich = run_cli(*args, env={"COLUMNS": "100"}).stdout
+    assert "Input C" not in rich and "│ conv1 +relu       │       64 │         56 │         23 │       73 │" in rich
+    # order is the user's; a group (numbers) expands in the table's order
+    rows = list(csv.reader(io.StringIO(run_cli("table", "alexnet", "--columns", "flop,layer", "--format", "csv").stdout)))
+    assert rows[0] == ["flop", "Layer"]
+
+
+@pytest.mark.parametrize(("columns", "message"), [
+    ("layer,outptu", "--columns 'outptu' is not a column of the table"),
+    ("layer,,flop", "give column names separated by commas"),
+    ("layer,rf", "--columns 'rf': the receptive-field columns come with rf=True"),
+])
+def test_a_wrong_column_is_one_error(columns, message):
+    result = run_cli("table", "alexnet", "--columns", columns)
+    assert result.exit_code == 2 and result.stdout == "" and message in result.stderr
+
+
+def test_latex_is_a_table_with_booktabs_a_caption_and_a_width():
+    text = run_cli("table", "lenet5", "--format", "latex").stdout
+    assert text.startswith("% lenet5: input 1x32x32: needs \\usepackage{booktabs}\n\\begin{table}[htbp]\n\\centering\n")
+    assert "\\caption[lenet5: input 1x32x32]{lenet5: input 1x32x32. flop = multiply-adds" in text
+    assert "\\label{tab:lenet5}" in text and "\\toprule" in text and "\\bottomrule" in text and "\\hline" not in text
+    wide = run_cli("table", "resnet50", "--depth", "1", "--format", "latex", "--latex-width", "\\linewidth").stdout
+    assert "\\resizebox{\\linewidth}{!}{%\n\\begin{tabular}" in wide and "\\end{tabular}}\n\\end{table}" in wide
+    bad = run_cli("table", "lenet5", "--format", "latex", "--latex-width", "\\input{x}")
+    assert bad.exit_code == 2 and "--latex-width '\\input{x}' is not a LaTeX length" in bad.stderr
+
+
+def test_latex_compiles_in_a_beamer_frame_without_overflow(tmp_path):
+    import shutil
+
+    if shutil.which("pdflatex") is None or shutil.which("kpsewhich") is None:
+        pytest.skip("pdflatex is not installed (apt-get install texlive-latex-recommended texlive-pictures)")
+    if not subprocess.run(["kpsewhich", "beamer.cls"], capture_output=True, text=True).stdout.strip():
+        pytest.skip("the beamer class is not installed (apt-get install texlive-latex-recommended texlive-pictures)")
+    table = run_cli("table", "resnet50", "--depth", "1", "--format", "latex", "--latex-width", "\\linewidth").stdout
+    (tmp_path / "table.tex").write_text(table)
+    (tmp_path / "slides.tex").write_text("\\documentclass{beamer}\n\\usepackage{booktabs}\n\\begin{document}\n"
+                                         "\\begin{frame}{ResNet-50}\n\\input{table.tex}\n\\end{frame}\n\\end{document}\n")
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "slides.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    log = (tmp_path / "slides.log").read_text(errors="replace")
+    assert done.returncode == 0, log[-2000:]
+    assert "Overfull \\hbox" not in log  # the table fits the frame's width

@@ -43,7 +43,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 FLAGS = {"checkpoint": "--checkpoint", "gpu_memory": "--gpu-memory", "amp": "--amp", "batch": "--batch",
          "input": "--input", "dtype": "--dtype", "optimizer": "--optimizer", "device": "--device", "y": "--y",
          "max_batch": "--max-batch", "depth": "--depth", "units": "--units", "params": "--params",
-         "attention": "--attention"}
+         "attention": "--attention", "columns": "--columns", "latex_width": "--latex-width"}
 
 
 def flag_spelling(exc: CnncalcError) -> CnncalcError:

@@ -30,10 +30,17 @@ from cnncalc.cli.common import (
 @click.option("--rf", is_flag=True, help="Add receptive field, jump and start columns (in input pixels).")
 @click.option("--depth", type=click.IntRange(min=1), help="Collapse names deeper than N levels into subtotal rows "
               "(resnet50 --depth 1: one row per stage).")
+@click.option("--columns", metavar="NAMES", help="Which columns, in which order: layer, input_c, input_hw, filters, "
+              "kernel, stride, pad, output_c, output_hw, memory, params, flop (rf, jump, start with --rf); groups "
+              "input, output, window, numbers; presets slides (the lecture's twelve), compact. "
+              "E.g. --columns layer,output,params,flop (every format but json).")
+@click.option("--latex-width", metavar="LENGTH", help=r"LaTeX: scale the table to this width (\linewidth for a "
+              r"beamer frame, 0.9\textwidth, 12cm).")
 @handle_errors
 def table(specs: tuple[str, ...], input_shape: str | None, layout: str | None, sets: tuple[str, ...],
           limits: tuple[str, ...], traceback: bool, batch: int, dtype: str, params_mode: str, convention: str | None,
-          flops_mode: str | None, fmt: str, show_all: bool, units: str, rf: bool, depth: int | None) -> None:
+          flops_mode: str | None, fmt: str, show_all: bool, units: str, rf: bool, depth: int | None,
+          columns: str | None, latex_width: str | None) -> None:
     """Print the per-layer table of each SPEC (a bundled name such as alexnet, a YAML file, or -
     for standard input).
 
@@ -42,7 +49,7 @@ def table(specs: tuple[str, ...], input_shape: str | None, layout: str | None, s
     Several specs print one table after another (json: a list; csv: a leading spec column).
     """
     options = {"convention": pick_convention(convention, flops_mode), "params": params_mode, "units": units,
-               "fold": not show_all, "depth": depth, "rf": rf}
+               "fold": not show_all, "depth": depth, "rf": rf, "columns": columns}
     # every spec is analysed before anything is printed: a bad one leaves stdout empty
     analyses = [analyse(spec, input_shape, sets, batch, dtype, limits, layout) for spec in specs]
     if fmt == "rich":  # a long network folds to its blocks, as the papers' tables do (report/view.py)
@@ -52,8 +59,8 @@ def table(specs: tuple[str, ...], input_shape: str | None, layout: str | None, s
                 console.print()
             console.print(analysis.renderable(console.width, **options))
     elif len(analyses) == 1:
-        echo_text(analyses[0].render(fmt, **options))
+        echo_text(analyses[0].render(fmt, latex_width=latex_width, **options))
     else:
         from cnncalc.report.text import render_several
 
-        echo_text(render_several(analyses, analyses[0].view(**options), fmt, list(specs)))
+        echo_text(render_several(analyses, analyses[0].view(latex_width=latex_width, **options), fmt, list(specs)))

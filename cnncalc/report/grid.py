@@ -35,12 +35,18 @@ class Grid:
         self.raw_rows = raw_rows or []  # CSV cells (raw integers), if different
         self.data: list | None = None  # exact values for JSON, when the caller has them
         self.subtotal_rows: list[int] = []  # indices of rows that are subtotals (set in italics)
+        self.width: str | None = None  # LaTeX: scale the table to this length (to_latex)
+        self.numeric: list[bool] | None = None  # per column, when not numeric_from's split (--columns)
+
+    def is_numeric(self, i: int) -> bool:
+        """Whether column i holds numbers (right-aligned)."""
+        return self.numeric[i] if self.numeric is not None else i >= self.numeric_from
 
 
 def to_markdown(grid: Grid) -> str:
     """GitHub-flavoured Markdown: pastes into a README."""
     esc = md_cell
-    align = ["---" if i < grid.numeric_from else "---:" for i in range(len(grid.headers))]
+    align = ["---:" if grid.is_numeric(i) else "---" for i in range(len(grid.headers))]
     lines = ["| " + " | ".join(map(esc, grid.headers)) + " |", "|" + "|".join(align) + "|"]
     subtotals = set(grid.subtotal_rows)
     lines += ["| " + " | ".join(f"*{esc(c)}*" if i in subtotals and c else esc(c) for c in r) + " |"
@@ -102,19 +108,31 @@ def tex_escape(text: str) -> str:
     return one_line(text).translate(_TEX)
 
 
+LATEX_WIDTH = re.compile(r"(?:\d+(?:\.\d+)?)?\\(?:linewidth|textwidth|columnwidth|paperwidth)|\d+(?:\.\d+)?(?:cm|mm|in|pt|em)")
+
+
 def to_latex(grid: Grid) -> str:
-    """A LaTeX tabular (no packages needed, so it compiles in any beamer deck); caption as a comment."""
-    spec = "".join("l" if i < grid.numeric_from else "r" for i in range(len(grid.headers)))
+    """A LaTeX table for a paper or a beamer frame: booktabs rules, the title and caption as its
+    \\caption, a \\label from the network's name; grid.width (a length: \\linewidth, 0.9\\textwidth,
+    12cm) scales it to that width with \\resizebox (graphicx, which beamer loads). Every cell and
+    comment is escaped (tex_escape), one line each."""
+    spec = "".join("r" if grid.is_numeric(i) else "l" for i in range(len(grid.headers)))
     row = lambda cells: " & ".join(tex_escape(c) for c in cells) + r" \\"  # noqa: E731
     italic = lambda cells: " & ".join(rf"\textit{{{tex_escape(c)}}}" if c else "" for c in cells) + r" \\"  # noqa: E731
     subtotals = set(grid.subtotal_rows)
     body = [italic(r) if i in subtotals else row(r) for i, r in enumerate(grid.rows)]
-    lines = [f"% {tex_escape(grid.title)}", f"% {tex_escape(grid.caption)}" if grid.caption else "", rf"\begin{{tabular}}{{{spec}}}",
-             r"\hline", row(grid.headers), r"\hline", *body]
+    label = re.sub(r"[^A-Za-z0-9-]+", "-", grid.title.split(":")[0]).strip("-") or "table"
+    caption = tex_escape(grid.title) + (". " + tex_escape(grid.caption) if grid.caption else "")
+    packages = r"\usepackage{booktabs}" + (r" and \usepackage{graphicx} (beamer loads it)" if grid.width else "")
+    lines = [f"% {tex_escape(grid.title)}: needs {packages}", r"\begin{table}[htbp]", r"\centering",
+             rf"\caption[{tex_escape(grid.title)}]{{{caption}}}", rf"\label{{tab:{label}}}"]
+    if grid.width:
+        lines.append(rf"\resizebox{{{grid.width}}}{{!}}{{%")
+    lines += [rf"\begin{{tabular}}{{{spec}}}", r"\toprule", row(grid.headers), r"\midrule", *body]
     if grid.total:
-        lines += [r"\hline", row(grid.total)]
-    lines += [r"\hline", r"\end{tabular}"]
-    return "\n".join(line for line in lines if line) + "\n"
+        lines += [r"\midrule", row(grid.total)]
+    lines += [r"\bottomrule", r"\end{tabular}" + ("}" if grid.width else ""), r"\end{table}"]
+    return "\n".join(lines) + "\n"
 
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}
@@ -135,7 +153,7 @@ def html_table(grid: Grid, titled: bool = True) -> str:
     # each cell says its alignment itself: a notebook's stylesheet right-aligns every cell (Jupyter's
     # .rendered_html td), which would push the layer names right
     def cells(row: list[str], tag: str) -> str:
-        return "".join(f'<{tag}{" class=n" if i >= grid.numeric_from else _LEFT}>{html.escape(c)}</{tag}>'
+        return "".join(f'<{tag}{" class=n" if grid.is_numeric(i) else _LEFT}>{html.escape(c)}</{tag}>'
                        for i, c in enumerate(row))
 
     subtotals = set(grid.subtotal_rows)

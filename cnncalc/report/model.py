@@ -55,4 +55,9 @@ def table_grid(analysis: Analysis, view: v.View) -> Grid:
                 total=["total", *blank, *v.total_cells(analysis, view)],
                 caption=v.caption(analysis, view), raw_rows=raw_cells)
     grid.subtotal_rows = subtotal_rows
+    grid.width = view.latex_width
+    if view.columns:  # --columns: those, in that order
+        from cnncalc.report.columns import select
+
+        return select(grid, view.columns, view.rf)
     return grid

@@ -14,6 +14,7 @@ from rich.text import Text
 from cnncalc.errors import safe_text
 from cnncalc.report import view as v
 from cnncalc.report.console import plain
+from cnncalc.report.grid import Grid
 
 if TYPE_CHECKING:
     from cnncalc.engine.analysis import Analysis
@@ -105,6 +106,11 @@ def render_table(analysis: Analysis, view: v.View, width: int | None = None) -> 
     from cnncalc.report.fit import fit, fold_everything
 
     view = v.terminal_view(analysis, view)
+    if view.columns:  # --columns: the chosen cells as every text format shows them
+        from cnncalc.report.model import table_grid
+
+        chosen = grid_table(table_grid(analysis, view))
+        return chosen if fit(chosen, width, wrap=(0,)) else fold_everything(chosen)
     built: dict[Layout, Table] = {}
     for layout, wrap in ATTEMPTS:  # a row on one line reads best: names wrap only when narrow
         if layout not in built:
@@ -225,4 +231,19 @@ def _zoo(entries: Sequence[tuple[str, str, Analysis]], stacked: bool, memory: bo
             else:
                 table.add_row("  " + name, shape, *numbers, description)
         table.rows[-1].end_section = True
+    return table
+
+
+def grid_table(grid: Grid) -> Table:
+    """A Grid (report/grid.py) as a rich Table: its title, cells, subtotal rows in italics, the
+    totals row in bold and its caption."""
+    table = Table(title=plain(grid.title), caption=plain(grid.caption), caption_justify="left")
+    for i, head in enumerate(grid.headers):
+        table.add_column(plain(head), justify="right" if grid.is_numeric(i) else "left")
+    subtotals = set(grid.subtotal_rows)
+    for i, row in enumerate(grid.rows):
+        table.add_row(*map(plain, row), style="italic" if i in subtotals else None, end_section=i + 1 in subtotals)
+    if grid.total:
+        table.add_section()
+        table.add_row(*map(plain, grid.total), style="bold")
     return table

@@ -113,8 +113,12 @@ def render(analysis: Analysis, view: v.View, fmt: str) -> str:
 
 def _csv_grid(analysis: Analysis, view: v.View) -> Grid:
     """The CSV's grid: every layer (unless --depth asks for block rows), raw integers, raw-unit headers."""
-    grid = table_grid(analysis, view if view.depth is not None else view._replace(fold=False))
+    grid = table_grid(analysis, (view if view.depth is not None else view._replace(fold=False))._replace(columns=None))
     grid.headers = [*grid.headers[:-3], *v.headers(view._replace(units="raw"))]
+    if view.columns:  # chosen after the raw headers are in place
+        from cnncalc.report.columns import select
+
+        grid = select(grid, view.columns, view.rf)
     return grid
 
 

@@ -24,6 +24,8 @@ class View(NamedTuple):
     depth: int | None = None  # --depth N: collapse names deeper than N levels into one subtotal row
     rf: bool = False  # --rf: receptive field, jump and start columns
     convention: str = "lecture"  # --convention TOOL: the flop column counts as that tool does
+    columns: tuple[str, ...] | None = None  # --columns: which of the table's columns, in which order (columns.py)
+    latex_width: str | None = None  # --latex-width: the LaTeX table scaled to this length (\linewidth, 12cm)
 
 
 def params_of(item: LayerRow | Totals, view: View) -> int:
