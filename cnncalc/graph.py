@@ -11,7 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from cnncalc.errors import CnncalcError, LimitError, Limits, ShapeError, Span, SpecError, SpecErrors, UsageError
+from cnncalc.budget import EVERY, checkpoint
+from cnncalc.errors import MAX_ERRORS, CnncalcError, LimitError, Limits, ShapeError, Span, SpecError, SpecErrors, UsageError
 from cnncalc.ops import build_op, lookup
 from cnncalc.ops.conv import window_out
 from cnncalc.ops.registry import OpDef, Shape, fmt_shape
@@ -73,6 +74,8 @@ class Graph:
         if len(self.nodes) > self.limits.layers:
             raise LimitError(node.span, "the spec expands to too many layers (check `repeat:` counts)",
                              "layers", self.limits.layers)
+        if not len(self.nodes) % EVERY:  # `cnncalc serve` may stop a long expansion here (budget.py)
+            checkpoint()
         self.nodes.append(node)
         return len(self.nodes) - 1
 
@@ -157,7 +160,9 @@ class _Builder:
         key = (exc.span, exc.message)
         if key not in self.seen:
             self.seen.add(key)
-            self.errors.append(type(exc)(exc.span, _in_layer(layer, exc.message), exc.hint))
+            # a hint only for an error that is shown: working one out may cost a pass over the names
+            hint = exc.hint if len(self.errors) < MAX_ERRORS else ""
+            self.errors.append(type(exc)(exc.span, _in_layer(layer, exc.message), hint))
         self.poisoned = True
 
     # -- nodes ---------------------------------------------------------------------------------
@@ -214,7 +219,8 @@ class _Builder:
         if ref in self.defined:
             raise SpecError(span, f"`inputs:` names '{ref}', which is this layer or one below it",
                             "inputs must come from layers above, so the graph cannot have a cycle")
-        visible = [*scope.names, *self.by_name, *self.outputs_of]
+        # a hint only for an error that is shown (the first MAX_ERRORS): each costs a pass over the names
+        visible = [*scope.names, *self.by_name, *self.outputs_of] if len(self.errors) < MAX_ERRORS else ()
         raise SpecError(span, f"`inputs:` names '{ref}', which is not an earlier layer",
                         did_you_mean(ref, visible) or "a layer can only take inputs from layers above it")
 
@@ -282,7 +288,7 @@ class _Builder:
             self.report(exc)
             repeat, name, sources = 1, None, [cur]
         if block is None and cls is None:
-            known = [*self.spec.blocks, *_op_names()]
+            known = [*self.spec.blocks, *_op_names()] if len(self.errors) < MAX_ERRORS else ()
             where = f" (in '{scope.prefix}')" if scope.prefix else ""
             self.report(SpecError(item.span, f"unknown layer type '{item.type}'{where}",
                                   did_you_mean(item.type, known) or "docs/ops.md lists the layer types"))
@@ -376,8 +382,8 @@ class _Builder:
             try:
                 if key not in block.params:
                     raise SpecError(args.key_spans[key], f"block '{block.name}' has no argument '{key}'",
-                                    did_you_mean(key, block.params) or
-                                    f"it takes: {', '.join(block.params) or 'no arguments'}")
+                                    (did_you_mean(key, block.params) or f"it takes: {', '.join(block.params) or 'no arguments'}")
+                                    if len(self.errors) < MAX_ERRORS else "")  # a hint only for an error shown
                 env[key] = substitute(value, scope.env, args.at(key))
             except SpecError as exc:
                 failed.add(key)

@@ -15,26 +15,31 @@ from cnncalc.serve import DEFAULT_PORT
 @click.option("--no-open", is_flag=True, help="Print the URL only; do not open a browser.")
 @click.option("--depth", type=click.IntRange(min=1), help="Collapse names deeper than N levels into one table row "
               "and one graph node, as `table --depth` does.")
+@click.option("--budget", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds one analysis may take (waiting for its turn included); longer ones answer an error.")
 @click.option("--color", "measure", type=click.Choice(["macs", "params", "memory"]), default="macs",
               show_default=True, help="What a node's fill shows first (the page can switch).")
 @spec_options
 @analysis_options
 @handle_errors
-def serve(spec: str | None, port: int, no_open: bool, depth: int | None, measure: str, input_shape: str | None,
+def serve(spec: str | None, port: int, no_open: bool, depth: int | None, budget: float, measure: str,
+          input_shape: str | None,
           layout: str | None,
           sets: tuple[str, ...], limits: tuple[str, ...], traceback: bool, batch: int, dtype: str) -> None:
     """Edit a spec in the browser: a YAML editor beside its graph and table, analysed again as you
     type, each error shown at its line with the message `cnncalc table` gives. SPEC (a bundled
     name or a file; none: a small example) is only read: nothing is ever written. The server
-    listens on 127.0.0.1 only; Ctrl-C stops it.
+    listens on 127.0.0.1 only; Ctrl-C stops it. Its limits are tighter than other commands'
+    (file_bytes 1 MiB, layers 100,000; --limit raises them), and --budget bounds each analysis.
 
     Example: cnncalc serve resnet18
     """
     from cnncalc.cli.common import parse_input, parse_limits, parse_sets
     from cnncalc.report.view import View
-    from cnncalc.serve import DEFAULT_FILE, DEFAULT_SPEC, Session, make_server
+    from cnncalc.serve import DEFAULT_FILE, DEFAULT_SPEC, SERVE_LIMITS, Session, make_server
 
-    bounds = parse_limits(limits)
+    given = {item.partition("=")[0] for item in limits}
+    bounds = parse_limits(limits)._replace(**{k: v for k, v in SERVE_LIMITS.items() if k not in given})
     if spec is None:
         text, file, variant = DEFAULT_SPEC, DEFAULT_FILE, None
     else:
@@ -43,7 +48,7 @@ def serve(spec: str | None, port: int, no_open: bool, depth: int | None, measure
         source = source_of(spec, bounds, parse_input(input_shape, layout))  # a TARGET is imported once, here
         text, file, variant = source.text, source.file, source.variant
     session = Session(text, file, variant, parse_input(input_shape, layout), parse_sets(sets), batch, dtype, bounds,
-                      layout, View(depth=depth), measure)
+                      layout, View(depth=depth), measure, budget)
     try:
         server, moved = make_server(session, port)
     except OSError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from math import prod
 from typing import NamedTuple, TypeVar
 
+from cnncalc.budget import EVERY, checkpoint
 from cnncalc.dtypes import Dtype, get_dtype
 from cnncalc.graph import Graph, Node
 from cnncalc.ops.registry import Cost, Shape, numel
@@ -131,6 +132,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | Dtype = "float32", cls: t
     rows = []
     nodes = graph.nodes
     for index in range(1, len(nodes)):
+        if not index % EVERY:  # `cnncalc serve` may stop a long analysis here (budget.py)
+            checkpoint()
         node = nodes[index]
         op, shape = node.op, node.shape
         inputs = tuple([nodes[i].shape for i in node.inputs])

@@ -18,6 +18,7 @@ import re
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from cnncalc.budget import checkpoint
 from cnncalc.report import view as v
 from cnncalc.report.drawing import MEASURES, drawing
 
@@ -107,6 +108,7 @@ def graphs(analysis: Analysis, view: v.View, measure: str) -> tuple[list[dict[st
     seen: dict[tuple[str, ...], int] = {}
     first = None
     for depth in [*range(1, max_depth(analysis) + 1), None]:
+        checkpoint()  # a drawing of 100k rows takes a while: `cnncalc serve` may stop here (budget.py)
         shown = view._replace(depth=depth)
         rows = v.display_rows(analysis, shown)
         key = tuple(r.name for r in rows)

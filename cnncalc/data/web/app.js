@@ -583,6 +583,8 @@
     var ta = document.getElementById("yaml"), gutter = document.getElementById("gutter"), box = document.getElementById("editor");
     var messages = document.getElementById("messages"), status = document.getElementById("status");
     var marks = [], seq = 0, timer = null, controller = null, lines = -1;
+    // this page's id: the server stops an analysis of this editor's text when a newer one arrives
+    var editorId = Math.random().toString(36).slice(2) + Date.now().toString(36);
     function lineHeight() { return parseFloat(getComputedStyle(ta).lineHeight) || 18; }
     function renderGutter() {
       var n = ta.value.split("\n").length, byLine = {}, out = [];
@@ -664,13 +666,18 @@
       var started = performance.now();
       status.textContent = "analysing…";
       status.classList.remove("bad");
-      var body = JSON.stringify({text: ta.value});
+      var body = JSON.stringify({text: ta.value, editor: editorId});
       fetch("/api/analyze", {method: "POST", headers: {"Content-Type": "application/json"}, body: body,
         signal: controller ? controller.signal : undefined})
-        .then(function (r) { return r.text(); })
-        .then(function (text) {
+        .then(function (r) { return r.text().then(function (text) { return {status: r.status, text: text}; }); })
+        .then(function (answer) {
           if (mine !== seq) return;  // a newer request was sent: latest wins
-          var res = parseJSON(text);
+          var res = parseJSON(answer.text);
+          if (res && res.superseded) return;  // a newer edit replaced it: its answer is the one to show
+          if (answer.status === 503) {  // the server is busy: ask again shortly, unless a newer edit does
+            setTimeout(function () { if (mine === seq) analyse(); }, 500);
+            return;
+          }
           if (res.ok) {
             showErrors([], "");
             show(res);
