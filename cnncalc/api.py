@@ -191,7 +191,7 @@ def sweep(spec: SpecLike, *, input: Sequence[Any] | None = None, batch: int | Se
     """
     from cnncalc.conventions import get_profile
     from cnncalc.engine.memory import check_optimizer
-    from cnncalc.results import Sweep
+    from cnncalc.results import Measured, Sweep, measure
 
     get_profile(convention)
     check_optimizer(optimizer)
@@ -204,17 +204,22 @@ def sweep(spec: SpecLike, *, input: Sequence[Any] | None = None, batch: int | Se
     points = _points(axis, inputs, batches, values)
     bounds = _limits(limits)
     source = spec if _is_graph(spec) else resolve(spec, bounds)
-    analyses = []
-    for p in points:
+    # Each point keeps only its numbers (results.Measured), never its Analysis. A batch axis is
+    # one analysis: every number is per sample x batch, the training peak read from one model.
+    measured: list[Measured] = []
+    name = dtype_name = ""
+    for p in points[:1] if axis.name == "batch" else points:
         try:
-            analyses.append(analyze(source, input=p.input, args=p.args, batch=p.batch, dtype=dtype, limits=bounds,
-                                    layout=layout))
+            a = analyze(source, input=p.input, args=p.args, batch=p.batch, dtype=dtype, limits=bounds, layout=layout)
         except CnncalcError as exc:
             if exc.param is None:  # an argument's own error already names it
                 exc.message = f"at {axis.name} {p.label.split('=', 1)[-1]}: {exc.message}"
                 exc.param = f"sweep.{axis.name}"
             raise
-    return Sweep(axis, points, analyses, optimizer, convention)
+        batches = [q.batch for q in points] if axis.name == "batch" else [p.batch]
+        measured += measure(a, batches, optimizer, convention)
+        name, dtype_name = name or a.name, dtype_name or a.dtype.name
+    return Sweep(axis, points, measured, optimizer, convention, name=name, dtype=dtype_name)
 
 
 MAX_POINTS = 10_000  # a sweep is a table and a chart, not a grid search

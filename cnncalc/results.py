@@ -572,25 +572,60 @@ def axis_label(name: str, kind: str) -> str:
     return {"input": "--input", "batch": "--batch"}.get(kind, f"--set {name}")
 
 
+class Measured(NamedTuple):
+    """What a sweep keeps of one point: the numbers it shows and draws, exact ints (never the
+    point's Analysis: a sweep over 10,000 batches holds 10,000 of these, not 10,000 analyses)."""
+
+    input: tuple[int, ...]  # the input shape analysed
+    batch: int
+    params: int
+    macs: int  # multiply-adds, the whole batch
+    elem_ops: int  # element-wise operations, the whole batch
+    counted: int  # the flop column of the sweep's convention, the whole batch
+    memory_bytes: int  # activation memory (the table's memory column)
+    training_bytes: int  # the training step's peak with the sweep's optimizer
+
+
+def measure(analysis: Analysis, batches: Sequence[int], optimizer: str = "adam",
+            convention: str = "lecture") -> list[Measured]:
+    """The numbers of the analysed network at each of `batches`, from this one analysis: the
+    parameters do not change with the batch; analyze() multiplies every row's multiply-adds,
+    counts and activation bytes by the batch, so each total is its value per sample (the total
+    at the analysis' batch, divided exactly) times the batch; and the training peak at every
+    batch is read from one TrainingModel (TrainingModel.peaks)."""
+    from cnncalc.engine.memory import training_model
+
+    a, t = analysis, analysis.totals
+    b0 = a.batch
+    macs, elem_ops, counted, memory = (n // b0 for n in (t.macs, t.elem_ops, a.total_counted(convention), t.memory_bytes))
+    training = training_model(a, optimizer).peaks(list(batches))
+    shape = tuple(a.graph.input_shape)
+    return [Measured(shape, b, t.params, macs * b, elem_ops * b, counted * b, memory * b, train)
+            for b, train in zip(batches, training)]
+
+
 class Sweep(_GridResult):
     """One network at every point of one axis (cnncalc.sweep): params, the flop column's count,
-    activation and training memory per point; `rows` are exact ints, one dict per point."""
+    activation and training memory per point; `rows` are exact ints, one dict per point, and
+    `measured` the same numbers as Measured tuples. Only these are kept, not each point's
+    Analysis (docs/sweep.md#speed): analyze a point to see its table."""
 
-    def __init__(self, axis: Axis, points: list[Point], analyses: list[Analysis], optimizer: str = "adam",
-                 convention: str = "lecture") -> None:
+    def __init__(self, axis: Axis, points: list[Point], measured: list[Measured], optimizer: str = "adam",
+                 convention: str = "lecture", *, name: str, dtype: str) -> None:
         from cnncalc.report.sweep import sweep_grid
 
-        self.axis, self.points, self.analyses = axis, points, analyses
+        self.axis, self.points, self.measured = axis, points, measured
+        self.name, self.dtype = name, dtype  # the network's name and the element type's
         self.optimizer, self.convention = optimizer, convention
-        self._grid = sweep_grid(axis, points, analyses, optimizer, convention)
+        self._grid = sweep_grid(axis, points, measured, optimizer, convention, name, dtype)
         self.rows: list[dict[str, Any]] = self._grid.data or []
 
     def __repr__(self) -> str:
-        return f"<Sweep of {self.analyses[0].name} over {self.axis.name}: {len(self.points)} points>"
+        return f"<Sweep of {self.name} over {self.axis.name}: {len(self.points)} points>"
 
     def to_dict(self) -> dict[str, Any]:
         """The document `cnncalc sweep --format json` prints."""
-        return {"name": self.analyses[0].name, "swept": self.axis.label, "dtype": self.analyses[0].dtype.name,
+        return {"name": self.name, "swept": self.axis.label, "dtype": self.dtype,
                 "optimizer": self.optimizer, "convention": self.convention, "points": self.rows}
 
     def renderable(self, width: int | None = None) -> RenderableType:
@@ -600,9 +635,9 @@ class Sweep(_GridResult):
 
     def check_drawable(self) -> None:
         """A UsageError when a number is too large for a chart's float axis."""
-        from cnncalc.report.plot import check_drawable
+        from cnncalc.report.plot_sweep import check_sweep_drawable
 
-        check_drawable(self.analyses)
+        check_sweep_drawable(self.name, self.measured)
 
     def plot(self, path: str | Path) -> Path:
         """The sweep drawn to path (.png, .svg, .pdf): each measure against the axis; returns the path."""
@@ -610,7 +645,7 @@ class Sweep(_GridResult):
         self.check_drawable()
         from cnncalc.report.plot_sweep import plot_sweep
 
-        plot_sweep(self.axis, self.points, self.analyses, str(path), self.optimizer, self.convention)
+        plot_sweep(self.axis, self.points, self.measured, str(path), self.optimizer, self.convention, self.name)
         return _path(path)
 
 

@@ -152,3 +152,15 @@ def test_a_classifier_that_ends_on_a_map_gets_a_note(tmp_path):
     assert run_cli("table", str(spec), "--format", "csv").stderr == ""
     # a linear on a map inside the network (ConvNeXt's channel MLP, channels last) says nothing
     assert run_cli("table", "convnext_tiny", "--format", "csv").stderr == ""
+
+
+def test_a_layer_of_several_inputs_never_reads_as_one_number():
+    # resnet50's first block: add(bn3 256x56x56, shortcut 256x56x56); googlenet's first concat
+    # stacks 64+128+32+32 channels (the paper's inception (3a))
+    md = run_cli("table", "resnet50", "--format", "markdown").stdout
+    assert "| conv2_x.0.add1 +relu | 256 x2 | 56 |" in md
+    rows = list(csv.reader(io.StringIO(run_cli("table", "resnet50", "--format", "csv").stdout)))
+    assert next(r for r in rows if r[0] == "conv2_x.0.add1")[1:3] == ["256 x2", "56"]
+    rich = run_cli("table", "resnet50", "--all", env={"COLUMNS": "200"}).stdout
+    assert next(line for line in rich.splitlines() if "conv2_x.0.add1" in line).split("│")[2].strip() == "256 x2"
+    assert "| inception3a.concat1 | 64+128+32+32 | 28 |" in run_cli("table", "googlenet", "--format", "markdown").stdout

@@ -85,8 +85,7 @@ def drawing(analysis: Analysis, view: View, measure: str = "macs") -> Drawing:
             row_of[m.index] = i
 
     ids = _unique_ids([INPUT_ID, *(row.name for row in rows)])
-    scope_kinds = _scope_kinds(analysis)
-    repeats = _repeat_counts(analysis, scope_kinds)
+    scope_kinds, repeats = _clusters_of(analysis)
 
     clusters: dict[str, Cluster] = {}
     values = [(row.flop(counts), row.params(view), row.memory_bytes()) for row in rows]
@@ -142,6 +141,17 @@ def _unique_ids(names: list[str]) -> list[str]:
     return out
 
 
+def _clusters_of(analysis: Analysis) -> tuple[dict[str, str], dict[str, int]]:
+    """The block scopes' kinds and the repeat groups: a property of the graph, not of the view,
+    found once per analysis (the HTML page draws every depth: one pass, not one per drawing)."""
+    key = ("drawing-clusters",)
+    found = analysis.memo.get(key)
+    if found is None:
+        kinds = _scope_kinds(analysis)
+        found = analysis.memo[key] = (kinds, _repeat_counts(analysis, kinds))
+    return found  # type: ignore[return-value]
+
+
 def _scope_kinds(analysis: Analysis) -> dict[str, str]:
     """Every block scope of the graph and its kind, read from the merges it holds directly:
     residual when a merge takes an input from outside the scope or from its shortcut (ResNet's
@@ -177,12 +187,16 @@ def _repeat_counts(analysis: Analysis, scopes: dict[str, str]) -> dict[str, int]
     a block scope, and how many copies it has."""
     seen: dict[str, set[str]] = {}
     for row in analysis.rows:
-        parts = row.name.split(".")
-        for k in range(1, len(parts)):
-            if parts[k].isdigit() and parts[k].isascii():
-                prefix = ".".join(parts[:k])
+        name = row.name
+        dot = name.find(".")
+        while dot >= 0:  # each level once (a prefix is sliced only before a number: O(name) a row)
+            end = name.find(".", dot + 1)
+            part = name[dot + 1:] if end < 0 else name[dot + 1: end]
+            if part.isdigit() and part.isascii():
+                prefix = name[:dot]
                 if prefix not in scopes:
-                    seen.setdefault(prefix, set()).add(parts[k])
+                    seen.setdefault(prefix, set()).add(part)
+            dot = end
     return {p: len(v) for p, v in seen.items() if len(v) > 1}
 
 
@@ -190,15 +204,16 @@ def _chain(name: str, scope: tuple[str, ...], kinds: dict[str, str], repeats: di
     """The clusters around a row named `name`, outermost first: the block scopes and repeat
     groups whose names are strict prefixes of it (a row that collapses block X sits beside X's
     siblings, not inside X)."""
-    parts = name.split(".")
     out = []
     inner = set(scope)
-    for k in range(1, len(parts)):
-        prefix = ".".join(parts[:k])
+    dot = name.find(".")
+    while dot >= 0:
+        prefix = name[:dot]
         if prefix in inner:
             out.append((prefix, kinds.get(prefix, "block")))
         elif prefix in repeats:
             out.append((prefix, "repeat"))
+        dot = name.find(".", dot + 1)
     return out
 
 

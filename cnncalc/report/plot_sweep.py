@@ -1,6 +1,6 @@
 """The sweep chart: params, multiply-adds and memory along the swept axis, three panels.
 
-Stage: report (output edge). In: the sweep's points and analyses, a .png/.svg/.pdf path. Out:
+Stage: report (output edge). In: the sweep's points and their numbers, a .png/.svg/.pdf path. Out:
 that one file (written whole or not at all, like every plot: report/plot.py's _save).
 """
 
@@ -9,18 +9,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from cnncalc.engine.memory import training_memory_estimate
-from cnncalc.report.plot import _RC, _figure, _format_of, _save, _text, _unit, check_drawable
+from cnncalc.report.plot import _RC, DRAWABLE, _figure, _format_of, _save, _text, _unit
 
 if TYPE_CHECKING:
-    from cnncalc.engine.analysis import Analysis
-    from cnncalc.results import Axis, Point
+    from cnncalc.results import Axis, Measured, Point
 
 
-def plot_sweep(axis: Axis, pts: list[Point], analyses: Sequence[Analysis], path: str, optimizer: str = "adam",
-               convention: str = "lecture") -> None:
+def check_sweep_drawable(name: str, measured: Sequence[Measured]) -> None:
+    """A usage error, before drawing, for numbers too large for a chart (report/plot.py's
+    check_drawable, read from the numbers a sweep keeps: its training memory is the sweep's
+    optimizer's, the one the chart draws)."""
+    from cnncalc.errors import UsageError
+
+    for m in measured:
+        if max(m.params, 2 * m.macs + m.elem_ops, m.memory_bytes, m.training_bytes) > DRAWABLE:
+            raise UsageError(None, f"'{_text(name)}' has numbers past 10**300, which no chart axis can "
+                             "hold", "the tables show them exactly: cnncalc table, --format json")
+
+
+def plot_sweep(axis: Axis, pts: list[Point], measured: Sequence[Measured], path: str, optimizer: str = "adam",
+               convention: str = "lecture", name: str = "") -> None:
     fmt = _format_of(path)
-    check_drawable(analyses)
+    check_sweep_drawable(name, measured)
     import matplotlib
 
     from cnncalc.conventions import get_profile
@@ -28,10 +38,10 @@ def plot_sweep(axis: Axis, pts: list[Point], analyses: Sequence[Analysis], path:
     numeric = all(p.x is not None for p in pts)
     xs = [p.x if numeric else i for i, p in enumerate(pts)]
     flop_word = "multiply-adds" if convention == "lecture" else f"{convention} {get_profile(convention).unit_label}"
-    flops = [a.total_counted(convention) for a in analyses]
-    params = [a.totals.params for a in analyses]
-    memory = [a.totals.memory_bytes for a in analyses]
-    training = [training_memory_estimate(a, optimizer) for a in analyses]
+    flops = [m.counted for m in measured]
+    params = [m.params for m in measured]
+    memory = [m.memory_bytes for m in measured]
+    training = [m.training_bytes for m in measured]
     x_label = {"input": "input size (the first axis that changes: H of C x H x W)", "batch": "batch size"}.get(
         axis.name, f"spec argument {_text(axis.name)}")
 
@@ -58,6 +68,5 @@ def plot_sweep(axis: Axis, pts: list[Point], analyses: Sequence[Analysis], path:
         if not numeric:
             bottom.set_xticks(xs, [_text(p.label) for p in pts], rotation=45, ha="right")
         bottom.set_xlabel(x_label)
-        a0 = analyses[0]
-        fig.suptitle(f"{_text(a0.graph.name)}: sweep of {_text(axis.label)}", fontsize=13, fontweight="bold")
+        fig.suptitle(f"{_text(name)}: sweep of {_text(axis.label)}", fontsize=13, fontweight="bold")
         _save(fig, path, fmt)

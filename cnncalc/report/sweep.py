@@ -1,9 +1,9 @@
 """`cnncalc sweep` and cnncalc.sweep(): how params, multiply-adds and memory grow along one axis,
 as a table.
 
-Stage: report (pure). In: the sweep's axis, points and analyses (results.py; the command line's
-range syntax is read in cli/sweep.py, the analyses are made by cnncalc.api.sweep). Out: a Grid
-(every text format) and a rich Table that fits the terminal.
+Stage: report (pure). In: the sweep's axis, points and each point's numbers (results.Measured;
+the command line's range syntax is read in cli/sweep.py, the numbers are made by
+cnncalc.api.sweep). Out: a Grid (every text format) and a rich Table that fits the terminal.
 """
 
 from __future__ import annotations
@@ -14,43 +14,40 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 from rich.text import Text
 
-from cnncalc.engine.memory import training_memory_estimate
 from cnncalc.report.console import plain
 from cnncalc.report.grid import Grid
 from cnncalc.report.view import fmt_auto
 
 if TYPE_CHECKING:
-    from cnncalc.engine.analysis import Analysis
-    from cnncalc.results import Axis, Point
+    from cnncalc.results import Axis, Measured, Point
 
 
-def sweep_grid(axis: Axis, pts: list[Point], analyses: Sequence[Analysis], optimizer: str,
-               convention: str = "lecture") -> Grid:
+def sweep_grid(axis: Axis, pts: list[Point], measured: Sequence[Measured], optimizer: str,
+               convention: str, name: str, dtype: str) -> Grid:
     """One row per point; `data` keeps the exact integers for JSON and CSV."""
     from cnncalc.conventions import get_profile
 
     profile = get_profile(convention)
     flop_head = "MACs" if convention == "lecture" else f"{convention} {profile.unit_label}"
-    first = analyses[0].total_counted(convention)
+    first = measured[0].counted
     headers = [axis.name, "params", flop_head, f"{flop_head} ×", "activation memory", "training memory"]
     rows, raw, data = [], [], []
-    for p, a in zip(pts, analyses):
-        t, flop = a.totals, a.total_counted(convention)
-        train = training_memory_estimate(a, optimizer)
+    for p, m in zip(pts, measured):
+        flop, train = m.counted, m.training_bytes
         label = p.label.split("=", 1)[1] if axis.name not in ("input", "batch") else p.label
-        rows.append([label, fmt_auto(t.params, 1000, ("", "k", "M", "G")),
+        rows.append([label, fmt_auto(m.params, 1000, ("", "k", "M", "G")),
                      fmt_auto(flop, 1000, ("", "k", "M", "G", "T")), _ratio(flop, first),
-                     fmt_auto(t.memory_bytes, 1024, ("B", "KB", "MB", "GB", "TB")),
+                     fmt_auto(m.memory_bytes, 1024, ("B", "KB", "MB", "GB", "TB")),
                      fmt_auto(train, 1024, ("B", "KB", "MB", "GB", "TB"))])
-        raw.append([label, str(t.params), str(flop), _ratio(flop, first), str(t.memory_bytes), str(train)])
-        data.append({"input": list(a.graph.input_shape), "batch": a.batch, "args": p.args, "params": t.params,
-                     "macs": t.macs, "counted": flop, "memory_bytes": t.memory_bytes, "training_bytes": train})
-    a0 = analyses[0]
-    fixed = [f"input {'x'.join(map(str, a0.graph.input_shape))}" if axis.name != "input" else "",
-             f"batch {a0.batch}" if axis.name != "batch" else "", a0.dtype.name, f"{optimizer} for training"]
+        raw.append([label, str(m.params), str(flop), _ratio(flop, first), str(m.memory_bytes), str(train)])
+        data.append({"input": list(m.input), "batch": m.batch, "args": p.args, "params": m.params,
+                     "macs": m.macs, "counted": flop, "memory_bytes": m.memory_bytes, "training_bytes": train})
+    m0 = measured[0]
+    fixed = [f"input {'x'.join(map(str, m0.input))}" if axis.name != "input" else "",
+             f"batch {m0.batch}" if axis.name != "batch" else "", dtype, f"{optimizer} for training"]
     what = ("MACs = multiply-adds (conv, linear, matmul, pooling)" if convention == "lecture"
             else f"{flop_head} = what {profile.tool} reports")
-    grid = Grid(title=f"{a0.graph.name}: sweep of {axis.label}", headers=headers, rows=rows, numeric_from=1,
+    grid = Grid(title=f"{name}: sweep of {axis.label}", headers=headers, rows=rows, numeric_from=1,
                 raw_rows=raw, caption=f"{', '.join(f for f in fixed if f)}; {what}; × = relative to the first row; "
                 f"memory = activations; training = the training step's peak with {optimizer}, the largest moment of its "
                 f"forward, backward and step (docs/memory.md)")

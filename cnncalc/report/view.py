@@ -37,16 +37,25 @@ class DisplayRow:
     """One table row: a layer plus the shape-preserving layers folded into it, or (with --depth)
     a whole block instance or stage collapsed into its subtotal."""
 
-    __slots__ = ("folded", "label", "lead")
+    __slots__ = ("label", "members")
 
     def __init__(self, lead: LayerRow, folded: list[LayerRow] | None = None, label: str | None = None) -> None:
-        self.lead = lead
-        self.folded = folded if folded is not None else []
+        # the lead then the folded layers, stored once: a row grows by append (a chain of 100k
+        # folded relus is linear to group, not rebuilt per look)
+        self.members: list[LayerRow] = [lead, *(folded or ())]
         self.label = label  # the group's name when this row collapses a block
 
     @property
-    def members(self) -> list[LayerRow]:
-        return [self.lead, *self.folded]
+    def lead(self) -> LayerRow:
+        return self.members[0]
+
+    @property
+    def folded(self) -> list[LayerRow]:
+        """The layers folded into the lead (a copy: add one with `append`)."""
+        return self.members[1:]
+
+    def append(self, row: LayerRow) -> None:
+        self.members.append(row)
 
     @property
     def name(self) -> str:
@@ -93,13 +102,13 @@ def group_rows(analysis: Analysis, view: View) -> list[DisplayRow]:
         if view.depth is not None and len(parts) > view.depth:
             key = ".".join(parts[: view.depth])
             if rows and rows[-1].label == key:
-                rows[-1].folded.append(row)
+                rows[-1].append(row)
             else:
                 rows.append(DisplayRow(row, label=key))
         elif (view.fold and node.op.fold and rows and len(node.inputs) == 1
                 and analysis.graph.nodes[node.inputs[0]] is rows[-1].members[-1].node
                 and node.scope == rows[-1].members[-1].node.scope):  # never across a block's edge
-            rows[-1].folded.append(row)
+            rows[-1].append(row)
         else:
             rows.append(DisplayRow(row))
     return rows
@@ -233,11 +242,23 @@ def fmt_pad(cols: dict) -> str:
 
 
 def input_cells(row: LayerRow) -> tuple[str, str]:
-    """Input C and H/W cells; a merge shows each input's channels (64+128 for a concat)."""
-    joiner = "+" if row.type == "concat" else ","
-    c = joiner.join(fmt_c(s) for s in row.inputs) if row.inputs else ""
-    hws = {fmt_hw(s) for s in row.inputs}
-    return c, (hws.pop() if len(hws) == 1 else ",".join(fmt_hw(s) for s in row.inputs))
+    """Input C and H/W cells; a layer of several inputs shows each, never as one number: a concat
+    64+128 (the channels it stacks), an add or mul of equal inputs 64 x2, of different ones
+    64 / 1 (a comma would read as thousands: 64,64)."""
+    cs = [fmt_c(s) for s in row.inputs]
+    hws = [fmt_hw(s) for s in row.inputs]
+    return _several(cs, "+" if row.type == "concat" else None), _several(hws, None, same_once=True)
+
+
+def _several(cells: list[str], joiner: str | None, same_once: bool = False) -> str:
+    """One cell for several inputs' cells (see input_cells)."""
+    if len(cells) <= 1:
+        return cells[0] if cells else ""
+    if joiner is not None:
+        return joiner.join(cells)
+    if len(set(cells)) == 1:
+        return cells[0] if same_once or not cells[0] else f"{cells[0]} x{len(cells)}"
+    return " / ".join(cells)
 
 
 def row_suffix(row: DisplayRow) -> str:
@@ -246,8 +267,8 @@ def row_suffix(row: DisplayRow) -> str:
     collapsed block (" (12 layers)"), " (training only)"."""
     if row.label:
         suffix = f" ({len(row.members)} layers)"
-    elif row.folded:
-        suffix = " +" + "+".join(r.type for r in row.folded)
+    elif len(row.members) > 1:
+        suffix = " +" + "+".join(r.type for r in row.members[1:])
     else:
         suffix = ""
     return suffix + (" (training only)" if row.lead.node.train_only else "")

@@ -20,11 +20,37 @@ _OPS = {"Add": lambda a, b: a + b, "Sub": lambda a, b: a - b, "Mult": lambda a, 
         "Div": lambda a, b: a / b, "FloorDiv": lambda a, b: a // b, "Mod": lambda a, b: a % b}
 
 
-def did_you_mean(word: str, choices: Any) -> str:
-    """A "did you mean 'x'?" hint, or '' when nothing is close."""
-    import difflib  # only when there is an error to report
+# A hint's cost is bounded whatever the spec holds (issue 31): difflib's ratio is quadratic in
+# the lengths it compares, and an error is raised per bad reference of a file.
+MAX_HINT_WORD = 64  # a longer word gets no suggestion (no name is mistyped at that length)
+MAX_HINT_CANDIDATES = 200  # distinct choices compared at most: those nearest the word's length
+MAX_HINT_WORK = 1 << 17  # and at most this many character pairs (len(word) x len(choice)) in all
 
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """A "did you mean 'x'?" hint, or '' when nothing is close.
+
+    Bounded: no suggestion for a word over MAX_HINT_WORD characters; of the choices, only those
+    whose length allows difflib's ratio to reach 0.6 (2*min/(a+b) >= 0.6: within 3/7..7/3 of the
+    word's) are candidates, and of those at most MAX_HINT_CANDIDATES, nearest in length first,
+    within MAX_HINT_WORK character pairs. The cost is one pass over the choices plus a constant."""
+    if not isinstance(word, str) or not word or len(word) > MAX_HINT_WORD:
+        return ""
+    n = len(word)
+    import difflib  # only when there is an error to report
+    import heapq
+
+    lo, hi = -(-3 * n // 7), 7 * n // 3  # lengths m with 2*min(n, m)/(n + m) >= 0.6
+    fits = list(dict.fromkeys(c for c in choices if isinstance(c, str) and lo <= len(c) <= hi))
+    if len(fits) > MAX_HINT_CANDIDATES:  # the nearest lengths, in their given order among equals
+        fits = [c for _, _, c in heapq.nsmallest(MAX_HINT_CANDIDATES, ((abs(len(c) - n), i, c) for i, c in enumerate(fits)))]
+    work, kept = 0, []
+    for c in sorted(fits, key=lambda c: abs(len(c) - n)):  # stable: nearest lengths first
+        work += n * len(c)
+        if work > MAX_HINT_WORK:
+            break
+        kept.append(c)
+    close = difflib.get_close_matches(word, kept, n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
 
 
@@ -41,21 +67,52 @@ def substitute(value: Any, env: Mapping[str, Any], span: Span) -> Any:
     return _evaluate(text, env, span)
 
 
+class UnknownArgument(SpecError):
+    """`$name` names no argument in scope. Its hint, a pass over the names in scope, is worked
+    out when first read: of a file with thousands of these, only the errors shown need one."""
+
+    def __init__(self, span: Span | None, message: str, hint: str = "", param: str | None = None,
+                 *, name: str = "", env: Mapping[str, Any] | None = None) -> None:
+        super().__init__(span, message, hint, param)
+        self._pending = (name, env) if env is not None else None
+
+    @property
+    def hint(self) -> str:
+        if self._pending is not None:
+            name, env = self._pending
+            self._pending = None
+            self._hint = did_you_mean(name, env) or f"arguments in scope: {', '.join('$' + k for k in env) or 'none'}"
+        return self._hint
+
+    @hint.setter
+    def hint(self, value: str) -> None:
+        self._hint, self._pending = value, None
+
+
 def _lookup(name: str, env: Mapping[str, Any], span: Span) -> Any:
     if name not in env:
-        raise SpecError(span, f"unknown argument '${name}'", did_you_mean(name, env) or
-                        f"arguments in scope: {', '.join('$' + k for k in env) or 'none'}")
+        raise UnknownArgument(span, f"unknown argument '${name}'", name=name, env=env)
     return env[name]
 
 
-@lru_cache(maxsize=4096)
-def _parse(text: str):
-    """The expression's syntax tree, parsed once per distinct text (blocks repeat expressions);
-    bounded, so a long-running `cnncalc serve` fed new specs does not grow without end
-    (lru_cache is thread-safe)."""
+# A syntax tree costs about 320 bytes per character of its text. Only short texts are kept, and
+# a bounded number of them, so the cache holds at most about CACHE_SIZE * CACHE_TEXT * 320 B
+# (8 MB) however many distinct expressions a long-running `cnncalc serve` is sent; every
+# expression of the bundled networks (at most 74 characters, 99 in all) is kept.
+CACHE_TEXT = 100  # characters: a longer expression is parsed each time it is met, never kept
+CACHE_SIZE = 256  # expressions kept (the least recently used goes first)
+
+
+def _parse_text(text: str) -> Any:
+    """The expression's syntax tree (`$name` read as `name`)."""
     import ast
 
     return ast.parse(_REF.sub(lambda m: m.group(1), text), mode="eval")
+
+
+# the tree of a short text, parsed once per distinct text (blocks repeat expressions); only
+# _evaluate calls it, after its length checks (lru_cache is thread-safe)
+_parse = lru_cache(maxsize=CACHE_SIZE)(_parse_text)
 
 
 def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
@@ -105,7 +162,7 @@ def _evaluate(text: str, env: Mapping[str, Any], span: Span) -> Any:
     if len(text) > MAX_TEXT:
         raise SpecError(span, f"the expression is {len(text):,} characters long (at most {MAX_TEXT:,})")
     try:
-        tree = _parse(text)
+        tree = _parse(text) if len(text) <= CACHE_TEXT else _parse_text(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         unbalanced = text.count("(") != text.count(")")
         raise SpecError(span, f"cannot read the expression '{_short(text)}'",

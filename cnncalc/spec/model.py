@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from cnncalc.errors import Span, SpecError, SpecErrors
+from cnncalc.errors import MAX_ERRORS, Span, SpecError, SpecErrors
 from cnncalc.spec.expr import did_you_mean
 from cnncalc.spec.load import LList, LMap
 
@@ -135,7 +135,7 @@ def parse_spec(data: Any, file: str, variant: str | None = None) -> ArchSpec:
         try:
             _check_keys(_mapping(body, raw_variants.at(name), f"variant '{name}'"), VARIANT_KEYS, f"variant '{name}'")
             if name != variant:
-                _check_variant(_with_variant(data, body, name))
+                _check_variant(data, body, name, hint=len(errs) < MAX_ERRORS)
         except SpecError as exc:
             errs.append(exc)
     if errs:  # a variant that is not what it says would be applied wrongly below
@@ -195,16 +195,29 @@ def parse_spec(data: Any, file: str, variant: str | None = None) -> ArchSpec:
                     span=data.span, input_span=data.at("input"))
 
 
-def _check_variant(data: LMap) -> None:
+def _check_variant(data: LMap, over: LMap, name: str, hint: bool = True) -> None:
     """What a variant sets, checked as parse_spec checks the top level (its shapes are checked
-    when it is analysed: `cnncalc check` analyses every variant of a file)."""
+    when it is analysed: `cnncalc check` analyses every variant of a file): the errors of
+    _with_variant(data, over, name) without building it, so a file of many variants over many
+    args is checked in one pass over each (issue 31). hint: work out a "did you mean" (an
+    error past the MAX_ERRORS shown needs none)."""
+    if "args" in over:
+        base = _mapping(data.get("args", _empty(data.span)), data.at("args"), "`args:`")
+        value = _mapping(over["args"], over.at("args"), f"`args:` of variant '{name}'")
+        for k in value:
+            if k not in base:
+                raise SpecError(value.key_spans[k], f"variant '{name}' sets '{k}', which the spec's `args:` "
+                                "does not have", (did_you_mean(k, base) or f"args: {', '.join(base) or 'none'}")
+                                if hint else "")
     for key in ("description", "note", "source"):
-        _text(data, key)
-    if "torchvision" in data:
-        _torchvision(data["torchvision"], data.at("torchvision"))
-    layout = data.get("layout")
+        _text(over if key in over else data, key)
+    at = over if "torchvision" in over else data
+    if "torchvision" in at:
+        _torchvision(at["torchvision"], at.at("torchvision"))
+    at = over if "layout" in over else data
+    layout = at.get("layout")
     if layout is not None and layout not in LAYOUTS:
-        raise SpecError(data.at("layout"), f"`layout:` must be chw or hwc, found {_kind(layout)}")
+        raise SpecError(at.at("layout"), f"`layout:` must be chw or hwc, found {_kind(layout)}")
 
 
 def _with_variant(data: LMap, over: LMap, name: str) -> LMap:
