@@ -135,7 +135,7 @@ def test_depth_one_collapses_resnet50_into_its_stages():
     stage = node(d, "conv2_x")
     # 3 bottlenecks of 10 layers (1x1, 3x3 and 1x1 conv, each with its bn, relu after the first
     # two; add; relu) and the first one's projection (conv + bn): 3 * 10 + 2 = 32 layers
-    assert stage.type == "block" and stage.label == "conv2_x (32 layers)"
+    assert stage.type == "block" and stage.label == "conv2_x (3 blocks, 10 conv)"
     # depth 2: one node per bottleneck (3 + 4 + 6 + 3 = 16), each in its stage's repeat cluster
     d2 = draw("resnet50", depth=2)
     assert len(d2.nodes) == 2 + 16 + 3 + 1

@@ -164,3 +164,11 @@ def test_a_layer_of_several_inputs_never_reads_as_one_number():
     rich = run_cli("table", "resnet50", "--all", env={"COLUMNS": "200"}).stdout
     assert next(line for line in rich.splitlines() if "conv2_x.0.add1" in line).split("│")[2].strip() == "256 x2"
     assert "| inception3a.concat1 | 64+128+32+32 | 28 |" in run_cli("table", "googlenet", "--format", "markdown").stdout
+
+
+def test_a_collapsed_stage_counts_blocks_and_convs_not_bn_and_relu():
+    # ResNet-50's conv2_x: 3 bottlenecks of 3 convs each, and the first one's projection shortcut
+    md = run_cli("table", "resnet50", "--depth", "1", "--format", "markdown").stdout
+    assert "| conv2_x (3 blocks, 10 conv) |" in md and "| conv4_x (6 blocks, 19 conv) |" in md
+    # googlenet's inception (3a): 4 branches, 6 convs (1x1; 1x1 then 3x3; 1x1 then 5x5; pool then 1x1)
+    assert "| inception3a (4 blocks, 6 conv) |" in run_cli("table", "googlenet", "--depth", "1", "--format", "markdown").stdout

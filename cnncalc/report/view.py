@@ -266,12 +266,29 @@ def row_suffix(row: DisplayRow) -> str:
     (" +bn+relu", so a conv row's memory that counts its bn's output too says so), the size of a
     collapsed block (" (12 layers)"), " (training only)"."""
     if row.label:
-        suffix = f" ({len(row.members)} layers)"
+        suffix = f" ({collapsed(row)})"
     elif len(row.members) > 1:
         suffix = " +" + "+".join(r.type for r in row.members[1:])
     else:
         suffix = ""
     return suffix + (" (training only)" if row.lead.node.train_only else "")
+
+
+def collapsed(row: DisplayRow) -> str:
+    """What a collapsed block holds, in the units a paper counts: its blocks (the instances one
+    level down, when there are several) and its conv and linear layers; ResNet-50's conv2_x is
+    "3 blocks, 10 conv" (bn, relu and add are not layers to the reader). A block of neither
+    says its layers."""
+    depth = row.label.count(".") + 1 if row.label else 0
+    children = {m.name.split(".")[depth] for m in row.members if m.name.count(".") > depth}
+    kinds: dict[str, int] = {}
+    for m in row.members:
+        category = getattr(m.node.op, "category", "other")
+        if category in ("conv", "linear", "attention"):
+            kinds[category] = kinds.get(category, 0) + 1
+    parts = [f"{len(children)} blocks"] if len(children) > 1 else []
+    parts += [f"{n} {kind}" for kind, n in kinds.items()]
+    return ", ".join(parts) if kinds else ", ".join([*parts, f"{len(row.members)} layers"])
 
 
 def subtotal_label(stage: str) -> str:
