@@ -172,3 +172,20 @@ def test_a_collapsed_stage_counts_blocks_and_convs_not_bn_and_relu():
     assert "| conv2_x (3 blocks, 10 conv) |" in md and "| conv4_x (6 blocks, 19 conv) |" in md
     # googlenet's inception (3a): 4 branches, 6 convs (1x1; 1x1 then 3x3; 1x1 then 5x5; pool then 1x1)
     assert "| inception3a (4 blocks, 6 conv) |" in run_cli("table", "googlenet", "--depth", "1", "--format", "markdown").stdout
+
+
+def test_a_small_network_never_prints_a_non_zero_cell_as_zero():
+    md = run_cli("table", "lenet5", "--format", "markdown", "--all").stdout.splitlines()
+    assert md[0].endswith("| memory (B) | params | flop (k) |")  # the units chosen for LeNet-5 head the columns
+    raw = {row["name"]: row for row in json.loads(run_cli("table", "lenet5", "--format", "json").stdout)["layers"]}
+    for line in md[2:-3]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        row = raw[cells[0]]
+        for cell, value in zip(cells[-3:], (row["memory_bytes"], row["params"], row["counted"])):
+            assert (cell == "0") == (value == 0), (cells[0], cell, value)
+    # c1: 6 filters of 5x5x1 + 6 biases = 156 params; 6x28x28 outputs x 25 MACs = 117,600 -> 118 k
+    assert "| c1 | 1 | 32 | 6 | 5 | 1 | 0 | 6 | 28 | 18,816 | 156 | 118 |" in md
+    assert "memory = output elements x 4 B (float32) in B," in md[-1]
+    # the lecture networks keep the slides' KB, k and M (AlexNet's pooling rounds to 0 M there too)
+    assert run_cli("table", "alexnet", "--format", "markdown").stdout.splitlines()[0].endswith(
+        "| memory (KB) | params (k) | flop (M) |")

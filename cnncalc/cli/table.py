@@ -26,7 +26,8 @@ from cnncalc.cli.common import (
 @format_option
 @click.option("--all", "show_all", is_flag=True, help="Show relu/bn/dropout as their own rows instead of folding them.")
 @click.option("--units", type=click.Choice(["lecture", "auto", "raw"]), default="lecture", show_default=True,
-              help="lecture: KB / k / M rounded as on the slides; auto: readable B..GB, k..G; raw: exact integers.")
+              help="lecture: KB / k / M rounded as on the slides (a network too small for them: per column, "
+              "the largest unit that prints no non-zero cell as 0); auto: readable B..GB, k..G; raw: exact integers.")
 @click.option("--rf", is_flag=True, help="Add receptive field, jump and start columns (in input pixels).")
 @click.option("--depth", type=click.IntRange(min=1), help="Collapse names deeper than N levels into subtotal rows "
               "(resnet50 --depth 1: one row per stage).")

@@ -31,6 +31,7 @@ def table_grid(analysis: Analysis, view: v.View) -> Grid:
     """The lecture table as a Grid, folded as the terminal table is: relu/bn/... rows folded into
     the row above and named after it ("conv1 +bn+relu"), a subtotal after each stage of blocks
     (view.fold False, --all: every layer, no subtotals). CSV cells are raw integers."""
+    view = v.lecture_scales(analysis, view)  # the units that show this network (no non-zero 0)
     raw = view._replace(units="raw")
     rows = v.display_rows(analysis, view)
     g = analysis.graph

@@ -105,7 +105,7 @@ def render_table(analysis: Analysis, view: v.View, width: int | None = None) -> 
     one, its names wrapped (and at worst every cell: digits wrap, never vanish)."""
     from cnncalc.report.fit import fit, fold_everything
 
-    view = v.terminal_view(analysis, view)
+    view = v.lecture_scales(analysis, v.terminal_view(analysis, view))
     if view.columns:  # --columns: the chosen cells as every text format shows them
         from cnncalc.report.model import table_grid
 

@@ -26,6 +26,9 @@ class View(NamedTuple):
     convention: str = "lecture"  # --convention TOOL: the flop column counts as that tool does
     columns: tuple[str, ...] | None = None  # --columns: which of the table's columns, in which order (columns.py)
     latex_width: str | None = None  # --latex-width: the LaTeX table scaled to this length (\linewidth, 12cm)
+    # lecture units per column (memory, params, flop divisors: 1024 or 1; 1000 or 1; 10**6, 1000 or 1),
+    # chosen for the network by lecture_scales; None: the lecture's own KB, k and M
+    scales: tuple[int, int, int] | None = None
 
 
 def params_of(item: LayerRow | Totals, view: View) -> int:
@@ -187,22 +190,52 @@ def fmt_auto(n: int, base: int, suffixes: tuple[str, ...]) -> str:
     return f"{fixed(n, unit, places, sep=i + 1 == len(suffixes))} {suffixes[i]}".rstrip()
 
 
+LECTURE = (1024, 1000, 1_000_000)  # the slides' KB, k and M
+LADDERS = ((1024, 1), (1000, 1), (1_000_000, 1000, 1))  # each column's smaller units, for small networks
+UNIT_NAMES = ({1024: "KB", 1: "B"}, {1000: "k", 1: ""}, {1_000_000: "M", 1000: "k", 1: ""})
+
+
+def lecture_scales(analysis: Analysis, view: View) -> View:
+    """The view with each column's lecture unit chosen for this network: the slides' KB, k and M
+    where the column's total is at least 100 of them (AlexNet, VGG, ResNet: the lecture tables,
+    whose small layers round to 0 there as on the slides), else the largest smaller unit in which
+    no non-zero layer prints as 0 (LeNet-5's 156-parameter conv: params, not params (k))."""
+    if view.units != "lecture" or view.scales is not None:
+        return view
+    counts = analysis.counted(view.convention)
+    columns = ([r.memory_bytes for r in analysis.rows], [params_of(r, view) for r in analysis.rows], list(counts))
+    chosen = []
+    for values, lecture, ladder in zip(columns, LECTURE, LADDERS):
+        if round_half_up(sum(values), lecture) >= 100:
+            chosen.append(lecture)
+            continue
+        smallest = min((x for x in values if x > 0), default=0)
+        chosen.append(next((u for u in ladder if not smallest or round_half_up(smallest, u) > 0), 1))
+    scales = (chosen[0], chosen[1], chosen[2])
+    return view if scales == LECTURE else view._replace(scales=scales)
+
+
+def _scaled(n: int, view: View, column: int) -> str:
+    unit = view.scales[column] if view.scales else LECTURE[column]
+    return fmt_int(round_half_up(n, unit)) if unit > 1 else fmt_int(n)
+
+
 def fmt_memory(n_bytes: int, view: View) -> str:
     if view.units == "auto":
         return fmt_auto(n_bytes, 1024, ("B", "KB", "MB", "GB", "TB"))
-    return fmt_int(n_bytes) if view.units == "raw" else fmt_int(round_half_up(n_bytes, 1024))
+    return fmt_int(n_bytes) if view.units == "raw" else _scaled(n_bytes, view, 0)
 
 
 def fmt_params(n: int, view: View) -> str:
     if view.units == "auto":
         return fmt_auto(n, 1000, ("", "k", "M", "G"))
-    return fmt_int(n) if view.units == "raw" else fmt_int(round_half_up(n, 1000))
+    return fmt_int(n) if view.units == "raw" else _scaled(n, view, 1)
 
 
 def fmt_flop(n: int, view: View) -> str:
     if view.units == "auto":
         return fmt_auto(n, 1000, ("", "k", "M", "G", "T"))
-    return fmt_int(n) if view.units == "raw" else fmt_int(round_half_up(n, 1_000_000))
+    return fmt_int(n) if view.units == "raw" else _scaled(n, view, 2)
 
 
 def headers(view: View) -> tuple[str, str, str]:
@@ -214,7 +247,9 @@ def headers(view: View) -> tuple[str, str, str]:
         return "memory (B)", "params", flop
     if view.units == "auto":
         return "memory", "params", flop
-    return "memory (KB)", "params (k)", f"{flop} (M)"
+    names = [UNIT_NAMES[i][u] for i, u in enumerate(view.scales or LECTURE)]
+    return (f"memory ({names[0]})", f"params ({names[1]})" if names[1] else "params",
+            f"{flop} ({names[2]})" if names[2] else flop)
 
 
 def fmt_c(shape: Shape) -> str:
@@ -357,7 +392,8 @@ def caption(analysis: Analysis, view: View) -> str:
     from cnncalc.conventions import describe
 
     params = "params = weights only (no biases)" if view.weights_only else "params = weights + biases"
-    unit = {"raw": "B", "auto": "B/KB/MB of 1024"}.get(view.units, "KB of 1024 B")
+    unit = {"raw": "B", "auto": "B/KB/MB of 1024"}.get(view.units, "B" if view.scales and view.scales[0] == 1
+                                                        else "KB of 1024 B")
     folded = (f" · blocks folded to depth {view.depth} (--depth N, --all for every layer)"
               if view.depth is not None else "")
     note = f" · {analysis.graph.note}" if analysis.graph.note else ""

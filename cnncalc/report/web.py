@@ -158,6 +158,7 @@ def parts(analysis: Analysis, view: v.View, measure: str = "macs") -> dict[str, 
     (what the live editor's server answers and what a page is built from)."""
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {', '.join(MEASURES)}, not {measure!r}")
+    view = v.lecture_scales(analysis, view)  # the table's units chosen for this network
     return {"payload": payload(analysis, view, measure), "table": table_html(analysis, view),
             "summary": summary_html(analysis, view), "caption": v.caption(analysis, view)}
 
