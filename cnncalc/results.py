@@ -188,7 +188,7 @@ class Analysis(counting.Analysis):
     # -- made from the analysis ---------------------------------------------------------------
     def memory(self, optimizer: str = "adam", amp: str | None = None, checkpoint: int | Sequence[str] | None = None,
                device: str | None = None, gpu_memory: int | str | None = None, max_batch: bool = False,
-               keep_grads: bool = False, attention: str | None = None) -> Memory:
+               keep_grads: bool = False, attention: str | None = None, reserve: int | str = 0) -> Memory:
         """Training memory by part and the inference and training peaks, at this analysis' batch
         (docs/memory.md): optimizer sgd, momentum, rmsprop, adagrad, adam, adamw; amp "bfloat16"
         or "float16" (autocast over a float32 model); checkpoint: activation checkpointing in that
@@ -197,8 +197,12 @@ class Analysis(counting.Analysis):
         find the largest batch that fits it; keep_grads: zero_grad(set_to_none=False), the
         gradients alive through the whole step; attention: the scaled_dot_product_attention kernel
         ("math", "flash", "efficient", "cudnn"; None: the one torch picks, Memory.attention_kernels).
-        Memory.peak_at says where the peak falls."""
-        return Memory(self, optimizer, amp, checkpoint, device, gpu_memory, max_batch, keep_grads, attention=attention)
+        Memory.peak_at says where the peak falls. reserve: bytes of gpu_memory kept for what is not
+        counted (the CUDA context, workspaces, the allocator: `cnncalc memory` reserves
+        DEFAULT_RESERVE, 1 GiB); fits, headroom and max_batch are for what is left, and
+        Memory.recommended holds the parts at max_batch."""
+        return Memory(self, optimizer, amp, checkpoint, device, gpu_memory, max_batch, keep_grads, attention=attention,
+                      reserve=reserve)
 
     def max_batch(self, gpu_memory: int | str, optimizer: str = "adam", amp: str | None = None,
                   checkpoint: int | Sequence[str] | None = None, device: str = "cuda",
@@ -375,6 +379,34 @@ class Peak(NamedTuple):
     training: int  # the sum of Parts
 
 
+# What a GPU's memory holds besides the tensors cnncalc counts, reserved by `cnncalc memory
+# --gpu-memory` (--reserve): the CUDA context (about 0.3-0.6 GiB, by GPU and driver), cuBLAS and
+# cuDNN workspaces, and the caching allocator's rounding and fragmentation (docs/memory.md).
+DEFAULT_RESERVE = 2**30
+
+
+def parse_reserve(value: int | str) -> int:
+    """A reserve: bytes or a size with its unit, 0 allowed (nothing reserved)."""
+    if value == 0 or (isinstance(value, str) and value.strip().lower() in ("0", "0b")):
+        return 0
+    try:
+        return parse_size(value)
+    except UsageError as exc:
+        raise UsageError(None, exc.message.replace("gpu_memory", "reserve"), exc.hint.replace("gpu_memory", "reserve"),
+                         param="reserve") from None
+
+
+class Fitted(NamedTuple):
+    """The largest batch that fits (Memory.recommended): its parts, training peak and where the
+    peak falls, and what is left of the GPU's memory after the peak and the reserve."""
+
+    batch: int
+    parts: Parts
+    training: int
+    headroom: int
+    peak_at: PeakAt
+
+
 class Memory(_Shown):
     """Training memory of an analysis (Analysis.memory): parts and peaks in exact bytes, whether
     it fits a GPU, the largest batch that does, and what checkpointing keeps and recomputes."""
@@ -382,7 +414,8 @@ class Memory(_Shown):
     def __init__(self, analysis: Analysis, optimizer: str = "adam", amp: str | None = None,
                  checkpoint: int | Sequence[str] | None = None, device: str | None = None,
                  gpu_memory: int | str | None = None,
-                 max_batch: bool = False, keep_grads: bool = False, attention: str | None = None) -> None:
+                 max_batch: bool = False, keep_grads: bool = False, attention: str | None = None,
+                 reserve: int | str = 0) -> None:
         from cnncalc.engine.memory import attention_kernels, inference_peak, saved_for_backward, training_model
         from cnncalc.engine.trainable import check_trainable, largest_trainable, smallest_batch
 
@@ -412,9 +445,21 @@ class Memory(_Shown):
         self.peak_at = PeakAt(*_where(analysis, model.peak(analysis.batch)))
         self.inference_at = PeakAt(*_where(analysis, inference))
         self.checkpoint: Checkpointing | None = model.plan
-        self.fits = None if self.gpu_memory is None else self.peak.training <= self.gpu_memory
-        fitting = model.largest_batch(self.gpu_memory) if max_batch and self.gpu_memory else None
+        self.reserve = parse_reserve(reserve) if self.gpu_memory is not None else 0
+        usable = None if self.gpu_memory is None else self.gpu_memory - self.reserve
+        if usable is not None and usable <= 0:
+            raise UsageError(None, f"reserve={self.reserve:,} B leaves nothing of gpu_memory={self.gpu_memory:,} B",
+                             "a smaller reserve (0 for none)", param="reserve")
+        self.usable = usable  # the GPU's memory less the reserve: what the counted tensors may take
+        self.fits = None if usable is None else self.peak.training <= usable
+        self.headroom = None if usable is None else usable - self.peak.training
+        fitting = model.largest_batch(usable) if max_batch and usable else None
         self.max_batch = None if fitting is None else largest_trainable(analysis.graph, fitting)  # 0: none that trains
+        self.recommended: Fitted | None = None  # the parts at max_batch (the table `--max-batch` prints)
+        if self.max_batch and usable is not None:
+            best = model.at(self.max_batch)
+            self.recommended = Fitted(self.max_batch, Parts(*(best[name] for name in Parts._fields)), best["total"],
+                                      usable - best["total"], PeakAt(*_where(analysis, model.peak(self.max_batch))))
 
     @property
     def batch(self) -> int:
@@ -439,8 +484,13 @@ class Memory(_Shown):
             data["attention"] = kernels.pop() if len(kernels) == 1 else dict(self.attention_kernels)
         if self.gpu_memory is not None:
             data["gpu_memory_bytes"], data["fits"] = self.gpu_memory, self.fits
+            data["reserve_bytes"], data["headroom_bytes"] = self.reserve, self.headroom
         if self.max_batch is not None:
             data["max_batch"] = self.max_batch
+        if self.recommended is not None:
+            r = self.recommended
+            data["at_max_batch"] = {"batch": r.batch, "parts": r.parts._asdict(), "training": r.training,
+                                    "headroom_bytes": r.headroom, "peak_at": r.peak_at._asdict()}
         if self.checkpoint is not None:
             plan = self.checkpoint
             data["checkpoint"] = {"segments": plan.segments, "starts": [a.rows[i].name for i in plan.starts],

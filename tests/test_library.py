@@ -33,7 +33,7 @@ def test_table_document(spec, analysis, options, flags):
 MEMORY_CASES = [
     ("alexnet", {}, {}, []),
     ("resnet50-tv", {"batch": 64}, {"optimizer": "adamw", "amp": "bfloat16", "checkpoint": 4, "gpu_memory": "24GB",
-                                    "max_batch": True},
+                                    "max_batch": True, "reserve": "1GB"},  # the CLI's default --reserve
      ["--batch", "64", "--optimizer", "adamw", "--amp", "bfloat16", "--checkpoint", "4", "--gpu-memory", "24GB",
       "--max-batch"]),
     ("vit_b_16", {"batch": 2}, {"optimizer": "sgd", "device": "cuda", "amp": "float16"},
@@ -90,7 +90,7 @@ def test_rich_render_is_the_command_at_the_same_width():
         text = cnncalc.analyze("resnet152").render("rich", width=width)
         assert text == out
         assert len(text.splitlines()) < 80  # 360 layers folded (ResNet-152 has 50 bottleneck blocks)
-    m = cnncalc.analyze("resnet50").memory(gpu_memory="24GB", max_batch=True)
+    m = cnncalc.analyze("resnet50").memory(gpu_memory="24GB", max_batch=True, reserve="1GB")  # the CLI reserves 1 GiB
     assert m.render("rich", width=100) == run_cli("memory", "resnet50", "--gpu-memory", "24GB", "--max-batch",
                                                   env={"COLUMNS": "100"}).stdout
 

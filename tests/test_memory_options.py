@@ -165,3 +165,26 @@ def _chain_file(tmp_path_factory):
 
 
 CHAIN_FILE = ""
+
+
+def test_max_batch_leaves_the_reserve_and_prints_the_table_for_its_batch():
+    import cnncalc
+
+    gpu, reserve = 8 * 2**30, 2**30  # --reserve's default: 1 GiB kept for the CUDA context and workspaces
+    data = json.loads(run_cli("memory", "resnet18", "--amp", "bfloat16", "--gpu-memory", "8GB", "--max-batch",
+                              "--format", "json").stdout)
+    best = data["max_batch"]
+    assert data["reserve_bytes"] == reserve and data["at_max_batch"]["batch"] == best
+    # the batch fits beside the reserve, the next one does not: each peak from its own analysis
+    at = cnncalc.analyze("resnet18", batch=best).memory(amp="bfloat16", device="cuda").peak.training
+    over = cnncalc.analyze("resnet18", batch=best + 1).memory(amp="bfloat16", device="cuda").peak.training
+    assert at <= gpu - reserve < over
+    assert data["at_max_batch"]["training"] == at and data["at_max_batch"]["headroom_bytes"] == gpu - reserve - at
+    text = run_cli("memory", "resnet18", "--amp", "bfloat16", "--gpu-memory", "8GB", "--max-batch",
+                   env={"COLUMNS": "200"}).stdout
+    assert f"training peak, batch {best} (the largest that fits)" in " ".join(text.split()) and f"{at:,}" in text
+    none = json.loads(run_cli("memory", "resnet18", "--amp", "bfloat16", "--gpu-memory", "8GB", "--max-batch",
+                              "--reserve", "0B", "--format", "json").stdout)
+    assert none["reserve_bytes"] == 0 and none["max_batch"] > best
+    bad = run_cli("memory", "resnet18", "--gpu-memory", "1GB", "--reserve", "2GB")
+    assert bad.exit_code == 2 and "leaves nothing of" in bad.stderr

@@ -43,7 +43,8 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 FLAGS = {"checkpoint": "--checkpoint", "gpu_memory": "--gpu-memory", "amp": "--amp", "batch": "--batch",
          "input": "--input", "dtype": "--dtype", "optimizer": "--optimizer", "device": "--device", "y": "--y",
          "max_batch": "--max-batch", "depth": "--depth", "units": "--units", "params": "--params",
-         "attention": "--attention", "columns": "--columns", "latex_width": "--latex-width"}
+         "attention": "--attention", "columns": "--columns", "latex_width": "--latex-width",
+         "reserve": "--reserve"}
 
 
 def flag_spelling(exc: CnncalcError) -> CnncalcError:

@@ -37,13 +37,18 @@ from cnncalc.errors import UsageError
 @click.option("--keep-grads", is_flag=True,
               help="The loop calls zero_grad(set_to_none=False): the gradients stay allocated through the step.")
 @click.option("--gpu-memory", metavar="SIZE", help="Say whether it fits, e.g. --gpu-memory 24GB.")
-@click.option("--max-batch", is_flag=True, help="With --gpu-memory: the largest batch whose training peak fits.")
+@click.option("--max-batch", is_flag=True, help="With --gpu-memory: the largest batch whose training peak fits, "
+              "and the table at that batch.")
+@click.option("--reserve", metavar="SIZE", default="1GB", show_default=True,
+              help="Of --gpu-memory, what is kept for what cnncalc does not count: the CUDA context (~0.3-0.6 GiB), "
+                   "cuDNN/cuBLAS workspaces, the allocator's rounding (0B: none).")
 @click.option("--format", "fmt", type=click.Choice(["rich", "json"]), default="rich", show_default=True,
               help="rich (the terminal table) or json (exact integers, for scripts).")
 @handle_errors
 def memory(spec: str, input_shape: str | None, layout: str | None, sets: tuple[str, ...], limits: tuple[str, ...],
            traceback: bool, batch: int, dtype: str, optimizer: str, amp: str | None, device: str | None, attention: str | None,
-           checkpoint: str | None, keep_grads: bool, gpu_memory: str | None, max_batch: bool, fmt: str) -> None:
+           checkpoint: str | None, keep_grads: bool, gpu_memory: str | None, max_batch: bool, reserve: str,
+           fmt: str) -> None:
     """Memory for training SPEC: parameters, gradients, optimizer state, what autograd saves
     for the backward pass, and the training and inference peaks (docs/memory.md).
 
@@ -58,7 +63,7 @@ def memory(spec: str, input_shape: str | None, layout: str | None, sets: tuple[s
     analysis = analyse(spec, input_shape, sets, batch, dtype, limits, layout)
     result = analysis.memory(optimizer=optimizer, amp=amp, checkpoint=segments, device=device,
                              gpu_memory=gpu_memory, max_batch=max_batch, attention=attention,
-                             keep_grads=keep_grads)
+                             keep_grads=keep_grads, reserve=reserve)
     if fmt == "json":
         click.echo(result.render("json"), nl=False)
     else:

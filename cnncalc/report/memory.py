@@ -24,11 +24,15 @@ def render_memory(m: Memory, width: int | None = None) -> Group:
     """The parts as a table (bytes, MiB, share of the peak), then the notes."""
     from cnncalc.report.fit import fitted
 
-    a, parts, total = m.analysis, m.parts._asdict(), m.peak.training
+    a, parts, total, batch, peak_at = m.analysis, m.parts._asdict(), m.peak.training, a_batch(m), m.peak_at
+    best = m.recommended  # --max-batch: the table is for the batch it recommends
+    if best is not None:
+        parts, total, batch, peak_at = best.parts._asdict(), best.training, best.batch, best.peak_at
     precision = f"float32 + {m.amp} autocast" if m.amp else a.dtype.name
     if m.checkpoint is not None:
         precision += f", {m.checkpoint.segments} checkpointed segments"
-    table = Table(title=plain(f"{a.name}: training peak, batch {a.batch}, {precision}, {m.optimizer}, {m.device}"),
+    said = " (the largest that fits)" if best is not None else ""
+    table = Table(title=plain(f"{a.name}: training peak, batch {batch}{said}, {precision}, {m.optimizer}, {m.device}"),
                   header_style="bold", show_footer=True)
     table.add_column("part", footer="total")
     table.add_column("bytes", justify="right", footer=f"{total:,}")
@@ -37,7 +41,7 @@ def render_memory(m: Memory, width: int | None = None) -> Group:
     for part, size in parts.items():
         if part != "weight_copies" or m.amp:
             table.add_row(part.replace("_", " "), f"{size:,}", fixed(size, 2**20, 1), f"{fixed(100 * size, total, 0)}%")
-    phase, layer = m.peak_at
+    phase, layer = peak_at
     lines = [plain(f"device: {m.device} ({DEVICE_FROM[m.device_from][m.device]})"),
              plain(f"the peak falls in the {PHASES.get(phase, phase)}" + (f", at {layer}" if layer else "")
                    + (" (gradients kept: zero_grad(set_to_none=False))" if m.keep_grads else "")),
@@ -58,13 +62,19 @@ def render_memory(m: Memory, width: int | None = None) -> Group:
         lines += [plain(note) for note in plan.notes]
     lines.append(plain(f"inference (eval, no gradients): parameters, buffers, input and the largest live set of "
                        f"activations = {fixed(m.peak.inference, 2**20, 1)} MiB, at {m.inference_at.layer}"))
-    if m.gpu_memory is not None:
-        lines.append(Text(f"fits on a {gib(m.gpu_memory)} GPU? {'yes' if m.fits else 'no'} "
-                          f"({fixed(100 * total, m.gpu_memory, 0)}% of {gib(m.gpu_memory)}; "
-                          f"allocator overhead and the CUDA context, ~0.5 GiB, are not included)"))
+    if m.gpu_memory is not None and m.headroom is not None:
+        kept = (f" + {mib(m.reserve)} reserved (the CUDA context, workspaces, the allocator: --reserve)"
+                if m.reserve else " (nothing reserved for the CUDA context, workspaces or the allocator)")
+        left = (f"{mib(m.headroom)} to spare" if m.headroom >= 0 else f"{mib(-m.headroom)} too much")
+        lines.append(plain(f"fits on a {gib(m.gpu_memory)} GPU at batch {a.batch}? {'yes' if m.fits else 'no'}: "
+                           f"training peak {mib(m.peak.training)}{kept}; {left}"))
     if m.max_batch is not None:
-        lines.append(plain(f"largest batch that fits in {gib(m.gpu_memory or 0)}: " + (
-            f"{m.max_batch:,}" if m.max_batch else none_fits(m))))
+        if m.recommended is not None:
+            r = m.recommended
+            lines.append(plain(f"largest batch that fits in {gib(m.gpu_memory or 0)}: {r.batch:,} (the table above): "
+                               f"training peak {mib(r.training)}, {mib(r.headroom)} to spare after the reserve"))
+        else:
+            lines.append(plain(f"largest batch that fits in {gib(m.gpu_memory or 0)}: {none_fits(m)}"))
     return Group(fitted(table, width), *lines)
 
 
@@ -88,6 +98,15 @@ def none_fits(m: Memory) -> str:
 
 PHASES = {"forward": "forward pass", "backward": "backward pass", "recompute": "backward pass, recomputing a "
           "checkpointed segment", "step": "optimizer step"}
+
+
+def a_batch(m: Memory) -> int:
+    return m.analysis.batch
+
+
+def mib(n_bytes: int) -> str:
+    """Bytes in GiB past 1 GiB, else MiB, one decimal (exact: report/view.py fixed)."""
+    return f"{fixed(n_bytes, 2**30, 1)} GiB" if n_bytes >= 2**30 else f"{fixed(n_bytes, 2**20, 1)} MiB"
 
 
 def gib(n_bytes: int) -> str:
