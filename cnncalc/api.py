@@ -151,22 +151,23 @@ def analyze(spec: SpecLike, *, input: Sequence[int] | None = None, args: Mapping
 
 def compare(specs: Sequence[SpecLike], *, input: Sequence[int] | None = None, args: Mapping[str, Any] | None = None,
             batch: int = 1, dtype: str | Dtype = "float32", optimizer: str = "adam", convention: str = "lecture",
-            limits: Limits | Mapping[str, int] | None = None, layout: str | None = None) -> Comparison:
+            limits: Limits | Mapping[str, int] | None = None, layout: str | None = None, amp: str | None = None,
+            checkpoint: int | Sequence[str] | None = None, device: str = "cpu") -> Comparison:
     """Several networks side by side (`cnncalc compare`): input, args, batch and dtype apply to
-    every spec; optimizer is the training memory's, convention the flop column's.
+    every spec; optimizer, amp, checkpoint and device are the training memory's (as
+    Analysis.memory takes them), convention the flop column's.
 
     >>> cnncalc.compare(["alexnet-2012", "vgg16"]).rows[1]["params"]
     138357544
     """
     from cnncalc.conventions import get_profile
-    from cnncalc.engine.memory import check_optimizer
     from cnncalc.results import Comparison
     from cnncalc.sources import Source
 
     if isinstance(specs, (str, Mapping)) or not isinstance(specs, Sequence) or not specs:
         raise UsageError(None, "compare takes a list of specs, e.g. compare(['alexnet', 'vgg16'])", param="specs")
     get_profile(convention)
-    check_optimizer(optimizer)
+    training = _training(optimizer, amp, checkpoint, device, dtype)
     bounds = _limits(limits)
     sources = [resolve(s, bounds) if not _is_graph(s) else s for s in specs]
     analyses = [analyze(s, input=input, args=args, batch=batch, dtype=dtype, limits=bounds, layout=layout)
@@ -174,15 +175,17 @@ def compare(specs: Sequence[SpecLike], *, input: Sequence[int] | None = None, ar
     # a bundled network at its own input has a published accuracy (the chart's y axis)
     changed = input is not None or bool(args)
     bundled = [None if changed or not isinstance(s, Source) else s.bundled for s in sources]
-    return Comparison(analyses, optimizer, convention, bundled)
+    return Comparison(analyses, training, convention, bundled)
 
 
 def sweep(spec: SpecLike, *, input: Sequence[Any] | None = None, batch: int | Sequence[int] = 1,
           args: Mapping[str, Any] | None = None, dtype: str | Dtype = "float32", optimizer: str = "adam",
           convention: str = "lecture", limits: Limits | Mapping[str, int] | None = None,
-          layout: str | None = None) -> Sweep:
+          layout: str | None = None, amp: str | None = None, checkpoint: int | Sequence[str] | None = None,
+          device: str = "cpu") -> Sweep:
     """One network along one axis (`cnncalc sweep`): input a list of shapes, batch a list of
-    sizes, or one argument of args a list of values; everything else one value. (An argument
+    sizes, or one argument of args a list of values; everything else one value. optimizer, amp,
+    checkpoint and device say how the training memory column trains it (as Analysis.memory). (An argument
     whose one value is itself a list is written as a list of it: args={"kernels": [[3, 5]]}.)
 
     >>> s = cnncalc.sweep("resnet50", batch=[1, 8, 64])
@@ -190,11 +193,10 @@ def sweep(spec: SpecLike, *, input: Sequence[Any] | None = None, batch: int | Se
     True
     """
     from cnncalc.conventions import get_profile
-    from cnncalc.engine.memory import check_optimizer
     from cnncalc.results import Measured, Sweep, measure
 
     get_profile(convention)
-    check_optimizer(optimizer)
+    training = _training(optimizer, amp, checkpoint, device, dtype)
     inputs = _sweep_inputs(input)
     batches = [batch] if isinstance(batch, int) else list(batch)
     for b in batches:
@@ -217,9 +219,26 @@ def sweep(spec: SpecLike, *, input: Sequence[Any] | None = None, batch: int | Se
                 exc.param = f"sweep.{axis.name}"
             raise
         batches = [q.batch for q in points] if axis.name == "batch" else [p.batch]
-        measured += measure(a, batches, optimizer, convention)
+        measured += measure(a, batches, training, convention)
         name, dtype_name = name or a.name, dtype_name or a.dtype.name
-    return Sweep(axis, points, measured, optimizer, convention, name=name, dtype=dtype_name)
+    return Sweep(axis, points, measured, training, convention, name=name, dtype=dtype_name)
+
+
+def _training(optimizer: str, amp: str | None, checkpoint: Any, device: str, dtype: Any) -> Any:
+    """The training settings of a sweep's or comparison's memory column, checked as memory()
+    checks them (the optimizer, amp over a float32 model, a device, the checkpoint's form)."""
+    from cnncalc.engine.memory import Training, check_optimizer
+    from cnncalc.engine.segments import normalize
+
+    check_optimizer(optimizer)
+    if amp is not None and amp not in ("bfloat16", "float16"):
+        raise UsageError(None, f"amp={amp!r} is not 'bfloat16' or 'float16'", param="amp")
+    if amp is not None and str(getattr(dtype, "name", dtype)) != "float32":
+        raise UsageError(None, f"amp={amp!r} runs a float32 model under autocast; it cannot be combined with "
+                         f"dtype={getattr(dtype, 'name', dtype)!r}", param="amp")
+    if device not in ("cpu", "cuda"):
+        raise UsageError(None, f"device={device!r} is not 'cpu' or 'cuda'", param="device")
+    return Training(optimizer, amp, None if checkpoint is None else normalize(checkpoint), device)
 
 
 MAX_POINTS = 10_000  # a sweep is a table and a chart, not a grid search

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType
     from rich.table import Table
 
-    from cnncalc.engine.memory import Checkpointing
+    from cnncalc.engine.memory import Checkpointing, Training
     from cnncalc.report.view import View
     from cnncalc.rf import Field
     from cnncalc.torchcheck.against import Against
@@ -539,13 +539,15 @@ class Comparison(_GridResult):
     """Architectures side by side (cnncalc.compare): params, the flop column's count, inference,
     activation and training memory, depth; `rows` are exact ints, one dict per model."""
 
-    def __init__(self, analyses: list[Analysis], optimizer: str = "adam", convention: str = "lecture",
+    def __init__(self, analyses: list[Analysis], optimizer: str | Training = "adam", convention: str = "lecture",
                  bundled: Sequence[str | None] = ()) -> None:
+        from cnncalc.engine.memory import as_training
         from cnncalc.report.compare import compare_grid
 
-        self.analyses, self.optimizer, self.convention = analyses, optimizer, convention
+        self.training = as_training(optimizer)  # the optimizer, amp, checkpointing and device
+        self.analyses, self.optimizer, self.convention = analyses, self.training.optimizer, convention
         self.bundled = list(bundled) or [None] * len(analyses)  # each spec's bundled name (its accuracy)
-        self._grid = compare_grid(analyses, optimizer, convention)
+        self._grid = compare_grid(analyses, self.training, convention)
         self.rows: list[dict[str, Any]] = self._grid.data or []
 
     def __repr__(self) -> str:
@@ -570,7 +572,7 @@ class Comparison(_GridResult):
         figures = self.accuracies()[0] if y == "accuracy" else None
         from cnncalc.report import plot
 
-        plot.plot_compare([(a.name, a) for a in self.analyses], str(path), y, self.convention, self.optimizer,
+        plot.plot_compare([(a.name, a) for a in self.analyses], str(path), y, self.convention, self.training,
                           figures)
         return _path(path)
 
@@ -622,6 +624,18 @@ def axis_label(name: str, kind: str) -> str:
     return {"input": "--input", "batch": "--batch"}.get(kind, f"--set {name}")
 
 
+def _training_keys(training: Training) -> dict[str, Any]:
+    """A sweep's or comparison's training settings beyond the optimizer, for JSON (only those set)."""
+    out: dict[str, Any] = {}
+    if training.amp:
+        out["amp"] = training.amp
+    if training.checkpoint is not None:
+        out["checkpoint"] = training.checkpoint if isinstance(training.checkpoint, int) else list(training.checkpoint)
+    if training.device != "cpu":
+        out["device"] = training.device
+    return out
+
+
 class Measured(NamedTuple):
     """What a sweep keeps of one point: the numbers it shows and draws, exact ints (never the
     point's Analysis: a sweep over 10,000 batches holds 10,000 of these, not 10,000 analyses)."""
@@ -636,19 +650,19 @@ class Measured(NamedTuple):
     training_bytes: int  # the training step's peak with the sweep's optimizer
 
 
-def measure(analysis: Analysis, batches: Sequence[int], optimizer: str = "adam",
+def measure(analysis: Analysis, batches: Sequence[int], optimizer: str | Training = "adam",
             convention: str = "lecture") -> list[Measured]:
     """The numbers of the analysed network at each of `batches`, from this one analysis: the
     parameters do not change with the batch; analyze() multiplies every row's multiply-adds,
     counts and activation bytes by the batch, so each total is its value per sample (the total
     at the analysis' batch, divided exactly) times the batch; and the training peak at every
     batch is read from one TrainingModel (TrainingModel.peaks)."""
-    from cnncalc.engine.memory import training_model
+    from cnncalc.engine.memory import as_training
 
     a, t = analysis, analysis.totals
     b0 = a.batch
     macs, elem_ops, counted, memory = (n // b0 for n in (t.macs, t.elem_ops, a.total_counted(convention), t.memory_bytes))
-    training = training_model(a, optimizer).peaks(list(batches))
+    training = as_training(optimizer).model(a).peaks(list(batches))
     shape = tuple(a.graph.input_shape)
     return [Measured(shape, b, t.params, macs * b, elem_ops * b, counted * b, memory * b, train)
             for b, train in zip(batches, training)]
@@ -660,14 +674,17 @@ class Sweep(_GridResult):
     `measured` the same numbers as Measured tuples. Only these are kept, not each point's
     Analysis (docs/sweep.md#speed): analyze a point to see its table."""
 
-    def __init__(self, axis: Axis, points: list[Point], measured: list[Measured], optimizer: str = "adam",
+    def __init__(self, axis: Axis, points: list[Point], measured: list[Measured], optimizer: str | Training = "adam",
                  convention: str = "lecture", *, name: str, dtype: str) -> None:
         from cnncalc.report.sweep import sweep_grid
 
         self.axis, self.points, self.measured = axis, points, measured
         self.name, self.dtype = name, dtype  # the network's name and the element type's
-        self.optimizer, self.convention = optimizer, convention
-        self._grid = sweep_grid(axis, points, measured, optimizer, convention, name, dtype)
+        from cnncalc.engine.memory import as_training
+
+        self.training = as_training(optimizer)  # the optimizer, amp, checkpointing and device
+        self.optimizer, self.convention = self.training.optimizer, convention
+        self._grid = sweep_grid(axis, points, measured, str(self.training), convention, name, dtype)
         self.rows: list[dict[str, Any]] = self._grid.data or []
 
     def __repr__(self) -> str:
@@ -676,7 +693,8 @@ class Sweep(_GridResult):
     def to_dict(self) -> dict[str, Any]:
         """The document `cnncalc sweep --format json` prints."""
         return {"name": self.name, "swept": self.axis.label, "dtype": self.dtype,
-                "optimizer": self.optimizer, "convention": self.convention, "points": self.rows}
+                "optimizer": self.optimizer, **_training_keys(self.training), "convention": self.convention,
+                "points": self.rows}
 
     def renderable(self, width: int | None = None) -> RenderableType:
         from cnncalc.report.sweep import render_sweep
@@ -695,7 +713,7 @@ class Sweep(_GridResult):
         self.check_drawable()
         from cnncalc.report.plot_sweep import plot_sweep
 
-        plot_sweep(self.axis, self.points, self.measured, str(path), self.optimizer, self.convention, self.name)
+        plot_sweep(self.axis, self.points, self.measured, str(path), str(self.training), self.convention, self.name)
         return _path(path)
 
 

@@ -156,3 +156,20 @@ def test_a_set_hint_is_written_as_the_flag_is_typed(tiny):
     result = run_cli("sweep", tiny, "--set", "width=1..20000/1")
     assert result.exit_code == 2 and result.stdout == ""
     assert "20,000 points" in result.stderr and "--set width=16..128/16" in result.stderr
+
+
+def test_sweep_and_compare_train_as_memory_does():
+    # the training column with --amp, --checkpoint and --device equals `cnncalc memory` with the same
+    # flags at each point (each from its own analysis)
+    flags = ["--optimizer", "adamw", "--amp", "bfloat16", "--checkpoint", "4", "--device", "cuda"]
+    points = json.loads(run_cli("sweep", "resnet18", "--batch", "1,8,64", *flags, "--format", "json").stdout)
+    assert (points["amp"], points["checkpoint"], points["device"]) == ("bfloat16", 4, "cuda")
+    for p in points["points"]:
+        alone = json.loads(run_cli("memory", "resnet18", "--batch", str(p["batch"]), *flags, "--format", "json").stdout)
+        assert p["training_bytes"] == alone["peak"]["training"]
+    rows = json.loads(run_cli("compare", "resnet18", "vgg11", *flags, "--format", "json").stdout)
+    for row in rows:
+        alone = json.loads(run_cli("memory", row["name"], *flags, "--format", "json").stdout)
+        assert row["training_bytes"] == alone["peak"]["training"]
+    bad = run_cli("sweep", "resnet18", "--batch", "1,2", "--amp", "bfloat16", "--dtype", "float16")
+    assert bad.exit_code == 2 and "runs a float32 model under autocast" in bad.stderr

@@ -211,6 +211,22 @@ optimizer_option = click.option("--optimizer", type=click.Choice(OPTIMIZERS), de
                                 help="Optimizer state per parameter: sgd 0, momentum/rmsprop/adagrad 1, adam/adamw 2.")
 
 
+amp_option = click.option("--amp", type=click.Choice(["bfloat16", "float16"]),
+                          help="Mixed precision (torch.autocast): activations in this dtype where autocast casts "
+                               "them; weights, gradients and optimizer state float32.")
+device_option = click.option("--device", type=click.Choice(["cpu", "cuda"]),
+                             help="Where it trains (dropout's mask dtype, autocast's op lists).")
+checkpoint_option = click.option("--checkpoint", metavar="N|NAMES",
+                                 help="Activation checkpointing as torch's checkpoint_sequential does it: N segments "
+                                      "over the spec's top-level items, or segments starting at these layers "
+                                      "(conv3_x,conv4_x).")
+
+
+def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--optimizer, --amp, --checkpoint, --device: how the training memory column trains (sweep, compare)."""
+    return _apply(func, [optimizer_option, amp_option, checkpoint_option, device_option])
+
+
 def _apply(func: Callable[..., Any], options: list[Callable[..., Any]]) -> Callable[..., Any]:
     for option in reversed(options):
         func = option(func)

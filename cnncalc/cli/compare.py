@@ -13,7 +13,6 @@ from cnncalc.cli.common import (
     flops_option,
     format_option,
     handle_errors,
-    optimizer_option,
     parse_input,
     parse_limits,
     parse_sets,
@@ -21,6 +20,7 @@ from cnncalc.cli.common import (
     print_rich,
     source_of,
     spec_options,
+    training_options,
 )
 from cnncalc.errors import UsageError
 
@@ -33,7 +33,7 @@ Y_CHOICES = ("accuracy", "memory", "activations", "params", "training")
 @analysis_options
 @convention_option
 @flops_option
-@optimizer_option
+@training_options
 @format_option
 @click.option("--plot", "plot_path", metavar="PATH", help="Also draw the comparing-complexity chart (.png, .svg, .pdf).")
 @click.option("--y", "y_metric", type=click.Choice(Y_CHOICES), default="accuracy", show_default=True,
@@ -43,13 +43,15 @@ Y_CHOICES = ("accuracy", "memory", "activations", "params", "training")
 @handle_errors
 def compare(specs: tuple[str, ...], input_shape: str | None, layout: str | None, sets: tuple[str, ...],
             limits: tuple[str, ...], traceback: bool, batch: int, dtype: str, convention: str | None,
-            flops_mode: str | None, optimizer: str, fmt: str, plot_path: str | None, y_metric: str) -> None:
+            flops_mode: str | None, optimizer: str, amp: str | None, checkpoint: str | None, device: str | None,
+            fmt: str, plot_path: str | None, y_metric: str) -> None:
     """Compare architectures side by side: params, MACs, memory, training memory, depth.
 
     --input and --set apply to every spec. Example:
     cnncalc compare alexnet-2012 vgg16 googlenet-tv resnet50-tv --plot cmp.png
     """
     from cnncalc import api
+    from cnncalc.cli.memory import parse_checkpoint
 
     if plot_path:
         check_plot_path(plot_path)  # before anything is printed
@@ -60,7 +62,8 @@ def compare(specs: tuple[str, ...], input_shape: str | None, layout: str | None,
     shape = parse_input(input_shape, layout)
     result = api.compare([source_of(spec, bounds, shape) for spec in specs], input=shape,
                          args=parse_sets(sets), batch=batch, dtype=dtype, optimizer=optimizer,
-                         convention=pick_convention(convention, flops_mode), limits=bounds, layout=layout)
+                         convention=pick_convention(convention, flops_mode), limits=bounds, layout=layout,
+                         amp=amp, checkpoint=parse_checkpoint(checkpoint), device=device or "cpu")
     left_out = result.check_drawable(y_metric) if plot_path else []  # every reason the chart would fail, first
     if fmt == "rich":
         print_rich(result)

@@ -16,12 +16,12 @@ from cnncalc.cli.common import (
     handle_errors,
     layout_option,
     limit_option,
-    optimizer_option,
     parse_limits,
     pick_convention,
     print_rich,
     source_of,
     traceback_option,
+    training_options,
 )
 
 
@@ -40,14 +40,15 @@ from cnncalc.cli.common import (
               help="Element type: sets bytes per element.")
 @convention_option
 @flops_option
-@optimizer_option
+@training_options
 @format_option
 @click.option("--plot", "plot_path", metavar="PATH", help="Also draw the sweep (.png, .svg, .pdf).")
 @limit_option
 @traceback_option
 @handle_errors
 def sweep(spec: str, input_text: str | None, batch_text: str, sets: tuple[str, ...], layout: str | None, dtype: str,
-          convention: str | None, flops_mode: str | None, optimizer: str, fmt: str, plot_path: str | None,
+          convention: str | None, flops_mode: str | None, optimizer: str, amp: str | None, checkpoint: str | None,
+          device: str | None, fmt: str, plot_path: str | None,
           limits: tuple[str, ...], traceback: bool) -> None:
     """How params, multiply-adds and memory grow along one axis: the input size, the batch, or a
     spec argument. Exactly one of --input, --batch, --set has several values.
@@ -56,6 +57,7 @@ def sweep(spec: str, input_text: str | None, batch_text: str, sets: tuple[str, .
     --set classes=10,100,1000; the syntax is in docs/sweep.md)
     """
     from cnncalc import api
+    from cnncalc.cli.memory import parse_checkpoint
     from cnncalc.cli.ranges import check_one_axis, parse_batches, parse_set, parse_shapes
 
     if plot_path:
@@ -67,7 +69,8 @@ def sweep(spec: str, input_text: str | None, batch_text: str, sets: tuple[str, .
     check_one_axis(inputs, batches, parsed_sets)
     bounds = parse_limits(limits)
     result = api.sweep(source_of(spec, bounds), input=inputs, batch=batches, args=dict(parsed_sets), dtype=dtype,
-                       optimizer=optimizer, convention=profile, limits=bounds, layout=layout)
+                       optimizer=optimizer, convention=profile, limits=bounds, layout=layout, amp=amp,
+                       checkpoint=parse_checkpoint(checkpoint), device=device or "cpu")
     if plot_path:
         result.check_drawable()  # before the table is printed
     if fmt == "rich":

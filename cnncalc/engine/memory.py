@@ -273,3 +273,37 @@ def max_batch(analysis: Analysis, capacity: int, optimizer: str = "sgd", device:
     from cnncalc.engine.trainable import largest_trainable  # 0 too where only a batch torch cannot train fits
     return largest_trainable(analysis.graph, training_model(analysis, optimizer, device, amp, checkpoint,
                                                             attention=attention).largest_batch(capacity))
+
+
+class Training(NamedTuple):
+    """How a network is trained, for the training memory of `sweep` and `compare` (as `memory`'s
+    flags say it: --optimizer, --amp, --checkpoint, --device)."""
+
+    optimizer: str = "adam"
+    amp: str | None = None
+    checkpoint: CheckpointArg | None = None
+    device: str = "cpu"
+
+    def model(self, analysis: Analysis) -> TrainingModel:
+        return training_model(analysis, self.optimizer, self.device, self.amp, self.checkpoint)
+
+    def peak(self, analysis: Analysis) -> int:
+        """The training step's peak at the analysis' batch."""
+        return self.model(analysis).at(analysis.batch)["total"]
+
+    def __str__(self) -> str:
+        """"adam", or "adamw, bfloat16 autocast, 4 checkpointed segments, cuda"."""
+        parts = [self.optimizer]
+        if self.amp:
+            parts.append(f"{self.amp} autocast")
+        if self.checkpoint is not None:
+            parts.append(f"{self.checkpoint} checkpointed segments" if isinstance(self.checkpoint, int) else
+                         "checkpointed from " + ", ".join(self.checkpoint))
+        if self.device != "cpu":
+            parts.append(self.device)
+        return ", ".join(parts)
+
+
+def as_training(optimizer: str | Training) -> Training:
+    """An optimizer's name as a Training (the other settings their defaults), or the Training."""
+    return optimizer if isinstance(optimizer, Training) else Training(optimizer)

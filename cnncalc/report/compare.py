@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cnncalc.engine.analysis import depth
-from cnncalc.engine.memory import forward_memory_estimate, training_memory_estimate
+from cnncalc.engine.memory import Training, as_training, forward_memory_estimate
 from cnncalc.report.console import plain
 from cnncalc.report.grid import Grid
 from cnncalc.report.view import fmt_auto
@@ -21,11 +21,12 @@ if TYPE_CHECKING:
     from cnncalc.engine.analysis import Analysis
 
 
-def compare_grid(analyses: Sequence[Analysis], optimizer: str = "adam", convention: str = "lecture") -> Grid:
+def compare_grid(analyses: Sequence[Analysis], optimizer: str | Training = "adam", convention: str = "lecture") -> Grid:
     """One row per model; `data` keeps the exact integers for JSON and CSV. The compute column is
     the convention's count (multiply-adds for the lecture)."""
     from cnncalc.conventions import get_profile
 
+    training = as_training(optimizer)  # the optimizer, amp, checkpointing and device
     profile = get_profile(convention)
     flop_head = "MACs" if convention == "lecture" else f"{convention} {profile.unit_label}"
     headers = ["model", "input", "params", flop_head, "inference memory", "activation memory", "training memory",
@@ -33,7 +34,7 @@ def compare_grid(analyses: Sequence[Analysis], optimizer: str = "adam", conventi
     rows, raw, data = [], [], []
     for a in analyses:
         t, flop = a.totals, a.total_counted(convention)
-        train, inference = training_memory_estimate(a, optimizer), forward_memory_estimate(a)
+        train, inference = training.peak(a), forward_memory_estimate(a)
         shape = "x".join(map(str, a.graph.input_shape))
         rows.append([a.graph.name, shape, fmt_auto(t.params, 1000, ("", "k", "M", "G")),
                      fmt_auto(flop, 1000, ("", "k", "M", "G", "T")),
@@ -50,7 +51,7 @@ def compare_grid(analyses: Sequence[Analysis], optimizer: str = "adam", conventi
     grid = Grid(title="comparing complexity", headers=headers, rows=rows, numeric_from=2, raw_rows=raw,
                 caption=f"params = weights + biases; {what}; inference = params, buffers, input and the largest live "
                         f"set of activations; memory = every layer's activations, batch {batch}; training = the "
-                        f"training step's peak with {optimizer}, the largest moment of its forward, backward and "
+                        f"training step's peak with {training}, the largest moment of its forward, backward and "
                         f"step (docs/memory.md); "
                         f"depth = conv/linear layers on the longest path")
     grid.data = data

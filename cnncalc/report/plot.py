@@ -252,14 +252,16 @@ def _place_labels(fig, ax, labels, radii_pt: list[float]) -> None:
         placed.append(box)
 
 
-def _compare_y(analysis: Analysis, y: str, optimizer: str) -> float:
+def _compare_y(analysis: Analysis, y: str, optimizer: Any) -> float:
     if y == "memory":
         return forward_memory_estimate(analysis) / MiB
     if y == "activations":
         return analysis.totals.memory_bytes / MiB
     if y == "params":
         return analysis.totals.params / 1e6
-    return training_memory_estimate(analysis, optimizer) / MiB
+    from cnncalc.engine.memory import as_training
+
+    return as_training(optimizer).peak(analysis) / MiB
 
 
 _Y_LABELS = {"accuracy": "top-1 accuracy (%), ImageNet-1K validation",
@@ -289,7 +291,7 @@ def _sources_note(names: list[str], found: list[Accuracy]) -> str:
 
 
 def plot_compare(entries: list[tuple[str, Analysis]], path: str, y: str = "accuracy",
-                 convention: str = "lecture", optimizer: str = "adam",
+                 convention: str = "lecture", optimizer: Any = "adam",
                  accuracies: list[Accuracy | None] | None = None) -> list[str]:
     """One bubble per model: multiply-adds (G; or what the convention's tool counts) across, the
     chosen measure up, area = parameters. y="accuracy" is the lecture's chart (Canziani et al.):
