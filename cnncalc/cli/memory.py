@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.common import (
+    amp_option,
     analyse,
     analysis_options,
+    checkpoint_option,
     complete_spec,
     handle_errors,
     optimizer_option,
@@ -21,19 +23,14 @@ from cnncalc.errors import UsageError
 @spec_options
 @analysis_options
 @optimizer_option
-@click.option("--amp", type=click.Choice(["bfloat16", "float16"]),
-              help="Mixed precision (torch.autocast): activations in this dtype where autocast casts them; "
-                   "weights, gradients and optimizer state float32.")
+@amp_option
 @click.option("--device", type=click.Choice(["cpu", "cuda"]),
               help="Where it trains (dropout's mask dtype, autocast's op lists). Default: cuda with "
                    "--gpu-memory, else cpu.")
 @click.option("--attention", type=click.Choice(["math", "flash", "efficient", "cudnn"]),
               help="The scaled_dot_product_attention kernel attention layers run (what they save for backward). "
                    "Default: the one torch picks for the device, dtype and shapes (docs/memory.md).")
-@click.option("--checkpoint", metavar="N|NAMES",
-              help="Activation checkpointing as torch's checkpoint_sequential does it: N segments over the "
-                   "spec's top-level items, or segments starting at these layers (conv3_x,conv4_x); the saved "
-                   "bytes it leaves and the multiply-adds it recomputes.")
+@checkpoint_option
 @click.option("--keep-grads", is_flag=True,
               help="The loop calls zero_grad(set_to_none=False): the gradients stay allocated through the step.")
 @click.option("--gpu-memory", metavar="SIZE", help="Say whether it fits, e.g. --gpu-memory 24GB.")
