@@ -24,7 +24,7 @@ def render_memory(m: Memory, width: int | None = None) -> Group:
     """The parts as a table (bytes, MiB, share of the peak), then the notes."""
     from cnncalc.report.fit import fitted
 
-    a, parts, total, batch, peak_at = m.analysis, m.parts._asdict(), m.peak.training, a_batch(m), m.peak_at
+    a, parts, total, batch, peak_at = m.analysis, m.parts._asdict(), m.peak.training, m.analysis.batch, m.peak_at
     best = m.recommended  # --max-batch: the table is for the batch it recommends
     if best is not None:
         parts, total, batch, peak_at = best.parts._asdict(), best.training, best.batch, best.peak_at
@@ -98,10 +98,6 @@ def none_fits(m: Memory) -> str:
 
 PHASES = {"forward": "forward pass", "backward": "backward pass", "recompute": "backward pass, recomputing a "
           "checkpointed segment", "step": "optimizer step"}
-
-
-def a_batch(m: Memory) -> int:
-    return m.analysis.batch
 
 
 def mib(n_bytes: int) -> str:
