@@ -187,4 +187,4 @@ def test_max_batch_leaves_the_reserve_and_prints_the_table_for_its_batch():
                               "--reserve", "0B", "--format", "json").stdout)
     assert none["reserve_bytes"] == 0 and none["max_batch"] > best
     bad = run_cli("memory", "resnet18", "--gpu-memory", "1GB", "--reserve", "2GB")
-    assert bad.exit_code == 2 and "leaves nothing of" in bad.stderr
+    assert bad.exit_code == 2 and "--reserve 2,147,483,648 B is all of the GPU's 1,073,741,824 B" in bad.stderr
