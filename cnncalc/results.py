@@ -449,8 +449,8 @@ class Memory(_Shown):
         usable = None if self.gpu_memory is None else self.gpu_memory - self.reserve
         if usable is not None and usable <= 0:
             raise UsageError(None, f"reserve={self.reserve:,} B is all of the GPU's {self.gpu_memory:,} B, and "
-                             "nothing is left for the tensors", "a smaller reserve (0B for none), or a larger "
-                             "gpu_memory", param="reserve")
+                             "nothing is left for the tensors", "a smaller reserve (0B for none), or a larger GPU",
+                             param="reserve")
         self.usable = usable  # the GPU's memory less the reserve: what the counted tensors may take
         self.fits = None if usable is None else self.peak.training <= usable
         self.headroom = None if usable is None else usable - self.peak.training
