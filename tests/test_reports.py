@@ -165,7 +165,7 @@ def test_training_memory_by_hand_for_lenet5():
 def test_memory_command_fits_or_not():
     yes = run_cli("memory", "resnet50", "--batch", "64", "--dtype", "bfloat16", "--optimizer", "adam",
                   "--gpu-memory", "24GB")
-    assert yes.exit_code == 0 and "fits on a 24GB GPU? yes" in yes.stdout
+    assert yes.exit_code == 0 and "fits on a 24GB GPU at batch 64? yes" in yes.stdout
     data = json.loads(run_cli("memory", "vgg16", "--batch", "512", "--optimizer", "adam", "--gpu-memory", "24GB",
                               "--device", "cpu", "--format", "json").stdout)
     # VGG-16 saves 73,254,912 bytes a sample for backward on the CPU (measured with
@@ -182,15 +182,20 @@ def test_memory_max_batch_by_hand_for_lenet5():
     # per sample the input (4,096), tanh1's saved output (18,816), its output's gradient and its
     # input's (18,816 each) = 60,544 bytes; fixed: parameters 246,824, adam's state 493,688 and
     # every gradient but c1's (246,824 - 4 * 156 = 246,200) = 986,712. In 10 MiB = 10,485,760 bytes:
-    # (10,485,760 - 986,712) // 60,544 = 9,499,048 // 60,544 = 156.
-    data = json.loads(run_cli("memory", "lenet5", "--optimizer", "adam", "--gpu-memory", "10MB", "--max-batch",
-                              "--format", "json").stdout)
+    # (10,485,760 - 986,712) // 60,544 = 9,499,048 // 60,544 = 156. (--reserve 0B: all of the 10 MiB
+    # for the tensors; the CLI otherwise keeps 1 GiB for the CUDA context.)
+    data = json.loads(run_cli("memory", "lenet5", "--optimizer", "adam", "--gpu-memory", "10MB", "--reserve", "0B",
+                              "--max-batch", "--format", "json").stdout)
     assert data["max_batch"] == 156
     assert "largest batch that fits in 10MB: 156" in run_cli("memory", "lenet5", "--optimizer", "adam",
-                                                             "--gpu-memory", "10MB", "--max-batch").stdout
+                                                             "--gpu-memory", "10MB", "--reserve", "0B",
+                                                             "--max-batch").stdout
     # 1 MiB = 1,048,576 does not even hold adam's step on c5: 4 * 246,824 + 40 + 384,064 = 1,371,400
-    assert json.loads(run_cli("memory", "lenet5", "--optimizer", "adam", "--gpu-memory", "1MB", "--max-batch",
-                              "--format", "json").stdout)["max_batch"] == 0
+    assert json.loads(run_cli("memory", "lenet5", "--optimizer", "adam", "--gpu-memory", "1MB", "--reserve", "0B",
+                              "--max-batch", "--format", "json").stdout)["max_batch"] == 0
+    # with the default 1 GiB reserve, 1 GiB + 10 MiB leaves the same 10 MiB for the tensors
+    assert json.loads(run_cli("memory", "lenet5", "--optimizer", "adam", "--gpu-memory", "1034MB", "--max-batch",
+                              "--format", "json").stdout)["max_batch"] == 156
     assert run_cli("memory", "lenet5", "--max-batch").exit_code == 2  # needs --gpu-memory
 
 
