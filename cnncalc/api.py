@@ -124,10 +124,15 @@ def load(spec: SpecLike, *, input: Sequence[int] | None = None, args: Mapping[st
     bounds = _limits(limits)
     shape = None if input is None else _shape(input)
     source = resolve(spec, bounds, shape)
+    args = dict(args or {})
+    if "backbone" in source.text:  # cheap test first: an Ultralytics model file (docs/yolo.md)?
+        from cnncalc.readers.ultralytics import as_spec
+
+        source = as_spec(source, args, bounds)  # takes its scale, nc and fused out of args
     # (the command line runs without the cyclic garbage collector, cli/__init__.py's main; a
     # library call leaves that process-wide switch to its caller)
     try:
-        return build_graph(load_spec(source, bounds), shape, dict(args or {}), bounds, layout)
+        return build_graph(load_spec(source, bounds), shape, args, bounds, layout)
     except CnncalcError as exc:
         exc.text = source.text  # so the message can quote the offending line
         raise

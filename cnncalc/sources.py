@@ -23,6 +23,7 @@ class Source(NamedTuple):
     bundled: str | None = None  # the bundled name, when it is one
     note: str = ""  # said on stderr (e.g. "alexnet.yaml not found here; using the bundled one")
     variant: str | None = None  # one of the file's `variants:` (efficientnet_b3 of efficientnet.yaml)
+    scale: str | None = None  # an Ultralytics model file's scale, from the name asked for (yolov8n: n)
 
 
 def _bundle() -> str:
@@ -100,6 +101,9 @@ def find(arg: str, limits: Limits = Limits()) -> Source:
         raise UsageError(None, f"'{arg}' is a directory, not a spec file")
     if os.path.isfile(arg):
         return Source(_read(arg, limits), arg)
+    yolo = _ultralytics(arg, limits)
+    if yolo is not None:
+        return yolo
     stem = os.path.basename(arg).removesuffix(".yaml").removesuffix(".yml")
     # the note goes to a terminal: the path as typed, its control characters shown escaped
     said = f"note: {safe_text(shorten(arg))} not found; using the bundled architecture '{safe_text(shorten(stem))}'"
@@ -113,6 +117,25 @@ def find(arg: str, limits: Limits = Limits()) -> Source:
         raise UsageError(None, f"no such file: '{arg}'", where)
     hint = did_you_mean(stem, bundled_names()) or "`cnncalc list` shows the bundled architectures"
     raise UsageError(None, f"no such file or bundled architecture: '{arg}'", hint)
+
+
+def _ultralytics(arg: str, limits: Limits) -> Source | None:
+    """An Ultralytics model file by the name Ultralytics takes (yolov8n.yaml is yolov8.yaml at
+    scale n; beside the path given, then in the installed ultralytics package), or None; a name
+    that reads as one when ultralytics is not installed is an error that says what to install."""
+    from cnncalc.readers import ultralytics as yolo
+
+    if not (arg.endswith((".yaml", ".yml")) or yolo.looks_like_yolo(arg)):
+        return None
+    path = yolo.locate(arg)
+    if path is not None:
+        return Source(_read(path, limits), path, scale=yolo.scale_of(arg) or None)
+    if yolo.looks_like_yolo(arg) and "/" not in arg and os.sep not in arg and yolo.installed_models() is None:
+        raise UsageError(None, f"'{arg}' reads as an Ultralytics model name, and the ultralytics package (whose "
+                         "model files cnncalc reads) is not installed here",
+                         "pip install --no-deps ultralytics (the YAML files are all cnncalc needs), or give the "
+                         "path of the model YAML")
+    return None
 
 
 def is_target(arg: str) -> bool:

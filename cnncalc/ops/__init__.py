@@ -4,6 +4,7 @@ from cnncalc.ops import (  # noqa: F401  (registers)
     activation,
     attention,
     conv,
+    detect,
     linear,
     maxvit,
     merge,

@@ -25,6 +25,15 @@ from typing import Any
 INPUT = "input"  # the network's input, as specs name it
 
 
+class Keys(dict):
+    """An op's YAML keys, and the defaults of those a spec may leave out (a Layer's args: emit
+    writes a key only where it differs from its default somewhere in a block)."""
+
+    def __init__(self, pairs: dict[str, Any], defaults: dict[str, Any]) -> None:
+        super().__init__(pairs)
+        self.defaults = {k: v for k, v in defaults.items() if k in pairs}
+
+
 @dataclass(eq=False)
 class Layer:
     """One cnncalc op: `op` with its YAML `args`, read from `inputs` (Layer, Instance or INPUT)."""

@@ -33,19 +33,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from cnncalc.readers.emit import INPUT, Instance, Layer, local_name, unique
+from cnncalc.readers.emit import INPUT, Instance, Keys, Layer, local_name, unique
 
 
 class Unsupported(Exception):
     """A call no table entry maps: what it is, for the report."""
-
-
-class Keys(dict):
-    """An op's YAML keys, and the defaults of those a spec may leave out."""
-
-    def __init__(self, pairs: dict[str, Any], defaults: dict[str, Any]) -> None:
-        super().__init__(pairs)
-        self.defaults = {k: v for k, v in defaults.items() if k in pairs}
 
 
 class _Param:

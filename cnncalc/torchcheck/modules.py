@@ -283,3 +283,39 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.attention(x, x, x, need_weights=False)[0]
+
+
+class BoxDecode(nn.Module):
+    """YOLO's anchor decode on (B, 4, A) distances: boxes around anchor points 0.5, 1.5, ... of
+    one row (the real anchors' values do not change a shape or a count), times a stride of 8."""
+
+    def __init__(self, xywh: bool = True) -> None:
+        super().__init__()
+        self.xywh = xywh
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        anchors = (torch.arange(x.shape[-1], dtype=x.dtype, device=x.device) + 0.5).expand(1, 2, -1)
+        lt, rb = x.chunk(2, 1)
+        x1y1, x2y2 = anchors - lt, anchors + rb
+        boxes = torch.cat(((x1y1 + x2y2) / 2, x2y2 - x1y1), 1) if self.xywh else torch.cat((x1y1, x2y2), 1)
+        return boxes * 8.0
+
+
+class TopkBoxes(nn.Module):
+    """An end-to-end head's top-k on (B, 4 + nc + extra, A): (B, min(k, A), 6 + extra)."""
+
+    def __init__(self, nc: int, k: int) -> None:
+        super().__init__()
+        self.nc, self.k = nc, k
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 1)
+        boxes, scores, extra = x.split([4, self.nc, x.shape[-1] - 4 - self.nc], dim=-1)
+        k = min(self.k, x.shape[1])
+        conf, index = scores.amax(-1).topk(k, dim=1)
+        label = scores.argmax(-1).gather(1, index).to(x.dtype)
+
+        def pick(t: torch.Tensor) -> torch.Tensor:
+            return t.gather(1, index[..., None].expand(-1, -1, t.shape[-1]))
+
+        return torch.cat([pick(boxes), conf[..., None], label[..., None], pick(extra)], dim=-1)

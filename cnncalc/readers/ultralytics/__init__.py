@@ -1,0 +1,317 @@
+"""Ultralytics model YAMLs (yolov8.yaml, yolo11-seg.yaml, ...) read as they are: the rows of
+`backbone:` and `head:` ([from, repeats, module, args]) scaled as Ultralytics scales them, each
+module written as cnncalc layers named as Ultralytics names them (model.2.m.0.cv1.conv), out as
+a spec (readers/emit.py) that the rest of cnncalc analyses like any other.
+
+Stage: reader (pure, torch-free; never imports ultralytics). In: the file's text, the scale,
+nc, fused. Out: spec text. docs/yolo.md describes the format and what is read.
+
+Ultralytics' rules, in our words (its parse_model and yaml_model_load):
+- a file has `scales: {n: [depth, width, max_channels], ...}` and is read at one scale: the
+  letter after the version in the file name (yolov8n.yaml is yolov8.yaml at n), `scale=` here
+  (`--set scale=s`), or else the first scale; a file without scales has `depth_multiple` and
+  `width_multiple` (YOLOv3/v5 style; no channel cap);
+- repeats n > 1 become max(round(n * depth), 1);
+- the output channels of most modules (args[0]) become ceil(min(c, max_channels) * width / 8) * 8,
+  and their arguments [c_in, c_out, *rest], with the repeats inserted third for the CSP modules;
+- `from` is -1 (the row above), a row index, or a list of them (negative: counted back).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from functools import lru_cache
+from typing import Any
+
+from cnncalc.errors import Limits, Span, SpecError, UsageError
+from cnncalc.readers.emit import INPUT, write
+from cnncalc.readers.ultralytics import nn_block, nn_conv, nn_head  # noqa: F401  (registers the modules)
+from cnncalc.readers.ultralytics.build import MODULES, Net, Unsupported, make_divisible
+
+_TOP = re.compile(r"^(backbone|head|layers)[ \t]*:", re.M)
+
+
+def is_ultralytics(text: str) -> bool:
+    """Whether a YAML text is an Ultralytics model file: top-level `backbone:` and `head:`, and no
+    `layers:` (a cnncalc spec's)."""
+    keys = set(_TOP.findall(text))
+    return keys == {"backbone", "head"}
+
+
+_SCALE = re.compile(r"yolo(e-)?v?\d+([nslmx])")
+
+
+def scale_of(path: str) -> str:
+    """The scale a file name asks for (Ultralytics' rule): yolov8n.yaml -> n, yolo11s-seg -> s,
+    yolov9c -> '' (c is part of the name)."""
+    found = _SCALE.search(os.path.basename(path).rsplit(".", 1)[0])
+    return found.group(2) if found else ""
+
+
+def unscaled(path: str) -> str:
+    """The file a scaled name stands for: yolov8n.yaml -> yolov8.yaml, yolo11s-seg.yaml ->
+    yolo11-seg.yaml (Ultralytics' rule: the scale letter after the version's digits goes)."""
+    return re.sub(r"(\d+)([nslm]|x)(.+)?$", r"\1\3", path)
+
+
+def installed_models() -> str | None:
+    """The folder of the model YAMLs the installed ultralytics package ships (found without
+    importing it: importing ultralytics imports torch), or None."""
+    from importlib.util import find_spec
+
+    try:
+        spec = find_spec("ultralytics")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for root in spec.submodule_search_locations:
+        folder = os.path.join(root, "cfg", "models")
+        if os.path.isdir(folder):
+            return folder
+    return None
+
+
+def locate(arg: str) -> str | None:
+    """The path of the Ultralytics model file `arg` names (yolov8n, yolov8n.yaml, yolo11s-seg.yaml),
+    as Ultralytics finds it: the file as given, its unscaled name beside it, then the same names
+    among the installed package's model files. None when none is there."""
+    name = arg if arg.endswith((".yaml", ".yml")) else arg + ".yaml"
+    for candidate in (name, unscaled(name)):
+        if os.path.isfile(candidate):
+            return candidate
+    folder = installed_models()
+    if folder is None or os.sep in name or "/" in name:
+        return None
+    wanted = {os.path.basename(name), os.path.basename(unscaled(name))}
+    for root, _dirs, files in sorted(os.walk(folder)):
+        for file in sorted(files):
+            if file in wanted:
+                return os.path.join(root, file)
+    return None
+
+
+def looks_like_yolo(arg: str) -> bool:
+    """Whether a name that is no file and no bundled spec reads as an Ultralytics model name."""
+    return bool(re.match(r"^(yolo|yoloe|rtdetr)[\w.-]*$", os.path.basename(arg)))
+
+
+def as_spec(source: Any, args: dict[str, Any], limits: Limits = Limits()) -> Any:
+    """The Source of the cnncalc spec an Ultralytics model file reads as, when `source` is one
+    (else `source` itself). Takes `scale` (n, s, ...), `nc` (classes) and `fused` (0 or 1) out of
+    args, the overrides only this reader understands."""
+    from cnncalc.sources import Source
+
+    if not is_ultralytics(source.text):
+        return source
+    scale = args.pop("scale", None) or source.scale
+    nc = args.pop("nc", None)
+    fused = args.pop("fused", 0)
+    if scale is not None and not isinstance(scale, str):
+        raise UsageError(None, f"scale is a letter of the file's `scales:` (n, s, m, l, x), found {scale!r}",
+                         param="scale")
+    if nc is not None and (not isinstance(nc, int) or isinstance(nc, bool) or nc < 1):
+        raise UsageError(None, f"nc is the number of classes, a positive integer, found {nc!r}", param="nc")
+    if fused not in (0, 1, True, False):
+        raise UsageError(None, f"fused is 0 or 1, found {fused!r}", param="fused")
+    text = read(source.text, source.file, scale=scale, nc=nc, fused=bool(fused), limits=limits)
+    return Source(text, source.file + " (read as a cnncalc spec)", note=source.note)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+TASKS = {"Detect": "DetectionModel", "v10Detect": "DetectionModel", "Segment": "SegmentationModel",
+         "Segment26": "SegmentationModel", "Pose": "PoseModel", "Pose26": "PoseModel", "OBB": "OBBModel",
+         "OBB26": "OBBModel", "Classify": "ClassificationModel"}
+ACTIVATIONS = {"ReLU": "relu", "SiLU": "silu", "ReLU6": "relu6", "Hardswish": "hardswish", "GELU": "gelu",
+               "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyReLU": "leaky_relu", "Identity": "identity"}
+
+
+def read(text: str, file: str, *, scale: str | None = None, nc: int | None = None, fused: bool = False,
+         limits: Limits = Limits()) -> str:
+    """The cnncalc spec text of an Ultralytics model file at one scale (`scale`, else the one its
+    file name says, else its first), with nc classes if given, after fuse() if `fused`."""
+    return _read(text, file, scale or scale_of(file), nc, fused, limits)
+
+
+@lru_cache(maxsize=16)
+def _read(text: str, file: str, scale: str, nc: int | None, fused: bool, limits: Limits) -> str:
+    from cnncalc.spec.load import parse_yaml
+
+    data = parse_yaml(text, file, limits)
+    return _Reader(data, file, scale, nc, fused).spec()
+
+
+class _Reader:
+    def __init__(self, data: Any, file: str, scale: str, nc: int | None, fused: bool) -> None:
+        if not isinstance(data, dict):
+            raise SpecError(Span(file, 1, 1), "an Ultralytics model file is a mapping with `backbone:` and `head:`")
+        self.data, self.file, self.fused = data, file, fused
+        self.nc = nc if nc is not None else data.get("nc", 80)
+        self.depth, self.width, self.max_channels = (data.get("depth_multiple", 1.0), data.get("width_multiple", 1.0),
+                                                     float("inf"))
+        scales = data.get("scales")
+        self.scale = scale or str(data.get("scale") or "")
+        if scales:
+            if not isinstance(scales, dict) or not scales:
+                raise self.error("scales", "`scales:` maps each scale letter to [depth, width, max_channels]")
+            if not self.scale:
+                self.scale = next(iter(scales))
+            if self.scale not in scales:
+                raise UsageError(None, f"{os.path.basename(file)} has no scale '{self.scale}'",
+                                 f"its scales: {', '.join(map(str, scales))} (--set scale=...)")
+            entry = scales[self.scale]
+            if not (isinstance(entry, list) and len(entry) == 3):
+                raise self.error("scales", f"scale '{self.scale}' is [depth, width, max_channels]")
+            self.depth, self.width, self.max_channels = entry
+        elif scale:
+            raise UsageError(None, f"{os.path.basename(file)} has no `scales:`; it is read as written",
+                             "leave scale out")
+        self.reg_max = data.get("reg_max", 16)
+        self.end2end = bool(data.get("end2end", False))
+        self.kpt_shape = data.get("kpt_shape", [17, 3])
+        self.act, self.act_args = "silu", {}
+        if data.get("activation"):
+            self.act, self.act_args = self._activation(data["activation"])
+
+    def error(self, key: str, message: str, hint: str = "") -> SpecError:
+        span = self.data.at(key) if hasattr(self.data, "at") else Span(self.file, 1, 1)
+        return SpecError(span, message, hint)
+
+    def _activation(self, text: Any) -> tuple[str, dict]:
+        found = re.fullmatch(r"\s*(?:torch\.)?(?:nn\.)?(\w+)\((.*)\)\s*", str(text))
+        op = ACTIVATIONS.get(found.group(1)) if found else None
+        if found is None or op is None:
+            raise self.error("activation", f"activation {text!r} is not one cnncalc reads",
+                             f"one of nn.{'(), nn.'.join(ACTIVATIONS)}()")
+        args: dict[str, Any] = {}
+        if op == "leaky_relu" and found.group(2).strip():
+            args["slope"] = float(found.group(2).split(",")[0].split("=")[-1])
+        return op, args
+
+    def _rows(self) -> list[tuple[Any, Span]]:
+        rows = []
+        for part in ("backbone", "head"):
+            value = self.data.get(part)
+            if not isinstance(value, list):
+                raise self.error(part, f"`{part}:` is a list of [from, repeats, module, args] rows")
+            spans = getattr(value, "item_spans", [self.data.at(part)] * len(value))
+            rows.extend(zip(value, spans))
+        return rows
+
+    def spec(self) -> str:
+        rows = self._rows()
+        last = rows[-1][0][2] if rows and isinstance(rows[-1][0], list) and len(rows[-1][0]) == 4 else ""
+        root = TASKS.get(str(last), "DetectionModel")
+        legacy = True
+        names = {"nc": self.nc, "reg_max": self.reg_max, "end2end": self.end2end, "kpt_shape": self.kpt_shape,
+                 "depth": self.depth, "width": self.width, "max_channels": self.max_channels, "scale": self.scale}
+        net = Net(root, fused=self.fused, act=self.act, act_args=self.act_args, end2end=self.end2end)
+        ch: list[int] = [3]
+        outs: list[Any] = []
+        with net.module("Sequential", "model", INPUT) as model:
+            for i, (row, span) in enumerate(rows):
+                if not (isinstance(row, list) and len(row) == 4):
+                    raise SpecError(span, f"row {i} is [from, repeats, module, args]")
+                f, n, m, args = row
+                if not isinstance(m, str) or m not in MODULES:
+                    known = ", ".join(sorted(MODULES))
+                    raise SpecError(span, f"module {m!r} (row {i}) is not one cnncalc reads yet",
+                                    f"it reads {known}")
+                mod = MODULES[m]
+                args = [self._value(a, names) for a in (args if isinstance(args, list) else [args])]
+                if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+                    raise SpecError(span, f"row {i}: repeats is a positive integer, found {n!r}")
+                n = max(round(n * self.depth), 1) if n > 1 else n
+                x, c1 = self._from(f, i, outs, ch, span)
+                c2 = c1
+                if mod.channels in ("base", "repeat"):
+                    c2 = args[0] if m == "Classify" else make_divisible(min(args[0], self.max_channels) * self.width, 8)
+                    args = [c1, c2, *args[1:]]
+                    if mod.channels == "repeat":
+                        args.insert(2, n)
+                        n = 1
+                    if m == "C3k2":
+                        legacy = False
+                        if self.scale in ("m", "l", "x"):
+                            args[3:4] = [True]
+                    elif m == "A2C2f":
+                        legacy = False
+                        if self.scale in ("l", "x"):
+                            args.extend((True, 1.2))
+                    elif m == "C2fCIB":
+                        legacy = False
+                elif mod.channels == "head":
+                    args.extend([self.reg_max, self.end2end, c1])
+                    if m in ("Segment", "Segment26"):
+                        args[2] = make_divisible(min(args[2], self.max_channels) * self.width, 8)
+                    net.legacy = legacy
+                elif mod.channels == "concat":
+                    c2 = sum(c1)
+                elif mod.channels == "custom" and mod.out is not None:
+                    c2 = mod.out(c1, args)
+                kwargs = {"legacy_act": len(args) <= 3} if m == "SPPF" else {}
+                try:
+                    if n > 1:
+                        with net.module("Sequential", str(i), x) as seq:
+                            y = x
+                            for k in range(n):
+                                y = mod.write(net, str(k), y, *args, **kwargs)
+                            seq.out = y
+                        out = seq
+                    else:
+                        out = mod.write(net, str(i), x, *args, **kwargs)
+                except Unsupported as exc:
+                    raise SpecError(span, f"row {i} ({m}): {exc}") from None
+                except TypeError as exc:
+                    raise SpecError(span, f"row {i} ({m}): arguments {args[2:] if mod.channels != 'same' else args} "
+                                    f"do not fit {m}: {exc}") from None
+                outs.append(out)
+                if i == 0:
+                    ch = []
+                ch.append(c2 if isinstance(c2, int) else c1 if isinstance(c1, int) else 0)
+            model.out = outs[-1] if outs else INPUT
+        net.root.out = model
+        stem = os.path.basename(self.file).rsplit(".", 1)[0]
+        name = re.sub(r"(\d+)(.*)$", lambda mt: mt.group(1) + self.scale + mt.group(2), stem, count=1) \
+            if self.scale and not scale_of(stem) else stem
+        size = 224 if root == "ClassificationModel" else 640
+        where = f"scale {self.scale}: " if self.scale else ""
+        header = [f"# {os.path.basename(self.file)} read as a cnncalc spec (cnncalc.readers.ultralytics),",
+                  f"# {where}depth {self.depth}, width {self.width}"
+                  + (f", max_channels {self.max_channels}" if self.max_channels != float('inf') else "")
+                  + f"; nc {self.nc}" + ("; fused (BN folded into the convs)" if self.fused else ""),
+                  "# The layers are named as Ultralytics' model names its modules (model.2.m.0.cv1.conv)."]
+        return write(net.root, name=name, input_shape=(3, size, size), header=header,
+                     extra={"description": f"Ultralytics {name} ({root}{', fused' if self.fused else ''})",
+                            "family": "YOLO"})
+
+    def _value(self, a: Any, names: dict[str, Any]) -> Any:
+        """An argument as parse_model reads it: a name it knows (nc), a Python literal ('None',
+        '(3, 3)'), or the string itself ('nearest')."""
+        if isinstance(a, str):
+            if a in names:
+                return names[a]
+            try:
+                return ast.literal_eval(a)
+            except (ValueError, SyntaxError):
+                return a
+        return a
+
+    def _from(self, f: Any, i: int, outs: list[Any], ch: list[int], span: Span) -> tuple[Any, Any]:
+        """The input node(s) and channel count(s) of row i's `from`."""
+        def one(j: Any) -> tuple[Any, int]:
+            if not isinstance(j, int) or isinstance(j, bool):
+                raise SpecError(span, f"row {i}: `from` is -1, a row index or a list of them, found {j!r}")
+            k = j if j >= 0 else i + j
+            if i == 0 and j == -1:
+                return INPUT, ch[-1]
+            if not 0 <= k < i:
+                raise SpecError(span, f"row {i}: `from` {j} is not an earlier row")
+            return outs[k], ch[k]
+        if isinstance(f, list):
+            pairs = [one(j) for j in f]
+            return [p[0] for p in pairs], [p[1] for p in pairs]
+        return one(f)

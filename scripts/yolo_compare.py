@@ -1,0 +1,178 @@
+"""Compare cnncalc's reading of Ultralytics model YAMLs with Ultralytics' own models, row by row.
+
+Run where ultralytics and torch import (CI's second environment):
+    python scripts/yolo_compare.py yolov8n.yaml yolo11s-seg.yaml ...   # names or paths
+    python scripts/yolo_compare.py --all                                 # every shipped file, n and s
+    python scripts/yolo_compare.py --json out.json --all                 # the figures, for tests/data
+
+For each model: params (every parameter, as model.info() counts them) and FlopCounterMode's total
+at the model's input size (eval mode), per row (model.model[i]) params, FLOPs and output shape,
+and the model after fuse(). Prints the first rows that differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+
+def ultralytics_model(cfg: str, fused: bool = False):
+    """Ultralytics' model built from the file as its tasks module builds it, in eval mode."""
+    import ultralytics.nn.tasks as T
+
+    d = T.yaml_model_load(cfg)
+    task = T.guess_model_task(d)
+    cls = {"detect": T.DetectionModel, "segment": T.SegmentationModel, "pose": T.PoseModel, "obb": T.OBBModel,
+           "classify": T.ClassificationModel}[task]
+    model = cls(cfg, verbose=False).eval()
+    if fused:
+        model = model.fuse(verbose=False) if "verbose" in model.fuse.__code__.co_varnames else model.fuse()
+    return model, task
+
+
+def measure_ultralytics(cfg: str, size: int, fused: bool = False) -> dict[str, Any]:
+    """params, FlopCounterMode total, per-row params / flops / output shape, info() GFLOPs."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model, task = ultralytics_model(cfg, fused)
+    shapes: dict[int, list[int]] = {}
+
+    def hook(i):
+        def record(_m, _x, y):
+            t = y[0] if isinstance(y, (tuple, list)) else y
+            if isinstance(t, torch.Tensor):
+                shapes[i] = list(t.shape[1:])
+        return record
+
+    handles = [m.register_forward_hook(hook(i)) for i, m in enumerate(model.model)]
+    x = torch.zeros(1, 3, size, size)
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        model(x)
+    for h in handles:
+        h.remove()
+    counts = fc.get_flop_counts()
+    rows = []
+    for i, m in enumerate(model.model):
+        key = f"{type(model).__name__}.model.{i}" if f"{type(model).__name__}.model.{i}" in counts else f"model.{i}"
+        flops = sum(counts.get(key, {}).values())
+        rows.append({"params": sum(p.numel() for p in m.parameters()), "flops": int(flops), "shape": shapes.get(i)})
+    try:
+        from ultralytics.utils.torch_utils import get_flops
+
+        info = get_flops(model, 640)
+    except Exception:  # thop missing: info() says 0
+        info = 0.0
+    return {"task": task, "params": sum(p.numel() for p in model.parameters()),
+            "flops": int(fc.get_total_flops()), "info_gflops": info, "rows": rows}
+
+
+def measure_cnncalc(cfg: str, size: int, fused: bool = False) -> dict[str, Any]:
+    """The same figures from cnncalc's analysis of the file (no torch)."""
+    import cnncalc
+
+    args = {"fused": 1} if fused else {}
+    a = cnncalc.analyze(cfg, input=(3, size, size), args=args)
+    torch_counts = a.counted("torch")
+    rows: dict[int, dict[str, Any]] = {}
+    for r, f in zip(a.rows, torch_counts):
+        parts = r.node.name.split(".")
+        if len(parts) < 2 or parts[0] != "model" or not parts[1].isdigit():
+            continue
+        row = rows.setdefault(int(parts[1]), {"params": 0, "flops": 0, "shape": None})
+        row["params"] += r.cost.weights + r.cost.biases
+        row["flops"] += f
+        row["shape"] = list(r.output)
+    ul = None
+    try:
+        ul = sum(a.counted("ultralytics")) * 2 / 1e9 * (640 * 640) / (size * size)
+    except Exception:
+        pass
+    return {"params": a.totals.params, "flops": sum(torch_counts), "info_gflops": ul,
+            "rows": [rows.get(i) for i in range(max(rows) + 1)] if rows else []}
+
+
+def compare(cfg: str, fused: bool = False) -> tuple[bool, str, dict[str, Any]]:
+    theirs = measure_ultralytics(cfg, 640, fused)
+    size = 224 if theirs["task"] == "classify" else 640
+    if size != 640:
+        theirs = measure_ultralytics(cfg, size, fused)
+    try:
+        ours = measure_cnncalc(cfg, size, fused)
+    except Exception as exc:  # a reader error: report it
+        return False, f"{cfg}{' fused' if fused else ''}: cnncalc: {type(exc).__name__}: {exc}", {"ultralytics": theirs}
+    lines = []
+    ok = ours["params"] == theirs["params"] and ours["flops"] == theirs["flops"]
+    lines.append(f"{cfg}{' fused' if fused else ''} ({theirs['task']}, {size}): params {ours['params']:,} vs "
+                 f"{theirs['params']:,}; FlopCounterMode {ours['flops']:,} vs {theirs['flops']:,}"
+                 + ("" if ok else "   <-- DIFFERS"))
+    shown = 0
+    for i, t in enumerate(theirs["rows"]):
+        o = ours["rows"][i] if i < len(ours["rows"]) else None
+        same = o is not None and o["params"] == t["params"] and o["flops"] == t["flops"] and (
+            t["shape"] is None or o["shape"] == t["shape"])
+        if not same:
+            ok = False
+            if shown < 6:
+                lines.append(f"   row {i}: ours {o} vs ultralytics {t}")
+                shown += 1
+    return ok, "\n".join(lines), {"ultralytics": theirs, "cnncalc": ours}
+
+
+def every_file() -> list[str]:
+    from cnncalc.readers.ultralytics import installed_models
+
+    folder = installed_models()
+    found = []
+    for root, _dirs, files in os.walk(folder or ""):
+        for file in files:
+            if file.endswith(".yaml"):
+                found.append(os.path.join(root, file))
+    return sorted(found)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*")
+    parser.add_argument("--all", action="store_true")
+    parser.add_argument("--fused", action="store_true", help="also compare the fused models")
+    parser.add_argument("--json")
+    ns = parser.parse_args()
+    names = list(ns.models)
+    if ns.all:
+        import re
+
+        from cnncalc.readers.ultralytics import is_ultralytics
+
+        for path in every_file():
+            text = open(path).read()
+            if not is_ultralytics(text):
+                continue
+            stem = os.path.basename(path)[:-5]
+            if "scales:" in text:
+                names += [re.sub(r"(\d+)(.*)$", lambda m, s=s: m.group(1) + s + m.group(2), stem, count=1) + ".yaml"
+                          for s in "ns"]
+            else:
+                names.append(stem + ".yaml")
+    failed, record = 0, {}
+    for name in names:
+        for fused in ((False, True) if ns.fused else (False,)):
+            try:
+                ok, text, data = compare(name, fused)
+            except Exception as exc:
+                ok, text, data = False, f"{name}: ultralytics: {type(exc).__name__}: {exc}", {}
+            print(("ok   " if ok else "FAIL ") + text, flush=True)
+            failed += not ok
+            record[name + (" fused" if fused else "")] = {"ok": ok, **data}
+    if ns.json:
+        with open(ns.json, "w") as fh:
+            json.dump(record, fh, indent=1)
+    print(f"{len(record) - failed} of {len(record)} exact")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
