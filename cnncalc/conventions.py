@@ -38,6 +38,10 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
             "each parameter once per output position for conv, once per sample for other layers with parameters"),
     Profile("thop", "MACs", "thop.profile, thop 0.1.1.post2209072238",
             "multiply-adds of conv and linear, per-element counts for norms, average pooling and softmax"),
+    Profile("ultralytics", "FLOPs", "model.info() (ultralytics.utils.torch_utils.get_flops), ultralytics 8.4.190 "
+            "with ultralytics-thop 2.2.3",
+            "the GFLOPs model.info() prints: 2 x ultralytics-thop's count (thop's rules as Ultralytics' fork "
+            "revised them: nearest upsampling free, a transposed conv by its input, group norm counted)"),
 )}
 NAMES = tuple(PROFILES)
 

@@ -45,6 +45,7 @@ class Node(NamedTuple):
     scope: tuple[str, ...] = ()  # names of the block instances it sits in, outermost first
     train_only: bool = False  # runs only in training (an auxiliary head): its params count, nothing else
     shares: int = -1  # the node whose parameters it uses (weight sharing: `shares:`), or -1
+    eval_only: bool = False  # runs only in inference (a detector's decoding): no part of a training step
 
 
 class Graph:
@@ -148,6 +149,7 @@ class _Builder:
         self.templates: dict[tuple, _Template] = {}
         self.frames: list[list[Any]] = []
         self.training = 0  # > 0 while expanding a `train_only:` item
+        self.evaluating = 0  # > 0 while expanding an `eval_only:` item
         # how many times the item being expanded will be expanded in all (the product of the
         # enclosing repeats still to run, this one included): with the size of a first instance,
         # it foresees the layer count, so nested repeats stop at once instead of near the limit
@@ -192,7 +194,11 @@ class _Builder:
         if not self.training and any(self.graph.nodes[i].train_only for i in inputs):
             self.report(SpecError(span, f"'{name}' reads a layer that runs only in training",
                                   "a `train_only:` branch (an auxiliary head) feeds nothing that runs in eval"), name)
-        index = self.graph.add(Node(name, op, tuple(inputs), shape, span, scope.path, self.training > 0))
+        if not self.evaluating and any(self.graph.nodes[i].eval_only for i in inputs):
+            self.report(SpecError(span, f"'{name}' reads a layer that runs only in inference",
+                                  "what reads an `eval_only:` layer runs only in inference too: mark it so"), name)
+        index = self.graph.add(Node(name, op, tuple(inputs), shape, span, scope.path, self.training > 0,
+                                    eval_only=self.evaluating > 0))
         scope.names[local] = index
         self.by_name[name] = index
         return index
@@ -270,6 +276,12 @@ class _Builder:
         return repeat, name, sources
 
     def layer(self, item: LayerItem, scope: _Scope, cur: int) -> int:
+        if item.eval_only:  # on the main path, but no part of a training step
+            self.evaluating += 1
+            try:
+                return self._layer(item, scope, cur)
+            finally:
+                self.evaluating -= 1
         if item.train_only:  # a side branch: built and named, but the next item reads `cur` again
             self.training += 1
             try:
@@ -395,7 +407,7 @@ class _Builder:
         if missing or failed:  # expanding it would only repeat the error in its layers
             return src
         key = (_template_key(block.name, env, self.graph.nodes[src].shape)
-               if not self.errors and not self.training else None)  # train-only instances: expanded each time
+               if not self.errors and not self.training and not self.evaluating else None)  # expanded each time
         template = self.templates.get(key) if key is not None else None
         if template is not None and not any(f"{where}.{t.name}" in self.by_name for t in template.nodes):
             out = self.replay(template, scope, where, src)
@@ -428,7 +440,7 @@ class _Builder:
             inputs = tuple(src if i < 0 else start + i for i in t.inputs)
             index = self.graph.add(Node(name, t.op, inputs, t.shape, t.span,
                                         (*path, *(where + rel for rel in t.scope)), t.train_only,
-                                        start + t.shares if t.shares >= 0 else -1))
+                                        start + t.shares if t.shares >= 0 else -1, t.eval_only))
             self.by_name[name] = index
         return src if template.out < 0 else start + template.out
 
@@ -491,6 +503,7 @@ class _TemplateNode(NamedTuple):
     scope: tuple[str, ...]  # the node's block scopes, each relative to the instance's name
     train_only: bool
     shares: int = -1  # the template node whose parameters it uses, by position
+    eval_only: bool = False
 
 
 class _Template(NamedTuple):
@@ -503,7 +516,7 @@ def _record(nodes: list[Node], start: int, where: str, src: int, out: int, depth
     cut = len(where) + 1
     kept = tuple(_TemplateNode(n.name[cut:], n.op, tuple(-1 if i == src else i - start for i in n.inputs),
                                n.shape, n.span, tuple(p[len(where):] for p in n.scope[depth:]), n.train_only,
-                               n.shares - start if n.shares >= 0 else -1)
+                               n.shares - start if n.shares >= 0 else -1, n.eval_only)
                  for n in nodes[start:])
     return _Template(kept, -1 if out == src else out - start)
 

@@ -125,8 +125,8 @@ def _ultralytics(arg: str, limits: Limits) -> Source | None:
     that reads as one when ultralytics is not installed is an error that says what to install."""
     from cnncalc.readers import ultralytics as yolo
 
-    if not (arg.endswith((".yaml", ".yml")) or yolo.looks_like_yolo(arg)):
-        return None
+    if len(arg) > 255 or not (arg.endswith((".yaml", ".yml")) or yolo.looks_like_yolo(arg)):
+        return None  # (a file name is at most 255 bytes: the name rules' regexes stay short)
     path = yolo.locate(arg)
     if path is not None:
         return Source(_read(path, limits), path, scale=yolo.scale_of(arg) or None)

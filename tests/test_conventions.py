@@ -185,7 +185,8 @@ def test_layer_count_per_profile(shape, layers, expected):
 def test_every_op_has_a_rule_in_every_profile():
     # each op declares (itself or through its family base class) what every tool counts for it
     for name, cls in REGISTRY.items():
-        missing = [p for p in PROFILES if p not in cls.counts]
+        # (ultralytics is thop's fork: an op without a rule of its own follows its thop rule)
+        missing = [p for p in PROFILES if p not in cls.counts and not (p == "ultralytics" and "thop" in cls.counts)]
         assert not missing, f"op {name} has no counting rule for {missing}"
 
 

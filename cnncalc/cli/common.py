@@ -139,6 +139,9 @@ def parse_sets(items: tuple[str, ...]) -> dict[str, Any]:
     from cnncalc.spec.load import parse_yaml
 
     out: dict[str, Any] = {}
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.meta.get("cnncalc.fused"):  # --fused: an Ultralytics model after fuse()
+        out["fused"] = 1
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
@@ -177,7 +180,7 @@ def parse_limits(items: tuple[str, ...]) -> Limits:
 # (choices are literal so that building a command imports nothing; tests keep them equal to
 # cnncalc.dtypes.NAMES, cnncalc.conventions.NAMES and engine.OPTIMIZER_STATES)
 DTYPE_CHOICES = ("float32", "float16", "bfloat16", "float64", "int8", "uint8")
-CONVENTIONS = ("lecture", "torch", "fvcore", "ptflops", "torchinfo", "thop")
+CONVENTIONS = ("lecture", "torch", "fvcore", "ptflops", "torchinfo", "thop", "ultralytics")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adagrad", "adam", "adamw")
 
 limit_option = click.option("--limit", "limits", multiple=True, metavar="NAME=N",
@@ -200,7 +203,8 @@ params_option = click.option("--params", "params_mode", type=click.Choice(["all"
                              help="Count weights + biases, or weights only (CS231n VGG, EECS 498 FC rows).")
 convention_option = click.option("--convention", type=click.Choice(CONVENTIONS), default=None,
                                  help="Count the flop column as that tool does: lecture (multiply-adds, the "
-                                      "default), torch (FlopCounterMode), fvcore, ptflops, torchinfo, thop.")
+                                      "default), torch (FlopCounterMode), fvcore, ptflops, torchinfo, thop, "
+                                      "ultralytics (model.info()'s GFLOPs).")
 flops_option = click.option("--flops", "flops_mode", type=click.Choice(["macs", "flops"]), default=None,
                             help="flops: the same as --convention torch (FlopCounterMode's FLOPs: 2 per "
                                  "multiply-add of conv, linear and matmul, nothing else).")
@@ -233,9 +237,19 @@ def _apply(func: Callable[..., Any], options: list[Callable[..., Any]]) -> Calla
     return func
 
 
+def _fused(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta["cnncalc.fused"] = True
+
+
+fused_option = click.option("--fused", is_flag=True, expose_value=False, callback=_fused,
+                            help="An Ultralytics model YAML as after model.fuse(): batch norm folded into the "
+                                 "convs, RepConv merged (the same as --set fused=1).")
+
+
 def spec_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """What every command that reads one spec takes: --input, --layout, --set, --limit."""
-    return _apply(func, [input_option, layout_option, set_option, limit_option, traceback_option])
+    """What every command that reads one spec takes: --input, --layout, --set, --fused, --limit."""
+    return _apply(func, [input_option, layout_option, set_option, fused_option, limit_option, traceback_option])
 
 
 def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:

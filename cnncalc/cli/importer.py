@@ -7,7 +7,7 @@ import sys
 import click
 
 from cnncalc.cli.common import handle_errors, layout_option, parse_input, parse_sets, traceback_option
-from cnncalc.errors import safe_text
+from cnncalc.errors import UsageError, safe_text
 
 
 @click.command(name="import")
@@ -44,6 +44,8 @@ def importer(target: str, input_shape: str | None, layout: str | None, kws: tupl
         from cnncalc.output import check_writable
 
         check_writable(output)  # before the import: a folder, a device or a missing folder is refused
+    if _ultralytics_file(target, kwargs, output, shape):
+        return
     imported = import_target(target, None if shape is None else tuple(shape), kwargs, opaque=opaque)
     problems: list[str] = []
     if not no_check:
@@ -77,3 +79,35 @@ def importer(target: str, input_shape: str | None, layout: str | None, kws: tupl
     say(f"✓ {target} on {shape_text}: params {imported.params:,}, FlopCounterMode FLOPs {imported.flops:,} and "
         f"output shape{'s' if len(imported.output_shapes) > 1 else ''} equal to the model's"
         + (f"; written to {output}" if output else ""))
+
+
+def _ultralytics_file(target: str, kwargs: dict, output: str | None, shape: list[int] | None) -> bool:
+    """An Ultralytics model YAML (yolov8n.yaml, a path, a name in the installed ultralytics)
+    written as the cnncalc spec it reads as, with no torch: True when TARGET was one. --kw
+    scale=s, nc=N and fused=1 choose what is read (docs/yolo.md)."""
+    from cnncalc import api
+    from cnncalc.readers import ultralytics as yolo
+    from cnncalc.sources import find
+
+    if not (target.endswith((".yaml", ".yml")) or (yolo.looks_like_yolo(target) and ":" not in target)):
+        return False
+    source = find(target)
+    if not yolo.is_ultralytics(source.text):
+        raise UsageError(None, f"'{target}' is a cnncalc spec already, not an Ultralytics model YAML or a "
+                         "PyTorch model", "use it as it is: cnncalc table " + target)
+    spec = yolo.as_spec(source, kwargs)
+    if kwargs:
+        raise UsageError(None, f"an Ultralytics model YAML takes --kw scale=, nc= and fused=, not "
+                         f"{', '.join(map(str, kwargs))}")
+    analysis = api.analyze(spec, input=shape)
+    if output:
+        from cnncalc.output import write_text
+
+        write_text(output, spec.text)
+    else:
+        click.echo(safe_text(spec.text), nl=False)
+    click.echo(safe_text(f"✓ {target}: read as a cnncalc spec ({analysis.totals.params:,} params, "
+                         f"{sum(analysis.counted('torch')):,} FlopCounterMode FLOPs at "
+                         f"{'x'.join(map(str, analysis.graph.input_shape))})"
+                         + (f"; written to {output}" if output else "")), err=True)
+    return True

@@ -126,7 +126,8 @@ class _Graph:
         self.rows = rows = analysis.rows
         self.width = width = element_bytes(analysis, amp, device)
         self.tensor = [width[i] * numel(node.shape) for i, node in enumerate(nodes)]
-        self.runs = [training or not row.node.train_only for row in rows]
+        # an auxiliary head runs only in training, a detector's decoding only in inference
+        self.runs = [not row.node.eval_only if training else not row.node.train_only for row in rows]
         self.plan = saved_plan(analysis, device, amp, training=training, attention=attention) if training else None
         self.owner = list(range(len(nodes)))
         for i, node in enumerate(nodes[1:], start=1):
@@ -138,7 +139,8 @@ class _Graph:
             if self.runs[r]:
                 for j in row.node.inputs:
                     readers[j] += 1
-        self.outputs = set(analysis.graph.output_nodes)
+        runs_node = {row.index: run for row, run in zip(rows, self.runs)}
+        self.outputs = {o for o in analysis.graph.output_nodes if runs_node.get(o, True)}
         if training:
             self.outputs |= {row.index for row in rows if row.node.train_only and not readers[row.index]}
         self.last_read = list(range(len(nodes)))  # by storage: the last node that reads it
@@ -263,6 +265,8 @@ def training_walk(analysis: Analysis, optimizer: str = "sgd", device: str = "cpu
 
     def forward(first: int, end: int, saving: bool, phase: str) -> None:
         for r in range(first, end):
+            if not g.runs[r]:  # a detector's decoding: not part of a training step
+                continue
             i = rows[r].index
             if owner[i] == i:
                 live.add(_TMP, 0, size[i])

@@ -118,7 +118,7 @@ def saved_plan(analysis: Analysis, device: str, amp: str | None, training: bool 
         node = row.node
         items: list[SavedItem] = []
         out.append(items)
-        if node.train_only and not training:
+        if (node.train_only and not training) or (node.eval_only and training):
             continue
         op, act = node.op, width[row.index]
         rule = _autocast_rule(op, device, row.inputs[0] if row.inputs else ()) if amp else ""

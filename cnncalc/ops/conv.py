@@ -314,7 +314,7 @@ class ConvTranspose(_Window):
         # thop calculate_conv2d_flops(input_size=x, output_size=y, transposed=True): prod(y) *
         # (in_c // groups) * prod(kernel): by output positions
         thop=_thop_transposed,
-    )
+    ) | {"ultralytics": lambda f: f.cost.macs}  # ultralytics-thop count_convtNd: the input's positions x weight
     samples = ({"out": 4, "kernel": 4, "stride": 2, "pad": 1},
                {"out": 6, "kernel": 3, "stride": 2, "pad": 1, "output_pad": 1, "groups": 3},
                {"out": 2, "kernel": [2, 3], "dilation": [1, 2], "bias": False},

@@ -186,7 +186,7 @@ class MatMul(OpDef):
         ptflops=macs,  # pytorch_ops.py _matmul_tensor_flops_hook: prod(input.shape) * other.shape[-1]
         torchinfo=zero,  # no module, no parameters
         thop=zero,  # not a module
-    )
+    ) | {"ultralytics": macs}  # ultralytics-thop's TorchFunctionMode: numel(y) x the contracted axis
     samples = ({"transpose": True},)
     sample_inputs = ((4, 6, 8), (4, 5, 8))  # heads x n x k and heads x m x k (transposed)
 

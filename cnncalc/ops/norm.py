@@ -205,7 +205,7 @@ class GroupNorm(OpDef):
         ptflops=lambda f: _affine_elems(f, 2, 1),
         torchinfo=lambda f: f.params,  # gamma + beta, once per sample
         thop=zero,  # no rule for nn.GroupNorm (measured: 0)
-    )
+    ) | {"ultralytics": lambda f: _affine_elems(f, 4, 2)}  # ultralytics-thop: count_normalization
     samples: ClassVar[tuple[Any, ...]] = ({"groups": 3}, {"groups": 2, "affine": False}, ({"groups": 4}, [(8, 10)]),
                ({"groups": 1}, [(4, 3, 5, 5)]))
     sample_inputs = ((6, 5, 7),)

@@ -153,13 +153,25 @@ class MaxPool(_Pool):
         return (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)[len(x) - 2](**self.torch_args(x))
 
 
+def _window_reads(f: Any) -> int:
+    """ultralytics-thop's count_avgpool: the input positions each window covers (padding counted
+    when count_include_pad, a window clipped to the padded or the plain input), per channel."""
+    op, x, y = f.op, f.xs[0], f.y
+    total = x[0]
+    for size, out, k, s, p in zip(x[1:], y[1:], op.axes("kernel", x), op.axes("stride", x), op.axes("pad", x)):
+        lower, upper = (-p, size + p) if op.count_include_pad else (0, size)
+        total *= sum(max(min(i * s - p + k, upper) - max(i * s - p, lower), 0) for i in range(out))
+    return total
+
+
 @register("avgpool")
 class AvgPool(_Pool):
     """Average pooling: the mean of each window, padding counted unless count_include_pad is false."""
     doc_row = DocRow("conv", "as maxpool, plus `count_include_pad` (true)", "`C × H' × W'`", "0", "`C·H'·W'·kh·kw`")
 
     count_include_pad: bool = arg("bool", True, doc="divide by the full window, padding included")
-    counts = {"thop": by_call(lambda f: f.out_elems, zero)}  # thop count_avgpool: numel(output)
+    counts = {"thop": by_call(lambda f: f.out_elems, zero),  # thop count_avgpool: numel(output)
+              "ultralytics": by_call(lambda f: _window_reads(f) + f.out_elems, zero)}
     samples = ({"kernel": 2}, {"kernel": 3, "stride": 1, "pad": 1, "count_include_pad": False},
                {"kernel": 3, "stride": 2, "ceil_mode": True}, {"kernel": 2, "call": "function"},
                ({"kernel": 2}, [(4, 9)]), ({"kernel": [2, 2, 2], "ceil_mode": True}, [(3, 5, 6, 6)]))

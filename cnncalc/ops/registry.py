@@ -305,7 +305,11 @@ class OpDef:
         raise NotImplementedError
 
     def counted(self, profile: str, xs: tuple[Shape, ...], y: Shape, cost: Cost) -> int:
-        """What the profile's tool reports for one sample of this layer."""
+        """What the profile's tool reports for one sample of this layer. `ultralytics` is
+        Ultralytics' fork of thop, doubled as model.info() doubles it: an op's `ultralytics` rule
+        where the fork changed thop's (counted in the fork's units), else its `thop` rule."""
+        if profile == "ultralytics":
+            return 2 * self.counts.get("ultralytics", self.counts["thop"])(Layer(self, xs, y, cost))
         return self.counts[profile](Layer(self, xs, y, cost))
 
     def cost(self, xs: list[Shape], y: Shape) -> Cost:

@@ -40,6 +40,9 @@ TAPS = {"nearest": 1, "linear": 2, "bilinear": 2, "bicubic": 4, "trilinear": 2}
 _THOP = {"nearest": 1, "linear": 5, "bilinear": 11, "bicubic": 224 + 35, "trilinear": 0}
 
 
+_ULTRALYTICS = {"nearest": 0, "linear": 5, "bilinear": 11, "bicubic": 259, "trilinear": 31}
+
+
 def _thop(f: Layer) -> int:
     op: Any = f.op
     return _THOP[op.mode] * f.out_elems
@@ -91,7 +94,11 @@ class Upsample(OpDef):
         # thop count_upsample (nn.Upsample only): output numel x 1 (nearest), 5 (linear), 11
         # (bilinear), 224 + 35 (bicubic); trilinear "is not implemented yet, take it a zero op"
         thop=by_call(lambda f: _thop(f), zero),
-    )
+    ) | {
+        # ultralytics-thop's count_upsample: 0 per output element for nearest, 5 linear, 11 bilinear,
+        # 259 bicubic, 31 trilinear (nn.Upsample only)
+        "ultralytics": by_call(lambda f: _ULTRALYTICS[f.op.mode] * f.out_elems, zero),  # type: ignore[attr-defined]
+    }
     samples: ClassVar[tuple[Any, ...]] = (
         {"scale": 2}, {"scale": 2, "mode": "bilinear"}, {"scale": [2, 3], "mode": "bilinear", "align_corners": True},
         {"size": [5, 7], "mode": "bicubic"}, {"scale": 0.5}, {"scale": 1.5, "mode": "bilinear", "call": "function"},

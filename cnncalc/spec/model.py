@@ -13,7 +13,7 @@ from cnncalc.errors import MAX_ERRORS, Span, SpecError, SpecErrors
 from cnncalc.spec.expr import did_you_mean
 from cnncalc.spec.load import LList, LMap
 
-RESERVED = ("name", "repeat", "first", "inputs", "train_only", "shares")  # keys of a layer item that are not op args
+RESERVED = ("name", "repeat", "first", "inputs", "train_only", "eval_only", "shares")  # keys of a layer item that are not op args
 SHORTCUTS = ("identity", "projection")
 
 
@@ -29,6 +29,7 @@ class LayerItem(NamedTuple):
     inputs: LList | None = None  # explicit input names (a DAG edge); default: the previous layer
     train_only: Any = False  # runs only in training (an auxiliary head): params counted, no eval work
     shares: Any = None  # the name of an earlier layer whose parameters this one uses (weight sharing)
+    eval_only: Any = False  # runs only in inference (a detector's decoding): counted, not in training memory
 
 
 class ResidualItem(NamedTuple):
@@ -323,11 +324,16 @@ def _item(value: Any, span: Span, errs: list[SpecError]) -> Item:
     train_only = args.get("train_only", False)
     if not isinstance(train_only, bool):
         raise SpecError(args.at("train_only"), f"`train_only:` must be true or false, found {_kind(train_only)}")
+    eval_only = args.get("eval_only", False)
+    if not isinstance(eval_only, bool):
+        raise SpecError(args.at("eval_only"), f"`eval_only:` must be true or false, found {_kind(eval_only)}")
+    if train_only and eval_only:
+        raise SpecError(args.at("eval_only"), "an item cannot be both `train_only:` and `eval_only:`")
     shares = args.get("shares")
     if shares is not None and not isinstance(shares, str):
         raise SpecError(args.at("shares"), f"`shares:` names the layer whose parameters this one uses, found {_kind(shares)}")
     return LayerItem(kind, plain, span, name=args.get("name"), repeat=args.get("repeat", 1),
-                     first=first, inputs=inputs, train_only=train_only, shares=shares)
+                     first=first, inputs=inputs, train_only=train_only, shares=shares, eval_only=eval_only)
 
 
 def _name(m: LMap) -> str | None:

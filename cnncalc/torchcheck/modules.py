@@ -319,3 +319,38 @@ class TopkBoxes(nn.Module):
             return t.gather(1, index[..., None].expand(-1, -1, t.shape[-1]))
 
         return torch.cat([pick(boxes), conf[..., None], label[..., None], pick(extra)], dim=-1)
+
+
+class KptDecode(nn.Module):
+    """A pose head's keypoint decode on (B, C, A): x and y of each keypoint moved to anchor points
+    0.5, 1.5, ... (the same for both axes: the values do not change a count), times a stride of
+    8; with dims 3 the visibility through a sigmoid."""
+
+    def __init__(self, dims: int = 3, scale: int = 2) -> None:
+        super().__init__()
+        self.dims, self.scale = dims, scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        anchors = torch.arange(x.shape[-1], dtype=x.dtype, device=x.device) + 0.5
+        y = x.clone()
+        if self.dims == 3:
+            y[:, 2::3] = y[:, 2::3].sigmoid()
+        for axis in (0, 1):
+            if self.scale == 2:
+                y[:, axis::self.dims] = (y[:, axis::self.dims] * 2.0 + (anchors - 0.5)) * 8.0
+            else:
+                y[:, axis::self.dims] = (y[:, axis::self.dims] + anchors) * 8.0
+        return y
+
+
+class RboxDecode(nn.Module):
+    """An oriented-box decode on (B, 4, A) distances and (B, 1, A) angles: (B, 4, A) rotated
+    boxes (centre, size) around anchor points 0.5, 1.5, ..., times a stride of 8."""
+
+    def forward(self, x: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+        anchors = (torch.arange(x.shape[-1], dtype=x.dtype, device=x.device) + 0.5).expand(1, 2, -1)
+        lt, rb = x.chunk(2, 1)
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        dx, dy = ((rb - lt) / 2).chunk(2, 1)
+        centre = torch.cat([dx * cos - dy * sin, dx * sin + dy * cos], 1) + anchors
+        return torch.cat([centre, lt + rb], 1) * 8.0

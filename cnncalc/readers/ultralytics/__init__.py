@@ -27,8 +27,9 @@ from typing import Any
 
 from cnncalc.errors import Limits, Span, SpecError, UsageError
 from cnncalc.readers.emit import INPUT, write
-from cnncalc.readers.ultralytics import nn_block, nn_conv, nn_head  # noqa: F401  (registers the modules)
+from cnncalc.readers.ultralytics import nn_attn, nn_block, nn_conv, nn_csp, nn_head  # noqa: F401  (registers)
 from cnncalc.readers.ultralytics.build import MODULES, Net, Unsupported, make_divisible
+from cnncalc.spec.load import LMap
 
 _TOP = re.compile(r"^(backbone|head|layers)[ \t]*:", re.M)
 
@@ -166,19 +167,22 @@ class _Reader:
             if not (isinstance(entry, list) and len(entry) == 3):
                 raise self.error("scales", f"scale '{self.scale}' is [depth, width, max_channels]")
             self.depth, self.width, self.max_channels = entry
-        elif scale:
+        elif scale and scale != scale_of(file):  # yolov9s.yaml: its own name's letter, no scale asked for
             raise UsageError(None, f"{os.path.basename(file)} has no `scales:`; it is read as written",
                              "leave scale out")
         self.reg_max = data.get("reg_max", 16)
         self.end2end = bool(data.get("end2end", False))
         self.kpt_shape = data.get("kpt_shape", [17, 3])
-        self.act, self.act_args = "silu", {}
+        self.act, self.act_args = "silu", dict[str, Any]()
         if data.get("activation"):
             self.act, self.act_args = self._activation(data["activation"])
 
+    def at(self, key: str) -> Span:
+        """Where the file says `key` (its mapping's span when the key is absent)."""
+        return self.data.at(key) if isinstance(self.data, LMap) else Span(self.file, 1, 1)
+
     def error(self, key: str, message: str, hint: str = "") -> SpecError:
-        span = self.data.at(key) if hasattr(self.data, "at") else Span(self.file, 1, 1)
-        return SpecError(span, message, hint)
+        return SpecError(self.at(key), message, hint)
 
     def _activation(self, text: Any) -> tuple[str, dict]:
         found = re.fullmatch(r"\s*(?:torch\.)?(?:nn\.)?(\w+)\((.*)\)\s*", str(text))
@@ -192,12 +196,12 @@ class _Reader:
         return op, args
 
     def _rows(self) -> list[tuple[Any, Span]]:
-        rows = []
+        rows: list[tuple[Any, Span]] = []
         for part in ("backbone", "head"):
             value = self.data.get(part)
             if not isinstance(value, list):
                 raise self.error(part, f"`{part}:` is a list of [from, repeats, module, args] rows")
-            spans = getattr(value, "item_spans", [self.data.at(part)] * len(value))
+            spans = getattr(value, "item_spans", [self.at(part)] * len(value))
             rows.extend(zip(value, spans))
         return rows
 
@@ -284,7 +288,8 @@ class _Reader:
                   + (f", max_channels {self.max_channels}" if self.max_channels != float('inf') else "")
                   + f"; nc {self.nc}" + ("; fused (BN folded into the convs)" if self.fused else ""),
                   "# The layers are named as Ultralytics' model names its modules (model.2.m.0.cv1.conv)."]
-        return write(net.root, name=name, input_shape=(3, size, size), header=header,
+        outputs = [net.root.out, *net.returns] if net.returns else None
+        return write(net.root, name=name, input_shape=(3, size, size), header=header, outputs=outputs,
                      extra={"description": f"Ultralytics {name} ({root}{', fused' if self.fused else ''})",
                             "family": "YOLO"})
 

@@ -72,6 +72,10 @@ class Net:
         self.act_args = act_args or {}
         self.legacy = legacy  # Detect's legacy head (v3/v5/v8/v9 files)
         self.end2end = end2end
+        self.inference = False  # while True, ops are written `eval_only: true` (a head's decoding)
+        # what a head returns besides its answer (Detect in eval returns (y, preds): its raw box and
+        # class maps, which are the loss's inputs in training): the spec's other `outputs:`
+        self.returns: list[Layer] = []
 
     @property
     def here(self) -> Instance:
@@ -96,9 +100,21 @@ class Net:
         inputs = list(x) if isinstance(x, list) else [x]
         args = args if args is not None else kw
         keys = args if isinstance(args, Keys) else Keys(args, {})
+        if self.inference:
+            keys["eval_only"] = True
         layer = Layer(op=op, args=keys, name=str(name), inputs=inputs, parent=self.here)
         self.here.items.append(layer)
         return layer
+
+    @contextmanager
+    def inference_only(self) -> Iterator[None]:
+        """What a head runs only in eval mode (DFL, the decode, the probabilities, top-k): in
+        training the head returns its raw maps to the loss instead."""
+        self.inference = True
+        try:
+            yield
+        finally:
+            self.inference = False
 
     # -- the pieces every module uses ------------------------------------------------------
 
