@@ -126,9 +126,9 @@ def load(spec: SpecLike, *, input: Sequence[int] | None = None, args: Mapping[st
     source = resolve(spec, bounds, shape)
     args = dict(args or {})
     if "backbone" in source.text:  # cheap test first: an Ultralytics model file (docs/yolo.md)?
-        from cnncalc.readers.ultralytics import as_spec
+        from cnncalc.sources import ultralytics_spec
 
-        source = as_spec(source, args, bounds)  # takes its scale, nc and fused out of args
+        source = ultralytics_spec(source, args, bounds)  # takes its scale, nc and fused out of args
     # (the command line runs without the cyclic garbage collector, cli/__init__.py's main; a
     # library call leaves that process-wide switch to its caller)
     try:

@@ -418,6 +418,7 @@ class _Builder:
         inner = scope.child(local, env)
         inner.src = src
         start = len(self.graph.nodes)
+        named = len(self.outputs_of)
         frame = [start, True, src]
         self.frames.append(frame)
         try:
@@ -426,7 +427,11 @@ class _Builder:
             self.active.pop()
             self.frames.pop()
         if key is not None and frame[1] and not self.errors:
-            self.templates[key] = _record(self.graph.nodes, start, where, src, out, len(scope.path))
+            # the outputs of the instance's own nested instances and repeats (`inputs: [m.0]`), kept
+            # with the template so that a replayed instance can be named the same way
+            inner_outputs = [(name[len(where) + 1:], node) for name, node in list(self.outputs_of.items())[named:]
+                             if name.startswith(where + ".")]
+            self.templates[key] = _record(self.graph.nodes, start, where, src, out, len(scope.path), inner_outputs)
         scope.names[local] = out
         self.outputs_of.setdefault(where, out)
         return out
@@ -442,6 +447,8 @@ class _Builder:
                                         (*path, *(where + rel for rel in t.scope)), t.train_only,
                                         start + t.shares if t.shares >= 0 else -1, t.eval_only))
             self.by_name[name] = index
+        for rel, pos in template.outputs:
+            self.outputs_of.setdefault(f"{where}.{rel}", src if pos < 0 else start + pos)
         return src if template.out < 0 else start + template.out
 
     def residual(self, item: ResidualItem, scope: _Scope, cur: int) -> int:
@@ -509,16 +516,19 @@ class _TemplateNode(NamedTuple):
 class _Template(NamedTuple):
     nodes: tuple[_TemplateNode, ...]
     out: int  # the instance's output by position, or -1: its input (an empty block)
+    outputs: tuple[tuple[str, int], ...] = ()  # nested instances' and repeats' outputs: (relative name, position)
 
 
-def _record(nodes: list[Node], start: int, where: str, src: int, out: int, depth: int) -> _Template:
+def _record(nodes: list[Node], start: int, where: str, src: int, out: int, depth: int,
+            inner_outputs: Sequence[tuple[str, int]] = ()) -> _Template:
     """The expansion nodes[start:] of the instance `where` on input `src`, made relative."""
     cut = len(where) + 1
     kept = tuple(_TemplateNode(n.name[cut:], n.op, tuple(-1 if i == src else i - start for i in n.inputs),
                                n.shape, n.span, tuple(p[len(where):] for p in n.scope[depth:]), n.train_only,
                                n.shares - start if n.shares >= 0 else -1, n.eval_only)
                  for n in nodes[start:])
-    return _Template(kept, -1 if out == src else out - start)
+    outputs = tuple((rel, -1 if node == src else node - start) for rel, node in inner_outputs)
+    return _Template(kept, -1 if out == src else out - start, outputs)
 
 
 def _template_key(block: str, env: Mapping[str, Any], shape: Shape) -> tuple | None:

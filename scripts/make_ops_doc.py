@@ -24,7 +24,7 @@ PAGE = ROOT / "docs" / "ops.md"
 BLOCK = re.compile(r"(<!-- ops table: (\w+) \(scripts/make_ops_doc.py\) -->\n)(.*?)(<!-- end of ops table -->)", re.S)
 # the family modules in the page's reading order; a module not listed comes last, in import order
 FAMILIES = ("conv", "pool", "norm", "resample", "linear", "attention", "activation", "reshape", "reduce", "merge",
-            "window", "maxvit", "mvit", "opaque")
+            "window", "maxvit", "mvit", "detect", "opaque")
 HEAD = "| type (aliases) | keys (default) | output | params | macs |\n| --- | --- | --- | --- | --- |\n"
 
 

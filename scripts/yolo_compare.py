@@ -33,7 +33,11 @@ def ultralytics_model(cfg: str, fused: bool = False):
     return model, task
 
 
-def measure_ultralytics(cfg: str, size: int, fused: bool = False) -> dict[str, Any]:
+def _hw(size: Any) -> tuple[int, int]:
+    return (size, size) if isinstance(size, int) else tuple(size)  # type: ignore[return-value]
+
+
+def measure_ultralytics(cfg: str, size: Any, fused: bool = False) -> dict[str, Any]:
     """params, FlopCounterMode total, per-row params / flops / output shape, info() GFLOPs."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
@@ -49,7 +53,7 @@ def measure_ultralytics(cfg: str, size: int, fused: bool = False) -> dict[str, A
         return record
 
     handles = [m.register_forward_hook(hook(i)) for i, m in enumerate(model.model)]
-    x = torch.zeros(1, 3, size, size)
+    x = torch.zeros(1, 3, *_hw(size))
     with torch.no_grad(), FlopCounterMode(display=False) as fc:
         model(x)
     for h in handles:
@@ -70,12 +74,12 @@ def measure_ultralytics(cfg: str, size: int, fused: bool = False) -> dict[str, A
             "flops": int(fc.get_total_flops()), "info_gflops": info, "rows": rows}
 
 
-def measure_cnncalc(cfg: str, size: int, fused: bool = False) -> dict[str, Any]:
+def measure_cnncalc(cfg: str, size: Any, fused: bool = False) -> dict[str, Any]:
     """The same figures from cnncalc's analysis of the file (no torch)."""
     import cnncalc
 
     args = {"fused": 1} if fused else {}
-    a = cnncalc.analyze(cfg, input=(3, size, size), args=args)
+    a = cnncalc.analyze(cfg, input=(3, *_hw(size)), args=args)
     torch_counts = a.counted("torch")
     rows: dict[int, dict[str, Any]] = {}
     for r, f in zip(a.rows, torch_counts):
@@ -88,25 +92,29 @@ def measure_cnncalc(cfg: str, size: int, fused: bool = False) -> dict[str, Any]:
         row["shape"] = list(r.output)
     ul = None
     try:
-        ul = sum(a.counted("ultralytics")) * 2 / 1e9 * (640 * 640) / (size * size)
+        h, w = _hw(size)
+        ul = sum(a.counted("ultralytics")) / 1e9 * (640 * 640) / (h * w)
     except Exception:
         pass
     return {"params": a.totals.params, "flops": sum(torch_counts), "info_gflops": ul,
             "rows": [rows.get(i) for i in range(max(rows) + 1)] if rows else []}
 
 
-def compare(cfg: str, fused: bool = False) -> tuple[bool, str, dict[str, Any]]:
-    theirs = measure_ultralytics(cfg, 640, fused)
-    size = 224 if theirs["task"] == "classify" else 640
-    if size != 640:
+def compare(cfg: str, fused: bool = False, size: Any = None) -> tuple[bool, str, dict[str, Any]]:
+    """(exact?, what to print, both sides' figures) for one model file at `size` (an int, an
+    (h, w) pair, or None: 640, 224 for a classifier)."""
+    theirs = measure_ultralytics(cfg, size or 640, fused)
+    if size is None and theirs["task"] == "classify":
+        size = 224
         theirs = measure_ultralytics(cfg, size, fused)
+    size = size or 640
     try:
         ours = measure_cnncalc(cfg, size, fused)
     except Exception as exc:  # a reader error: report it
         return False, f"{cfg}{' fused' if fused else ''}: cnncalc: {type(exc).__name__}: {exc}", {"ultralytics": theirs}
     lines = []
     ok = ours["params"] == theirs["params"] and ours["flops"] == theirs["flops"]
-    lines.append(f"{cfg}{' fused' if fused else ''} ({theirs['task']}, {size}): params {ours['params']:,} vs "
+    lines.append(f"{cfg}{' fused' if fused else ''} ({theirs['task']}, {'x'.join(map(str, _hw(size)))}): params {ours['params']:,} vs "
                  f"{theirs['params']:,}; FlopCounterMode {ours['flops']:,} vs {theirs['flops']:,}"
                  + ("" if ok else "   <-- DIFFERS"))
     shown = 0
@@ -119,7 +127,7 @@ def compare(cfg: str, fused: bool = False) -> tuple[bool, str, dict[str, Any]]:
             if shown < 6:
                 lines.append(f"   row {i}: ours {o} vs ultralytics {t}")
                 shown += 1
-    return ok, "\n".join(lines), {"ultralytics": theirs, "cnncalc": ours}
+    return ok, "\n".join(lines), {"size": size, "ultralytics": theirs, "cnncalc": ours}
 
 
 def every_file() -> list[str]:
@@ -166,10 +174,20 @@ def main() -> int:
                 ok, text, data = False, f"{name}: ultralytics: {type(exc).__name__}: {exc}", {}
             print(("ok   " if ok else "FAIL ") + text, flush=True)
             failed += not ok
-            record[name + (" fused" if fused else "")] = {"ok": ok, **data}
+            if data.get("ultralytics"):
+                theirs = data["ultralytics"]
+                record[name.removesuffix(".yaml") + (" fused" if fused else "")] = {
+                    "task": theirs["task"], "size": data["size"], "params": theirs["params"], "flops": theirs["flops"],
+                    "info_gflops": theirs["info_gflops"], "exact": ok,
+                    "rows": [[r["params"], r["flops"], r["shape"]] for r in theirs["rows"]]}
     if ns.json:
+        import importlib.metadata as md
+
+        versions = {p: md.version(p) for p in ("ultralytics", "ultralytics-thop", "torch")}
         with open(ns.json, "w") as fh:
-            json.dump(record, fh, indent=1)
+            json.dump({"measured_with": versions, "command": "python scripts/yolo_compare.py --all --fused --json "
+                       + os.path.relpath(ns.json), "models": record}, fh, indent=None, separators=(",", ":"))
+            fh.write("\n")
     print(f"{len(record) - failed} of {len(record)} exact")
     return 1 if failed else 0
 

@@ -21,8 +21,8 @@ load = cnncalc.load
 ORDER = ("lecture", "torch", "fvcore", "ptflops", "torchinfo", "thop")
 
 
-def test_profiles_are_the_six_tools():
-    assert tuple(PROFILES) == ORDER
+def test_profiles_are_the_six_tools_and_ultralytics_fork_of_thop():
+    assert tuple(PROFILES) == (*ORDER, "ultralytics")
 
 
 @pytest.mark.parametrize(("profile", "expected"), [

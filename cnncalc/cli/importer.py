@@ -87,7 +87,7 @@ def _ultralytics_file(target: str, kwargs: dict, output: str | None, shape: list
     scale=s, nc=N and fused=1 choose what is read (docs/yolo.md)."""
     from cnncalc import api
     from cnncalc.readers import ultralytics as yolo
-    from cnncalc.sources import find
+    from cnncalc.sources import find, ultralytics_spec
 
     if not (target.endswith((".yaml", ".yml")) or (yolo.looks_like_yolo(target) and ":" not in target)):
         return False
@@ -95,7 +95,7 @@ def _ultralytics_file(target: str, kwargs: dict, output: str | None, shape: list
     if not yolo.is_ultralytics(source.text):
         raise UsageError(None, f"'{target}' is a cnncalc spec already, not an Ultralytics model YAML or a "
                          "PyTorch model", "use it as it is: cnncalc table " + target)
-    spec = yolo.as_spec(source, kwargs)
+    spec = ultralytics_spec(source, kwargs)
     if kwargs:
         raise UsageError(None, f"an Ultralytics model YAML takes --kw scale=, nc= and fused=, not "
                          f"{', '.join(map(str, kwargs))}")

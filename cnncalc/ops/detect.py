@@ -65,6 +65,10 @@ class TopkBoxes(OpDef):
                              f"found {fmt_shape(x)}")
         return (min(self.k, x[1]), 6 + x[0] - 4 - self.nc)
 
+    def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
+        """Nothing: it runs only in inference (`eval_only`), its twin without autograd."""
+        return ()
+
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from cnncalc.torchcheck.modules import TopkBoxes as TorchTopkBoxes
 
@@ -82,7 +86,7 @@ class KptDecode(OpDef):
     shifted anchors with scale 2, 4 per keypoint with scale 1; + 1 per keypoint (the sigmoid)
     with dims 3."""
     doc_row = DocRow("any", "`dims` (3: x, y, visibility; 2), `scale` (2: Pose's 2x − 0.5 offsets; 1: Pose26)",
-                     "same (`C x A`)", "0", "0 (per keypoint and anchor: 6 ops, 4 with scale 1, + 1 for dims 3)")
+                     "same (`C x A`)", "0", "0 (per anchor: 6 ops a keypoint + 2; scale 1: 4 a keypoint; dims 3: + 1 a keypoint)")
 
     dims: int = arg("int+", 3, doc="values per keypoint: 2 (x, y) or 3 (x, y, visibility)")
     scale: int = arg("int+", 2, doc="2: (2x + anchor - 0.5) * stride (Pose); 1: (x + anchor) * stride (Pose26)")

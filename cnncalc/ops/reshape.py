@@ -7,7 +7,7 @@ counting tool counts them). torch is imported only inside to_torch().
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.errors import ShapeError, Span, SpecError
 from cnncalc.ops.registry import DocRow, OpDef, Pair, Shape, arg, axis_index, fmt_shape, numel, register, rules
@@ -47,17 +47,35 @@ class Permute(OpDef):
 @register("reshape", "view")
 class Reshape(OpDef):
     """A new shape with the same elements (batch excluded); one axis may be -1, inferred:
-    768 x 196 -> 768 x 14 x 14 is shape [768, 14, 14] or [-1, 14, 14]. No params, no MACs."""
-    doc_row = DocRow("any", "`shape` (one entry may be `-1`)", "`shape`")
+    768 x 196 -> 768 x 14 x 14 is shape [768, 14, 14] or [-1, 14, 14]. With a second input, a 0
+    takes that axis's size from it (x.view(B, C, H, W) with H and W another map's: tokens C x N
+    back to the map they came from, whatever its size: shape [C, 0, 0]). No params, no MACs."""
+    doc_row = DocRow("any", "`shape` (one entry may be `-1`; with a second input, `0` copies that axis's size "
+                     "from it)", "`shape`")
 
     view = True  # the output is a view of the input's storage
 
-    shape: tuple[int, ...] = arg("ints", doc="the new shape; one entry may be -1")
+    shape: tuple[int, ...] = arg("ints", doc="the new shape; one entry may be -1; 0: the second input's size there")
+    arity = -1  # one input, or two: the second gives the sizes written 0
     counts = MOVES
-    samples = ({"shape": [6, 144]}, {"shape": [-1, 3, 4]})
+    samples: ClassVar[tuple[Any, ...]] = ({"shape": [6, 144]}, {"shape": [-1, 3, 4]},
+                                          ({"shape": [6, 0, 0]}, [(6, 36), (2, 4, 9)]))
 
     def infer(self, xs: list[Shape], span: Span | None) -> Shape:
+        if len(xs) > 2:
+            raise SpecError(span, f"reshape takes one input, or two (the second gives the sizes written 0), got {len(xs)}")
         x, shape = xs[0], list(self.shape)
+        if 0 in shape:
+            if len(xs) < 2:
+                raise SpecError(span, f"reshape: shape {shape} has a 0, which copies a size from a second input",
+                                "give it one: reshape: {shape: [C, 0, 0], inputs: [tokens, map]}")
+            ref = xs[1]
+            for i, d in enumerate(shape):
+                if d == 0:
+                    if i >= len(ref):
+                        raise ShapeError(span, f"reshape: shape {shape} copies axis {i} from {fmt_shape(ref)}, "
+                                         f"which has {len(ref)} axes")
+                    shape[i] = ref[i]
         free = [i for i, d in enumerate(shape) if d == -1]
         if len(free) > 1 or any(d < 1 and d != -1 for d in shape):
             raise SpecError(span, f"reshape: shape {shape} may hold positive sizes and at most one -1")
@@ -73,7 +91,7 @@ class Reshape(OpDef):
     def to_torch(self, xs: list[Shape]) -> nn.Module:
         from cnncalc.torchcheck.modules import Reshape as TorchReshape
 
-        return TorchReshape(self.infer(xs, None))
+        return TorchReshape(self.infer(xs, None))  # (a second input is only read for its size)
 
 
 @register("select")

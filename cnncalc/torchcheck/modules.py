@@ -208,7 +208,7 @@ class Reshape(nn.Module):
         super().__init__()
         self.shape = shape
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *like: torch.Tensor) -> torch.Tensor:
         return x.reshape(x.shape[0], *self.shape)
 
 
@@ -309,6 +309,10 @@ class TopkBoxes(nn.Module):
         self.nc, self.k = nc, k
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():  # an answer to read, never part of a training step
+            return self._pick(x)
+
+    def _pick(self, x: torch.Tensor) -> torch.Tensor:
         x = x.permute(0, 2, 1)
         boxes, scores, extra = x.split([4, self.nc, x.shape[-1] - 4 - self.nc], dim=-1)
         k = min(self.k, x.shape[1])

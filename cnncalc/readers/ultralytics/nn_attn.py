@@ -24,19 +24,18 @@ from cnncalc.readers.ultralytics.nn_conv import Conv
 # -- shared pieces ---------------------------------------------------------------------------
 
 
-def _tokens_to_map(net: Net, name: str, x: Node, c: int) -> Node:
-    """N x C tokens (row-major over the map) laid back out as the C x H x W map: as a reshape
-    to (H, W, C) and a permute do it, here through one-token windows (a square map)."""
-    y = net.op("reshape", name, x, shape=[-1, 1, c])
-    return net.op("unpartition", f"{name}_map", y, size=1)
+def _tokens_to_map(net: Net, name: str, x: Node, c: int, like: Node) -> Node:
+    """N x C tokens (row-major over the map, any leading axes) laid back out as the C x H x W map
+    the attention read (`like`: its H and W, so any input size works)."""
+    y = net.op("reshape", f"{name}_flat", x, shape=[-1, c])
+    y = net.op("permute", f"{name}_cn", y, dims=[1, 0])
+    return net.op("reshape", name, [y, like], shape=[c, 0, 0])
 
 
-def _channels_to_map(net: Net, name: str, x: Node, c: int) -> Node:
+def _channels_to_map(net: Net, name: str, x: Node, c: int, like: Node) -> Node:
     """A tensor holding C x (H*W) in channel-major order (heads x head_dim x N) viewed as the
-    C x H x W map."""
-    y = net.op("reshape", name, x, shape=[c, -1])
-    y = net.op("permute", f"{name}_t", y, dims=[1, 0])
-    return _tokens_to_map(net, f"{name}_tok", y, c)
+    C x H x W map the attention read (`like`)."""
+    return net.op("reshape", name, [x, like], shape=[c, 0, 0])
 
 
 def _mlp(net: Net, name: str, x: Node, c: int, hidden: int) -> Node:
@@ -111,8 +110,8 @@ def Attention(net: Net, name: str, x: Node, dim: int, num_heads: int = 8, attn_r
         scores = net.op("matmul", "qk", [qt, k])
         weights = net.op("softmax", "softmax", scores, axis=-1, call="method")
         out = net.op("matmul", "av", [v, weights], transpose=True)
-        out = _channels_to_map(net, "out", out, dim)
-        pe = Conv(net, "pe", _channels_to_map(net, "v_map", v, dim), dim, dim, 3, 1, g=dim, act=False)
+        out = _channels_to_map(net, "out", out, dim, x)
+        pe = Conv(net, "pe", _channels_to_map(net, "v_map", v, dim, x), dim, dim, 3, 1, g=dim, act=False)
         y = net.op("add", "add", [out, pe])
         inst.out = Conv(net, "proj", y, dim, dim, 1, act=False)
     return inst
@@ -290,8 +289,8 @@ def AAttn(net: Net, name: str, x: Node, dim: int, num_heads: int, area: int = 1)
         back = [*range(r), r + 2, r, r + 1]  # (area,) heads, head_dim, tokens -> (area,) tokens, heads, head_dim
         out = net.op("permute", "out_t", out, dims=back)
         v = net.op("permute", "v_t", v, dims=back)
-        out = _tokens_to_map(net, "out", out, c)
-        v = _tokens_to_map(net, "v_map", v, c)
+        out = _tokens_to_map(net, "out", out, c, x)
+        v = _tokens_to_map(net, "v_map", v, c, x)
         pe = Conv(net, "pe", v, c, c, 7, 1, 3, g=c, act=False)
         y = net.op("add", "add", [out, pe])
         inst.out = Conv(net, "proj", y, c, dim, 1, act=False)

@@ -58,11 +58,6 @@ def _innermost(node: Node) -> Node:
     return node
 
 
-def _trains_only(node: Node) -> bool:
-    inner = _innermost(node)
-    return isinstance(inner, Layer) and bool(inner.args.get("train_only"))
-
-
 @contextmanager
 def training_only(net: Net) -> Iterator[None]:
     """Layers that run only in training: each is written `train_only: true`, a side branch the
@@ -349,10 +344,12 @@ def _flow_model(net: Net, name: str, kpts: Node, k: int, dims: int) -> Node:
     """RealNVP, Pose26's flow model: used only by the training loss, on (x, y) pairs of keypoint
     errors. Six coupling layers, each a scale net s.i (Linear 2 -> 64, SiLU, Linear 64 -> 64,
     SiLU, Linear 64 -> 2, Tanh) and a translation net t.i (the same without the Tanh). Written
-    `train_only` on the keypoint map's (x, y) pairs (k x A x 2) as a stand-in for the errors."""
+    `train_only`, on a stand-in for the loss's input: one (x, y) pair per keypoint (those of the
+    first anchor, k x 2). The loss's own count, one per visible keypoint of the matched anchors,
+    depends on the data, and the loss is no part of the model (nor of cnncalc's memory)."""
     with training_only(net), net.module("RealNVP", name, kpts):
         z = net.op("reshape", "view", kpts, shape=[k, dims, -1])
-        z = net.op("permute", "transpose", z, dims=[0, 2, 1])
+        z = net.op("select", "select", z, index=0, axis=2)
         if dims != 2:
             z = net.op("split", "xy", z, sizes=[2, dims - 2], index=0, axis=-1)
         for attr, last in (("s", "tanh"), ("t", None)):
