@@ -140,8 +140,9 @@ def _ultralytics(arg: str, limits: Limits) -> Source | None:
 
 def ultralytics_spec(source: Source, args: dict[str, Any], limits: Limits = Limits()) -> Source:
     """The Source of the cnncalc spec an Ultralytics model file reads as, when `source` is one
-    (else `source` itself). Takes `scale` (n, s, ...), `nc` (classes) and `fused` (0 or 1) out of
-    args, the overrides only this reader understands."""
+    (else `source` itself). Takes `scale` (n, s, ...), `nc` (classes), `fused` and `nms_free` (0
+    or 1: an end-to-end head's one-to-one answer, Ultralytics' nms=False) out of args, the
+    overrides only this reader understands (docs/yolo.md)."""
     from cnncalc.readers.ultralytics import is_ultralytics, read
 
     if not is_ultralytics(source.text):
@@ -149,14 +150,17 @@ def ultralytics_spec(source: Source, args: dict[str, Any], limits: Limits = Limi
     scale = args.pop("scale", None) or source.scale
     nc = args.pop("nc", None)
     fused = args.pop("fused", 0)
+    nms_free = args.pop("nms_free", 0)
     if scale is not None and not isinstance(scale, str):
         raise UsageError(None, f"scale is a letter of the file's `scales:` (n, s, m, l, x), found {scale!r}",
                          param="scale")
     if nc is not None and (not isinstance(nc, int) or isinstance(nc, bool) or nc < 1):
         raise UsageError(None, f"nc is the number of classes, a positive integer, found {nc!r}", param="nc")
-    if fused not in (0, 1, True, False):
-        raise UsageError(None, f"fused is 0 or 1, found {fused!r}", param="fused")
-    text = read(source.text, source.file, scale=scale, nc=nc, fused=bool(fused), limits=limits)
+    for key, value in (("fused", fused), ("nms_free", nms_free)):
+        if value not in (0, 1, True, False):
+            raise UsageError(None, f"{key} is 0 or 1, found {value!r}", param=key)
+    text = read(source.text, source.file, scale=scale, nc=nc, fused=bool(fused), nms_free=bool(nms_free),
+                limits=limits)
     return Source(text, source.file + " (read as a cnncalc spec)", note=source.note)
 
 

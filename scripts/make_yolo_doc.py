@@ -18,6 +18,7 @@ import cnncalc  # noqa: E402
 
 PAGE = ROOT / "docs" / "yolo.md"
 START, END = "<!-- yolo table (scripts/make_yolo_doc.py) -->", "<!-- end of yolo table -->"
+MSTART, MEND = "<!-- yolo modules (scripts/make_yolo_doc.py) -->", "<!-- end of yolo modules -->"
 MODELS = [f"{family}{scale}" for family in ("yolov8", "yolo11") for scale in "nsmlx"]
 BATCH, GPU = 16, "16GB"
 
@@ -50,10 +51,22 @@ def table() -> str:
     return "\n".join(lines)
 
 
+def modules() -> str:
+    """The module names a model file may use, as the reader registers them."""
+    from cnncalc.readers.ultralytics.build import MODULES
+
+    names = sorted(MODULES, key=lambda n: (n.startswith("nn."), n.lower()))
+    return f"{MSTART}\n" + ", ".join(f"`{n}`" for n in names) + f" ({len(names)}).\n{MEND}"
+
+
+def replace(text: str, start_mark: str, end_mark: str, block: str) -> str:
+    start, end = text.index(start_mark), text.index(end_mark) + len(end_mark)
+    return text[:start] + block + text[end:]
+
+
 def main() -> int:
     text = PAGE.read_text()
-    start, end = text.index(START), text.index(END) + len(END)
-    new = text[:start] + table() + text[end:]
+    new = replace(replace(text, START, END, table()), MSTART, MEND, modules())
     if "--check" in sys.argv:
         if new != text:
             print("docs/yolo.md is stale: run python scripts/make_yolo_doc.py", file=sys.stderr)

@@ -109,25 +109,25 @@ ACTIVATIONS = {"ReLU": "relu", "SiLU": "silu", "ReLU6": "relu6", "Hardswish": "h
 
 
 def read(text: str, file: str, *, scale: str | None = None, nc: int | None = None, fused: bool = False,
-         limits: Limits = Limits()) -> str:
+         nms_free: bool = False, limits: Limits = Limits()) -> str:
     """The cnncalc spec text of an Ultralytics model file at one scale (`scale`, else the one its
     file name says, else its first), with nc classes if given, after fuse() if `fused`."""
-    return _read(text, file, scale or scale_of(file), nc, fused, limits)
+    return _read(text, file, scale or scale_of(file), nc, fused, nms_free, limits)
 
 
 @lru_cache(maxsize=16)
-def _read(text: str, file: str, scale: str, nc: int | None, fused: bool, limits: Limits) -> str:
+def _read(text: str, file: str, scale: str, nc: int | None, fused: bool, nms_free: bool, limits: Limits) -> str:
     from cnncalc.spec.load import parse_yaml
 
     data = parse_yaml(text, file, limits)
-    return _Reader(data, file, scale, nc, fused).spec()
+    return _Reader(data, file, scale, nc, fused, nms_free).spec()
 
 
 class _Reader:
-    def __init__(self, data: Any, file: str, scale: str, nc: int | None, fused: bool) -> None:
+    def __init__(self, data: Any, file: str, scale: str, nc: int | None, fused: bool, nms_free: bool = False) -> None:
         if not isinstance(data, dict):
             raise SpecError(Span(file, 1, 1), "an Ultralytics model file is a mapping with `backbone:` and `head:`")
-        self.data, self.file, self.fused = data, file, fused
+        self.data, self.file, self.fused, self.nms_free = data, file, fused, nms_free
         self.nc = nc if nc is not None else data.get("nc", 80)
         self.depth, self.width, self.max_channels = (data.get("depth_multiple", 1.0), data.get("width_multiple", 1.0),
                                                      float("inf"))
@@ -190,7 +190,8 @@ class _Reader:
         legacy = True
         names = {"nc": self.nc, "reg_max": self.reg_max, "end2end": self.end2end, "kpt_shape": self.kpt_shape,
                  "depth": self.depth, "width": self.width, "max_channels": self.max_channels, "scale": self.scale}
-        net = Net(root, fused=self.fused, act=self.act, act_args=self.act_args, end2end=self.end2end)
+        net = Net(root, fused=self.fused, act=self.act, act_args=self.act_args, end2end=self.end2end,
+                  nms_free=self.nms_free and self.end2end)
         ch: list[int] = [3]
         outs: list[Any] = []
         with net.module("Sequential", "model", INPUT) as model:
@@ -199,9 +200,11 @@ class _Reader:
                     raise SpecError(span, f"row {i} is [from, repeats, module, args]")
                 f, n, m, args = row
                 if not isinstance(m, str) or m not in MODULES:
-                    known = ", ".join(sorted(MODULES))
+                    from cnncalc.spec.expr import did_you_mean
+
                     raise SpecError(span, f"module {m!r} (row {i}) is not one cnncalc reads yet",
-                                    f"it reads {known}")
+                                    (did_you_mean(m, MODULES) if isinstance(m, str) else "")
+                                    or f"docs/yolo.md lists the {len(MODULES)} modules it reads")
                 mod = MODULES[m]
                 args = [self._value(a, names) for a in (args if isinstance(args, list) else [args])]
                 if not isinstance(n, int) or isinstance(n, bool) or n < 1:
@@ -264,7 +267,8 @@ class _Reader:
         header = [f"# {os.path.basename(self.file)} read as a cnncalc spec (cnncalc.readers.ultralytics),",
                   f"# {where}depth {self.depth}, width {self.width}"
                   + (f", max_channels {self.max_channels}" if self.max_channels != float('inf') else "")
-                  + f"; nc {self.nc}" + ("; fused (BN folded into the convs)" if self.fused else ""),
+                  + f"; nc {self.nc}" + ("; fused (BN folded into the convs)" if self.fused else "")
+                  + ("; NMS-free (the one-to-one head answers)" if self.nms_free and self.end2end else ""),
                   "# The layers are named as Ultralytics' model names its modules (model.2.m.0.cv1.conv)."]
         outputs = [net.root.out, *net.returns] if net.returns else None
         return write(net.root, name=name, input_shape=(3, size, size), header=header, outputs=outputs,

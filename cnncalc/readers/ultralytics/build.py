@@ -64,7 +64,7 @@ class Net:
     adds a cnncalc op to the innermost one."""
 
     def __init__(self, root_kind: str, fused: bool = False, act: str = "silu", act_args: dict | None = None,
-                 legacy: bool = True, end2end: bool = False) -> None:
+                 legacy: bool = True, end2end: bool = False, nms_free: bool = False) -> None:
         self.root = Instance(kind=root_kind, name="", src=INPUT)
         self.stack = [self.root]
         self.fused = fused  # after Ultralytics' fuse(): BN folded into convs, RepConv merged
@@ -72,6 +72,7 @@ class Net:
         self.act_args = act_args or {}
         self.legacy = legacy  # Detect's legacy head (v3/v5/v8/v9 files)
         self.end2end = end2end
+        self.nms_free = nms_free  # an end-to-end head answers with its one-to-one branch (nms=False)
         self.inference = False  # while True, ops are written `eval_only: true` (a head's decoding)
         # what a head returns besides its answer (Detect in eval returns (y, preds): its raw box and
         # class maps, which are the loss's inputs in training): the spec's other `outputs:`

@@ -46,7 +46,7 @@ Preds = dict[str, Node]  # a branch's raw maps: boxes, scores and the task's own
 
 def _nms_free(net: Net) -> bool:
     """Whether an end-to-end head answers with its one-to-one branch (Ultralytics' nms=False)."""
-    return bool(getattr(net, "nms_free", False))
+    return net.nms_free
 
 
 # -- what runs only in training ----------------------------------------------------------------
