@@ -92,8 +92,8 @@ def measure_cnncalc(cfg: str, size: Any, fused: bool = False) -> dict[str, Any]:
         row["shape"] = list(r.output)
     ul = None
     try:
-        h, w = _hw(size)
-        ul = sum(a.counted("ultralytics")) / 1e9 * (640 * 640) / (h * w)
+        at640 = a if _hw(size) == (640, 640) else cnncalc.analyze(cfg, input=(3, 640, 640), args=args)
+        ul = sum(at640.counted("ultralytics")) / 1e9  # model.info() profiles at 640, a classifier too
     except Exception:
         pass
     return {"params": a.totals.params, "flops": sum(torch_counts), "info_gflops": ul,
@@ -161,7 +161,9 @@ def main() -> int:
             if not is_ultralytics(text):
                 continue
             stem = os.path.basename(path)[:-5]
-            if "scales:" in text:
+            from cnncalc.readers.ultralytics import scale_of
+
+            if "scales:" in text and not scale_of(stem):  # yolov10b.yaml: its own scale only
                 names += [re.sub(r"(\d+)(.*)$", lambda m, s=s: m.group(1) + s + m.group(2), stem, count=1) + ".yaml"
                           for s in "ns"]
             else:

@@ -43,6 +43,11 @@ def show(name: str) -> None:
 
     stem = name.removesuffix(".yaml")
     if stem not in bundled_names() and stem not in _files():
+        from cnncalc.readers.ultralytics import looks_like_yolo
+
+        if looks_like_yolo(stem):
+            raise UsageError(None, f"'{name}' is no bundled architecture: it reads as an Ultralytics model file",
+                             f"cnncalc import {stem}.yaml writes it as a cnncalc spec (docs/yolo.md)")
         raise UsageError(None, f"no bundled architecture named '{name}'",
                          did_you_mean(stem, bundled_names()) or "`cnncalc list` shows them")
     if stem in variants():
