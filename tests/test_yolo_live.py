@@ -2,7 +2,7 @@
 
 Runs where ultralytics imports beside torch (CI's second environment: `pip install --no-deps
 ultralytics` and the few packages it imports); skips elsewhere. One model of each family and
-task at scale n (and some fused): params, FlopCounterMode's total and every row's params,
+task: every file it reads at scale n, unfused and fused: params, FlopCounterMode's total and every row's params,
 FLOPs and output shape (scripts/yolo_compare.py; tests/test_yolo.py checks every shipped file
 at n and s against the frozen record of the same comparison).
 """
@@ -20,16 +20,46 @@ pytest.importorskip("ultralytics.nn.tasks", reason="ultralytics does not import 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from yolo_compare import compare  # noqa: E402
 
-MODELS = ["yolov3-tiny.yaml", "yolov5n.yaml", "yolov6n.yaml", "yolov8n.yaml", "yolov8n-seg.yaml", "yolov8n-pose.yaml",
-          "yolov8n-obb.yaml", "yolov8n-cls.yaml", "yolov8n-ghost.yaml", "yolov9t.yaml", "yolov10n.yaml", "yolo11n.yaml",
-          "yolo11n-seg.yaml", "yolo12n.yaml", "yolo26n.yaml", "yolo26n-pose.yaml"]
-FUSED = ["yolov5n.yaml", "yolov6n.yaml", "yolov9t.yaml", "yolov10n.yaml", "yolo11n.yaml", "yolo26n-pose.yaml"]
+def _at_n() -> list[str]:
+    """Every model file of the installed ultralytics that cnncalc reads, at scale n (a file with
+    one scale of its own, or none, as it is)."""
+    import os
+    import re
+
+    import yaml
+
+    from cnncalc.readers.ultralytics import installed_models, scale_of
+    from tests.test_yolo import NOT_READ
+
+    names = []
+    for root, _dirs, files in os.walk(installed_models() or ""):
+        for file in sorted(files):
+            if not file.endswith(".yaml") or file in NOT_READ:
+                continue
+            stem = file[:-5]
+            with open(os.path.join(root, file)) as fh:
+                scales = yaml.safe_load(fh).get("scales") or {}
+            names.append(re.sub(r"(\d+)(.*)$", r"\1n\2", stem, count=1) + ".yaml"
+                         if "n" in scales and not scale_of(stem) else file)  # yolov10b.yaml: b, its own
+    return sorted(names)
 
 
-@pytest.mark.parametrize(("name", "fused"), [(m, False) for m in MODELS] + [(m, True) for m in FUSED])
+MODELS = _at_n()
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["unfused", "fused"])
+@pytest.mark.parametrize("name", MODELS)
 def test_equals_ultralytics_model(name, fused):
     ok, text, _ = compare(name, fused)
     assert ok, text
+
+
+def test_every_family_and_task_is_compared():
+    assert len(MODELS) >= 45
+    for name in ("yolov3-tiny.yaml", "yolov5n.yaml", "yolov6n.yaml", "yolov8n-seg.yaml", "yolov8n-pose.yaml",
+                 "yolov8n-obb.yaml", "yolov8n-cls.yaml", "yolov9t.yaml", "yolov10n.yaml", "yolo11n.yaml",
+                 "yolo12n-seg.yaml", "yolo26n.yaml", "yolo26n-pose.yaml"):
+        assert name in MODELS
 
 
 @pytest.mark.parametrize("name", ["yolo11n.yaml", "yolo12n.yaml"])
