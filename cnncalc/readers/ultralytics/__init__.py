@@ -25,7 +25,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from cnncalc.errors import Limits, Span, SpecError, UsageError
+from cnncalc.errors import LimitError, Limits, Span, SpecError, UsageError
 from cnncalc.readers.emit import INPUT, write
 from cnncalc.readers.ultralytics import nn_attn, nn_block, nn_conv, nn_csp, nn_head  # noqa: F401  (registers)
 from cnncalc.readers.ultralytics.build import MODULES, Net, Unsupported, make_divisible
@@ -120,11 +120,13 @@ def _read(text: str, file: str, scale: str, nc: int | None, fused: bool, nms_fre
     from cnncalc.spec.load import parse_yaml
 
     data = parse_yaml(text, file, limits)
-    return _Reader(data, file, scale, nc, fused, nms_free).spec()
+    return _Reader(data, file, scale, nc, fused, nms_free, limits).spec()
 
 
 class _Reader:
-    def __init__(self, data: Any, file: str, scale: str, nc: int | None, fused: bool, nms_free: bool = False) -> None:
+    def __init__(self, data: Any, file: str, scale: str, nc: int | None, fused: bool, nms_free: bool = False,
+                 limits: Limits = Limits()) -> None:
+        self.limits = limits
         if not isinstance(data, dict):
             raise SpecError(Span(file, 1, 1), "an Ultralytics model file is a mapping with `backbone:` and `head:`")
         self.data, self.file, self.fused, self.nms_free = data, file, fused, nms_free
@@ -187,7 +189,7 @@ class _Reader:
         rows = self._rows()
         last = rows[-1][0][2] if rows and isinstance(rows[-1][0], list) and len(rows[-1][0]) == 4 else ""
         root = TASKS.get(str(last), "DetectionModel")
-        legacy = True
+        self.legacy = True  # Detect's legacy head, until a C3k2, A2C2f or C2fCIB row says otherwise
         names = {"nc": self.nc, "reg_max": self.reg_max, "end2end": self.end2end, "kpt_shape": self.kpt_shape,
                  "depth": self.depth, "width": self.width, "max_channels": self.max_channels, "scale": self.scale}
         net = Net(root, fused=self.fused, act=self.act, act_args=self.act_args, end2end=self.end2end,
@@ -209,56 +211,76 @@ class _Reader:
                 args = [self._value(a, names) for a in (args if isinstance(args, list) else [args])]
                 if not isinstance(n, int) or isinstance(n, bool) or n < 1:
                     raise SpecError(span, f"row {i}: repeats is a positive integer, found {n!r}")
-                n = max(round(n * self.depth), 1) if n > 1 else n
-                x, c1 = self._from(f, i, outs, ch, span)
-                c2 = c1
-                if mod.channels in ("base", "repeat"):
-                    c2 = args[0] if m == "Classify" else make_divisible(min(args[0], self.max_channels) * self.width, 8)
-                    args = [c1, c2, *args[1:]]
-                    if mod.channels == "repeat":
-                        args.insert(2, n)
-                        n = 1
-                    if m == "C3k2":
-                        legacy = False
-                        if self.scale in ("m", "l", "x"):
-                            args[3:4] = [True]
-                    elif m == "A2C2f":
-                        legacy = False
-                        if self.scale in ("l", "x"):
-                            args.extend((True, 1.2))
-                    elif m == "C2fCIB":
-                        legacy = False
-                elif mod.channels == "head":
-                    args.extend([self.reg_max, self.end2end, c1])
-                    if m in ("Segment", "Segment26"):
-                        args[2] = make_divisible(min(args[2], self.max_channels) * self.width, 8)
-                    net.legacy = legacy
-                elif mod.channels == "concat":
-                    c2 = sum(c1)
-                elif mod.channels == "custom" and mod.out is not None:
-                    c2 = mod.out(c1, args)
-                kwargs = {"legacy_act": len(args) <= 3} if m == "SPPF" else {}
                 try:
-                    if n > 1:
-                        with net.module("Sequential", str(i), x) as seq:
-                            y = x
-                            for k in range(n):
-                                y = mod.write(net, str(k), y, *args, **kwargs)
-                            seq.out = y
-                        out = seq
-                    else:
-                        out = mod.write(net, str(i), x, *args, **kwargs)
+                    n = max(round(n * self.depth), 1) if n > 1 else n
+                except (TypeError, ValueError, OverflowError):
+                    raise self.error("depth_multiple", f"depth {self.depth!r} is a number") from None
+                if n > self.limits.repeat:
+                    raise LimitError(span, f"row {i} repeats {m} {n:,} times", "repeat", self.limits.repeat)
+                many = mod.channels in ("concat", "head") or m == "CBFuse"  # the modules that take a list
+                if many != isinstance(f, list):
+                    reads = "several rows: `from` is a list of them" if many else "one row: `from` is one index"
+                    raise SpecError(span, f"row {i}: {m} reads {reads}, found {f!r}",
+                                    "e.g. [-1, 6]" if many else "e.g. -1 (the row above)")
+                x, c1 = self._from(f, i, outs, ch, span)
+                try:
+                    out, c2 = self._row(net, i, m, mod, n, args, x, c1)
                 except Unsupported as exc:
                     raise SpecError(span, f"row {i} ({m}): {exc}") from None
-                except TypeError as exc:
-                    raise SpecError(span, f"row {i} ({m}): arguments {args[2:] if mod.channels != 'same' else args} "
-                                    f"do not fit {m}: {exc}") from None
+                except (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError, OverflowError) as exc:
+                    shown = repr(row[3])[:200]
+                    raise SpecError(span, f"row {i} ({m}): its arguments {shown} do not fit {m} ({exc})") from None
+                if net.count > self.limits.layers:
+                    raise LimitError(span, f"row {i} writes over {self.limits.layers:,} layers", "layers",
+                                     self.limits.layers)
                 outs.append(out)
                 if i == 0:
                     ch = []
                 ch.append(c2 if isinstance(c2, int) else c1 if isinstance(c1, int) else 0)
             model.out = outs[-1] if outs else INPUT
         net.root.out = model
+        return self._write(net, root)
+
+    def _row(self, net: Net, i: int, m: str, mod: Any, n: int, args: list[Any], x: Any, c1: Any) -> tuple[Any, Any]:
+        """Row i written into net (parse_model's channel rules, in our code): (its node, c2)."""
+        c2 = c1
+        if mod.channels in ("base", "repeat"):
+            c2 = args[0] if m == "Classify" else make_divisible(min(args[0], self.max_channels) * self.width, 8)
+            args = [c1, c2, *args[1:]]
+            if mod.channels == "repeat":
+                args.insert(2, n)
+                n = 1
+            if m == "C3k2":
+                self.legacy = False
+                if self.scale in ("m", "l", "x"):
+                    args[3:4] = [True]
+            elif m == "A2C2f":
+                self.legacy = False
+                if self.scale in ("l", "x"):
+                    args.extend((True, 1.2))
+            elif m == "C2fCIB":
+                self.legacy = False
+        elif mod.channels == "head":
+            args.extend([self.reg_max, self.end2end, c1])
+            if m in ("Segment", "Segment26"):
+                args[2] = make_divisible(min(args[2], self.max_channels) * self.width, 8)
+            net.legacy = self.legacy
+        elif mod.channels == "concat":
+            c2 = sum(c1)
+        elif mod.channels == "custom" and mod.out is not None:
+            c2 = mod.out(c1, args)
+        kwargs = {"legacy_act": len(args) <= 3} if m == "SPPF" else {}
+        if n > 1:
+            with net.module("Sequential", str(i), x) as seq:
+                y = x
+                for k in range(n):
+                    y = mod.write(net, str(k), y, *args, **kwargs)
+                seq.out = y
+            return seq, c2
+        return mod.write(net, str(i), x, *args, **kwargs), c2
+
+    def _write(self, net: Net, root: str) -> str:
+        """The spec text of the network written into net."""
         stem = os.path.basename(self.file).rsplit(".", 1)[0]
         name = re.sub(r"(\d+)(.*)$", lambda mt: mt.group(1) + self.scale + mt.group(2), stem, count=1) \
             if self.scale and not scale_of(stem) else stem
@@ -281,9 +303,11 @@ class _Reader:
         if isinstance(a, str):
             if a in names:
                 return names[a]
+            if len(a) > 200:  # no argument of a module is that long: left as text (an error where it is used)
+                return a
             try:
                 return ast.literal_eval(a)
-            except (ValueError, SyntaxError):
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
                 return a
         return a
 

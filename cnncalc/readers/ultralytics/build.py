@@ -1,11 +1,13 @@
 """The builder the module writers use: a module call becomes an Instance (named as Ultralytics
 names the attribute: cv1, m, 0), a torch op a Layer, written out by readers/emit.py as a spec.
 
-Stage: reader (pure, torch-free). Each Ultralytics module is one function in nn_conv.py,
-nn_block.py or nn_head.py, registered by `@module(...)` under the class name a model YAML
-writes. The function takes the Net, the attribute name, its input node and the module's
-constructor arguments as parse_model passes them (c1 first), adds its layers in the order its
-forward runs them, and returns its output node. Channel counts are Python ints worked out here;
+Stage: reader (pure, torch-free). Each Ultralytics module is one function, in the file named
+for where Ultralytics keeps it (nn_conv.py: Conv, DWConv, torch.nn's; nn_block.py: the C2f
+family; nn_csp.py: YOLOv3/v5/v6/v9's; nn_attn.py: YOLOv10/11/12/26's; nn_head.py: the heads),
+registered by `@module(...)` under the class name a model YAML writes. The function takes the
+Net, the attribute name, its input node and the module's constructor arguments as parse_model
+passes them (c1 first), adds its layers in the order its forward runs them, and returns its own
+Instance (or Layer). Channel counts are Python ints worked out here;
 shapes are left to the engine (a wrong channel count is a shape error there).
 """
 
@@ -22,6 +24,7 @@ from cnncalc.readers.emit import INPUT, Instance, Keys, Layer
 Node = Any  # a Layer, an Instance (its output) or INPUT
 
 
+TEXT_KEYS = ("mode", "call", "merge", "what", "inputs")  # op keys whose value is a word
 CONV_DEFAULTS = {"stride": 1, "pad": 0, "dilation": 1, "groups": 1, "bias": True}
 
 
@@ -36,7 +39,7 @@ class Module:
     channels: "base" (c1 = ch[from], c2 = args[0] scaled by width; args become [c1, c2, *rest]),
     "repeat" (base, and the row's repeats are passed as n, the third argument), "head" (a Detect
     family head: args + [reg_max, end2end, [ch of each input]]), "concat", "same" (c2 = c1),
-    or "custom" (the function's `channels` callable works c2 out itself)."""
+    or "custom" (`out(c1, args)` works c2 out)."""
 
     name: str
     write: Callable[..., Node]
@@ -77,6 +80,7 @@ class Net:
         # what a head returns besides its answer (Detect in eval returns (y, preds): its raw box and
         # class maps, which are the loss's inputs in training): the spec's other `outputs:`
         self.returns: list[Layer] = []
+        self.count = 0  # layers written (the reader holds them to the `layers` limit)
 
     @property
     def here(self) -> Instance:
@@ -101,9 +105,13 @@ class Net:
         inputs = list(x) if isinstance(x, list) else [x]
         args = args if args is not None else kw
         keys = args if isinstance(args, Keys) else Keys(args, {})
+        for key, value in keys.items():  # (a module argument None where a number belongs: groups=None)
+            if value is None or isinstance(value, str) and key not in TEXT_KEYS:
+                raise Unsupported(f"{op} {key}={value!r} is not a value it takes")
         if self.inference:
             keys["eval_only"] = True
         layer = Layer(op=op, args=keys, name=str(name), inputs=inputs, parent=self.here)
+        self.count += 1
         self.here.items.append(layer)
         return layer
 
