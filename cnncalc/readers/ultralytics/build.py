@@ -106,7 +106,7 @@ class Net:
         args = args if args is not None else kw
         keys = args if isinstance(args, Keys) else Keys(args, {})
         for key, value in keys.items():  # (a module argument None where a number belongs: groups=None)
-            if value is None or isinstance(value, str) and key not in TEXT_KEYS:
+            if value is None or (isinstance(value, str) and key not in TEXT_KEYS):
                 raise Unsupported(f"{op} {key}={value!r} is not a value it takes")
         if self.inference:
             keys["eval_only"] = True
