@@ -32,7 +32,7 @@ def resolve(spec: SpecLike, limits: Limits = Limits(), input: Sequence[int] | No
     quotes the offending line of that text), or a PyTorch model: an nn.Module, or a TARGET
     naming one (`torchvision.models.resnet50`, `timm:resnet50`, `model.py:Net`), imported on
     `input` (docs/import.md)."""
-    from cnncalc.sources import Source, find, imported, is_target
+    from cnncalc.sources import Source, find, imported, is_target, onnx_source
 
     if isinstance(spec, Source):
         return spec
@@ -42,6 +42,8 @@ def resolve(spec: SpecLike, limits: Limits = Limits(), input: Sequence[int] | No
         if input is None:
             raise UsageError(None, "an nn.Module needs its input size: input=(3, 224, 224)", param="input")
         return imported(import_model(spec, tuple(input), name=type(spec).__name__))
+    if isinstance(spec, (str, os.PathLike)) and os.fspath(spec).endswith(".onnx"):
+        return onnx_source(os.fspath(spec), None if input is None else tuple(input), limits)
     if isinstance(spec, str) and is_target(spec):
         from cnncalc.readers.targets import import_target
 

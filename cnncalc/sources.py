@@ -164,6 +164,18 @@ def ultralytics_spec(source: Source, args: dict[str, Any], limits: Limits = Limi
     return Source(text, source.file + " (read as a cnncalc spec)", note=source.note)
 
 
+def onnx_source(path: str, input_shape: tuple[int, ...] | None = None, limits: Limits = Limits()) -> Source:
+    """The Source of the spec an ONNX file reads as, on input_shape (no batch; the file's own
+    sizes without it): cnncalc.readers.onnx_file, docs/onnx.md."""
+    if not os.path.isfile(path):
+        raise UsageError(None, f"no such file: '{path}'", "" if os.path.isabs(path) else f"paths are relative to "
+                         f"{os.getcwd()}")
+    from cnncalc.readers.onnx_file import read
+
+    got = read(path, input_shape, limits)
+    return Source(got.text, path + " (read as a cnncalc spec)")
+
+
 def is_target(arg: str) -> bool:
     """Whether a SPEC argument names a PyTorch model to import (docs/import.md). The common case,
     a bundled name or a .yaml path, is told here without importing anything; the rest is

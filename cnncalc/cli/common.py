@@ -278,6 +278,10 @@ def source_of(spec: str, limits: Limits, input_shape: Any = None):
     when a missing NAME.yaml falls back to the bundled one."""
     from cnncalc.sources import find, imported, is_target
 
+    if spec.endswith(".onnx"):
+        from cnncalc.sources import onnx_source
+
+        return onnx_source(spec, None if input_shape is None else tuple(input_shape), limits)
     if is_target(spec):
         from cnncalc.readers.targets import import_target
 

@@ -117,6 +117,27 @@ Hardsigmoid = _simple("hardsigmoid", "Hardsigmoid", "hardsigmoid", True, "x")
 Identity = _simple("identity", "Identity", "", True, "")
 
 
+@register("elementwise")
+class Elementwise(_Elementwise):
+    """Arithmetic on each element with no weights: a function (erf, sqrt, exp) or a constant
+    operand (x * 0.5, x + 1, clip), as an imported graph holds them (an ONNX Erf, a Mul by a
+    constant). Same shape; no params, no MACs; 1 op per element; what it keeps for backward
+    depends on the function, and is not declared (its twin keeps nothing)."""
+    doc_row = DocRow("any", "`fn` (what it computes, for the reports: erf, sqrt, mul, ...)", "same", "0",
+                     "0 (1 op/element)")
+
+    fn: str = arg("text", doc="the function or the constant arithmetic it stands for")
+    call: str = arg("in:module,function,method", "function", doc=CALL_DOC)
+    keeps: ClassVar[str] = ""
+    inplace = False
+    samples: ClassVar[tuple[dict[str, Any], ...]] = ({"fn": "erf"},)
+
+    def to_torch(self, xs: list[Shape]) -> nn.Module:
+        from torch import nn
+
+        return nn.Identity()  # the same shape and no work any tool counts
+
+
 @register("leaky_relu")
 class LeakyReLU(_Elementwise):
     """LeakyReLU: y = x if x > 0 else slope*x. elem_ops = 1 per element."""
