@@ -136,6 +136,7 @@ class _Builder:
         # a block instance's full name (backbone.16) and a repeated item's (layer1 for layer1.0,
         # layer1.1): the node that is its output, so `inputs:` can name the whole
         self.outputs_of: dict[str, int] = {}
+        self.outputs_added: list[str] = []  # outputs_of's keys in the order they came (a template's slice)
         self.active: list[str] = []  # blocks being expanded, to catch a block that uses itself
         self.errors: list[CnncalcError] = []
         self.seen: set[tuple[Any, str]] = set()
@@ -168,6 +169,12 @@ class _Builder:
         self.poisoned = True
 
     # -- nodes ---------------------------------------------------------------------------------
+    def name_output(self, name: str, node: int) -> None:
+        """A block instance's or a repeated item's output, by its full name (the first one kept)."""
+        if name not in self.outputs_of:
+            self.outputs_of[name] = node
+            self.outputs_added.append(name)
+
     def node(self, scope: _Scope, local: str, op: OpDef, inputs: list[int], span: Span | None) -> int:
         name = scope.full(local)
         if name == "input":  # `inputs: [input]` means the network's input; a layer cannot take its name
@@ -340,7 +347,7 @@ class _Builder:
             self.multiplicity = outer
         if repeat > 1 and not numbered:  # `layer1` names what the repetitions put out (layer1.0, layer1.1 name each)
             scope.names.setdefault(base, cur)
-            self.outputs_of.setdefault(scope.full(base), cur)
+            self.name_output(scope.full(base), cur)
         return cur
 
     def share(self, scope: _Scope, index: int, item: LayerItem) -> None:
@@ -412,13 +419,13 @@ class _Builder:
         if template is not None and not any(f"{where}.{t.name}" in self.by_name for t in template.nodes):
             out = self.replay(template, scope, where, src)
             scope.names[local] = out
-            self.outputs_of.setdefault(where, out)
+            self.name_output(where, out)
             return out
         self.active.append(block.name)
         inner = scope.child(local, env)
         inner.src = src
         start = len(self.graph.nodes)
-        named = len(self.outputs_of)
+        named = len(self.outputs_added)
         frame = [start, True, src]
         self.frames.append(frame)
         try:
@@ -429,11 +436,11 @@ class _Builder:
         if key is not None and frame[1] and not self.errors:
             # the outputs of the instance's own nested instances and repeats (`inputs: [m.0]`), kept
             # with the template so that a replayed instance can be named the same way
-            inner_outputs = [(name[len(where) + 1:], node) for name, node in list(self.outputs_of.items())[named:]
+            inner_outputs = [(name[len(where) + 1:], self.outputs_of[name]) for name in self.outputs_added[named:]
                              if name.startswith(where + ".")]
             self.templates[key] = _record(self.graph.nodes, start, where, src, out, len(scope.path), inner_outputs)
         scope.names[local] = out
-        self.outputs_of.setdefault(where, out)
+        self.name_output(where, out)
         return out
 
     def replay(self, template: _Template, scope: _Scope, where: str, src: int) -> int:
@@ -448,7 +455,7 @@ class _Builder:
                                         start + t.shares if t.shares >= 0 else -1, t.eval_only))
             self.by_name[name] = index
         for rel, pos in template.outputs:
-            self.outputs_of.setdefault(f"{where}.{rel}", src if pos < 0 else start + pos)
+            self.name_output(f"{where}.{rel}", src if pos < 0 else start + pos)
         return src if template.out < 0 else start + template.out
 
     def residual(self, item: ResidualItem, scope: _Scope, cur: int) -> int:

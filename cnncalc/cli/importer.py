@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -44,7 +45,7 @@ def importer(target: str, input_shape: str | None, layout: str | None, kws: tupl
         from cnncalc.output import check_writable
 
         check_writable(output)  # before the import: a folder, a device or a missing folder is refused
-    if _ultralytics_file(target, kwargs, output, shape):
+    if _ultralytics_file(target, kwargs, output, shape) or _onnx_file(target, output, shape):
         return
     imported = import_target(target, None if shape is None else tuple(shape), kwargs, opaque=opaque)
     problems: list[str] = []
@@ -109,5 +110,32 @@ def _ultralytics_file(target: str, kwargs: dict, output: str | None, shape: list
     click.echo(safe_text(f"✓ {target}: read as a cnncalc spec ({analysis.totals.params:,} params, "
                          f"{sum(analysis.counted('torch')):,} FlopCounterMode FLOPs at "
                          f"{'x'.join(map(str, analysis.graph.input_shape))})"
+                         + (f"; written to {output}" if output else "")), err=True)
+    return True
+
+
+def _onnx_file(target: str, output: str | None, shape: list[int] | None) -> bool:
+    """An ONNX file written as the cnncalc spec it reads as (docs/onnx.md): True when TARGET was one."""
+    if not target.endswith(".onnx"):
+        return False
+    from cnncalc import api
+    from cnncalc.readers.onnx_file import read
+
+    if not os.path.isfile(target):
+        raise UsageError(None, f"no such file: '{target}'")
+    got = read(target, None if shape is None else tuple(shape))
+    from cnncalc.sources import Source
+
+    analysis = api.analyze(Source(got.text, target + " (read as a cnncalc spec)"))
+    if output:
+        from cnncalc.output import write_text
+
+        write_text(output, got.text)
+    else:
+        click.echo(safe_text(got.text), nl=False)
+    click.echo(safe_text(f"✓ {target}: read as a cnncalc spec ({analysis.totals.params:,} params in "
+                         f"{len(analysis.rows):,} layers, {sum(analysis.counted('torch')):,} FlopCounterMode FLOPs at "
+                         f"{'x'.join(map(str, got.input))}"
+                         + ("; batch norm folded by the exporter" if got.folded_bn else "") + ")"
                          + (f"; written to {output}" if output else "")), err=True)
     return True

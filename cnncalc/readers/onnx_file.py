@@ -443,17 +443,20 @@ class _Reader:
         return tuple(shape)
 
 
-def _collapse(inst: Instance) -> None:
-    """A module that ran one op and holds no other module is that op, named as the module
-    (layer1.0.conv1, not layer1.0.conv1.conv), as the PyTorch importer names it."""
+def _collapse(inst: Instance, moved: set[int] | None = None) -> None:
+    """A module that ran one op itself and holds no other module is that op, named as the module
+    (layer1.0.conv1, not layer1.0.conv1.conv), as the PyTorch importer names it; a module that
+    only holds such a one (layer1.0 holding conv1) stays."""
+    moved = set() if moved is None else moved
     for i, item in enumerate(inst.items):
         if not isinstance(item, Instance):
             continue
-        _collapse(item)
-        if len(item.items) == 1 and isinstance(item.items[0], Layer):
+        _collapse(item, moved)
+        if len(item.items) == 1 and isinstance(item.items[0], Layer) and id(item.items[0]) not in moved:
             layer = item.items[0]
             layer.name, layer.parent = item.name, inst
             inst.items[i] = layer
+            moved.add(id(layer))
             node: Any = inst
             while node is not None:
                 if node.out is item:
