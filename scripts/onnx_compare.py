@@ -15,7 +15,8 @@ import tempfile
 import warnings
 from typing import Any
 
-SIZES = {"r3d_18": (3, 16, 112, 112), "fcn_resnet50": (3, 224, 224), "inception_v3": (3, 299, 299)}
+SIZES = {"inception_v3": (3, 299, 299)}
+VIDEO = (3, 16, 112, 112)
 
 
 def source_model(name: str) -> tuple[Any, tuple[int, ...]]:
@@ -23,10 +24,11 @@ def source_model(name: str) -> tuple[Any, tuple[int, ...]]:
 
     for where in (torchvision.models, torchvision.models.segmentation, torchvision.models.video):
         if hasattr(where, name):
-            kwargs = {"aux_loss": False} if where is torchvision.models.segmentation else {}
+            kwargs = {"aux_loss": False, "weights_backbone": None} if where is torchvision.models.segmentation else {}
             if name in ("googlenet", "inception_v3"):
                 kwargs = {"aux_logits": False, "init_weights": False}
-            return getattr(where, name)(weights=None, **kwargs).eval(), SIZES.get(name, (3, 224, 224))
+            size = VIDEO if where is torchvision.models.video else SIZES.get(name, (3, 224, 224))
+            return getattr(where, name)(weights=None, **kwargs).eval(), size
     raise SystemExit(f"no torchvision model {name}")
 
 
@@ -67,7 +69,9 @@ def compare(name: str, folder: str, dynamo: bool) -> tuple[bool, str]:
     a = cnncalc.analyze(path)
     ours = sum(a.counted("torch"))
     shape_ok = list(a.outputs[0][1]) == out
-    params_ok = a.totals.params == got.params and (got.folded_bn or a.totals.params == params)
+    # torch's own count where the file holds every parameter: not after BN folding, nor after
+    # dynamo's optimizer drops a conv bias it found all zero (an untrained model's)
+    params_ok = a.totals.params == got.params and (got.folded_bn or dynamo or a.totals.params == params)
     ok = ours == flops and shape_ok and params_ok
     text = (f"{name} ({'dynamo' if dynamo else 'torchscript'}): FlopCounterMode {ours:,} vs {flops:,}; output "
             f"{list(a.outputs[0][1])} vs {out}; params {a.totals.params:,} (weights in the file {got.params:,}, "

@@ -123,8 +123,8 @@ class Elementwise(_Elementwise):
     operand (x * 0.5, x + 1, clip), as an imported graph holds them (an ONNX Erf, a Mul by a
     constant). Same shape; no params, no MACs; 1 op per element; what it keeps for backward
     depends on the function, and is not declared (its twin keeps nothing)."""
-    doc_row = DocRow("any", "`fn` (what it computes, for the reports: erf, sqrt, mul, ...)", "same", "0",
-                     "0 (1 op/element)")
+    doc_row = DocRow("any", "`fn` (what it computes, for the reports: erf, sqrt, mul, ...), `call` (function)",
+                     "same", "0", "0 (1 op/element)")
 
     fn: str = arg("text", doc="the function or the constant arithmetic it stands for")
     call: str = arg("in:module,function,method", "function", doc=CALL_DOC)

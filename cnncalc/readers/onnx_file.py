@@ -40,6 +40,9 @@ SHAPE_OPS = {"Shape", "Size", "Gather", "Concat", "Unsqueeze", "Squeeze", "Slice
              "Or", "Transpose", "Flatten", "NonZero", "Tile"}
 
 
+VIEWS = {"Reshape", "Transpose", "Expand", "Unsqueeze", "Squeeze", "Flatten", "Cast", "Identity"}
+
+
 class OnnxError(SpecError):
     """A file that is not a readable ONNX model."""
 
@@ -127,6 +130,7 @@ class _Tensor:
     value: Any = None
     node: Any = None
     init: bool = False
+    source: str = ""  # the initializer an init tensor is (or is a reshape, transpose or expand of)
 
 
 class _Reader:
@@ -200,7 +204,7 @@ class _Reader:
         for name, init in inits.items():
             small = _prod(init.dims) <= 4096 and init.data_location != onnx.TensorProto.EXTERNAL
             self.tensors[name] = _Tensor(shape=tuple(init.dims), value=numpy_helper.to_array(init) if small else None,
-                                         init=True)
+                                         init=True, source=name)
         self.numpy_helper = numpy_helper
         self.domains = domains
         self._roles(graph)
@@ -255,34 +259,15 @@ class _Reader:
                 alias[node.output[0]] = alias.get(node.input[0], node.input[0])
                 self.tensors[node.output[0]] = self.tensors[alias[node.output[0]]]
         self.alias = alias  # (each alias counts as its own tensor: the exporter shared equal values, the model not)
-        for node in graph.node:
-            ins = list(node.input)
-            op = node.op_type
-            if op in ("Conv", "ConvTranspose", "Gemm", "LayerNormalization", "InstanceNormalization",
-                      "GroupNormalization", "PRelu"):
-                for name in ins[1:]:
-                    self._mark(name, "param")
-            elif op == "BatchNormalization":
-                for name in ins[1:3]:
-                    self._mark(name, "param")
-                for name in ins[3:5]:
-                    self._mark(name, "buffer")
-            elif op == "MatMul" or (op == "Gather" and ins and self._is_init(ins[0])):
-                for name in ins:
-                    if self._is_init(name) and _prod(self.tensors[name].shape or ()) > 1:
-                        self._mark(name, "param")
-            elif op in ("Add", "Mul") and len(ins) == 2:
-                for name in ins:
-                    if self._learned(name):
-                        self._mark(name, "param")
 
-    def _mark(self, name: str, role: str) -> None:
-        """One use of an initializer as a parameter or a buffer: counted per use, as each layer's
-        own (an exporter stores equal tensors once: an untrained model's zero biases and unit
-        scales, BN's zero means and its zero biases, share one initializer)."""
-        if name and self._is_init(name):
-            self.role.setdefault(name, role)
-            self.uses[role] += _prod(self.tensors[name].shape or ())
+    def use(self, name: str, role: str = "param") -> None:
+        """One use of an initializer as a parameter or a buffer, by the layer that takes it:
+        counted per use, as each layer's own (an exporter stores equal tensors once: an untrained
+        model's zero biases and unit scales, BN's zero means and its zero biases, share one)."""
+        t = self.tensors.get(name) if name else None
+        if t is not None and t.init:
+            self.role.setdefault(t.source or name, role)
+            self.uses[role] += _prod(t.shape or ())
 
     def _is_init(self, name: str) -> bool:
         t = self.tensors.get(name)
@@ -295,7 +280,7 @@ class _Reader:
         t = self.tensors.get(name)
         if t is None or not t.init or _prod(t.shape or ()) <= 1:
             return False
-        return not re.match(r"^(onnx::|_val|val_|const|Constant|_onnx|/)", name)
+        return not re.match(r"^(onnx::|_val|val_|const|Constant|_onnx|/)", t.source or name)
 
     def _folded_bn(self, graph: Any) -> bool:
         """The exporter folded batch norm into the convolutions: dynamo's rewriter says so in the
@@ -355,6 +340,31 @@ class _Reader:
             value = _constant(node, self.numpy_helper)
             self.tensors[node.output[0]] = _Tensor(shape=tuple(value.shape), value=value)
             return True
+        data = xs[0] if xs else None
+        shapes_known = all(x.value is not None for x in xs[1:] if x is not None)
+        if data is not None and data.init and data.source and op in VIEWS and shapes_known:
+            # a reshape, transpose or expand of a parameter (ViT's class token expanded to the batch,
+            # a layer scale viewed as C x 1 x 1): still that parameter, of the inferred shape
+            shape = self.shapes.get(node.output[0])
+            if op in ("Reshape", "Flatten", "Squeeze", "Unsqueeze") and data.shape is not None:
+                shape = _reshaped(node, data.shape, xs) or shape
+            elif op == "Expand" and data.shape is not None and len(xs) > 1 and xs[1] is not None:
+                import numpy as np
+
+                shape = tuple(np.broadcast_shapes(data.shape, tuple(max(int(d), 1) for d in xs[1].value.reshape(-1))))
+            elif op == "Transpose" and data.shape is not None:
+                perm = _attr(node, "perm", None) or list(reversed(range(len(data.shape))))
+                shape = tuple(data.shape[p] for p in perm)
+            elif op in ("Cast", "Identity"):
+                shape = data.shape
+            if data.value is not None:
+                try:
+                    shape = _evaluate(node, [x.value if x is not None else None for x in xs])[0].shape
+                except Exception:
+                    pass
+            if shape is not None:
+                self.tensors[node.output[0]] = _Tensor(shape=tuple(shape), init=True, source=data.source)
+                return True
         if any(x is None or x.value is None for x, name in zip(xs, node.input) if name):
             return False
         try:
@@ -419,6 +429,7 @@ class _Reader:
             node_up = node_up.parent
         if any(r is None for r in refs):
             raise ValueError("an input made by no layer (a constant where a tensor was expected)")
+        shape = self._infer(op, args, inputs) or shape
         layer = Layer(op=op, args=Keys(args, DEFAULTS.get(op, {})), name=self._name(inst, name or _snake(node.op_type)),
                       inputs=refs, parent=inst)
         inst.items.append(layer)
@@ -427,6 +438,24 @@ class _Reader:
         if out is not None:
             self.tensors[out] = _Tensor(shape=shape or self.shapes.get(out), node=layer)
         return layer
+
+    def _infer(self, op: str, args: dict[str, Any], inputs: list[Any]) -> tuple[int, ...] | None:
+        """The layer's output shape (batch 1 first) by cnncalc's own rule for the op, from its
+        inputs' shapes: onnx's inference does not always know them (sizes computed at run time)."""
+        from cnncalc.errors import CnncalcError
+        from cnncalc.ops.registry import build_op
+
+        shapes = []
+        for i in inputs:
+            t = self.tensors.get(i) if isinstance(i, str) else None
+            shape = t.shape if t is not None and t.shape is not None else self.shapes.get(i) if isinstance(i, str) else None
+            if shape is None or not shape or shape[0] != 1:
+                return None
+            shapes.append(tuple(shape[1:]))
+        try:
+            return (1, *build_op(op, dict(args), {}, None).output_shape(shapes, None))
+        except CnncalcError as exc:
+            raise ValueError(exc.message) from None
 
     def _close(self, inst: Instance, layer: Layer) -> None:
         """Each enclosing instance's output so far is its newest layer."""
@@ -607,6 +636,8 @@ def _one(values: list[int]) -> Any:
 def _conv(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
     kernel, stride, pad, dilation = _spatial(node, r, xs)
     w = xs[1].shape
+    for name in node.input[1:3]:
+        r.use(name)
     r.add(node, "conv", {"out": w[0], "kernel": _one(kernel), "stride": _one(stride), "pad": _one(pad),
                          "dilation": _one(dilation), "groups": _attr(node, "group", 1), "bias": len(xs) > 2},
           [node.input[0]], outs[0])
@@ -615,6 +646,8 @@ def _conv(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
 def _conv_transpose(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
     kernel, stride, pad, dilation = _spatial(node, r, xs)
     w, groups = xs[1].shape, _attr(node, "group", 1)
+    for name in node.input[1:3]:
+        r.use(name)
     n = len(kernel)
     output_pad = list(_attr(node, "output_padding", [0] * n))
     if _attr(node, "output_shape") is not None:
@@ -629,12 +662,15 @@ def _gemm(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
         raise ValueError("Gemm with transA, or a B that is not a weight")
     b = xs[1].shape
     out = b[0] if _attr(node, "transB", 0) else b[1]
+    for name in node.input[1:3]:
+        r.use(name)
     r.add(node, "linear", {"out": out, "bias": len(xs) > 2 and xs[2] is not None}, [node.input[0]], outs[0])
 
 
 def _matmul(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
     a, b = xs
     if b.init and b.node is None:  # x @ W: a linear layer without bias
+        r.use(node.input[1])
         r.add(node, "linear", {"out": b.shape[-1], "bias": False}, [node.input[0]], outs[0])
     elif a.init and a.node is None:
         raise ValueError("a weight on the left of a MatMul")
@@ -644,6 +680,8 @@ def _matmul(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
 
 def _norm(op: str) -> Callable[..., None]:
     def handle(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
+        for i, name in enumerate(node.input[1:], start=1):
+            r.use(name, "buffer" if op == "bn" and i >= 3 else "param")
         if op == "bn":
             r.add(node, "bn", {"eps": float(_attr(node, "epsilon", 1e-5))}, [node.input[0]], outs[0])
         elif op == "layernorm":
@@ -712,7 +750,8 @@ def _binary(op: str) -> Callable[..., None]:
             raise ValueError("no input made by a layer")
         x = node.input[live[0]]
         other = node.input[1 - live[0]] if len(node.input) == 2 else ""
-        if other and op in ("Add", "Mul") and r.role.get(other) == "param":
+        if other and op in ("Add", "Mul") and r._learned(other):
+            r.use(other)
             shape = r.shape(other)
             rank = len(r.shape(x))
             full = (1,) * (rank - len(shape)) + tuple(shape)  # broadcast from the right
@@ -740,7 +779,16 @@ def _passthrough(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
 def _concat(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
     rank = len(r.shape(node.input[0]))
     live = [i for i in node.input if i and r.tensors[i].node is not None]
-    if len(live) != len([i for i in node.input if i]):
+    named = [i for i in node.input if i]
+    if len(named) == 2 and len(live) == 1 and named[0] != live[0] and r._learned(named[0]):
+        # a learned tensor joined in front (ViT's class token): param {merge: concat}
+        r.use(named[0])
+        shape = r.shape(named[0])
+        axis = _attr(node, "axis", 0)
+        r.add(node, "param", {"shape": list(shape[1:]), "merge": "concat", "axis": _axis(axis, rank)}, [live[0]],
+              outs[0])
+        return
+    if len(live) != len(named):
         raise ValueError("a Concat with a constant input")
     if len(live) == 1:
         r.tensors[outs[0]] = r.tensors[live[0]]
@@ -749,11 +797,43 @@ def _concat(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
 
 
 def _reshape_like(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
-    """Reshape, Flatten, Squeeze, Unsqueeze: the inferred output size, batch kept first."""
-    shape = r.shape(outs[0])
+    """Reshape, Flatten, Squeeze, Unsqueeze: the output size (worked out from the input's and the
+    static shape or axes, else onnx's inference), batch kept first."""
+    shape = _reshaped(node, r.shape(node.input[0]), xs) or r.shape(outs[0])
     if not shape or shape[0] != 1:
         raise ValueError(f"a reshape that moves the batch ({list(shape)})")
     r.add(node, "reshape", {"shape": list(shape[1:])}, [node.input[0]], outs[0])
+
+
+def _reshaped(node: Any, x: tuple[int, ...], xs: list[Any]) -> tuple[int, ...] | None:
+    """ONNX's rule for the output size of a Reshape (0 copies, -1 is the rest), Flatten,
+    Squeeze and Unsqueeze, or None where a size is not known here."""
+    op, n = node.op_type, _prod(x)
+    if op == "Reshape":
+        if len(xs) < 2 or xs[1] is None or xs[1].value is None:
+            return None
+        target = [int(d) for d in xs[1].value.reshape(-1)]
+        if not _attr(node, "allowzero", 0):
+            target = [x[i] if d == 0 and i < len(x) else d for i, d in enumerate(target)]
+        if target.count(-1) == 1:
+            known = _prod(d for d in target if d != -1)
+            target[target.index(-1)] = n // known if known else 0
+        return tuple(target)
+    if op == "Flatten":
+        a = _attr(node, "axis", 1)
+        a = a if a >= 0 else a + len(x)
+        return (_prod(x[:a]), _prod(x[a:]))
+    axes = (list(xs[1].value.reshape(-1)) if len(xs) > 1 and xs[1] is not None and xs[1].value is not None
+            else _attr(node, "axes"))
+    if op == "Squeeze":
+        drop = {int(a) % len(x) for a in axes} if axes is not None else {i for i, d in enumerate(x) if d == 1}
+        return tuple(d for i, d in enumerate(x) if i not in drop)
+    if op == "Unsqueeze" and axes is not None:
+        out = list(x)
+        for a in sorted(int(a) % (len(x) + len(axes)) for a in axes):
+            out.insert(a, 1)
+        return tuple(out)
+    return None
 
 
 def _transpose(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
@@ -781,18 +861,25 @@ def _split(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
 
 
 def _slice(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
-    """A slice of one axis with step 1: a split into before, the slice and after."""
-    x, y = r.shape(node.input[0]), r.shape(outs[0])
-    changed = [i for i, (a, b) in enumerate(zip(x, y)) if a != b]
-    if len(changed) != 1 or any(v is None or v.value is None for v in xs[1:3]):
-        raise ValueError("a Slice of more than one axis, or of sizes not known")
-    axis = changed[0]
-    starts = xs[1].value.reshape(-1)
-    steps = xs[4].value.reshape(-1) if len(xs) > 4 and xs[4] is not None and xs[4].value is not None else [1]
-    if int(steps[0]) != 1:
-        raise ValueError("a Slice with a step")
-    start = int(starts[0]) if int(starts[0]) >= 0 else int(starts[0]) + x[axis]
-    start = min(max(start, 0), x[axis])
+    """A slice of one axis with step 1: a split into before, the slice and after (its bounds
+    known: constants, or shape arithmetic evaluated here; ShuffleNet v2 halves its channels so)."""
+    x = r.shape(node.input[0])
+    if any(v is None or v.value is None for v in xs[1:3]):
+        raise ValueError("a Slice whose bounds are not known")
+    starts, ends = xs[1].value.reshape(-1), xs[2].value.reshape(-1)
+    axes = xs[3].value.reshape(-1) if len(xs) > 3 and xs[3] is not None and xs[3].value is not None else \
+        list(range(len(starts)))
+    steps = xs[4].value.reshape(-1) if len(xs) > 4 and xs[4] is not None and xs[4].value is not None else \
+        [1] * len(starts)
+    cuts = [(int(a) % len(x), slice(int(b), int(e), int(st)).indices(x[int(a) % len(x)]))
+            for a, b, e, st in zip(axes, starts, ends, steps)]
+    cuts = [(a, c) for a, c in cuts if c != (0, x[a], 1)]  # the axes the slice leaves whole
+    if len(cuts) != 1 or cuts[0][1][2] != 1:
+        raise ValueError("a Slice of more than one axis, or with a step")
+    axis, (start, stop, _) = cuts[0]
+    y = list(x)
+    y[axis] = max(stop - start, 0)
+    r.shapes.setdefault(outs[0], tuple(y))
     sizes = [s for s in (start, y[axis], x[axis] - start - y[axis]) if s]
     index = 1 if start else 0
     r.add(node, "split", {"sizes": sizes, "index": index, "axis": _axis(axis, len(x))}, [node.input[0]], outs[0],
@@ -833,6 +920,7 @@ def _pad(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
 def _gather(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
     data, index = xs
     if data.init and data.node is None and index.node is not None:  # an embedding table
+        r.use(node.input[0])
         r.add(node, "embedding", {"vocab": data.shape[0], "dim": data.shape[1]}, [node.input[1]], outs[0])
         return
     if index.value is not None and index.value.ndim == 0 and data.node is not None:
