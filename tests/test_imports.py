@@ -122,3 +122,14 @@ def test_imports_point_inward():
             assert not {t for t in targets if t.startswith("cnncalc.torchcheck")}, module
         if module.startswith("cnncalc.report"):  # reports read Analysis; they do not assemble or parse flags
             assert not {t for t in targets if t.startswith(("cnncalc.cli", "cnncalc.api", "cnncalc.results"))}, module
+
+
+def test_every_package_is_in_the_wheel():
+    # pyproject.toml lists the packages a regular (non-editable) install ships: a subpackage left
+    # out imports in a checkout and fails after `pip install .` (cnncalc.readers.ultralytics did)
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(root).parts) for p in (root / "cnncalc").rglob("__init__.py")}
+    assert found <= listed, sorted(found - listed)
