@@ -241,3 +241,13 @@ def test_any_node_soup_is_an_analysis_or_one_clean_error(tmp_path):
             cnncalc.analyze(path)
         except CnncalcError as exc:
             assert exc.message
+
+
+def test_shape_arithmetic_that_would_make_a_huge_tensor_is_not_evaluated(tmp_path):
+    # ConstantOfShape of 10^12 elements: left unevaluated (one error naming the op), never allocated
+    nodes = [helper.make_node("ConstantOfShape", ["dims"], ["big"], name="/big/ConstantOfShape"),
+             helper.make_node("Add", ["x", "big"], ["y"], name="/Add")]
+    path = save(tmp_path, nodes, [ints("dims", [10**6, 10**6])])
+    with pytest.raises(SpecError) as err:
+        cnncalc.analyze(path)
+    assert "ConstantOfShape" in err.value.message

@@ -34,6 +34,7 @@ from cnncalc.readers.emit import INPUT, Instance, Keys, Layer, local_name, uniqu
 
 MAX_BYTES = 2**31  # protobuf's own limit for one message
 MAX_ELEMENTS = 2**40  # a declared tensor larger than this is a broken or hostile file
+MAX_STATIC = 10**6  # shape arithmetic evaluated here makes at most this many elements
 SHAPE_OPS = {"Shape", "Size", "Gather", "Concat", "Unsqueeze", "Squeeze", "Slice", "Cast", "Add", "Sub", "Mul",
              "Div", "Floor", "Ceil", "Range", "ConstantOfShape", "Reshape", "Equal", "Where", "Expand", "Constant",
              "Identity", "ReduceProd", "Neg", "Sqrt", "Max", "Min", "Abs", "Mod", "Less", "Greater", "Not", "And",
@@ -103,7 +104,7 @@ def _load(path: str, onnx: Any) -> Any:
         if init.data_location == onnx.TensorProto.EXTERNAL:
             where = {e.key: e.value for e in init.external_data}.get("location", "")
             full = os.path.normpath(os.path.join(folder, where))
-            if not where or os.path.isabs(where) or (not full.startswith(folder + os.sep) and full != folder):
+            if not where or os.path.isabs(where) or not full.startswith(folder + os.sep):
                 raise OnnxError(span, f"initializer '{init.name[:80]}' keeps its data at '{where[:80]}', outside "
                                 "the model's folder", "external data lies beside the .onnx file")
             if not os.path.isfile(full):
@@ -539,6 +540,12 @@ def _evaluate(node: Any, xs: list[Any]) -> list[Any]:
     import numpy as np
 
     op = node.op_type
+    if op in ("ConstantOfShape", "Expand", "Tile", "Range"):  # what a hostile file could make huge
+        sizes = xs[1] if op in ("Expand", "Tile") else xs[0]
+        made = (int((xs[1] - xs[0]) // max(abs(xs[2]), 1)) if op == "Range" else
+                _prod(max(int(d), 1) for d in np.asarray(sizes).reshape(-1)))
+        if made > MAX_STATIC:
+            raise ValueError(f"{op} of {made:,} elements")
     if op == "Identity":
         return [xs[0]]
     if op == "Cast":
