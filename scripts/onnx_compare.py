@@ -36,8 +36,11 @@ def measure(model: Any, shape: tuple[int, ...]) -> tuple[int, int, list[int]]:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
     x = torch.zeros(1, *shape)
-    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+    torch.backends.mha.set_fastpath_enabled(False)  # else nn.MultiheadAttention's fused path hides its matmuls
+    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as fc:
         y = model(x)
     if isinstance(y, dict):
         y = y["out"]

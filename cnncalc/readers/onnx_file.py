@@ -132,6 +132,18 @@ class _Tensor:
     node: Any = None
     init: bool = False
     source: str = ""  # the initializer an init tensor is (or is a reshape, transpose or expand of)
+    batch: int | None = 0  # where the batch axis is (the batch is 1); None: folded into another axis
+
+
+def sample(shape: tuple[int, ...], batch: int | None) -> tuple[int, ...]:
+    """One sample's shape: the ONNX shape without its batch axis (all of it where the batch was
+    folded into another axis: at batch 1 that axis holds one sample's elements)."""
+    return shape if batch is None or batch >= len(shape) else (*shape[:batch], *shape[batch + 1:])
+
+
+def batched(shape: tuple[int, ...], batch: int | None) -> tuple[int, ...]:
+    """The ONNX shape of a sample shape with the batch (1) at `batch`."""
+    return shape if batch is None or batch > len(shape) else (*shape[:batch], 1, *shape[batch:])
 
 
 class _Reader:
@@ -418,7 +430,7 @@ class _Reader:
         return unique(local_name(name), taken)
 
     def add(self, node: Any, op: str, args: dict[str, Any], inputs: list[Any], out: str | None,
-            shape: tuple[int, ...] | None = None, name: str | None = None) -> Layer:
+            shape: tuple[int, ...] | None = None, name: str | None = None, batch: Any = "same") -> Layer:
         """A cnncalc op for `node`, in the instance of its module, reading `inputs` (tensor names
         or cnncalc nodes); its output is the tensor `out`."""
         path, kinds = self.scope(node)
@@ -430,14 +442,17 @@ class _Reader:
             node_up = node_up.parent
         if any(r is None for r in refs):
             raise ValueError("an input made by no layer (a constant where a tensor was expected)")
-        shape = self._infer(op, args, inputs) or shape
+        first = self.tensors.get(inputs[0]) if isinstance(inputs[0], str) else None
+        where = (first.batch if first is not None else 0) if batch == "same" else batch
+        y = self._infer(op, args, inputs)
+        shape = batched(y, where) if y is not None else shape
         layer = Layer(op=op, args=Keys(args, DEFAULTS.get(op, {})), name=self._name(inst, name or _snake(node.op_type)),
                       inputs=refs, parent=inst)
         inst.items.append(layer)
         self._close(inst, layer)
         self.count += 1
         if out is not None:
-            self.tensors[out] = _Tensor(shape=shape or self.shapes.get(out), node=layer)
+            self.tensors[out] = _Tensor(shape=shape or self.shapes.get(out), node=layer, batch=where)
         return layer
 
     def _infer(self, op: str, args: dict[str, Any], inputs: list[Any]) -> tuple[int, ...] | None:
@@ -450,11 +465,11 @@ class _Reader:
         for i in inputs:
             t = self.tensors.get(i) if isinstance(i, str) else None
             shape = t.shape if t is not None and t.shape is not None else self.shapes.get(i) if isinstance(i, str) else None
-            if shape is None or not shape or shape[0] != 1:
+            if shape is None or not shape:
                 return None
-            shapes.append(tuple(shape[1:]))
+            shapes.append(sample(tuple(shape), t.batch if t is not None else 0))
         try:
-            return (1, *build_op(op, dict(args), {}, None).output_shape(shapes, None))
+            return tuple(build_op(op, dict(args), {}, None).output_shape(shapes, None))
         except CnncalcError as exc:
             raise ValueError(exc.message) from None
 
@@ -464,6 +479,22 @@ class _Reader:
         while node is not None and node is not self.root:
             node.out = layer
             node = node.parent
+
+    def axis(self, name: str, axis: int) -> int:
+        """An ONNX axis of the tensor `name` as cnncalc's (its batch axis left out)."""
+        t = self.tensors.get(name)
+        rank = len(self.shape(name))
+        a = axis if axis >= 0 else axis + rank
+        b = t.batch if t is not None else 0
+        if b is None:
+            return a
+        if a == b:
+            raise ValueError("an operation along the batch axis")
+        return a - 1 if a > b else a
+
+    def batch_of(self, name: str) -> int | None:
+        t = self.tensors.get(name)
+        return t.batch if t is not None else 0
 
     def shape(self, name: str) -> tuple[int, ...]:
         t = self.tensors.get(name)
@@ -611,14 +642,6 @@ def _evaluate(node: Any, xs: list[Any]) -> list[Any]:
 
 # -- the ops ---------------------------------------------------------------------------------------
 
-def _axis(axis: int, rank: int) -> int:
-    """ONNX's axis (batch included; negative from the end) as cnncalc's (batch excluded)."""
-    a = axis if axis >= 0 else axis + rank
-    if a == 0:
-        raise ValueError("an operation along the batch axis")
-    return a - 1
-
-
 def _spatial(node: Any, r: Any, xs: list[Any]) -> tuple[list[int], list[int], list[int], list[int]]:
     """(kernel, stride, pad, dilation) of a window op; pads must be the same on both sides."""
     x = xs[0].shape
@@ -759,12 +782,8 @@ def _binary(op: str) -> Callable[..., None]:
         other = node.input[1 - live[0]] if len(node.input) == 2 else ""
         if other and op in ("Add", "Mul") and r._learned(other):
             r.use(other)
-            shape = r.shape(other)
-            rank = len(r.shape(x))
-            full = (1,) * (rank - len(shape)) + tuple(shape)  # broadcast from the right
-            if full[0] != 1:
-                raise ValueError("a learned tensor with a batch axis")
-            r.add(node, "param", {"shape": list(full[1:]), "merge": op.lower()}, [x], outs[0])
+            shape = _param_sample(r.shape(other), r.shape(x), r.batch_of(x))
+            r.add(node, "param", {"shape": list(shape), "merge": op.lower()}, [x], outs[0])
             return
         r.add(node, "elementwise", {"fn": _snake(op)}, [x], outs[0], shape=r.shapes.get(outs[0]))
     return handle
@@ -784,7 +803,6 @@ def _passthrough(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
 
 
 def _concat(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
-    rank = len(r.shape(node.input[0]))
     live = [i for i in node.input if i and r.tensors[i].node is not None]
     named = [i for i in node.input if i]
     if len(named) == 2 and len(live) == 1 and named[0] != live[0] and r._learned(named[0]):
@@ -792,24 +810,31 @@ def _concat(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
         r.use(named[0])
         shape = r.shape(named[0])
         axis = _attr(node, "axis", 0)
-        r.add(node, "param", {"shape": list(shape[1:]), "merge": "concat", "axis": _axis(axis, rank)}, [live[0]],
-              outs[0])
+        r.add(node, "param", {"shape": list(_param_sample(shape, r.shape(live[0]), r.batch_of(live[0]))),
+                              "merge": "concat", "axis": r.axis(live[0], axis)}, [live[0]], outs[0])
         return
     if len(live) != len(named):
         raise ValueError("a Concat with a constant input")
     if len(live) == 1:
         r.tensors[outs[0]] = r.tensors[live[0]]
         return
-    r.add(node, "concat", {"axis": _axis(_attr(node, "axis", 0), rank)}, live, outs[0])
+    r.add(node, "concat", {"axis": r.axis(live[0], _attr(node, "axis", 0))}, live, outs[0])
 
 
 def _reshape_like(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
     """Reshape, Flatten, Squeeze, Unsqueeze: the output size (worked out from the input's and the
-    static shape or axes, else onnx's inference), batch kept first."""
-    shape = _reshaped(node, r.shape(node.input[0]), xs) or r.shape(outs[0])
-    if not shape or shape[0] != 1:
-        raise ValueError(f"a reshape that moves the batch ({list(shape)})")
-    r.add(node, "reshape", {"shape": list(shape[1:])}, [node.input[0]], outs[0])
+    static shape or axes, else onnx's inference). The batch (1) stays where the sizes before it
+    stay; else it is folded into an axis (MultiheadAttention's L x (N*H) x D), and a folded one
+    comes back at the first axis of size 1 (L x N x E)."""
+    x, b = r.shape(node.input[0]), r.batch_of(node.input[0])
+    shape = tuple(_reshaped(node, x, xs) or r.shape(outs[0]))
+    if b is not None and b < len(shape) and shape[b] == 1 and _prod(shape[:b]) == _prod(x[:b]):
+        where: int | None = b
+    elif b is None and 1 in shape:
+        where = shape.index(1)
+    else:
+        where = None
+    r.add(node, "reshape", {"shape": list(sample(shape, where))}, [node.input[0]], outs[0], batch=where)
 
 
 def _reshaped(node: Any, x: tuple[int, ...], xs: list[Any]) -> tuple[int, ...] | None:
@@ -845,25 +870,37 @@ def _reshaped(node: Any, x: tuple[int, ...], xs: list[Any]) -> tuple[int, ...] |
 
 def _transpose(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
     perm = list(_attr(node, "perm", None) or reversed(range(len(r.shape(node.input[0])))))
-    if perm[0] != 0:
-        raise ValueError(f"a Transpose that moves the batch ({perm})")
-    r.add(node, "permute", {"dims": [p - 1 for p in perm[1:]]}, [node.input[0]], outs[0])
+    b = r.batch_of(node.input[0])
+    if b is None:
+        r.add(node, "permute", {"dims": perm}, [node.input[0]], outs[0], batch=None)
+        return
+    dims = [p - (p > b) for p in perm if p != b]
+    r.add(node, "permute", {"dims": dims}, [node.input[0]], outs[0], batch=perm.index(b))
 
 
 def _softmax(op: str) -> Callable[..., None]:
     def handle(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
-        rank = len(r.shape(node.input[0]))
-        r.add(node, op, {"axis": _axis(_attr(node, "axis", -1), rank)}, [node.input[0]], outs[0])
+        r.add(node, op, {"axis": r.axis(node.input[0], _attr(node, "axis", -1))}, [node.input[0]], outs[0])
     return handle
 
 
+def _param_sample(shape: tuple[int, ...], x: tuple[int, ...], batch: int | None) -> tuple[int, ...]:
+    """A learned tensor's shape as it meets x (broadcast from the right), x's batch axis left out
+    (where it has one, the tensor's own is 1 there)."""
+    full = (1,) * (len(x) - len(shape)) + tuple(shape)
+    if batch is None:
+        return full
+    if full[batch] != 1:
+        raise ValueError("a learned tensor with a batch axis")
+    return (*full[:batch], *full[batch + 1:])
+
+
 def _split(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
-    rank = len(r.shape(node.input[0]))
     axis = _attr(node, "axis", 0)
     sizes = [r.shape(o)[axis] for o in node.output]
     for i, out in enumerate(node.output):
         if out:
-            r.add(node, "split", {"sizes": sizes, "index": i, "axis": _axis(axis, rank)}, [node.input[0]], out,
+            r.add(node, "split", {"sizes": sizes, "index": i, "axis": r.axis(node.input[0], axis)}, [node.input[0]], out,
                   name=f"split_{i}" if i else "split")
 
 
@@ -889,7 +926,7 @@ def _slice(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
     r.shapes.setdefault(outs[0], tuple(y))
     sizes = [s for s in (start, y[axis], x[axis] - start - y[axis]) if s]
     index = 1 if start else 0
-    r.add(node, "split", {"sizes": sizes, "index": index, "axis": _axis(axis, len(x))}, [node.input[0]], outs[0],
+    r.add(node, "split", {"sizes": sizes, "index": index, "axis": r.axis(node.input[0], axis)}, [node.input[0]], outs[0],
           name="slice")
 
 
@@ -931,9 +968,11 @@ def _gather(r: _Reader, node: Any, xs: list[Any], outs: list[str]) -> None:
         r.add(node, "embedding", {"vocab": data.shape[0], "dim": data.shape[1]}, [node.input[1]], outs[0])
         return
     if index.value is not None and index.value.ndim == 0 and data.node is not None:
-        rank = len(r.shape(node.input[0]))
-        r.add(node, "select", {"index": int(index.value), "axis": _axis(_attr(node, "axis", 0), rank)},
-              [node.input[0]], outs[0])
+        axis = _attr(node, "axis", 0)
+        b = r.batch_of(node.input[0])
+        a = axis % len(r.shape(node.input[0]))
+        r.add(node, "select", {"index": int(index.value), "axis": r.axis(node.input[0], axis)}, [node.input[0]],
+              outs[0], batch=None if b is None else b - (a < b))
         return
     raise ValueError("a Gather that is neither an embedding nor one position")
 
@@ -945,8 +984,11 @@ def _reduce(op: str) -> Callable[..., None]:
             else _attr(node, "axes")
         if axes is None:
             raise ValueError("a reduction over every axis, the batch too")
-        r.add(node, op, {"axes": [_axis(int(a), rank) for a in axes], "keepdim": bool(_attr(node, "keepdims", 1))},
-              [node.input[0]], outs[0])
+        keep = bool(_attr(node, "keepdims", 1))
+        b = r.batch_of(node.input[0])
+        gone = sum(1 for a in axes if int(a) % rank < (b or 0))
+        r.add(node, op, {"axes": [r.axis(node.input[0], int(a)) for a in axes], "keepdim": keep}, [node.input[0]],
+              outs[0], batch=b if keep or b is None else b - gone)
     return handle
 
 
