@@ -135,7 +135,8 @@ def _onnx_file(target: str, output: str | None, shape: list[int] | None) -> bool
         click.echo(safe_text(got.text), nl=False)
     click.echo(safe_text(f"✓ {target}: read as a cnncalc spec ({analysis.totals.params:,} params in "
                          f"{len(analysis.rows):,} layers, {sum(analysis.counted('torch')):,} FlopCounterMode FLOPs at "
-                         f"{'x'.join(map(str, got.input))}"
+                         f"{'x'.join(map(str, got.input))}; not params: {got.buffers:,} buffer and {got.constants:,} "
+                         "constant elements"
                          + ("; batch norm folded by the exporter" if got.folded_bn else "") + ")"
                          + (f"; written to {output}" if output else "")), err=True)
     return True
