@@ -127,7 +127,7 @@ def load(spec: SpecLike, *, input: Sequence[int] | None = None, args: Mapping[st
     shape = None if input is None else _shape(input)
     source = resolve(spec, bounds, shape)
     args = dict(args or {})
-    if "backbone" in source.text:  # cheap test first: an Ultralytics model file (docs/yolo.md)?
+    if "backbone" in source.text:  # an Ultralytics model file (docs/yolo.md)? (the cheap test first)
         from cnncalc.sources import ultralytics_spec
 
         source = ultralytics_spec(source, args, bounds)  # takes its scale, nc and fused out of args

@@ -143,6 +143,9 @@ def ultralytics_spec(source: Source, args: dict[str, Any], limits: Limits = Limi
     (else `source` itself). Takes `scale` (n, s, ...), `nc` (classes), `fused` and `nms_free` (0
     or 1: an end-to-end head's one-to-one answer, Ultralytics' nms=False) out of args, the
     overrides only this reader understands (docs/yolo.md)."""
+    text = "\n" + source.text
+    if "\nbackbone" not in text or "\nhead" not in text:  # no top-level backbone and head: no reader imported
+        return source
     from cnncalc.readers.ultralytics import is_ultralytics, read
 
     if not is_ultralytics(source.text):
