@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -101,17 +102,21 @@ def _ultralytics_file(target: str, kwargs: dict, output: str | None, shape: list
         raise UsageError(None, f"an Ultralytics model YAML takes --kw scale=, nc= and fused=, not "
                          f"{', '.join(map(str, kwargs))}")
     analysis = api.analyze(spec, input=shape)
+    _written(target, spec.text, output, analysis, f"{'x'.join(map(str, analysis.graph.input_shape))}")
+    return True
+
+
+def _written(target: str, text: str, output: str | None, analysis: Any, said: str) -> None:
+    """A read file's spec to `output` (or standard output), and one line of what it holds."""
     if output:
         from cnncalc.output import write_text
 
-        write_text(output, spec.text)
+        write_text(output, text)
     else:
-        click.echo(safe_text(spec.text), nl=False)
-    click.echo(safe_text(f"✓ {target}: read as a cnncalc spec ({analysis.totals.params:,} params, "
-                         f"{sum(analysis.counted('torch')):,} FlopCounterMode FLOPs at "
-                         f"{'x'.join(map(str, analysis.graph.input_shape))})"
-                         + (f"; written to {output}" if output else "")), err=True)
-    return True
+        click.echo(safe_text(text), nl=False)
+    click.echo(safe_text(f"✓ {target}: read as a cnncalc spec ({analysis.totals.params:,} params in "
+                         f"{len(analysis.rows):,} layers, {sum(analysis.counted('torch')):,} FlopCounterMode FLOPs at "
+                         f"{said})" + (f"; written to {output}" if output else "")), err=True)
 
 
 def _onnx_file(target: str, output: str | None, shape: list[int] | None) -> bool:
@@ -127,16 +132,7 @@ def _onnx_file(target: str, output: str | None, shape: list[int] | None) -> bool
     from cnncalc.sources import Source
 
     analysis = api.analyze(Source(got.text, target + " (read as a cnncalc spec)"))
-    if output:
-        from cnncalc.output import write_text
-
-        write_text(output, got.text)
-    else:
-        click.echo(safe_text(got.text), nl=False)
-    click.echo(safe_text(f"✓ {target}: read as a cnncalc spec ({analysis.totals.params:,} params in "
-                         f"{len(analysis.rows):,} layers, {sum(analysis.counted('torch')):,} FlopCounterMode FLOPs at "
-                         f"{'x'.join(map(str, got.input))}; not params: {got.buffers:,} buffer and {got.constants:,} "
-                         "constant elements"
-                         + ("; batch norm folded by the exporter" if got.folded_bn else "") + ")"
-                         + (f"; written to {output}" if output else "")), err=True)
+    _written(target, got.text, output, analysis,
+             f"{'x'.join(map(str, got.input))}; not params: {got.buffers:,} buffer and {got.constants:,} constant "
+             "elements" + ("; batch norm folded by the exporter" if got.folded_bn else ""))
     return True
