@@ -271,12 +271,7 @@ class _Reader:
             c2 = mod.out(c1, args)
         kwargs = {"legacy_act": len(args) <= 3} if m == "SPPF" else {}
         if n > 1:
-            with net.module("Sequential", str(i), x) as seq:
-                y = x
-                for k in range(n):
-                    y = mod.write(net, str(k), y, *args, **kwargs)
-                seq.out = y
-            return seq, c2
+            return net.chain(str(i), x, n, lambda name, y: mod.write(net, name, y, *args, **kwargs)), c2
         return mod.write(net, str(i), x, *args, **kwargs), c2
 
     def _write(self, net: Net, root: str) -> str:

@@ -115,6 +115,16 @@ class Net:
         self.here.items.append(layer)
         return layer
 
+    def chain(self, name: str, x: Node, n: int, block: Callable[[str, Node], Node]) -> Instance:
+        """An nn.Sequential `name` of n blocks in a row (`block(child name, input)` writes one: 0,
+        1, ...), each reading the one before; its output is the last one's."""
+        with self.module("Sequential", name, x) as seq:
+            y = x
+            for i in range(n):
+                y = block(str(i), y)
+            seq.out = y
+        return seq
+
     @contextmanager
     def inference_only(self) -> Iterator[None]:
         """What a head runs only in eval mode (DFL, the decode, the probabilities, top-k): in

@@ -53,10 +53,7 @@ def _c3k(net: Net, name: str, x: Node, c1: int, c2: int, n: int = 1, shortcut: b
     c_ = int(c2 * e)
     with net.module("C3k", name, x) as inst:
         y = Conv(net, "cv1", x, c1, c_, 1, 1)
-        with net.module("Sequential", "m", y) as m:
-            for i in range(n):
-                y = _bottleneck(net, str(i), y, c_, c_, shortcut, g, (k, k), 1.0)
-            m.out = y
+        m = net.chain("m", y, n, lambda nm, z: _bottleneck(net, nm, z, c_, c_, shortcut, g, (k, k), 1.0))
         side = Conv(net, "cv2", x, c1, c_, 1, 1)
         cat = net.op("concat", "cat", [m, side])
         inst.out = Conv(net, "cv3", cat, 2 * c_, c2, 1)
@@ -158,10 +155,7 @@ def C2PSA(net: Net, name: str, x: Node, c1: int, c2: int, n: int = 1, e: float =
         y = Conv(net, "cv1", x, c1, 2 * c, 1, 1)
         a = net.op("split", "split", y, sizes=[c, c], index=0)
         b = net.op("split", "split_1", y, sizes=[c, c], index=1)
-        with net.module("Sequential", "m", b) as m:
-            for i in range(n):
-                b = PSABlock(net, str(i), b, c, 0.5, _heads(c))
-            m.out = b
+        m = net.chain("m", b, n, lambda nm, z: PSABlock(net, nm, z, c, 0.5, _heads(c)))
         inst.out = Conv(net, "cv2", net.op("concat", "cat", [a, m]), 2 * c, c1, 1)
     return inst
 

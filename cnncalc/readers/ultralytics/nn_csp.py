@@ -188,11 +188,7 @@ def _csp3(net: Net, kind: str, name: str, x: Node, c1: int, c2: int, n: int, e: 
     c_ = int(c2 * e)
     with net.module(kind, name, x) as inst:
         a = Conv(net, "cv1", x, c1, c_, 1, 1)
-        with net.module("Sequential", "m", a) as m:
-            y = a
-            for i in range(n):
-                y = inner(net, str(i), y, c_)
-            m.out = y
+        m = net.chain("m", a, n, lambda nm, z: inner(net, nm, z, c_))
         b = Conv(net, "cv2", x, c1, c_, 1, 1)
         inst.out = Conv(net, "cv3", net.op("concat", "cat", [m, b]), 2 * c_, c2, 1)
     return inst
@@ -234,11 +230,7 @@ def C1(net: Net, name: str, x: Node, c1: int, c2: int, n: int = 1) -> Node:
     """cv1 (1x1) -> m (n 3x3 Convs in a row), + the output of cv1."""
     with net.module("C1", name, x) as inst:
         y = Conv(net, "cv1", x, c1, c2, 1, 1)
-        with net.module("Sequential", "m", y) as m:
-            z = y
-            for i in range(n):
-                z = Conv(net, str(i), z, c2, c2, 3)
-            m.out = z
+        m = net.chain("m", y, n, lambda nm, z: Conv(net, nm, z, c2, c2, 3))
         inst.out = net.op("add", "add", [m, y])
     return inst
 
@@ -253,11 +245,7 @@ def C2(net: Net, name: str, x: Node, c1: int, c2: int, n: int = 1, shortcut: boo
         y = Conv(net, "cv1", x, c1, 2 * c, 1, 1)
         a = net.op("chunk", "chunk", y, chunks=2, index=0)
         b = net.op("chunk", "chunk_1", y, chunks=2, index=1)
-        with net.module("Sequential", "m", a) as m:
-            z: Node = a
-            for i in range(n):
-                z = Bottleneck(net, str(i), z, c, c, shortcut, g, ((3, 3), (3, 3)), 1.0)
-            m.out = z
+        m = net.chain("m", a, n, lambda nm, z: Bottleneck(net, nm, z, c, c, shortcut, g, ((3, 3), (3, 3)), 1.0))
         inst.out = Conv(net, "cv2", net.op("concat", "cat", [m, b]), 2 * c, c2, 1)
     return inst
 
@@ -271,11 +259,7 @@ def BottleneckCSP(net: Net, name: str, x: Node, c1: int, c2: int, n: int = 1, sh
     c_ = int(c2 * e)
     with net.module("BottleneckCSP", name, x) as inst:
         y = Conv(net, "cv1", x, c1, c_, 1, 1)
-        with net.module("Sequential", "m", y) as m:
-            z: Node = y
-            for i in range(n):
-                z = Bottleneck(net, str(i), z, c_, c_, shortcut, g, (3, 3), 1.0)
-            m.out = z
+        m = net.chain("m", y, n, lambda nm, z: Bottleneck(net, nm, z, c_, c_, shortcut, g, (3, 3), 1.0))
         y1 = net.conv2d("cv3", m, c_, 1, 1, 0, bias=False)
         y2 = net.conv2d("cv2", x, c_, 1, 1, 0, bias=False)
         y = net.op("concat", "cat", [y1, y2])
@@ -291,11 +275,7 @@ def RepC3(net: Net, name: str, x: Node, c1: int, c2: int, n: int = 3, e: float =
     c_ = int(c2 * e)
     with net.module("RepC3", name, x) as inst:
         a = Conv(net, "cv1", x, c1, c_, 1, 1)
-        with net.module("Sequential", "m", a) as m:
-            z: Node = a
-            for i in range(n):
-                z = RepConv(net, str(i), z, c_, c_)
-            m.out = z
+        m = net.chain("m", a, n, lambda nm, z: RepConv(net, nm, z, c_, c_))
         b = Conv(net, "cv2", x, c1, c_, 1, 1)
         y = net.op("add", "add", [m, b])
         inst.out = Conv(net, "cv3", y, c_, c2, 1, 1) if c_ != c2 else net.op("identity", "cv3", y)
