@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from cnncalc.budget import EVERY, checkpoint
 from cnncalc.errors import MAX_ERRORS, CnncalcError, LimitError, Limits, ShapeError, Span, SpecError, SpecErrors, UsageError
-from cnncalc.ops import build_op, lookup
+from cnncalc.ops import HOME, build_op, lookup
 from cnncalc.ops.conv import window_out
 from cnncalc.ops.registry import OpDef, Shape, fmt_shape
 from cnncalc.spec.expr import did_you_mean, substitute
@@ -300,7 +300,7 @@ class _Builder:
 
     def _layer(self, item: LayerItem, scope: _Scope, cur: int) -> int:
         block = self.spec.blocks.get(item.type)
-        cls = lookup(item.type)
+        cls = lookup(item.type) if block is None else None  # (a block named like an op is an error, below)
         try:
             repeat, name, sources = self.header(item, scope, cur)
         except SpecError as exc:
@@ -445,7 +445,27 @@ class _Builder:
 
     def replay(self, template: _Template, scope: _Scope, where: str, src: int) -> int:
         """The kept expansion of an instance, under the name `where`, on the input node `src`."""
-        start = len(self.graph.nodes)
+        graph = self.graph
+        nodes = graph.nodes
+        start = len(nodes)
+        last = start + len(template.nodes) - 1  # the length of nodes before the last one is added
+        if last <= graph.limits.layers:  # the hot path of a deep network (what Graph.add checks, at once)
+            if last // EVERY != (start - 1) // EVERY:
+                checkpoint()
+            path, by_name, make, scopes = scope.path, self.by_name, tuple.__new__, {}
+            for t in template.nodes:
+                name = f"{where}.{t.name}"
+                rel = t.scope
+                within = scopes.get(rel)
+                if within is None:
+                    within = scopes[rel] = (*path, *[where + r for r in rel])
+                by_name[name] = len(nodes)
+                nodes.append(make(Node, (name, t.op, tuple([src if i < 0 else start + i for i in t.inputs]), t.shape,
+                                         t.span, within, t.train_only, start + t.shares if t.shares >= 0 else -1,
+                                         t.eval_only)))
+            for rel_name, pos in template.outputs:
+                self.name_output(f"{where}.{rel_name}", src if pos < 0 else start + pos)
+            return src if template.out < 0 else start + template.out
         path = scope.path
         for t in template.nodes:
             name = f"{where}.{t.name}"
@@ -716,7 +736,7 @@ def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
     shape = _input_shape(raw_input, spec.input_span or spec.span)
     builder.graph.nodes.append(Node("input", InputOp(shape), (), shape, spec.input_span))
     for name, block in spec.blocks.items():  # a block named like an op would silently replace it
-        cls = lookup(name)
+        cls = lookup(name) if name in HOME else None  # (HOME: every op name, without loading every op)
         if cls is not None or name in ("residual", "parallel"):
             what = (f"the layer type '{name}'" if cls is None or cls.type == name else
                     f"'{name}', another name of the layer type '{cls.type}'")

@@ -18,7 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cnncalc.ops.registry import ALIASES, REGISTRY, SECTIONS, DocRow  # noqa: E402
+from cnncalc.ops import ALIASES, REGISTRY  # noqa: E402
+from cnncalc.ops.registry import SECTIONS, DocRow  # noqa: E402
 
 PAGE = ROOT / "docs" / "ops.md"
 BLOCK = re.compile(r"(<!-- ops table: (\w+) \(scripts/make_ops_doc.py\) -->\n)(.*?)(<!-- end of ops table -->)", re.S)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 
 import pytest
 from click.testing import CliRunner
@@ -10,6 +12,11 @@ from click.testing import CliRunner
 import cnncalc
 from cnncalc.cli import cli
 from cnncalc.sources import Source
+
+
+# The parse cache (cnncalc/spec/cache.py) of the tests and of the processes they start: a folder of
+# this run's own, never the user's ~/.cache; tests/test_parse_cache.py checks the cache itself.
+os.environ["CNNCALC_CACHE"] = tempfile.mkdtemp(prefix="cnncalc-test-cache-")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

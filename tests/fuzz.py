@@ -79,7 +79,8 @@ def _value(kind: str, rng: random.Random, noise: float = 1.0) -> Any:
 
 def _ops() -> list[tuple[str, dict[str, str], set[str]]]:
     """(type, {field: kind}, required fields) of every registered op: the grammar of a layer."""
-    from cnncalc.ops.registry import REGISTRY, REQUIRED
+    from cnncalc.ops import REGISTRY
+    from cnncalc.ops.registry import REQUIRED
 
     return [(name, {f: a.kind for f, a in cls.fields.items()},
              {f for f, a in cls.fields.items() if a.default is REQUIRED}) for name, cls in sorted(REGISTRY.items())]

@@ -293,11 +293,19 @@ def test_bundled_variants_are_found_by_name():
 
     from cnncalc.sources import _files, bundled_text, variants
 
-    parsed = {}
+    from cnncalc.sources import _variant_of
+
+    parsed, seen = {}, []
     for stem in _files():
         for name in (yaml.safe_load(bundled_text(stem)).get("variants") or {}):
             parsed[name] = stem
+            seen.append(name)
     assert variants() == parsed
+    # one file per variant name (what _variant_of's "the first file that lists it" relies on),
+    # and the shortcut finds the same file as the full scan
+    assert len(seen) == len(set(seen))
+    assert {name: _variant_of(name) for name in parsed} == parsed
+    assert _variant_of("no_such_net") is None
     for name, stem in parsed.items():
         assert cnncalc.load(name).name == name and name in cnncalc.architectures()
 

@@ -14,7 +14,7 @@ import importlib
 import click
 
 from cnncalc import __version__
-from cnncalc.cli.common import analyse, parse_input, parse_limits, parse_sets  # noqa: F401  (public helpers)
+from cnncalc.cli.common import QuietHelp, analyse, parse_input, parse_limits, parse_sets  # noqa: F401  (public helpers)
 
 # command name -> module in this package; in the order `cnncalc --help` lists them
 COMMANDS = {"table": "table", "explain": "explain", "verify": "verify", "check": "check", "memory": "memory",
@@ -22,7 +22,7 @@ COMMANDS = {"table": "table", "explain": "explain", "verify": "verify", "check":
             "list": "catalog", "show": "catalog", "import": "importer"}
 
 
-class LazyGroup(click.Group):
+class LazyGroup(QuietHelp, click.Group):
     """A click group that imports a command's module only when that command is used."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -46,8 +46,17 @@ class LazyGroup(click.Group):
         raise click.UsageError(f"no such command '{shorten(name, 80)}'" + (f"; {hint}" if hint else ""), ctx)
 
 
+def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"cnncalc, version {__version__}")
+        ctx.exit()
+
+
+# --version as click.version_option prints it; that decorator translates its message through
+# gettext when the module loads, which imports locale (~2 ms on every run, issue 35)
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="cnncalc")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Show the version and exit.")
 def cli() -> None:
     """cnncalc: layer-by-layer shapes, memory, parameters and FLOPs of CNNs, as in the lecture tables.
 

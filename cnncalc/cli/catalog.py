@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.common import (
+    Command,
     complete_spec,
     handle_errors,
     make_console,
@@ -12,7 +13,7 @@ from cnncalc.cli.common import (
 from cnncalc.errors import UsageError
 
 
-@click.command(name="list")
+@click.command(name="list", cls=Command)
 @handle_errors
 def list_cmd() -> None:
     """List the bundled architectures with a one-line description and their totals.
@@ -30,7 +31,7 @@ def list_cmd() -> None:
     console.print(render_zoo(entries, console.width))
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("name", shell_complete=complete_spec)
 @handle_errors
 def show(name: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from cnncalc.cli.common import (
+    Command,
     analyse,
     complete_spec,
     flag_spelling,
@@ -16,7 +17,7 @@ from cnncalc.cli.common import (
 from cnncalc.errors import CnncalcError, safe_text
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("specs", nargs=-1, required=True, shell_complete=complete_spec)
 @spec_options
 def check(specs: tuple[str, ...], input_shape: str | None, layout: str | None, sets: tuple[str, ...], limits: tuple[str, ...],

@@ -18,6 +18,31 @@ from cnncalc.errors import CnncalcError, Limits, UsageError
 FORMATS = ("rich", "json", "csv", "markdown", "latex", "html")
 
 
+class QuietHelp:
+    """The -h/--help option made without gettext. click's help_option translates its help line
+    when a command is first parsed, and gettext imports locale and looks for catalogues: ~2 ms
+    of every run (issue 35). Mixed into every command (cls=Command) and the group."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        names = self.get_help_option_names(ctx)  # type: ignore[attr-defined]
+        if not names or not self.add_help_option:  # type: ignore[attr-defined]
+            return None
+        if getattr(self, "_quiet_help", None) is None:  # one object: click orders eager callbacks by identity
+
+            def show_help(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+                if value and not ctx.resilient_parsing:
+                    click.echo(ctx.get_help(), color=ctx.color)
+                    ctx.exit()
+
+            self._quiet_help = click.Option([*names, "cnncalc_help"], is_flag=True, expose_value=False,
+                                            is_eager=True, help="Show this message and exit.", callback=show_help)
+        return self._quiet_help
+
+
+class Command(QuietHelp, click.Command):
+    """A cnncalc command (`@click.command(cls=Command)`)."""
+
+
 def _fail(message: str) -> None:
     click.echo(message, err=True)
     sys.exit(2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.common import (
+    Command,
     analysis_options,
     check_plot_path,
     complete_spec,
@@ -27,7 +28,7 @@ from cnncalc.errors import UsageError
 Y_CHOICES = ("accuracy", "memory", "activations", "params", "training")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("specs", nargs=-1, required=True, shell_complete=complete_spec)
 @spec_options
 @analysis_options

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.common import (
+    Command,
     analyse,
     analysis_options,
     complete_spec,
@@ -16,7 +17,7 @@ from cnncalc.cli.common import (
 )
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("spec", shell_complete=complete_spec)
 @click.argument("layers", nargs=-1)
 @spec_options

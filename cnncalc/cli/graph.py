@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.common import (
+    Command,
     analyse,
     analysis_options,
     complete_spec,
@@ -42,7 +43,7 @@ def pick_format(path: str | None, fmt: str | None) -> str:
     return SUFFIXES[suffix]
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("spec", shell_complete=complete_spec)
 @click.option("-o", "--output", "path", metavar="FILE",
               help="Where to write: .svg, .png, .pdf, .html or .dot; - (or none) prints DOT (or --format svg/html).")

@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 
-from cnncalc.cli.common import handle_errors, layout_option, parse_input, parse_sets, traceback_option
+from cnncalc.cli.common import Command, handle_errors, layout_option, parse_input, parse_sets, traceback_option
 from cnncalc.errors import UsageError, safe_text
 
 
-@click.command(name="import")
+@click.command(name="import", cls=Command)
 @click.argument("target")
 @click.option("--input", "input_shape", metavar="CxHxW",
               help="The input size, no batch (3x224x224; 3x16x112x112 a clip). Default: the model's own "

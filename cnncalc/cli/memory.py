@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.common import (
+    Command,
     amp_option,
     analyse,
     analysis_options,
@@ -18,7 +19,7 @@ from cnncalc.cli.common import (
 from cnncalc.errors import UsageError
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("spec", shell_complete=complete_spec)
 @spec_options
 @analysis_options

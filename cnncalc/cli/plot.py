@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.common import (
+    Command,
     analyse,
     analysis_options,
     check_plot_path,
@@ -16,7 +17,7 @@ from cnncalc.cli.common import (
 )
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("spec", shell_complete=complete_spec)
 @click.option("-o", "--output", "path", required=True, metavar="PATH", help="Image file: .png, .svg or .pdf.")
 @spec_options

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from cnncalc.cli.common import analysis_options, complete_spec, handle_errors, spec_options
+from cnncalc.cli.common import Command, analysis_options, complete_spec, handle_errors, spec_options
 from cnncalc.serve import DEFAULT_PORT
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("spec", required=False, shell_complete=complete_spec)
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=DEFAULT_PORT, show_default=True,
               help="The port on 127.0.0.1; 0, or a port already taken: any free one (the URL is printed).")

@@ -7,6 +7,7 @@ import click
 
 from cnncalc.cli.common import (
     DTYPE_CHOICES,
+    Command,
     check_plot_path,
     complete_spec,
     convention_option,
@@ -25,7 +26,7 @@ from cnncalc.cli.common import (
 )
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("spec", shell_complete=complete_spec)
 @click.option("--input", "input_text", metavar="SHAPES",
               help="Input shapes: a range 3x128x128..3x512x512/32 (step) or ..3x512x512*2 (factor), or a list "

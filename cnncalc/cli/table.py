@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.common import (
+    Command,
     analyse,
     analysis_options,
     complete_spec,
@@ -18,7 +19,7 @@ from cnncalc.cli.common import (
 )
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...", shell_complete=complete_spec)
 @spec_options
 @analysis_options

@@ -7,6 +7,7 @@ import sys
 import click
 
 from cnncalc.cli.common import (
+    Command,
     batch_option,
     complete_spec,
     handle_errors,
@@ -22,7 +23,7 @@ from cnncalc.cli.common import (
 from cnncalc.errors import UsageError
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("spec", required=False, shell_complete=complete_spec)
 @click.option("--all", "all_specs", is_flag=True, help="Verify every bundled architecture; a summary table at the end.")
 @click.option("--device", default="cpu", show_default=True, metavar="cpu|cuda|cuda:N|meta",

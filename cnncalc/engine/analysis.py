@@ -111,9 +111,19 @@ class Analysis:
             from cnncalc.conventions import get_profile
 
             get_profile(profile)  # a clear error for an unknown name
-            self._counted[profile] = tuple(
-                0 if r.node.train_only else self.batch * r.node.op.counted(profile, r.inputs, r.output, r.cost)
-                for r in self.rows)
+            counts: dict[tuple, int] = {}  # (op, input shapes, cost): as analyze() does, each once
+            batch, found = self.batch, []
+            for r in self.rows:
+                node = r.node
+                if node.train_only:
+                    found.append(0)
+                    continue
+                key = (id(node.op), r.inputs, r.cost)
+                n = counts.get(key)
+                if n is None:
+                    n = counts[key] = batch * node.op.counted(profile, r.inputs, node.shape, r.cost)
+                found.append(n)
+            self._counted[profile] = tuple(found)
         return self._counted[profile]
 
     def total_counted(self, profile: str = "lecture") -> int:
@@ -131,20 +141,28 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | Dtype = "float32", cls: t
     size = batch * dt.bytes
     rows = []
     nodes = graph.nodes
+    # An op is an immutable record shared by every node built with the same arguments (graph.py),
+    # and its cost a function of it and the shapes: a deep network's repeated blocks cost each
+    # (op, shapes) once. Keyed by id(op): every op is alive (in graph.nodes) for the whole walk.
+    costs: dict[tuple, Cost] = {}
+    make = tuple.__new__
     for index in range(1, len(nodes)):
         if not index % EVERY:  # `cnncalc serve` may stop a long analysis here (budget.py)
             checkpoint()
         node = nodes[index]
         op, shape = node.op, node.shape
         inputs = tuple([nodes[i].shape for i in node.inputs])
-        cost = op.cost(list(inputs), shape)
+        key = (id(op), inputs, shape)
+        cost = costs.get(key)
+        if cost is None:
+            cost = costs[key] = op.cost(list(inputs), shape)
         out_bytes = size * prod(shape)
         if node.train_only:  # an auxiliary head: its parameters exist, an inference pass runs none of it
             cost, out_bytes = Cost(cost.weights, cost.biases), 0
         if node.shares >= 0:  # weight sharing: the work again, the parameters counted at their owner
             cost = cost._replace(weights=0, biases=0)
-        rows.append(LayerRow(node, inputs, cost.weights, cost.biases, batch * cost.macs,
-                             batch * cost.elem_ops, out_bytes, 0 if op.inplace else out_bytes, index, cost))
+        rows.append(make(LayerRow, (node, inputs, cost.weights, cost.biases, batch * cost.macs, batch * cost.elem_ops,
+                                    out_bytes, 0 if op.inplace else out_bytes, index, cost)))
     totals = Totals(sum(r.weights for r in rows), sum(r.biases for r in rows),
                     sum(r.macs for r in rows), sum(r.elem_ops for r in rows),
                     sum(r.memory_bytes for r in rows))

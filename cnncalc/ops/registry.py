@@ -160,9 +160,54 @@ def register_rank_alias(alias: str, cls: type[OpDef], rank: int, layout: str) ->
     ALIASES[alias] = cls.type
 
 
+FAMILIES = ("activation", "attention", "conv", "detect", "linear", "maxvit", "merge", "mvit", "norm", "opaque",
+            "pool", "reduce", "resample", "reshape", "window")  # the modules of cnncalc/ops that register ops
+_loaded: set[str] = set()
+
+
+def load_family(family: str) -> None:
+    """Import one family module of cnncalc/ops (its ops register themselves)."""
+    if family not in _loaded:
+        import importlib
+
+        importlib.import_module(f"cnncalc.ops.{family}")
+        _loaded.add(family)
+
+
+def load_all() -> None:
+    """Register every op: REGISTRY, ALIASES and RANK_ALIASES complete (cnncalc.ops.REGISTRY does this)."""
+    for family in FAMILIES:
+        load_family(family)
+
+
 def lookup(name: str) -> type[OpDef] | None:
-    """The op class for a YAML type name or alias, or None."""
-    return RANK_ALIASES.get(name) or REGISTRY.get(ALIASES.get(name, name))
+    """The op class for a YAML type name or alias, or None. An op's family module is imported the
+    first time one of its names is looked up (HOME says which: a spec of convolutions does not
+    pay for loading the transformer ops, issue 35); a name HOME does not know, or a family that
+    did not register it, loads every family before the answer is None, so HOME is only ever a
+    shortcut, never the authority."""
+    cls = RANK_ALIASES.get(name) or REGISTRY.get(ALIASES.get(name, name))
+    if cls is None and len(_loaded) < len(FAMILIES):
+        from cnncalc.ops import HOME
+
+        family = HOME.get(name) if isinstance(name, str) else None
+        if family is not None:
+            load_family(family)
+            cls = RANK_ALIASES.get(name) or REGISTRY.get(ALIASES.get(name, name))
+        if cls is None:
+            load_all()
+            cls = RANK_ALIASES.get(name) or REGISTRY.get(ALIASES.get(name, name))
+    return cls
+
+
+def homes() -> dict[str, str]:
+    """Every op name and alias -> the family module that registers it (what cnncalc.ops.HOME
+    holds; scripts/make_ops_index.py writes it, tests/test_ops.py checks it)."""
+    load_all()
+    found = {name: cls.__module__.rsplit(".", 1)[-1] for name, cls in REGISTRY.items()}
+    found.update({alias: REGISTRY[target].__module__.rsplit(".", 1)[-1] for alias, target in ALIASES.items()})
+    found.update({alias: cls.__module__.rsplit(".", 1)[-1] for alias, cls in RANK_ALIASES.items()})
+    return dict(sorted(found.items()))
 
 
 def sample_cases(cls: type[OpDef]) -> list[tuple[dict[str, Any], list[Shape]]]:

@@ -261,7 +261,7 @@ class _Block:
 
 
 def _reserved() -> set[str]:
-    from cnncalc.ops.registry import ALIASES, REGISTRY
+    from cnncalc.ops import ALIASES, REGISTRY
 
     return set(REGISTRY) | set(ALIASES) | {"residual", "parallel"}
 

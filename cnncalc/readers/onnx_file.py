@@ -1,20 +1,25 @@
 """ONNX files in: a model exported from any framework, read into the same layer graph as a spec,
 without running it (docs/onnx.md).
 
-Stage: reader (the only module that imports the `onnx` package, an optional extra; never
-imported on the analytic path of a spec). In: the .onnx file's path and, for a graph with
-symbolic sizes, the input shape. Out: spec text (readers/emit.py), analysed like any spec.
+Stage: reader (the only module that reads ONNX files or imports the `onnx` package, an optional
+extra; never imported on the analytic path of a spec). In: the .onnx file's path and, for a graph
+with symbolic sizes, the input shape. Out: spec text (readers/emit.py), analysed like any spec.
 
 How a file is read:
-1. Parsed with onnx (protobuf; a file that is not ONNX, truncated or cut short is one error);
-   external data is never loaded, only checked to exist; nothing is ever executed.
-2. The input's sizes fixed (batch 1; `--input` where the file says a name, not a size), and every
-   tensor's shape inferred by onnx's own shape inference.
+1. Parsed with protobuf's runtime (the one onnx itself uses) into onnx.proto's messages, declared
+   here (ONNX_PROTO): `import onnx` costs most of a second (its ml_dtypes registers numpy loops),
+   more than reading a 100 MB model. A file that is not ONNX, truncated or cut short is one
+   error; external data is never loaded, only checked to exist; nothing is ever executed.
+2. The input's sizes fixed (batch 1; `--input` where the file says a name, not a size). Every
+   layer's shape comes from cnncalc's own rule for its op; where a size is needed that no rule
+   gives (a Resize's, a Split's pieces), onnx's shape inference runs once, on a copy of the model
+   without the weights' data (only their dims and type matter to it).
 3. Shape arithmetic (Shape -> Gather -> Concat -> Reshape, Constant, ...) evaluated statically
    with numpy: it disappears from the table; its results become the reshapes' sizes.
 4. Every other node mapped to cnncalc ops; initializers that a node multiplies by (Conv, Gemm,
    MatMul, BatchNormalization's scale and bias, ...) are its parameters, BN's running statistics
-   its buffers, and other constants no parameters at all.
+   its buffers, and other constants no parameters at all. A weight's size is its dims: no weight
+   is ever converted to numpy.
 5. Layers named for the module they came from (PyTorch's exporters say: TorchScript in the node
    name, /layer1/layer1.0/conv1/Conv; dynamo in metadata, pkg.torch.onnx.name_scopes), grouped
    into block instances by module, and written out as a spec (emit.py).
@@ -24,9 +29,11 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from cnncalc.errors import LimitError, Limits, Span, SpecError, UsageError

@@ -10,11 +10,13 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.report import view as v
-from cnncalc.report.grid import WRITERS, Grid, to_csv
-from cnncalc.report.model import receptive_fields, table_grid
 
 if TYPE_CHECKING:
     from cnncalc.engine.analysis import Analysis
+    from cnncalc.report.grid import Grid
+
+# the text formats of report/grid.py (whose modules the JSON path does not import, issue 35)
+FORMATS = ("markdown", "csv", "latex", "html")
 
 
 def to_dict(analysis: Analysis, view: v.View, layers: bool = True) -> dict[str, Any]:
@@ -39,6 +41,8 @@ def to_dict(analysis: Analysis, view: v.View, layers: bool = True) -> dict[str, 
 
     entries = [layer(r) for r in analysis.rows] if layers else []
     if view.rf and layers:
+        from cnncalc.report.model import receptive_fields
+
         fields = receptive_fields(analysis)
         for entry, row in zip(entries, analysis.rows):
             f = fields[row.index]
@@ -64,14 +68,18 @@ def _ints(values) -> str:
     return "[" + ", ".join(map(str, values)) + "]"
 
 
+# a str as json.dumps writes it (its C encoder, ensure_ascii), without json.dumps' per-call set-up
+_string = json.encoder.encode_basestring_ascii
+
+
 def _layer_line(row, names: list[str], weights_only: bool, flops: int, counted: int) -> str:
     """One layer as json.dumps would write it (same keys, order and spacing as to_dict), written
     directly: json.dumps per layer builds a new encoder each call and costs 3x more."""
     inputs = row.inputs
     shape_in = _ints(inputs[0]) if len(inputs) == 1 else "[" + ", ".join(map(_ints, inputs)) + "]"
-    sources = "[" + ", ".join(json.dumps(names[i]) for i in row.node.inputs) + "]"
+    sources = "[" + ", ".join([_string(names[i]) for i in row.node.inputs]) + "]"
     params = row.weights if weights_only else row.weights + row.biases
-    return (f'{{"name": {json.dumps(row.name)}, "type": {json.dumps(row.type)}, "input": {shape_in}, '
+    return (f'{{"name": {_string(row.name)}, "type": {_string(row.type)}, "input": {shape_in}, '
             f'"output": {_ints(row.output)}, "params": {params}, "weights": {row.weights}, '
             f'"biases": {row.biases}, "macs": {row.macs}, "flops": {flops}, "counted": {counted}, '
             f'"elementwise_ops": {row.elem_ops}, "memory_bytes": {row.memory_bytes}, '
@@ -106,6 +114,9 @@ def render(analysis: Analysis, view: v.View, fmt: str) -> str:
         from cnncalc.report.web import report_page
 
         return report_page(analysis, view)
+    from cnncalc.report.grid import WRITERS
+    from cnncalc.report.model import table_grid
+
     if fmt == "csv":
         return WRITERS[fmt](_csv_grid(analysis, view))
     return WRITERS[fmt](table_grid(analysis, view))
@@ -113,6 +124,8 @@ def render(analysis: Analysis, view: v.View, fmt: str) -> str:
 
 def _csv_grid(analysis: Analysis, view: v.View) -> Grid:
     """The CSV's grid: every layer (unless --depth asks for block rows), raw integers, raw-unit headers."""
+    from cnncalc.report.model import table_grid
+
     grid = table_grid(analysis, (view if view.depth is not None else view._replace(fold=False))._replace(columns=None))
     grid.headers = [*grid.headers[:-3], *v.headers(view._replace(units="raw"))]
     if view.columns:  # chosen after the raw headers are in place
@@ -126,10 +139,10 @@ def render_any(analysis: Analysis, view: v.View, fmt: str, width: int | None = N
     """Any report format as a string: the text formats, or `rich` (the terminal table as plain
     text, `width` columns: 120 unsaid, as the golden files pin it)."""
     if fmt != "rich":
-        if fmt not in ("json", *WRITERS):
+        if fmt not in ("json", *FORMATS):
             from cnncalc.errors import UsageError
 
-            raise UsageError(None, f"unknown format '{fmt}'", "choose one of: rich, json, " + ", ".join(WRITERS))
+            raise UsageError(None, f"unknown format '{fmt}'", "choose one of: rich, json, " + ", ".join(FORMATS))
         return render(analysis, view, fmt)
     import io
 
@@ -149,9 +162,12 @@ def render_several(analyses: list[Analysis], view: v.View, fmt: str, names: list
         return "[\n" + ",\n".join(render(a, view, fmt).rstrip("\n") for a in analyses) + "\n]\n"
     if fmt == "html":
         from cnncalc.report.grid import to_html_many
+        from cnncalc.report.model import table_grid
 
         return to_html_many([table_grid(a, view) for a in analyses])
-    if fmt == "csv":  # one table: a cell with a line break spans lines, so rows are joined as grids
+    if fmt == "csv":
+        from cnncalc.report.grid import Grid, to_csv
+  # one table: a cell with a line break spans lines, so rows are joined as grids
         grids = [_csv_grid(a, view) for a in analyses]
         rows = [[name, *row] for name, grid in zip(names, grids) for row in (grid.raw_rows or grid.rows)]
         return to_csv(Grid("", ["spec", *grids[0].headers], rows))

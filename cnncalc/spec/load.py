@@ -7,14 +7,24 @@ loader is used; tags that would construct Python objects are refused.
 
 from __future__ import annotations
 
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.errors import MAX_DIGITS, LimitError, Limits, Span, SpecError
 
-# The C loader is several times faster; marks (line/col) are kept by both.
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    import yaml
+else:
+    yaml = None  # PyYAML, imported by the first parse (_yaml): a text the parse cache holds needs none
+
+
+def _yaml() -> Any:
+    """PyYAML, imported on first use (~11 ms of a run; spec/cache.py answers most runs without it)."""
+    global yaml
+    if yaml is None:
+        import yaml as module
+
+        yaml = module
+    return yaml
 
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 _STR, _INT, _FLOAT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
@@ -64,6 +74,7 @@ class _Builder:
     def __init__(self, file: str, limits: Limits) -> None:
         self.file, self.limits = file, limits
         self.nodes = 0
+        self.deepest = 0  # the deepest mapping or list built (what the depth limit is checked against)
 
     def span(self, node: yaml.Node) -> Span:
         mark = node.start_mark  # PyYAML marks are 0-based
@@ -110,6 +121,8 @@ class _Builder:
         if node.__class__ is yaml.ScalarNode:
             return self.scalar(node)
         self.count(node)
+        if depth > self.deepest:
+            self.deepest = depth
         if depth > self.limits.depth:
             raise LimitError(self.span(node), "the YAML nests too deeply (a recursive alias?)",
                              "depth", self.limits.depth)
@@ -247,6 +260,12 @@ def _tab_at(text: str, mark: Any) -> int | None:
 
 def parse_yaml(text: str, file: str, limits: Limits = Limits()) -> Any:
     """Parse one YAML document into LMap/LList/scalars; every error is a SpecError with a span."""
+    return parse_counted(text, file, limits)[0]
+
+
+def parse_counted(text: str, file: str, limits: Limits = Limits()) -> tuple[Any, int, int]:
+    """parse_yaml's tree, the YAML nodes it took and its deepest nesting (what the limits were
+    checked against: spec/cache.py keeps them with the tree)."""
     try:
         text.encode("utf-8")  # one C pass; a str from bytes that were not UTF-8 holds lone surrogates
     except UnicodeEncodeError as exc:
@@ -256,8 +275,9 @@ def parse_yaml(text: str, file: str, limits: Limits = Limits()) -> Any:
         what = f"the byte 0x{ord(bad) - 0xDC00:02x}" if 0xDC80 <= ord(bad) <= 0xDCFF else f"'{_show(bad)}'"
         raise SpecError(Span(file, line, col), f"the text is not UTF-8: {what} is not a character",
                         "save the file (or write the value) as UTF-8") from None
-    try:
-        node = yaml.compose(text, Loader=_Loader)
+    _yaml()
+    try:  # the C loader when PyYAML has one: several times faster, and marks (line/col) are kept by both
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if exc.context_mark and mark and mark.index >= len(text.rstrip()):
@@ -277,4 +297,5 @@ def parse_yaml(text: str, file: str, limits: Limits = Limits()) -> Any:
     builder = _Builder(file, limits)
     if "*" in text:  # an alias is written *name: without one, no node is shared and the count in build() is exact
         builder.foresee(node)
-    return builder.build(node)
+    tree = builder.build(node)
+    return tree, builder.nodes, builder.deepest
