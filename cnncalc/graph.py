@@ -147,8 +147,13 @@ class _Builder:
         # only reads its own layers and its input: its expansion is kept as a template and
         # replayed under the next instance's name (ResNet-152's 36 identical bottlenecks expand
         # once). frames: [first node, pure, input node] of each instance being expanded.
+        # A template whose expansion made no choice by shape (no projection shortcut, no `shares:`)
+        # is also kept under the key without the shape, and replayed on another input shape with
+        # every shape inferred again (DenseNet's dense layers, each on more channels than the
+        # last). shaped counts the choices made so far, to tell.
         self.templates: dict[tuple, _Template] = {}
         self.frames: list[list[Any]] = []
+        self.shaped = 0
         self.training = 0  # > 0 while expanding a `train_only:` item
         self.evaluating = 0  # > 0 while expanding an `eval_only:` item
         # how many times the item being expanded will be expanded in all (the product of the
@@ -353,6 +358,7 @@ class _Builder:
     def share(self, scope: _Scope, index: int, item: LayerItem) -> None:
         """`shares: NAME`: node `index` uses NAME's parameters (a module called twice), which
         must be the same op on the same input channels; its own parameters are then not counted."""
+        self.shaped += 1  # whether the layers are the same depends on their input shapes
         span = item.args.span if item.args is not None else item.span
         ref = substitute(item.shares, scope.env, item.span)
         try:
@@ -415,12 +421,16 @@ class _Builder:
             return src
         key = (_template_key(block.name, env, self.graph.nodes[src].shape)
                if not self.errors and not self.training and not self.evaluating else None)  # expanded each time
-        template = self.templates.get(key) if key is not None else None
-        if template is not None and not any(f"{where}.{t.name}" in self.by_name for t in template.nodes):
-            out = self.replay(template, scope, where, src)
-            scope.names[local] = out
-            self.name_output(where, out)
-            return out
+        if key is not None:
+            template, infer = self.templates.get(key), False
+            if template is None:  # the same instance on another input shape, when that changes nothing else
+                template, infer = self.templates.get((key[0], *key[2:])), True
+            if template is not None:
+                replayed = self.replay(template, scope, where, src, infer)
+                if replayed is not None:
+                    scope.names[local] = replayed
+                    self.name_output(where, replayed)
+                    return replayed
         self.active.append(block.name)
         inner = scope.child(local, env)
         inner.src = src
@@ -428,6 +438,7 @@ class _Builder:
         named = len(self.outputs_added)
         frame = [start, True, src]
         self.frames.append(frame)
+        shaped = self.shaped
         try:
             out = self.items(block.layers, inner, src)
         finally:
@@ -438,44 +449,52 @@ class _Builder:
             # with the template so that a replayed instance can be named the same way
             inner_outputs = [(name[len(where) + 1:], self.outputs_of[name]) for name in self.outputs_added[named:]
                              if name.startswith(where + ".")]
-            self.templates[key] = _record(self.graph.nodes, start, where, src, out, len(scope.path), inner_outputs)
+            template = _record(self.graph.nodes, start, where, src, out, len(scope.path), inner_outputs,
+                               self.shaped != shaped)
+            self.templates[key] = template
+            if not template.shaped:
+                self.templates.setdefault((key[0], *key[2:]), template)
         scope.names[local] = out
         self.name_output(where, out)
         return out
 
-    def replay(self, template: _Template, scope: _Scope, where: str, src: int) -> int:
-        """The kept expansion of an instance, under the name `where`, on the input node `src`."""
+    def replay(self, template: _Template, scope: _Scope, where: str, src: int, infer: bool = False) -> int | None:
+        """The kept expansion of an instance, under the name `where`, on the input node `src`
+        (infer: every shape worked out again, on an input of another shape); None, and nothing
+        added, when it cannot be replayed as it is (a name taken already, a shape that does not
+        fit, the layer limit reached inside it): the instance is then expanded, which says why."""
         graph = self.graph
         nodes = graph.nodes
         start = len(nodes)
         last = start + len(template.nodes) - 1  # the length of nodes before the last one is added
-        if last <= graph.limits.layers:  # the hot path of a deep network (what Graph.add checks, at once)
-            if last // EVERY != (start - 1) // EVERY:
-                checkpoint()
-            path, by_name, make, scopes = scope.path, self.by_name, tuple.__new__, {}
+        if last > graph.limits.layers:
+            return None  # (Graph.add stops the expansion at the layer the limit falls on)
+        if last // EVERY != (start - 1) // EVERY:  # what Graph.add would do on the way
+            checkpoint()
+        path, by_name, make, scopes = scope.path, self.by_name, tuple.__new__, {}
+        try:
             for t in template.nodes:
                 name = f"{where}.{t.name}"
+                if name in by_name:
+                    raise _Stop
                 rel = t.scope
                 within = scopes.get(rel)
                 if within is None:
                     within = scopes[rel] = (*path, *[where + r for r in rel])
+                inputs = tuple([src if i < 0 else start + i for i in t.inputs])
+                shape = t.op.output_shape([nodes[i].shape for i in inputs], t.span) if infer else t.shape
                 by_name[name] = len(nodes)
-                nodes.append(make(Node, (name, t.op, tuple([src if i < 0 else start + i for i in t.inputs]), t.shape,
-                                         t.span, within, t.train_only, start + t.shares if t.shares >= 0 else -1,
-                                         t.eval_only)))
-            for rel_name, pos in template.outputs:
-                self.name_output(f"{where}.{rel_name}", src if pos < 0 else start + pos)
-            return src if template.out < 0 else start + template.out
-        path = scope.path
-        for t in template.nodes:
-            name = f"{where}.{t.name}"
-            inputs = tuple(src if i < 0 else start + i for i in t.inputs)
-            index = self.graph.add(Node(name, t.op, inputs, t.shape, t.span,
-                                        (*path, *(where + rel for rel in t.scope)), t.train_only,
-                                        start + t.shares if t.shares >= 0 else -1, t.eval_only))
-            self.by_name[name] = index
-        for rel, pos in template.outputs:
-            self.name_output(f"{where}.{rel}", src if pos < 0 else start + pos)
+                nodes.append(make(Node, (name, t.op, inputs, shape, t.span, within, t.train_only,
+                                         start + t.shares if t.shares >= 0 else -1, t.eval_only)))
+        except (_Stop, CnncalcError):
+            for node in nodes[start:]:
+                del by_name[node.name]
+            del nodes[start:]
+            return None
+        if template.shaped:
+            self.shaped += 1
+        for rel_name, pos in template.outputs:
+            self.name_output(f"{where}.{rel_name}", src if pos < 0 else start + pos)
         return src if template.out < 0 else start + template.out
 
     def residual(self, item: ResidualItem, scope: _Scope, cur: int) -> int:
@@ -501,6 +520,7 @@ class _Builder:
 
     def projection(self, scope: _Scope, x: int, body: int, span: Span) -> int:
         """identity when shapes match, else 1x1 conv (stride to fit) + bn, as ResNet option B."""
+        self.shaped += 1  # a choice by shape: the instance it is in is replayed on its own shape only
         x_shape, y_shape = self.graph.nodes[x].shape, self.graph.nodes[body].shape
         if x_shape == y_shape:
             return x
@@ -544,10 +564,11 @@ class _Template(NamedTuple):
     nodes: tuple[_TemplateNode, ...]
     out: int  # the instance's output by position, or -1: its input (an empty block)
     outputs: tuple[tuple[str, int], ...] = ()  # nested instances' and repeats' outputs: (relative name, position)
+    shaped: bool = False  # its expansion chose by shape (a projection shortcut, `shares:`): no other shape replays it
 
 
 def _record(nodes: list[Node], start: int, where: str, src: int, out: int, depth: int,
-            inner_outputs: Sequence[tuple[str, int]] = ()) -> _Template:
+            inner_outputs: Sequence[tuple[str, int]] = (), shaped: bool = False) -> _Template:
     """The expansion nodes[start:] of the instance `where` on input `src`, made relative."""
     cut = len(where) + 1
     kept = tuple(_TemplateNode(n.name[cut:], n.op, tuple(-1 if i == src else i - start for i in n.inputs),
@@ -555,7 +576,7 @@ def _record(nodes: list[Node], start: int, where: str, src: int, out: int, depth
                                n.shares - start if n.shares >= 0 else -1, n.eval_only)
                  for n in nodes[start:])
     outputs = tuple((rel, -1 if node == src else node - start) for rel, node in inner_outputs)
-    return _Template(kept, -1 if out == src else out - start, outputs)
+    return _Template(kept, -1 if out == src else out - start, outputs, shaped)
 
 
 def _template_key(block: str, env: Mapping[str, Any], shape: Shape) -> tuple | None:

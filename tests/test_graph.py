@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cnncalc
+from cnncalc.errors import CnncalcError
 from cnncalc.errors import ShapeError, SpecError, UsageError
 from cnncalc.errors import Span
 from cnncalc.sources import bundled_names
@@ -178,6 +179,66 @@ def test_replayed_block_instances_equal_a_full_expansion(name, monkeypatch):
     monkeypatch.setattr(graph_module, "_template_key", lambda *args: None)
     expanded = cnncalc.load(name)
     assert replayed.nodes == expanded.nodes
+
+
+SHAPE_CASES = {
+    # the same instance on growing inputs (DenseNet): replayed with every shape inferred again
+    "dense": """
+input: [8, 16, 16]
+blocks:
+  grow:
+    layers:
+      - residual: {body: [{bn: {name: n}}, {relu: {}}, {conv: {name: c, out: 4, kernel: 3, pad: 1}}], merge: concat}
+layers:
+  - grow: {repeat: 5}
+  - maxpool: {kernel: 2, stride: 2}
+  - grow: {name: late, repeat: 2}
+""",
+    # a projection shortcut is a choice by shape: never replayed on another shape
+    "projection": """
+input: [8, 16, 16]
+blocks:
+  b:
+    args: {out: 8}
+    layers:
+      - residual: {body: [{conv: {out: $out, kernel: 3, pad: 1}}], shortcut: projection}
+layers:
+  - b: {out: 8}
+  - b: {out: 8, name: same}
+  - conv: {out: 16, kernel: 1}
+  - b: {out: 8, name: projected}
+""",
+    # a replay whose shapes no longer fit: expanded, and the error is the expansion's
+    "misfit": """
+input: [8, 16, 16]
+blocks:
+  b:
+    layers:
+      - conv: {name: c, out: 8, kernel: 5}
+layers:
+  - b: {}
+  - b: {name: again}
+  - b: {name: too_small}
+  - b: {name: never}
+""",
+}
+
+
+@pytest.mark.parametrize("case", sorted(SHAPE_CASES))
+def test_replay_on_another_shape_equals_a_full_expansion(case, monkeypatch):
+    import cnncalc.graph as graph_module
+
+    def outcome():
+        try:
+            return cnncalc.load(SHAPE_CASES[case]).nodes
+        except CnncalcError as exc:
+            return str(exc)
+
+    replayed = outcome()
+    monkeypatch.setattr(graph_module, "_template_key", lambda *args: None)
+    assert replayed == outcome()
+    if case == "misfit":
+        assert "never.c" in replayed  # 16 -> 12 -> 8 -> 4: the fourth cannot take a 5x5 kernel
 
 
 def test_an_instance_that_reads_outside_itself_is_expanded_each_time():
