@@ -10,7 +10,6 @@ prints, exits, or parses command-line syntax; the reports are imported when firs
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -34,6 +33,8 @@ FORMATS = ("rich", "json", "csv", "markdown", "latex", "html")
 
 
 def _json(data: Any) -> str:
+    import json  # (not at the top: the table's JSON path writes its own, report/text.py)
+
     return json.dumps(data, indent=2) + "\n"
 
 

@@ -6,7 +6,6 @@ Stage: report (pure). In: Analysis + View. Out: a string. No rich, no printing.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.report import view as v
@@ -46,7 +45,10 @@ def to_dict(analysis: Analysis, view: v.View, layers: bool = True) -> dict[str, 
         fields = receptive_fields(analysis)
         for entry, row in zip(entries, analysis.rows):
             f = fields[row.index]
-            entry["receptive_field"] = {"size": list(f.size), "jump": list(f.jump), "start": [str(x) for x in f.start]}
+            # a jump below one input pixel (after upsampling: dcgan, unet_bilinear) is a fraction, "1/2"
+            entry["receptive_field"] = {"size": [x if isinstance(x, int) else str(x) for x in f.size],
+                                        "jump": [x if isinstance(x, int) else str(x) for x in f.jump],
+                                        "start": [str(x) for x in f.start]}
     t = analysis.totals
     profile = get_profile(view.convention)
     return {
@@ -64,42 +66,80 @@ def to_dict(analysis: Analysis, view: v.View, layers: bool = True) -> dict[str, 
     }
 
 
-def _ints(values) -> str:
-    return "[" + ", ".join(map(str, values)) + "]"
+try:  # a str as json.dumps writes it (ensure_ascii), by json's own C function: the JSON path
+    # imports no json package (its decoder and scanner are ~1 ms of a run, issue 35)
+    from _json import encode_basestring_ascii as _string
+except ImportError:  # (a Python without the C accelerator)
+    from json.encoder import encode_basestring_ascii as _string
 
 
-# a str as json.dumps writes it (its C encoder, ensure_ascii), without json.dumps' per-call set-up
-_string = json.encoder.encode_basestring_ascii
+def _value(value: Any, indent: str) -> str:
+    """value as json.dumps(value, indent=2) writes it, nested `indent` deep: the document's head
+    holds only dicts, lists, str, int, bool and None (tests/test_reports.py compares the two on
+    every bundled spec)."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    inner = indent + "  "
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return ("{\n" + ",\n".join(f"{inner}{_string(k)}: {_value(v, inner)}" for k, v in value.items())
+                + f"\n{indent}}}")
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        return "[\n" + ",\n".join(inner + _value(v, inner) for v in value) + f"\n{indent}]"
+    import json  # anything else (a float): json's own writing
 
-
-def _layer_line(row, names: list[str], weights_only: bool, flops: int, counted: int) -> str:
-    """One layer as json.dumps would write it (same keys, order and spacing as to_dict), written
-    directly: json.dumps per layer builds a new encoder each call and costs 3x more."""
-    inputs = row.inputs
-    shape_in = _ints(inputs[0]) if len(inputs) == 1 else "[" + ", ".join(map(_ints, inputs)) + "]"
-    sources = "[" + ", ".join([_string(names[i]) for i in row.node.inputs]) + "]"
-    params = row.weights if weights_only else row.weights + row.biases
-    return (f'{{"name": {_string(row.name)}, "type": {_string(row.type)}, "input": {shape_in}, '
-            f'"output": {_ints(row.output)}, "params": {params}, "weights": {row.weights}, '
-            f'"biases": {row.biases}, "macs": {row.macs}, "flops": {flops}, "counted": {counted}, '
-            f'"elementwise_ops": {row.elem_ops}, "memory_bytes": {row.memory_bytes}, '
-            f'"output_bytes": {row.output_bytes}, "inplace": {"true" if row.node.op.inplace else "false"}, '
-            f'"train_only": {"true" if row.node.train_only else "false"}, '
-            f'"inputs": {sources}}}')
+    return json.dumps(value, indent=2).replace("\n", "\n" + indent)
 
 
 def render_json(analysis: Analysis, view: v.View) -> str:
     """Indented JSON with one layer per line: readable, and fast (json.dumps(indent=...) uses the
-    pure-Python encoder, 10x slower on a big network)."""
+    pure-Python encoder, 10x slower on a big network). Each layer is written as json.dumps
+    would write it (same keys, order and spacing as to_dict), directly: json.dumps per layer
+    builds a new encoder each call and costs 3x more; names and shapes, which repeat, are
+    written once each."""
     data = to_dict(analysis, view, layers=view.rf)
-    head = json.dumps({k: val for k, val in data.items() if k != "layers"}, indent=2)[:-2]
+    head = _value({k: val for k, val in data.items() if k != "layers"}, "")[:-2]
     if view.rf:
+        import json
+
         body = ",\n    ".join(json.dumps(layer) for layer in data["layers"])
-    else:
-        names = [node.name for node in analysis.graph.nodes]
-        flops, counted = analysis.counted("torch"), analysis.counted(view.convention)
-        body = ",\n    ".join(_layer_line(row, names, view.weights_only, flops[i], counted[i])
-                              for i, row in enumerate(analysis.rows))
+        return f'{head},\n  "layers": [\n    {body}\n  ]\n}}\n'
+    quoted = [_string(node.name) for node in analysis.graph.nodes]
+    shapes: dict[tuple, str] = {}
+
+    def ints(shape: tuple) -> str:
+        text = shapes.get(shape)
+        if text is None:
+            text = shapes[shape] = "[" + ", ".join(map(str, shape)) + "]"
+        return text
+
+    flops, counted = analysis.counted("torch"), analysis.counted(view.convention)
+    weights_only = view.weights_only
+    lines = []
+    for i, row in enumerate(analysis.rows):
+        node, inputs = row.node, row.inputs
+        shape_in = ints(inputs[0]) if len(inputs) == 1 else "[" + ", ".join(map(ints, inputs)) + "]"
+        params = row.weights if weights_only else row.weights + row.biases
+        lines.append(
+            f'{{"name": {quoted[row.index]}, "type": {_string(node.op.type)}, "input": {shape_in}, '
+            f'"output": {ints(node.shape)}, "params": {params}, "weights": {row.weights}, '
+            f'"biases": {row.biases}, "macs": {row.macs}, "flops": {flops[i]}, "counted": {counted[i]}, '
+            f'"elementwise_ops": {row.elem_ops}, "memory_bytes": {row.memory_bytes}, '
+            f'"output_bytes": {row.output_bytes}, "inplace": {"true" if node.op.inplace else "false"}, '
+            f'"train_only": {"true" if node.train_only else "false"}, '
+            f'"inputs": [{", ".join([quoted[j] for j in node.inputs])}]}}')
+    body = ",\n    ".join(lines)
     return f'{head},\n  "layers": [\n    {body}\n  ]\n}}\n'
 
 

@@ -7,7 +7,7 @@ offers the tree back with `keep`).
 
 Why an entry is never stale: it holds the exact text it was parsed from, and is used only when
 the text read now is the same string (one C comparison); and it holds a fingerprint of what made
-the tree (this module's and load.py's source, PyYAML's installed files, the Python version), so
+the tree (this module's and load.py's files, PyYAML's installed files, the Python version), so
 a changed parser or PyYAML reads as a miss. Spans are kept as (line, column) and given the file
 name of this run. Limits are checked as a parse would: an entry that took more YAML nodes, or
 nested deeper, than this run allows is not used, and the parse then says so.
@@ -24,7 +24,6 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-import zlib
 from typing import Any
 
 from cnncalc.errors import Limits, Span
@@ -49,9 +48,9 @@ _fingerprint: str | None = None
 
 
 def fingerprint() -> str:
-    """What made a tree: this module's and load.py's source (their bytes' CRC), PyYAML's files
-    as installed (path, size, modification time of its package, found without importing it)
-    and the Python implementation. Worked out once a process (~0.1 ms)."""
+    """What made a tree: this module's and load.py's files and PyYAML's as installed (size and
+    modification time, PyYAML found without importing it) and the Python implementation.
+    Worked out once a process (~0.1 ms)."""
     global _fingerprint
     if _fingerprint is None:
         from importlib.util import find_spec
@@ -59,9 +58,9 @@ def fingerprint() -> str:
         from cnncalc.spec import load
 
         parts = [str(FORMAT), sys.implementation.cache_tag or sys.version]
-        for path in (__file__, load.__file__):
-            with open(path, "rb") as fh:
-                parts.append(f"{zlib.crc32(fh.read()):08x}")
+        for path in (__file__, load.__file__):  # size and time, as Python checks its own .pyc files
+            st = os.stat(path)
+            parts.append(f"{os.path.basename(path)}:{st.st_size}:{st.st_mtime_ns}")
         spec = find_spec("yaml")
         origin = spec.origin if spec is not None and spec.origin else ""
         where = os.path.dirname(origin)
@@ -74,9 +73,10 @@ def fingerprint() -> str:
 
 
 def _slot(key: str) -> str:
-    """The entry's file name for a bundled name or a path."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in os.path.basename(key))[:60]
-    return f"{zlib.crc32(key.encode('utf-8', 'surrogatepass')):08x}-{safe}.tree"
+    """The entry's file name for a bundled name or a path. Two keys may share one (a path cut
+    short): each then only replaces the other's entry, since an entry answers its text alone."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
+    return (safe if len(safe) <= 180 else f"{safe[:80]}~{safe[-99:]}") + ".tree"
 
 
 def load(text: str, key: str, file: str, limits: Limits) -> Any:
