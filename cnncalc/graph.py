@@ -154,6 +154,7 @@ class _Builder:
         self.templates: dict[tuple, _Template] = {}
         self.frames: list[list[Any]] = []
         self.shaped = 0
+        self.envs: dict[tuple, tuple] = {}  # (block, arguments, scope env) ids -> those, the env, its key
         self.training = 0  # > 0 while expanding a `train_only:` item
         self.evaluating = 0  # > 0 while expanding an `eval_only:` item
         # how many times the item being expanded will be expanded in all (the product of the
@@ -396,31 +397,42 @@ class _Builder:
             return src
         if len(self.active) >= self.limits.depth:
             raise LimitError(span, "blocks nest too deeply", "depth", self.limits.depth)
-        env = dict(self.globals)
-        for key, default in block.params.items():
-            try:
-                env[key] = substitute(default, self.globals, block.params.at(key))
-            except SpecError as exc:
-                self.report(exc)
-        failed = set()  # arguments whose value was an error already reported: not "missing" too
-        for key, value in args.items():
-            try:
-                if key not in block.params:
-                    raise SpecError(args.key_spans[key], f"block '{block.name}' has no argument '{key}'",
-                                    (did_you_mean(key, block.params) or f"it takes: {', '.join(block.params) or 'no arguments'}")
-                                    if len(self.errors) < MAX_ERRORS else "")  # a hint only for an error shown
-                env[key] = substitute(value, scope.env, args.at(key))
-            except SpecError as exc:
-                failed.add(key)
-                self.report(exc, where)
-        missing = [k for k in block.params if env.get(k) is None and k not in failed]
-        if missing:
-            self.report(SpecError(span, f"block '{block.name}' needs argument '{missing[0]}'",
-                                  f"e.g. {block.name}: {{{missing[0]}: ...}}"), where)
-        if missing or failed:  # expanding it would only repeat the error in its layers
-            return src
-        key = (_template_key(block.name, env, self.graph.nodes[src].shape)
-               if not self.errors and not self.training and not self.evaluating else None)  # expanded each time
+        # the arguments of a repeated item are the same objects each time (`layer3`'s 36
+        # bottlenecks): their environment is worked out once (kept with those objects, so that
+        # no id is reused while the build runs)
+        known = self.envs.get((id(block), id(args), id(scope.env)))
+        if known is not None and known[0] is block and known[1] is args and known[2] is scope.env:
+            env, frozen = known[3], known[4]
+        else:
+            env = dict(self.globals)
+            for key, default in block.params.items():
+                try:
+                    env[key] = substitute(default, self.globals, block.params.at(key))
+                except SpecError as exc:
+                    self.report(exc)
+            failed = set()  # arguments whose value was an error already reported: not "missing" too
+            for key, value in args.items():
+                try:
+                    if key not in block.params:
+                        raise SpecError(args.key_spans[key], f"block '{block.name}' has no argument '{key}'",
+                                        (did_you_mean(key, block.params) or f"it takes: {', '.join(block.params) or 'no arguments'}")
+                                        if len(self.errors) < MAX_ERRORS else "")  # a hint only for an error shown
+                    env[key] = substitute(value, scope.env, args.at(key))
+                except SpecError as exc:
+                    failed.add(key)
+                    self.report(exc, where)
+            missing = [k for k in block.params if env.get(k) is None and k not in failed]
+            if missing:
+                self.report(SpecError(span, f"block '{block.name}' needs argument '{missing[0]}'",
+                                      f"e.g. {block.name}: {{{missing[0]}: ...}}"), where)
+            if missing or failed:  # expanding it would only repeat the error in its layers
+                return src
+            frozen = _env_key(env)
+            if not self.errors:
+                self.envs[(id(block), id(args), id(scope.env))] = (block, args, scope.env, env, frozen)
+        key = ((block.name, self.graph.nodes[src].shape, *frozen)
+               if frozen is not None and not self.errors and not self.training and not self.evaluating
+               else None)  # expanded each time
         if key is not None:
             template, infer = self.templates.get(key), False
             if template is None:  # the same instance on another input shape, when that changes nothing else
@@ -497,6 +509,15 @@ class _Builder:
             self.name_output(f"{where}.{rel_name}", src if pos < 0 else start + pos)
         return src if template.out < 0 else start + template.out
 
+    def op(self, name: str, args: dict[str, Any], span: Span) -> OpDef:
+        """The op the builder itself adds (a merge, a projection's conv and bn), made once per
+        arguments like a layer's (self.ops)."""
+        key = (name, *((k, _frozen(v)) for k, v in args.items()))
+        found = self.ops.get(key)
+        if found is None:
+            found = self.ops[key] = build_op(name, args, {}, span)
+        return found
+
     def residual(self, item: ResidualItem, scope: _Scope, cur: int) -> int:
         inner = scope.child(item.name) if item.name else scope
         body = self.items(item.body, inner, cur)
@@ -516,7 +537,7 @@ class _Builder:
             raise _Stop
         # concat puts the shortcut's channels first, as DenseNet does: cat([x, f(x)])
         inputs = [short, body] if item.merge == "concat" else [body, short]
-        return self.node(inner, inner.auto(item.merge), build_op(item.merge, {}, {}, item.span), inputs, item.span)
+        return self.node(inner, inner.auto(item.merge), self.op(item.merge, {}, item.span), inputs, item.span)
 
     def projection(self, scope: _Scope, x: int, body: int, span: Span) -> int:
         """identity when shapes match, else 1x1 conv (stride to fit) + bn, as ResNet option B."""
@@ -533,14 +554,14 @@ class _Builder:
                                        f"{fmt_shape(y_shape)} for the projection shortcut"))
             raise _Stop
         sub = scope.child("shortcut")
-        conv = build_op("conv", {"out": y_shape[0], "kernel": 1, "stride": stride, "bias": False}, {}, span)
+        conv = self.op("conv", {"out": y_shape[0], "kernel": 1, "stride": stride, "bias": False}, span)
         c = self.node(sub, sub.auto("conv"), conv, [x], span)
-        return self.node(sub, sub.auto("bn"), build_op("bn", {}, {}, span), [c], span)
+        return self.node(sub, sub.auto("bn"), self.op("bn", {}, span), [c], span)
 
     def parallel(self, item: ParallelItem, scope: _Scope, cur: int) -> int:
         inner = scope.child(item.name) if item.name else scope
         outs = [self.items(layers, inner.child(bname), cur) for bname, layers in item.branches]
-        return self.node(inner, inner.auto(item.merge), build_op(item.merge, {}, {}, item.span), outs, item.span)
+        return self.node(inner, inner.auto(item.merge), self.op(item.merge, {}, item.span), outs, item.span)
 
 
 def _broadcast(a: Shape, b: Shape) -> bool:
@@ -579,11 +600,12 @@ def _record(nodes: list[Node], start: int, where: str, src: int, out: int, depth
     return _Template(kept, -1 if out == src else out - start, outputs, shaped)
 
 
-def _template_key(block: str, env: Mapping[str, Any], shape: Shape) -> tuple | None:
-    """(block, its arguments, input shape) as a hashable key, or None when an argument is not a
-    plain value (then the instance is expanded every time)."""
+def _env_key(env: Mapping[str, Any]) -> tuple | None:
+    """A block instance's arguments as a hashable key (with the block and its input shape, the
+    key of its template), or None when an argument is not a plain value (then the instance is
+    expanded every time)."""
     try:
-        key = (block, shape, *sorted((k, _frozen(v)) for k, v in env.items()))
+        key = tuple(sorted((k, _frozen(v)) for k, v in env.items()))
         hash(key)
     except TypeError:
         return None

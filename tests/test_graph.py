@@ -176,7 +176,7 @@ def test_replayed_block_instances_equal_a_full_expansion(name, monkeypatch):
     import cnncalc.graph as graph_module
 
     replayed = cnncalc.load(name)
-    monkeypatch.setattr(graph_module, "_template_key", lambda *args: None)
+    monkeypatch.setattr(graph_module, "_env_key", lambda *args: None)
     expanded = cnncalc.load(name)
     assert replayed.nodes == expanded.nodes
 
@@ -235,7 +235,7 @@ def test_replay_on_another_shape_equals_a_full_expansion(case, monkeypatch):
             return str(exc)
 
     replayed = outcome()
-    monkeypatch.setattr(graph_module, "_template_key", lambda *args: None)
+    monkeypatch.setattr(graph_module, "_env_key", lambda *args: None)
     assert replayed == outcome()
     if case == "misfit":
         assert "never.c" in replayed  # 16 -> 12 -> 8 -> 4: the fourth cannot take a 5x5 kernel

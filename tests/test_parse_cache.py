@@ -138,3 +138,46 @@ def test_a_second_run_imports_no_yaml_parser(tmp_path):
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env) for _ in range(2)]
     assert runs[0].stdout == runs[1].stdout and '"layers"' in runs[0].stdout
     assert runs[0].stderr.strip().endswith("True") and runs[1].stderr.strip().endswith("False")
+
+
+def test_a_made_text_is_used_only_for_the_same_question_and_code(folder, tmp_path):
+    code = tmp_path / "reader.py"
+    code.write_text("# version 1\n")
+    cache.keep_derived("question", "k", [str(code)], "answer")
+    assert cache.derived("question", "k", [str(code)]) == "answer"
+    assert cache.derived("question?", "k", [str(code)]) is None  # another question: a miss
+    code.write_text("# version 2, longer\n")  # the code changed: a miss
+    assert cache.derived("question", "k", [str(code)]) is None
+
+
+def test_the_variant_index_is_kept_and_follows_the_folder(folder, monkeypatch, tmp_path):
+    from cnncalc import sources
+
+    bundle = tmp_path / "architectures"
+    bundle.mkdir()
+    (bundle / "fam.yaml").write_text("input: [3, 8, 8]\nvariants:\n  fam_a: {}\n  fam_b: {}\nlayers:\n  - relu\n")
+    monkeypatch.setattr(sources, "_bundle", lambda: str(bundle))
+    sources.variants.cache_clear()
+    assert sources.variants() == {"fam_a": "fam", "fam_b": "fam"}
+    sources.variants.cache_clear()
+    assert sources.variants() == {"fam_a": "fam", "fam_b": "fam"}  # from the cache
+    (bundle / "other.yaml").write_text("input: [3, 8, 8]\nvariants:\n  other_x: {}\nlayers:\n  - relu\n")
+    sources.variants.cache_clear()
+    assert sources.variants() == {"fam_a": "fam", "fam_b": "fam", "other_x": "other"}
+    sources.variants.cache_clear()
+
+
+def test_an_ultralytics_file_read_twice_needs_neither_parser_nor_reader(tmp_path):
+    from cnncalc.readers.ultralytics import installed_models
+
+    if installed_models() is None:
+        pytest.skip("needs the ultralytics package's YAMLs (`pip install --no-deps ultralytics`: CI has them)")
+    code = ("import sys\nfrom cnncalc.cli import cli\n"
+            "try:\n    cli(['table', 'yolov8n', '--format', 'json'])\nexcept SystemExit:\n    pass\n"
+            "sys.stderr.write(repr(sorted(m for m in ('yaml', 'cnncalc.readers.ultralytics.reader')"
+            " if m in sys.modules)))\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CNNCALC_CACHE": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env) for _ in range(2)]
+    assert runs[0].stdout == runs[1].stdout and '"model.22' in runs[0].stdout
+    assert runs[0].stderr.strip().endswith("['cnncalc.readers.ultralytics.reader', 'yaml']")
+    assert runs[1].stderr.strip().endswith("[]")

@@ -53,15 +53,16 @@ def fingerprint() -> str:
     Worked out once a process (~0.1 ms)."""
     global _fingerprint
     if _fingerprint is None:
-        from importlib.util import find_spec
+        from importlib.machinery import PathFinder  # (importlib.util costs ~1 ms to import)
 
         from cnncalc.spec import load
 
-        parts = [str(FORMAT), sys.implementation.cache_tag or sys.version]
-        for path in (__file__, load.__file__):  # size and time, as Python checks its own .pyc files
-            st = os.stat(path)
-            parts.append(f"{os.path.basename(path)}:{st.st_size}:{st.st_mtime_ns}")
-        spec = find_spec("yaml")
+        parts = [str(FORMAT), sys.implementation.cache_tag or sys.version, _stamp([__file__, load.__file__])]
+        spec = PathFinder.find_spec("yaml")
+        if spec is None:  # installed some other way (a meta-path finder)
+            from importlib.util import find_spec
+
+            spec = find_spec("yaml")
         origin = spec.origin if spec is not None and spec.origin else ""
         where = os.path.dirname(origin)
         for name in sorted(os.listdir(where)) if where else ():  # __init__.py and the C extension _yaml*.so
@@ -72,11 +73,59 @@ def fingerprint() -> str:
     return _fingerprint
 
 
-def _slot(key: str) -> str:
+def _stamp(paths: list[str]) -> str:
+    """Size and modification time of each file (as Python checks its .pyc files)."""
+    parts = []
+    for path in paths:
+        st = os.stat(path)
+        parts.append(f"{os.path.basename(path)}:{st.st_size}:{st.st_mtime_ns}")
+    return "|".join(parts)
+
+
+def derived(asked: str, key: str, code: list[str]) -> str | None:
+    """A text made from `asked` before (a reader's spec from a foreign file: its text and
+    options in `asked`), by the code in the files `code`; None when there is none, or the code
+    or the question differ in any character."""
+    where = folder()
+    if where is None or len(asked) > MAX_TEXT:
+        return None
+    try:
+        with open(os.path.join(where, _slot(key, ".made")), "rb") as fh:
+            entry = marshal.loads(fh.read())
+        stamp = _stamp(code)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    if (isinstance(entry, tuple) and len(entry) == 5 and entry[0] == FORMAT and entry[3] == asked
+            and entry[1] == fingerprint() and entry[2] == stamp and isinstance(entry[4], str)):
+        return entry[4]
+    return None
+
+
+def keep_derived(asked: str, key: str, code: list[str], made: str) -> None:
+    """Keep the text `made` from `asked` by the code in `code`, for derived()."""
+    where = folder()
+    if where is None or len(asked) > MAX_TEXT:
+        return
+    try:
+        _write(where, _slot(key, ".made"), marshal.dumps((FORMAT, fingerprint(), _stamp(code), asked, made)))
+    except (OSError, ValueError):
+        return
+
+
+def _write(where: str, name: str, data: bytes) -> None:
+    os.makedirs(where, exist_ok=True)
+    path = os.path.join(where, name)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "wb") as fh:
+        fh.write(data)
+    os.replace(temporary, path)  # atomic: a reader sees the old entry or the new one, never half
+
+
+def _slot(key: str, suffix: str = ".tree") -> str:
     """The entry's file name for a bundled name or a path. Two keys may share one (a path cut
     short): each then only replaces the other's entry, since an entry answers its text alone."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
-    return (safe if len(safe) <= 180 else f"{safe[:80]}~{safe[-99:]}") + ".tree"
+    return (safe if len(safe) <= 180 else f"{safe[:80]}~{safe[-99:]}") + suffix
 
 
 def load(text: str, key: str, file: str, limits: Limits) -> Any:
@@ -105,13 +154,7 @@ def keep(text: str, key: str, tree: Any, nodes: int, depth: int) -> None:
     if where is None or len(text) > MAX_TEXT:
         return
     try:
-        data = marshal.dumps((FORMAT, fingerprint(), text, nodes, depth, _encode(tree)))
-        os.makedirs(where, exist_ok=True)
-        path = os.path.join(where, _slot(key))
-        temporary = f"{path}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as fh:
-            fh.write(data)
-        os.replace(temporary, path)  # atomic: a reader sees the old entry or the new one, never half
+        _write(where, _slot(key), marshal.dumps((FORMAT, fingerprint(), text, nodes, depth, _encode(tree))))
     except (OSError, ValueError):
         return
 
