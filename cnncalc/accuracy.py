@@ -13,10 +13,11 @@ from __future__ import annotations
 import functools
 import json
 import os
-from typing import NamedTuple
+
+from cnncalc.record import Record
 
 
-class Accuracy(NamedTuple):
+class Accuracy(Record):
     top1: float  # percent, ImageNet-1K validation
     top5: float | None
     source: str  # "torchvision VGG16_Weights.IMAGENET1K_V1" or "He et al. 2015, Table 3: ..."

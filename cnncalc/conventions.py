@@ -8,15 +8,16 @@ Analysis.counted(profile) applies them. docs/profiles.md has the op-by-tool tabl
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from cnncalc.errors import UsageError
+from cnncalc.record import Record
 
 if TYPE_CHECKING:
     from cnncalc.engine.analysis import Analysis
 
 
-class Profile(NamedTuple):
+class Profile(Record):
     """What one tool is called and where its rules come from."""
 
     name: str  # the --convention value

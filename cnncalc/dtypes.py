@@ -6,12 +6,11 @@ Stage: shared (pure). A Dtype carries its name and its size together, so nothing
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from cnncalc.errors import UsageError
+from cnncalc.record import Record
 
 
-class Dtype(NamedTuple):
+class Dtype(Record):
     name: str  # torch's name: float32, bfloat16, ...
     bytes: int  # bytes per element
 

@@ -8,10 +8,11 @@ and exits 2. Anything that is not a CnncalcError is a bug and keeps its tracebac
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+
+from cnncalc.record import Record
 
 
-class Span(NamedTuple):
+class Span(Record):
     """A place in a spec file: 1-based line and column."""
 
     file: str
@@ -184,7 +185,7 @@ class SpecErrors(SpecError):
 MAX_DIGITS = 100
 
 
-class Limits(NamedTuple):
+class Limits(Record):
     """Safety limits for untrusted specs; each is named in its error and raised with
     limits={"NAME": N} (the CLI's --limit NAME=N)."""
 

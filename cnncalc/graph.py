@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from cnncalc.budget import EVERY, checkpoint
 from cnncalc.errors import MAX_ERRORS, CnncalcError, LimitError, Limits, ShapeError, Span, SpecError, SpecErrors, UsageError
 from cnncalc.ops import HOME, build_op, lookup
 from cnncalc.ops.conv import window_out
 from cnncalc.ops.registry import OpDef, Shape, fmt_shape
+from cnncalc.record import Record
 from cnncalc.spec.expr import did_you_mean, substitute
 from cnncalc.spec.load import LMap
 from cnncalc.spec.model import ArchSpec, BlockSpec, Item, LayerItem, ParallelItem, ResidualItem
@@ -34,7 +35,7 @@ class InputOp(OpDef):
         return self.shape
 
 
-class Node(NamedTuple):
+class Node(Record):
     """One layer of the expanded network."""
 
     name: str  # hierarchical, e.g. conv3_x.1.conv2
@@ -151,7 +152,7 @@ class _Builder:
         # is also kept under the key without the shape, and replayed on another input shape with
         # every shape inferred again (DenseNet's dense layers, each on more channels than the
         # last). shaped counts the choices made so far, to tell.
-        self.templates: dict[tuple, _Template] = {}
+        self.templates: dict[tuple, _Template | _Pending] = {}
         self.frames: list[list[Any]] = []
         self.shaped = 0
         self.envs: dict[tuple, tuple] = {}  # (block, arguments, scope env) ids -> those, the env, its key
@@ -191,7 +192,9 @@ class _Builder:
             self.report(SpecError(span, f"duplicate layer name '{name}'" + ("" if name in self.by_name else
                                   " (a block instance or a repeated item is called that)"), "give each layer its own `name:`"))
             name = local = f"{local}~{len(self.graph.nodes)}"
-        shapes = [self.graph.nodes[i].shape for i in inputs]
+        nodes = self.graph.nodes
+        before = [nodes[i] for i in inputs]
+        shapes = [n.shape for n in before]
         try:
             if op.arity > 0 and len(inputs) != op.arity:
                 raise SpecError(span, f"{op.type} takes {op.arity} input{'s' if op.arity > 1 else ''}, got {len(inputs)}",
@@ -204,14 +207,14 @@ class _Builder:
             if not self.poisoned:  # after an earlier error this may only be its consequence
                 self.report(exc, name)
             raise _Stop from None
-        if not self.training and any(self.graph.nodes[i].train_only for i in inputs):
+        if not self.training and any(n.train_only for n in before):
             self.report(SpecError(span, f"'{name}' reads a layer that runs only in training",
                                   "a `train_only:` branch (an auxiliary head) feeds nothing that runs in eval"), name)
-        if not self.evaluating and any(self.graph.nodes[i].eval_only for i in inputs):
+        if not self.evaluating and any(n.eval_only for n in before):
             self.report(SpecError(span, f"'{name}' reads a layer that runs only in inference",
                                   "what reads an `eval_only:` layer runs only in inference too: mark it so"), name)
-        index = self.graph.add(Node(name, op, tuple(inputs), shape, span, scope.path, self.training > 0,
-                                    eval_only=self.evaluating > 0))
+        index = self.graph.add(tuple.__new__(Node, (name, op, tuple(inputs), shape, span, scope.path, self.training > 0,
+                                                    -1, self.evaluating > 0)))
         scope.names[local] = index
         self.by_name[name] = index
         return index
@@ -437,6 +440,8 @@ class _Builder:
             template, infer = self.templates.get(key), False
             if template is None:  # the same instance on another input shape, when that changes nothing else
                 template, infer = self.templates.get((key[0], *key[2:])), True
+            if isinstance(template, _Pending):  # recorded, not yet made relative
+                template = template.made(self.graph.nodes)
             if template is not None:
                 replayed = self.replay(template, scope, where, src, infer)
                 if replayed is not None:
@@ -461,11 +466,13 @@ class _Builder:
             # with the template so that a replayed instance can be named the same way
             inner_outputs = [(name[len(where) + 1:], self.outputs_of[name]) for name in self.outputs_added[named:]
                              if name.startswith(where + ".")]
-            template = _record(self.graph.nodes, start, where, src, out, len(scope.path), inner_outputs,
+            # kept as where the nodes lie, made relative only when an instance replays it (a
+            # deep file such as a YOLO's nests instances in instances, most of them never repeated)
+            pending = _Pending(start, len(self.graph.nodes), where, src, out, len(scope.path), inner_outputs,
                                self.shaped != shaped)
-            self.templates[key] = template
-            if not template.shaped:
-                self.templates.setdefault((key[0], *key[2:]), template)
+            self.templates[key] = pending
+            if self.shaped == shaped:
+                self.templates.setdefault((key[0], *key[2:]), pending)
         scope.names[local] = out
         self.name_output(where, out)
         return out
@@ -483,7 +490,8 @@ class _Builder:
             return None  # (Graph.add stops the expansion at the layer the limit falls on)
         if last // EVERY != (start - 1) // EVERY:  # what Graph.add would do on the way
             checkpoint()
-        path, by_name, make, scopes = scope.path, self.by_name, tuple.__new__, {}
+        path, by_name, make = scope.path, self.by_name, tuple.__new__
+        scopes: dict[tuple[str, ...], tuple[str, ...]] = {}
         try:
             for t in template.nodes:
                 name = f"{where}.{t.name}"
@@ -569,7 +577,7 @@ def _broadcast(a: Shape, b: Shape) -> bool:
     return len(a) == len(b) and all(x == y or x == 1 or y == 1 for x, y in zip(a, b))
 
 
-class _TemplateNode(NamedTuple):
+class _TemplateNode(Record):
     name: str  # relative to the instance: "conv1", "residual.add1"
     op: OpDef
     inputs: tuple[int, ...]  # nodes of the template by position; -1 is the instance's input
@@ -581,21 +589,40 @@ class _TemplateNode(NamedTuple):
     eval_only: bool = False
 
 
-class _Template(NamedTuple):
+class _Template(Record):
     nodes: tuple[_TemplateNode, ...]
     out: int  # the instance's output by position, or -1: its input (an empty block)
     outputs: tuple[tuple[str, int], ...] = ()  # nested instances' and repeats' outputs: (relative name, position)
     shaped: bool = False  # its expansion chose by shape (a projection shortcut, `shares:`): no other shape replays it
 
 
+class _Pending:
+    """An instance's expansion, recorded as where its nodes lie in the graph, made relative
+    (_record) the first time an instance replays it: a deep file such as a YOLO's nests
+    instances in instances, most of them never repeated. Nodes once added are never changed
+    (a replay that rolls back removes only its own), so the slice is the same later."""
+
+    __slots__ = ("args", "template")
+
+    def __init__(self, *args: Any) -> None:
+        self.args: tuple[Any, ...] = args
+        self.template: _Template | None = None
+
+    def made(self, nodes: list[Node]) -> _Template:
+        if self.template is None:
+            start, end, where, src, out, depth, inner_outputs, shaped = self.args
+            self.template = _record(nodes, start, where, src, out, depth, inner_outputs, shaped, end)
+        return self.template
+
+
 def _record(nodes: list[Node], start: int, where: str, src: int, out: int, depth: int,
-            inner_outputs: Sequence[tuple[str, int]] = (), shaped: bool = False) -> _Template:
-    """The expansion nodes[start:] of the instance `where` on input `src`, made relative."""
+            inner_outputs: Sequence[tuple[str, int]] = (), shaped: bool = False, end: int | None = None) -> _Template:
+    """The expansion nodes[start:end] of the instance `where` on input `src`, made relative."""
     cut = len(where) + 1
     kept = tuple(_TemplateNode(n.name[cut:], n.op, tuple(-1 if i == src else i - start for i in n.inputs),
                                n.shape, n.span, tuple(p[len(where):] for p in n.scope[depth:]), n.train_only,
                                n.shares - start if n.shares >= 0 else -1, n.eval_only)
-                 for n in nodes[start:])
+                 for n in nodes[start:end])
     outputs = tuple((rel, -1 if node == src else node - start) for rel, node in inner_outputs)
     return _Template(kept, -1 if out == src else out - start, outputs, shaped)
 

@@ -11,10 +11,11 @@ prints, exits, or parses command-line syntax; the reports are imported when firs
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.engine import analysis as counting
 from cnncalc.errors import UsageError
+from cnncalc.record import Record
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -262,7 +263,7 @@ class Analysis(counting.Analysis):
 DRAW_FORMATS = ("svg", "png", "pdf", "html", "dot")
 
 
-class Drawn(NamedTuple):
+class Drawn(Record):
     """A drawing of the layer graph (Analysis.draw): its format, the file's bytes, and a note when
     blocks were folded to make it legible (else "")."""
 
@@ -354,7 +355,7 @@ def parse_size(value: int | str) -> int:
 
 # ---- training memory ---------------------------------------------------------------------------
 
-class Parts(NamedTuple):
+class Parts(Record):
     """What is alive at a training step's peak, by part, in bytes (docs/memory.md)."""
 
     parameters: int
@@ -367,7 +368,7 @@ class Parts(NamedTuple):
     transient: int  # everything else: activations not saved, gradients in flight, the optimizer's temporaries
 
 
-class PeakAt(NamedTuple):
+class PeakAt(Record):
     """Where a peak falls: the phase (forward, backward, recompute, step; inference) and the
     layer whose op runs then ("" for the optimizer's step of no particular layer)."""
 
@@ -375,7 +376,7 @@ class PeakAt(NamedTuple):
     layer: str
 
 
-class Peak(NamedTuple):
+class Peak(Record):
     inference: int  # parameters, buffers, the input and the largest live set of activations
     training: int  # the sum of Parts
 
@@ -397,7 +398,7 @@ def parse_reserve(value: int | str) -> int:
                          param="reserve") from None
 
 
-class Fitted(NamedTuple):
+class Fitted(Record):
     """The largest batch that fits (Memory.recommended): its parts, training peak and where the
     peak falls, and what is left of the GPU's memory after the peak and the reserve."""
 
@@ -604,7 +605,7 @@ class Comparison(_GridResult):
 
 # ---- one network along one axis ----------------------------------------------------------------
 
-class Point(NamedTuple):
+class Point(Record):
     """One place on the swept axis: what changes there, and how it is shown."""
 
     label: str  # "3x128x128", "8", "width=64"
@@ -614,7 +615,7 @@ class Point(NamedTuple):
     args: dict[str, Any]
 
 
-class Axis(NamedTuple):
+class Axis(Record):
     name: str  # "input", "batch" or the spec argument's name ("width")
     label: str  # how the document and the messages name it: "--input", "--batch", "--set width"
     values: list[Any]  # a shape (list of ints), a batch (int) or an argument's value, per point
@@ -638,7 +639,7 @@ def _training_keys(training: Training) -> dict[str, Any]:
     return out
 
 
-class Measured(NamedTuple):
+class Measured(Record):
     """What a sweep keeps of one point: the numbers it shows and draws, exact ints (never the
     point's Analysis: a sweep over 10,000 batches holds 10,000 of these, not 10,000 analyses)."""
 

@@ -24,10 +24,11 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, NamedTuple
+from typing import Any
 
 from cnncalc.budget import Budget, Cancelled, limited
 from cnncalc.errors import CnncalcError, LimitError, Limits, Span, SpecErrors
+from cnncalc.record import Record
 from cnncalc.report.view import View
 
 HOST = "127.0.0.1"
@@ -55,7 +56,7 @@ layers:
 """
 
 
-class Session(NamedTuple):
+class Session(Record):
     """What every analysis of the editor's text shares: the command line's options."""
 
     text: str  # the spec's text when the page opens

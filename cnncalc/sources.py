@@ -9,15 +9,16 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from cnncalc.errors import LimitError, Limits, Span, SpecError, UsageError, safe_text, shorten
+from cnncalc.record import Record
 from cnncalc.spec.expr import did_you_mean
 from cnncalc.spec.load import parse_counted, parse_yaml
 from cnncalc.spec.model import ArchSpec, parse_spec
 
 
-class Source(NamedTuple):
+class Source(Record):
     text: str
     file: str  # shown in error messages
     bundled: str | None = None  # the bundled name, when it is one
@@ -63,7 +64,7 @@ def variants() -> dict[str, str]:
     listing = folder + "\n" + "\n".join(f"{stem}:{st.st_size}:{st.st_mtime_ns}" for stem, st in zip(stems, stamps))
     kept = cache.derived(listing, "bundled-variants", [__file__])
     if kept is not None:
-        return dict(line.split("=", 1) for line in kept.splitlines())  # type: ignore[misc]
+        return dict(line.split("=", 1) for line in kept.splitlines())
     found: dict[str, str] = {}
     for stem in stems:
         block = _VARIANT.search(bundled_text(stem))

@@ -1,4 +1,4 @@
-"""Write cnncalc/ops/__init__.py's HOME: every op name and alias -> the family module that
+"""Write cnncalc/ops/registry.py's HOME: every op name and alias -> the family module that
 registers it, so that a spec loads only the op modules it uses (issue 35).
 
     python scripts/make_ops_index.py          # rewrite the HOME block in place
@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from cnncalc.ops.registry import homes  # noqa: E402
 
-INIT = ROOT / "cnncalc" / "ops" / "__init__.py"
+INIT = ROOT / "cnncalc" / "ops" / "registry.py"
 BLOCK = re.compile(r"# HOME begin.*?# HOME end\n", re.S)
 
 
@@ -34,7 +34,8 @@ def block() -> str:
         line += item
     lines.append(line)
     body = "\n".join(lines)
-    return f"# HOME begin (written by scripts/make_ops_index.py)\nHOME = {{\n{body}\n}}\n# HOME end\n"
+    return (f"# HOME begin (written by scripts/make_ops_index.py): every op name and alias -> its family module\n"
+            f"HOME = {{\n{body}\n}}\n# HOME end\n")
 
 
 def main() -> None:

@@ -81,7 +81,7 @@ def test_the_text_formats_are_the_grid_writers():
 
 
 def test_the_op_index_is_current():
-    # cnncalc/ops/__init__.py's HOME: which module registers each op (a stale HOME is slower,
+    # cnncalc/ops/registry.py's HOME: which module registers each op (a stale HOME is slower,
     # never wrong: lookup() then loads every family)
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "make_ops_index.py"), "--check"])
     assert proc.returncode == 0, "run python scripts/make_ops_index.py"
@@ -94,3 +94,48 @@ def test_a_name_the_index_lacks_still_finds_its_op():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 0, proc.stderr[-1000:]
+
+
+def test_a_record_is_the_named_tuple_typing_makes():
+    import pickle
+    from typing import NamedTuple
+
+    import pytest
+
+    from cnncalc.errors import Span
+    from cnncalc.record import Record
+
+    class Typed(NamedTuple):
+        """A point."""
+
+        x: int
+        y: int = 2
+
+        def norm(self) -> int:
+            return self.x + self.y
+
+    class Mine(Record):
+        """A point."""
+
+        x: int
+        y: int = 2
+
+        def norm(self) -> int:
+            return self.x + self.y
+
+    for a, b in ((Typed(1), Mine(1)), (Typed(1, 5), Mine(x=1, y=5))):
+        assert tuple(a) == tuple(b) and a.norm() == b.norm() and a._asdict() == b._asdict()
+        assert repr(a).replace("Typed", "Mine") == repr(b) and b._replace(y=9) == (1, 9)
+    assert Mine._fields == Typed._fields and Mine._field_defaults == Typed._field_defaults
+    assert Mine.__doc__ == Typed.__doc__ and Mine.__bases__ == (tuple,) and isinstance(Mine(1), tuple)
+    assert pickle.loads(pickle.dumps(Span("f.yaml", 3, 4))) == Span("f.yaml", 3, 4)
+    with pytest.raises(TypeError, match="Non-default namedtuple field"):
+        class Bad(Record):
+            x: int = 1
+            y: int
+    with pytest.raises(AttributeError, match="Cannot overwrite"):
+        class Worse(Record):
+            x: int
+
+            def _replace(self):
+                return self

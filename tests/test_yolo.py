@@ -156,7 +156,10 @@ def test_a_scaled_name_finds_its_file_beside_it(tmp_path, monkeypatch):
 
 
 def test_without_ultralytics_a_yolo_name_says_what_to_install(monkeypatch, tmp_path):
+    from cnncalc.readers.ultralytics import names
+
     monkeypatch.setattr(yolo, "installed_models", lambda: None)
+    monkeypatch.setattr(names, "installed_models", lambda: None)  # (what locate() asks)
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["table", "yolov8n"])
     assert result.exit_code == 2

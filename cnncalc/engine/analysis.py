@@ -9,15 +9,16 @@ own rules. Conventions: docs/conventions.md. Training memory: engine/memory.py.
 from __future__ import annotations
 
 from math import prod
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
 from cnncalc.budget import EVERY, checkpoint
 from cnncalc.dtypes import Dtype, get_dtype
 from cnncalc.graph import Graph, Node
 from cnncalc.ops.registry import Cost, Shape, numel
+from cnncalc.record import Record
 
 
-class LayerRow(NamedTuple):
+class LayerRow(Record):
     """One node's numbers. Activations and MACs are for the whole batch; params per model."""
 
     node: Node
@@ -54,7 +55,7 @@ class LayerRow(NamedTuple):
         return self.weights + self.biases
 
 
-class Totals(NamedTuple):
+class Totals(Record):
     weights: int
     biases: int
     macs: int
@@ -142,30 +143,38 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | Dtype = "float32", cls: t
     rows = []
     nodes = graph.nodes
     # An op is an immutable record shared by every node built with the same arguments (graph.py),
-    # and its cost a function of it and the shapes: a deep network's repeated blocks cost each
-    # (op, shapes) once. Keyed by id(op): every op is alive (in graph.nodes) for the whole walk.
-    costs: dict[tuple, Cost] = {}
+    # and a row's numbers a function of it, the shapes and the node's two flags: a deep network's
+    # repeated blocks work each out once. Keyed by id(op): every op is alive (in graph.nodes) for
+    # the whole walk. Totals are summed on the way.
+    known: dict[tuple, tuple] = {}
     make = tuple.__new__
+    weights = biases = macs = elem_ops = memory = 0
     for index in range(1, len(nodes)):
         if not index % EVERY:  # `cnncalc serve` may stop a long analysis here (budget.py)
             checkpoint()
         node = nodes[index]
-        op, shape = node.op, node.shape
-        inputs = tuple([nodes[i].shape for i in node.inputs])
-        key = (id(op), inputs, shape)
-        cost = costs.get(key)
-        if cost is None:
-            cost = costs[key] = op.cost(list(inputs), shape)
-        out_bytes = size * prod(shape)
-        if node.train_only:  # an auxiliary head: its parameters exist, an inference pass runs none of it
-            cost, out_bytes = Cost(cost.weights, cost.biases), 0
-        if node.shares >= 0:  # weight sharing: the work again, the parameters counted at their owner
-            cost = cost._replace(weights=0, biases=0)
-        rows.append(make(LayerRow, (node, inputs, cost.weights, cost.biases, batch * cost.macs, batch * cost.elem_ops,
-                                    out_bytes, 0 if op.inplace else out_bytes, index, cost)))
-    totals = Totals(sum(r.weights for r in rows), sum(r.biases for r in rows),
-                    sum(r.macs for r in rows), sum(r.elem_ops for r in rows),
-                    sum(r.memory_bytes for r in rows))
+        sources = node.inputs
+        inputs = (nodes[sources[0]].shape,) if len(sources) == 1 else tuple([nodes[i].shape for i in sources])
+        key = (id(node.op), inputs, node.shape, node.train_only, node.shares >= 0)
+        part = known.get(key)
+        if part is None:
+            op, shape = node.op, node.shape
+            cost = op.cost(list(inputs), shape)
+            out_bytes = size * prod(shape)
+            if node.train_only:  # an auxiliary head: its parameters exist, an inference pass runs none of it
+                cost, out_bytes = Cost(cost.weights, cost.biases), 0
+            if node.shares >= 0:  # weight sharing: the work again, the parameters counted at their owner
+                cost = cost._replace(weights=0, biases=0)
+            part = known[key] = (cost.weights, cost.biases, batch * cost.macs, batch * cost.elem_ops, out_bytes,
+                                 0 if op.inplace else out_bytes, cost)
+        w, b, m, e, out_bytes, mem, cost = part
+        rows.append(make(LayerRow, (node, inputs, w, b, m, e, out_bytes, mem, index, cost)))
+        weights += w
+        biases += b
+        macs += m
+        elem_ops += e
+        memory += mem
+    totals = Totals(weights, biases, macs, elem_ops, memory)
     return cls(graph, batch, dt, tuple(rows), totals)
 
 

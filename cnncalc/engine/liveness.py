@@ -23,11 +23,11 @@ backward.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from cnncalc.engine.analysis import Analysis
 from cnncalc.engine.saved import SAVED_DTYPE_BYTES, WEIGHT_COPY, element_bytes, saved_plan
 from cnncalc.ops.registry import numel
+from cnncalc.record import Record
 
 # The parts of a moment, in this order (Moment.fixed, Moment.per_sample)
 PARTS = ("parameters", "buffers", "gradients", "optimizer_state", "activations_saved", "weight_copies", "input",
@@ -40,7 +40,7 @@ STATE = {"sgd": (0, False), "momentum": (1, False), "rmsprop": (1, True), "adagr
          "adamw": (2, True)}
 
 
-class Moment(NamedTuple):
+class Moment(Record):
     """One instant of the timeline: the phase (forward, backward, step, inference), the row
     whose op runs (an index into analysis.rows; -1 for none) and the bytes alive by part (PARTS),
     each fixed + per_sample x batch."""

@@ -12,7 +12,6 @@ what each part is.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from cnncalc.engine import segments as segmenting
 from cnncalc.engine.analysis import Analysis
@@ -36,6 +35,7 @@ from cnncalc.engine.saved import (  # noqa: F401  (the saved-tensor plan, re-exp
 )
 from cnncalc.engine.segments import CheckpointArg
 from cnncalc.errors import UsageError
+from cnncalc.record import Record
 
 OPTIMIZER_STATES = {name: tensors for name, (tensors, _) in STATE.items()}  # state tensors per parameter
 DEVICES = ("cpu", "cuda")
@@ -95,7 +95,7 @@ def forward_memory_estimate(analysis: Analysis, amp: str | None = None, device: 
 
 # ---- activation checkpointing ----------------------------------------------------------------
 
-class Checkpointing(NamedTuple):
+class Checkpointing(Record):
     """Activation checkpointing in segments, as torch.utils.checkpoint.checkpoint_sequential runs
     it: every segment but the last keeps only its input during the forward pass and runs its
     forward again during the backward pass; the last segment saves as usual."""
@@ -163,7 +163,7 @@ def checkpointing(analysis: Analysis, segments: CheckpointArg, device: str = "cp
 
 # ---- training ------------------------------------------------------------------------------
 
-class TrainingModel(NamedTuple):
+class TrainingModel(Record):
     """A training step's timeline (engine/liveness.py): every moment's bytes by part as functions
     of the batch; the peak at a batch is the largest moment, and where it falls."""
 
@@ -275,7 +275,7 @@ def max_batch(analysis: Analysis, capacity: int, optimizer: str = "sgd", device:
                                                             attention=attention).largest_batch(capacity))
 
 
-class Training(NamedTuple):
+class Training(Record):
     """How a network is trained, for the training memory of `sweep` and `compare` (as `memory`'s
     flags say it: --optimizer, --amp, --checkpoint, --device)."""
 

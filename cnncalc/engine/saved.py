@@ -10,17 +10,18 @@ docs/memory.md says what each op saves.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import Any
 
 from cnncalc.engine.analysis import Analysis
 from cnncalc.errors import UsageError
 from cnncalc.ops.registry import numel
+from cnncalc.record import Record
 
 SAVED_DTYPE_BYTES = {"float32": 4, "int64": 8, "bool": 1}
 AMP_DTYPES = ("bfloat16", "float16")
 
 
-class Bytes(NamedTuple):
+class Bytes(Record):
     """A memory size as a function of the batch: fixed + per_sample x batch (exact ints)."""
 
     fixed: int = 0
@@ -88,7 +89,7 @@ SavedItem = tuple[int | None, Bytes]
 WEIGHT_COPY = -1
 
 
-class SavedPlan(NamedTuple):
+class SavedPlan(Record):
     """Per row, what it saves; the per-sample bytes of every storage; the storage of every node."""
 
     items: list[list[SavedItem]]

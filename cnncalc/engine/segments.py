@@ -9,24 +9,24 @@ tests/test_checkpoint_segments.py, is docs/memory.md#activation-checkpointing---
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from cnncalc.engine.analysis import Analysis
 from cnncalc.errors import UsageError
+from cnncalc.record import Record
 from cnncalc.spec.expr import did_you_mean
 
 # What `checkpoint` may be: N segments, or the layers (or top-level items) that start them
 CheckpointArg = int | str | Sequence[str]
 
 
-class Segments(NamedTuple):
+class Segments(Record):
     """Where checkpointing cuts: every segment but the last is checkpointed."""
 
     starts: tuple[int, ...]  # the first row of each segment (row indices into analysis.rows), rising
     notes: tuple[str, ...] = ()  # one line per start moved off the place checkpoint_sequential puts it
 
 
-class Item(NamedTuple):
+class Item(Record):
     """One element of the nn.Sequential that checkpoint_sequential is handed: a top-level item of
     the spec's `layers:` (a layer, one repetition of a repeated layer or block, a residual or
     parallel), or several joined where more than one tensor passes between them."""

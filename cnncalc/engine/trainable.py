@@ -8,13 +8,12 @@ checks in torch/nn/functional.py (_verify_batch_size, _verify_spatial_size), mea
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from cnncalc.errors import UsageError
 from cnncalc.graph import Graph
+from cnncalc.record import Record
 
 
-class BatchLimit(NamedTuple):
+class BatchLimit(Record):
     """A layer torch refuses to run in training below some batch."""
 
     layer: str  # the node's name

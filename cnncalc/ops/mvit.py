@@ -25,7 +25,7 @@ ptflops does not patch. The skip path's Pool holds an nn.MaxPool3d.
 from __future__ import annotations
 
 from math import prod
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.errors import ShapeError, Span, SpecError
 from cnncalc.ops.geometry import Axes, resolved
@@ -43,6 +43,7 @@ from cnncalc.ops.registry import (
     register,
     rules,
 )
+from cnncalc.record import Record
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -101,7 +102,7 @@ class _OnGrid(OpDef):
 
 # ---- pool_attention ---------------------------------------------------------------------------
 
-class Geometry(NamedTuple):
+class Geometry(Record):
     """What pool_attention works on, for one input: N x D in, heads of width dh = C / heads."""
 
     n: int  # tokens in (1 + T*H*W)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from math import prod
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.errors import ShapeError, Span, SpecError
+from cnncalc.record import Record
 from cnncalc.spec.expr import did_you_mean
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ Pair = tuple[int, int]  # (h, w) for kernel, stride, pad
 Window = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
 
 
-class Cost(NamedTuple):
+class Cost(Record):
     """What one op costs for ONE sample (the engine multiplies activations and MACs by batch)."""
 
     weights: int = 0  # learnable weight elements (conv/linear kernels, BN gamma)
@@ -42,7 +43,7 @@ class Cost(NamedTuple):
     elem_ops: int = 0  # elementwise work kept out of the lecture column (activations, BN, add)
 
 
-class Saved(NamedTuple):
+class Saved(Record):
     """One tensor an op's autograd node keeps for the backward pass (docs/memory.md).
 
     tensor: "x0", "x1", ... one of the op's inputs; "y" its output; "new" a tensor the op makes
@@ -58,7 +59,7 @@ class Saved(NamedTuple):
     per_sample: bool = True
 
 
-class Layer(NamedTuple):
+class Layer(Record):
     """One sample of one layer, as every counting rule sees it."""
 
     op: OpDef
@@ -160,6 +161,29 @@ def register_rank_alias(alias: str, cls: type[OpDef], rank: int, layout: str) ->
     ALIASES[alias] = cls.type
 
 
+# HOME begin (written by scripts/make_ops_index.py): every op name and alias -> its family module
+HOME = {
+    "adaptive_avgpool": "pool", "adaptive_maxpool": "pool", "adaptiveavgpool": "pool", "add": "merge",
+    "amax": "reduce", "attention": "attention", "avgpool": "pool", "avgpool1d": "pool", "avgpool2d": "pool",
+    "avgpool3d": "pool", "batchnorm": "norm", "bn": "norm", "box_decode": "detect", "channel_shuffle": "reshape",
+    "chunk": "reshape", "concat": "merge", "conv": "conv", "conv1d": "conv", "conv2d": "conv", "conv3d": "conv",
+    "conv_transpose": "conv", "deconv": "conv", "div": "merge", "dropout": "activation",
+    "elementwise": "activation", "embedding": "linear", "fc": "linear", "flatten": "linear", "gap": "pool",
+    "gelu": "activation", "global_avgpool": "pool", "gn": "norm", "groupnorm": "norm", "hardsigmoid": "activation",
+    "hardswish": "activation", "identity": "activation", "instancenorm": "norm", "interpolate": "resample",
+    "kpt_decode": "detect", "layernorm": "norm", "leaky_relu": "activation", "linear": "linear", "ln": "norm",
+    "log_softmax": "activation", "lrn": "norm", "matmul": "linear", "maxpool": "pool", "maxpool1d": "pool",
+    "maxpool2d": "pool", "maxpool3d": "pool", "mean": "reduce", "mha": "attention", "mul": "merge",
+    "opaque": "opaque", "param": "merge", "partition": "maxvit", "patch_merging": "window", "permute": "reshape",
+    "pixel_shuffle": "resample", "pixel_unshuffle": "resample", "pool_attention": "mvit", "rbox_decode": "detect",
+    "rel_attention": "maxvit", "relu": "activation", "relu6": "activation", "reshape": "reshape",
+    "select": "reshape", "sigmoid": "activation", "silu": "activation", "softmax": "activation", "split": "reshape",
+    "st_pos_encoding": "mvit", "sub": "merge", "sum": "reduce", "swish": "activation", "tanh": "activation",
+    "token_maxpool": "mvit", "topk_boxes": "detect", "unpartition": "maxvit", "upsample": "resample",
+    "view": "reshape", "window_attention": "window", "window_attention_v2": "window", "zeropad": "reshape",
+}
+# HOME end
+
 FAMILIES = ("activation", "attention", "conv", "detect", "linear", "maxvit", "merge", "mvit", "norm", "opaque",
             "pool", "reduce", "resample", "reshape", "window")  # the modules of cnncalc/ops that register ops
 _loaded: set[str] = set()
@@ -188,8 +212,6 @@ def lookup(name: str) -> type[OpDef] | None:
     shortcut, never the authority."""
     cls = RANK_ALIASES.get(name) or REGISTRY.get(ALIASES.get(name, name))
     if cls is None and len(_loaded) < len(FAMILIES):
-        from cnncalc.ops import HOME
-
         family = HOME.get(name) if isinstance(name, str) else None
         if family is not None:
             load_family(family)
@@ -201,8 +223,8 @@ def lookup(name: str) -> type[OpDef] | None:
 
 
 def homes() -> dict[str, str]:
-    """Every op name and alias -> the family module that registers it (what cnncalc.ops.HOME
-    holds; scripts/make_ops_index.py writes it, tests/test_ops.py checks it)."""
+    """Every op name and alias -> the family module that registers it (what HOME holds:
+    scripts/make_ops_index.py writes it, tests/test_fast_paths.py checks it)."""
     load_all()
     found = {name: cls.__module__.rsplit(".", 1)[-1] for name, cls in REGISTRY.items()}
     found.update({alias: REGISTRY[target].__module__.rsplit(".", 1)[-1] for alias, target in ALIASES.items()})
@@ -239,7 +261,7 @@ def arg(kind: str, default: Any = REQUIRED, doc: str = "", example: str = "") ->
     return Arg(kind, default, doc, example)
 
 
-class DocRow(NamedTuple):
+class DocRow(Record):
     """The op's row in docs/ops.md's tables (scripts/make_ops_doc.py writes them from these):
     the table it is in (SECTIONS), its YAML keys with defaults, and its output, params and
     multiply-adds as formulas. Ops whose rows are equal and adjacent share one row (relu, relu6,

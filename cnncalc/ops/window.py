@@ -24,7 +24,7 @@ The shift (a cyclic roll, and a mask on the scores) changes no count.
 from __future__ import annotations
 
 from math import prod
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.errors import ShapeError, Span
 from cnncalc.ops.geometry import Axes, letters, resolved
@@ -45,6 +45,7 @@ from cnncalc.ops.registry import (
     two_per_mac,
     zero,
 )
+from cnncalc.record import Record
 
 if TYPE_CHECKING:
     from torch import nn
@@ -56,7 +57,7 @@ MAPS = "an H x W x C or T x H x W x C channels-last map"
 SHRINKS_TO_MAP = {2: False, 3: True}
 
 
-class Windows(NamedTuple):
+class Windows(Record):
     """How torchvision cuts one channels-last map into windows."""
 
     size: Axes  # the window used on this map, per spatial axis

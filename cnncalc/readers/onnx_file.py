@@ -71,18 +71,164 @@ class Read:
 
 def read(path: str, input_shape: tuple[int, ...] | None = None, limits: Limits = Limits()) -> Read:
     """The cnncalc spec of the ONNX model in `path`, with its input fixed to input_shape (no batch)."""
-    try:
-        import numpy  # noqa: F401  (onnx's own dependency)
-        import onnx
-    except ImportError:
-        raise UsageError(None, f"reading '{path}' needs the onnx package", "pip install 'cnncalc[onnx]'") from None
-    model = _load(path, onnx)
+    _require(path)
+    model = _load(path)
     return _Reader(model, path, input_shape, limits).read()
+
+
+def _require(path: str) -> None:
+    """The onnx extra is installed: onnx (for its shape inference, where it is needed) and with
+    it protobuf and numpy, which the reading itself uses. Nothing is imported but those two."""
+    import importlib.util
+
+    try:
+        import google.protobuf  # noqa: F401  (onnx's own dependencies)
+        import numpy  # noqa: F401
+
+        found = importlib.util.find_spec("onnx") is not None
+    except (ImportError, ValueError):  # ValueError: sys.modules["onnx"] is None
+        found = False
+    if not found:
+        raise UsageError(None, f"reading '{path}' needs the onnx package", "pip install 'cnncalc[onnx]'")
+
+
+# -- onnx.proto ----------------------------------------------------------------------------------
+# The messages of onnx/onnx.proto that a reading touches, each field with onnx.proto's number and
+# type (ONNX never renumbers a field): protobuf's runtime parses a file into these exactly as into
+# onnx's own classes (the same parser, the same errors); fields not declared here (model-local
+# functions, training info) are kept as unknown fields and written back out unchanged for onnx's
+# shape inference. "[T]" is a repeated field, "T?" one of its message's oneof `value`.
+
+ONNX_PROTO: dict[str, list[tuple[int, str, str]]] = {
+    "ModelProto": [(1, "ir_version", "int64"), (8, "opset_import", "[OperatorSetIdProto]"),
+                   (2, "producer_name", "string"), (3, "producer_version", "string"), (4, "domain", "string"),
+                   (5, "model_version", "int64"), (6, "doc_string", "string"), (7, "graph", "GraphProto"),
+                   (14, "metadata_props", "[StringStringEntryProto]")],
+    "OperatorSetIdProto": [(1, "domain", "string"), (2, "version", "int64")],
+    "StringStringEntryProto": [(1, "key", "string"), (2, "value", "string")],
+    "GraphProto": [(1, "node", "[NodeProto]"), (2, "name", "string"), (5, "initializer", "[TensorProto]"),
+                   (15, "sparse_initializer", "[SparseTensorProto]"), (10, "doc_string", "string"),
+                   (11, "input", "[ValueInfoProto]"), (12, "output", "[ValueInfoProto]"),
+                   (13, "value_info", "[ValueInfoProto]"), (16, "metadata_props", "[StringStringEntryProto]")],
+    "NodeProto": [(1, "input", "[string]"), (2, "output", "[string]"), (3, "name", "string"), (4, "op_type", "string"),
+                  (7, "domain", "string"), (8, "overload", "string"), (5, "attribute", "[AttributeProto]"),
+                  (6, "doc_string", "string"), (9, "metadata_props", "[StringStringEntryProto]")],
+    "AttributeProto": [(1, "name", "string"), (21, "ref_attr_name", "string"), (13, "doc_string", "string"),
+                       (20, "type", "AttributeProto.AttributeType"), (2, "f", "float"), (3, "i", "int64"),
+                       (4, "s", "bytes"), (5, "t", "TensorProto"), (6, "g", "GraphProto"),
+                       (22, "sparse_tensor", "SparseTensorProto"), (14, "tp", "TypeProto"), (7, "floats", "[float]"),
+                       (8, "ints", "[int64]"), (9, "strings", "[bytes]"), (10, "tensors", "[TensorProto]"),
+                       (11, "graphs", "[GraphProto]"), (23, "sparse_tensors", "[SparseTensorProto]"),
+                       (15, "type_protos", "[TypeProto]")],
+    "TensorProto": [(1, "dims", "[int64]"), (2, "data_type", "int32"), (3, "segment", "TensorProto.Segment"),
+                    (4, "float_data", "[float]"), (5, "int32_data", "[int32]"), (6, "string_data", "[bytes]"),
+                    (7, "int64_data", "[int64]"), (8, "name", "string"), (12, "doc_string", "string"),
+                    (9, "raw_data", "bytes"), (13, "external_data", "[StringStringEntryProto]"),
+                    (14, "data_location", "TensorProto.DataLocation"), (10, "double_data", "[double]"),
+                    (11, "uint64_data", "[uint64]")],
+    "TensorProto.Segment": [(1, "begin", "int64"), (2, "end", "int64")],
+    "SparseTensorProto": [(1, "values", "TensorProto"), (2, "indices", "TensorProto"), (3, "dims", "[int64]")],
+    "ValueInfoProto": [(1, "name", "string"), (2, "type", "TypeProto"), (3, "doc_string", "string")],
+    "TypeProto": [(1, "tensor_type", "TypeProto.Tensor?"), (4, "sequence_type", "TypeProto.Sequence?"),
+                  (5, "map_type", "TypeProto.Map?"), (9, "optional_type", "TypeProto.Optional?"),
+                  (8, "sparse_tensor_type", "TypeProto.SparseTensor?"), (7, "opaque_type", "TypeProto.Opaque?"),
+                  (6, "denotation", "string")],
+    "TypeProto.Tensor": [(1, "elem_type", "int32"), (2, "shape", "TensorShapeProto")],
+    "TypeProto.Sequence": [(1, "elem_type", "TypeProto")],
+    "TypeProto.Map": [(1, "key_type", "int32"), (2, "value_type", "TypeProto")],
+    "TypeProto.Optional": [(1, "elem_type", "TypeProto")],
+    "TypeProto.SparseTensor": [(1, "elem_type", "int32"), (2, "shape", "TensorShapeProto")],
+    "TypeProto.Opaque": [(1, "domain", "string"), (2, "name", "string")],
+    "TensorShapeProto": [(1, "dim", "[TensorShapeProto.Dimension]")],
+    "TensorShapeProto.Dimension": [(1, "dim_value", "int64?"), (2, "dim_param", "string?"), (3, "denotation", "string")],
+}
+ONNX_ENUMS: dict[str, list[tuple[str, int]]] = {
+    "AttributeProto.AttributeType": [("UNDEFINED", 0), ("FLOAT", 1), ("INT", 2), ("STRING", 3), ("TENSOR", 4),
+                                     ("GRAPH", 5), ("SPARSE_TENSOR", 11), ("TYPE_PROTO", 13), ("FLOATS", 6),
+                                     ("INTS", 7), ("STRINGS", 8), ("TENSORS", 9), ("GRAPHS", 10),
+                                     ("SPARSE_TENSORS", 12), ("TYPE_PROTOS", 14)],
+    "TensorProto.DataLocation": [("DEFAULT", 0), ("EXTERNAL", 1)],
+}
+PACKED = {("TensorProto", n) for n in ("float_data", "int32_data", "int64_data", "double_data", "uint64_data")}
+EXTERNAL = 1  # TensorProto.DataLocation.EXTERNAL
+# an AttributeProto's type -> the field holding its value (a list for the repeated ones), as
+# onnx.helper.get_attribute_value reads it
+ATTRIBUTE_FIELDS = {1: "f", 2: "i", 3: "s", 4: "t", 11: "sparse_tensor", 5: "g", 13: "tp"}
+ATTRIBUTE_LISTS = {6: "floats", 7: "ints", 8: "strings", 9: "tensors", 12: "sparse_tensors", 10: "graphs",
+                   14: "type_protos"}
+
+
+@lru_cache(maxsize=1)
+def _proto() -> dict[str, Any]:
+    """ONNX_PROTO's message classes by name, in a descriptor pool of their own (onnx's classes,
+    if onnx is imported too, live in protobuf's default pool: the two never meet)."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    kinds = descriptor_pb2.FieldDescriptorProto
+    scalars = {"int64": kinds.TYPE_INT64, "int32": kinds.TYPE_INT32, "uint64": kinds.TYPE_UINT64,
+               "float": kinds.TYPE_FLOAT, "double": kinds.TYPE_DOUBLE, "string": kinds.TYPE_STRING,
+               "bytes": kinds.TYPE_BYTES}
+    file = descriptor_pb2.FileDescriptorProto(name="cnncalc/onnx_subset.proto", package="onnx", syntax="proto2")
+    made: dict[str, Any] = {}
+    for name in ONNX_PROTO:  # parents come before their nested messages
+        parent, _, local = name.rpartition(".")
+        made[name] = (made[parent].nested_type if parent else file.message_type).add(name=local)
+    for name, values in ONNX_ENUMS.items():
+        parent, _, local = name.rpartition(".")
+        enum = made[parent].enum_type.add(name=local)
+        for value_name, number in values:
+            enum.value.add(name=value_name, number=number)
+    for name, fields in ONNX_PROTO.items():
+        message = made[name]
+        for number, field_name, kind in fields:
+            repeated, oneof = kind.startswith("["), kind.endswith("?")
+            kind = kind.strip("[]?")
+            f = message.field.add(name=field_name, number=number,
+                                  label=kinds.LABEL_REPEATED if repeated else kinds.LABEL_OPTIONAL)
+            if kind in scalars:
+                f.type = scalars[kind]
+            else:
+                f.type = kinds.TYPE_ENUM if kind in ONNX_ENUMS else kinds.TYPE_MESSAGE
+                f.type_name = f".onnx.{kind}"
+            if (name, field_name) in PACKED:
+                f.options.packed = True
+            if oneof:
+                if not message.oneof_decl:
+                    message.oneof_decl.add(name="value")
+                f.oneof_index = 0
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    # GetMessageClass: protobuf 4.22 on; onnx also runs on 3.20's runtime, which names it so
+    make = getattr(message_factory, "GetMessageClass", None) or message_factory.MessageFactory(pool).GetPrototype
+    return {name: make(pool.FindMessageTypeByName(f"onnx.{name}")) for name in ONNX_PROTO}
+
+
+# onnx's serialization formats other than the binary protobuf, by extension (onnx.load reads a
+# file so named as text or JSON): read by onnx itself
+TEXT_FORMATS = (".txtpb", ".textproto", ".prototxt", ".pbtxt", ".json", ".onnxjson", ".onnxtxt", ".onnxtext")
+
+
+def _parse(path: str) -> Any:
+    """The ModelProto in the file, parsed as onnx.load(path, load_external_data=False) parses it."""
+    from google.protobuf.message import DecodeError
+
+    model = _proto()["ModelProto"]()
+    if os.path.splitext(path)[1] in TEXT_FORMATS:
+        import onnx
+
+        model.ParseFromString(onnx.load(path, load_external_data=False).SerializeToString())
+        return model
+    with open(path, "rb") as fh:
+        data = fh.read()
+    decoded = model.ParseFromString(data)
+    if decoded is not None and decoded != len(data):
+        raise DecodeError(f"Protobuf decoding consumed too few bytes: {decoded} out of {len(data)}")
+    return model
 
 
 # -- loading --------------------------------------------------------------------------------------
 
-def _load(path: str, onnx: Any) -> Any:
+def _load(path: str) -> Any:
     span = Span(path, 1, 1)
     size = os.path.getsize(path)
     if size > MAX_BYTES:
@@ -95,7 +241,7 @@ def _load(path: str, onnx: Any) -> Any:
         raise OnnxError(span, "the file is not an ONNX model (it is text, an archive or an image)",
                         "an ONNX model is a binary protobuf: torch.onnx.export writes one")
     try:
-        model = onnx.load(path, load_external_data=False)
+        model = _parse(path)
     except Exception as exc:  # DecodeError, or protobuf's own complaints about a cut file
         raise OnnxError(span, f"the file is not a readable ONNX model ({type(exc).__name__}: "
                         f"{str(exc)[:120] or 'cannot parse'})",
@@ -108,7 +254,7 @@ def _load(path: str, onnx: Any) -> Any:
         dims = list(init.dims)
         if any(d < 0 for d in dims) or _prod(dims) > MAX_ELEMENTS:
             raise OnnxError(span, f"initializer '{init.name[:80]}' declares {dims} elements: not a tensor a model holds")
-        if init.data_location == onnx.TensorProto.EXTERNAL:
+        if init.data_location == EXTERNAL:
             where = {e.key: e.value for e in init.external_data}.get("location", "")
             full = os.path.normpath(os.path.join(folder, where))
             if not where or os.path.isabs(where) or not full.startswith(folder + os.sep):
@@ -173,9 +319,6 @@ class _Reader:
 
     # -- 1. sizes and shapes
     def read(self) -> Read:
-        import onnx
-        from onnx import numpy_helper, shape_inference
-
         graph = self.model.graph
         domains = {o.domain or "ai.onnx": o.version for o in self.model.opset_import}
         inits = {i.name: i for i in graph.initializer}
@@ -184,6 +327,7 @@ class _Reader:
             raise self.error(f"the graph has {len(inputs)} inputs ({', '.join(i.name for i in inputs)[:120]}); "
                              "cnncalc reads models of one input")
         source = inputs[0]
+        self.source = source.name
         dims = [d.dim_value if d.HasField("dim_value") else None for d in source.type.tensor_type.shape.dim]
         if not dims:
             raise self.error(f"the input '{source.name}' has no shape")
@@ -199,33 +343,22 @@ class _Reader:
                              param="input")
         else:
             full = [1, *(int(d or 0) for d in dims[1:])]
-        fixed = onnx.ModelProto()
-        fixed.CopyFrom(self.model)
-        fixed.graph.ClearField("value_info")
-        for value in fixed.graph.input:
-            if value.name == source.name:
-                for d, n in zip(value.type.tensor_type.shape.dim, full):
-                    d.Clear()
-                    d.dim_value = n
-        for value in fixed.graph.output:  # the outputs' declared sizes (a batch name) would clash with 1
-            for d in value.type.tensor_type.shape.dim:
-                d.Clear()
+        self.full = full
+        self.shapes = _Shapes(self._onnx_shapes)
         try:
-            inferred = shape_inference.infer_shapes(fixed, check_type=False, strict_mode=False, data_prop=True)
-        except Exception as exc:
-            raise self.error(f"onnx's shape inference rejects the graph: {str(exc).splitlines()[0][:200]}") from None
-        shapes: dict[str, tuple[int, ...] | None] = {}
-        for value in [*inferred.graph.value_info, *inferred.graph.output, *inferred.graph.input]:
-            t = value.type.tensor_type
-            if t.HasField("shape") and all(d.HasField("dim_value") for d in t.shape.dim):
-                shapes[value.name] = tuple(d.dim_value for d in t.shape.dim)
-        self.shapes = shapes
-        self.tensors[source.name] = _Tensor(shape=tuple(full), node=INPUT)
+            return self._read_graph(graph, inits, domains, full)
+        except Exception:
+            # where onnx's shape inference rejects the graph, that is the error, as it was when it ran first
+            self.shapes.get(self.source)
+            raise
+
+    def _read_graph(self, graph: Any, inits: dict[str, Any], domains: dict[str, int], full: list[int]) -> Read:
+        """-- 2. to 5.: the initializers, then each node in order, then the spec."""
+        self.tensors[self.source] = _Tensor(shape=tuple(full), node=INPUT)
         for name, init in inits.items():
-            small = _prod(init.dims) <= 4096 and init.data_location != onnx.TensorProto.EXTERNAL
-            self.tensors[name] = _Tensor(shape=tuple(init.dims), value=numpy_helper.to_array(init) if small else None,
+            small = _prod(init.dims) <= 4096 and init.data_location != EXTERNAL
+            self.tensors[name] = _Tensor(shape=tuple(init.dims), value=_to_array(init) if small else None,
                                          init=True, source=name)
-        self.numpy_helper = numpy_helper
         self.domains = domains
         self._roles(graph)
         produced = set(self.tensors)
@@ -267,6 +400,39 @@ class _Reader:
                      extra={"description": f"ONNX {stem}" + (f" ({note})" if note else ""), "family": "ONNX",
                             **({"note": note} if note else {})})
         return Read(text, self.path, tuple(full[1:]), params, buffers, constants, folded)
+
+    def _onnx_shapes(self) -> dict[str, tuple[int, ...]]:
+        """onnx's shape inference of every tensor (batch 1, the input's sizes fixed): run on a copy
+        of the model whose weights hold no data (a float tensor of more than 4096 elements is
+        never a shape input, and inference reads only its dims and type), serialized for onnx."""
+        from onnx import shape_inference
+
+        fixed = type(self.model)()
+        fixed.CopyFrom(self.model)
+        for init in fixed.graph.initializer:
+            if init.data_type in FLOAT_TYPES and _prod(init.dims) > 4096:
+                for data in ("raw_data", "float_data", "int32_data", "double_data"):
+                    init.ClearField(data)
+        fixed.graph.ClearField("value_info")
+        for value in fixed.graph.input:
+            if value.name == self.source:
+                for d, n in zip(value.type.tensor_type.shape.dim, self.full):
+                    d.Clear()
+                    d.dim_value = n
+        for value in fixed.graph.output:  # the outputs' declared sizes (a batch name) would clash with 1
+            for d in value.type.tensor_type.shape.dim:
+                d.Clear()
+        try:
+            inferred = shape_inference.infer_shapes(fixed.SerializeToString(), check_type=False, strict_mode=False,
+                                                    data_prop=True)
+        except Exception as exc:
+            raise self.error(f"onnx's shape inference rejects the graph: {str(exc).splitlines()[0][:200]}") from None
+        shapes: dict[str, tuple[int, ...]] = {}
+        for value in [*inferred.graph.value_info, *inferred.graph.output, *inferred.graph.input]:
+            t = value.type.tensor_type
+            if t.HasField("shape") and all(d.HasField("dim_value") for d in t.shape.dim):
+                shapes[value.name] = tuple(d.dim_value for d in t.shape.dim)
+        return shapes
 
     def _roles(self, graph: Any) -> None:
         """Which initializers are parameters (what a node multiplies by or adds as learned), which
@@ -357,7 +523,7 @@ class _Reader:
                                                    value=np.array(x.shape[start:end], dtype=np.int64))
             return True
         if op == "Constant":
-            value = _constant(node, self.numpy_helper)
+            value = _constant(node)
             self.tensors[node.output[0]] = _Tensor(shape=tuple(value.shape), value=value)
             return True
         data = xs[0] if xs else None
@@ -365,23 +531,29 @@ class _Reader:
         if data is not None and data.init and data.source and op in VIEWS and shapes_known:
             # a reshape, transpose or expand of a parameter (ViT's class token expanded to the batch,
             # a layer scale viewed as C x 1 x 1): still that parameter, of the inferred shape
-            shape = self.shapes.get(node.output[0])
+            shape: Any = None
+            ruled = False  # the shape is the op's rule's; else onnx's inference says it
             if op in ("Reshape", "Flatten", "Squeeze", "Unsqueeze") and data.shape is not None:
-                shape = _reshaped(node, data.shape, xs) or shape
+                shape = _reshaped(node, data.shape, xs)
+                ruled = bool(shape)
             elif op == "Expand" and data.shape is not None and len(xs) > 1 and xs[1] is not None:
                 import numpy as np
 
                 shape = tuple(np.broadcast_shapes(data.shape, tuple(max(int(d), 1) for d in xs[1].value.reshape(-1))))
+                ruled = True
             elif op == "Transpose" and data.shape is not None:
                 perm = _attr(node, "perm", None) or list(reversed(range(len(data.shape))))
-                shape = tuple(data.shape[p] for p in perm)
+                shape, ruled = tuple(data.shape[p] for p in perm), True
             elif op in ("Cast", "Identity"):
-                shape = data.shape
+                shape, ruled = data.shape, True
             if data.value is not None:
                 try:
                     shape = _evaluate(node, [x.value if x is not None else None for x in xs])[0].shape
+                    ruled = True
                 except Exception:
                     pass
+            if not ruled:
+                shape = self.shapes.get(node.output[0])
             if shape is not None:
                 self.tensors[node.output[0]] = _Tensor(shape=tuple(shape), init=True, source=data.source)
                 return True
@@ -550,27 +722,88 @@ def _snake(op_type: str) -> str:
 
 
 def _attr(node: Any, name: str, default: Any = None) -> Any:
-    from onnx import helper
-
     for a in node.attribute:
         if a.name == name:
-            return helper.get_attribute_value(a)
+            return _attribute_value(a)
     return default
 
 
-def _constant(node: Any, numpy_helper: Any) -> Any:
+def _attribute_value(a: Any) -> Any:
+    """An attribute's value, as onnx.helper.get_attribute_value gives it."""
+    if a.ref_attr_name:
+        raise ValueError(f"Cannot get value of reference attribute: {a}")
+    if a.type in ATTRIBUTE_FIELDS:
+        return getattr(a, ATTRIBUTE_FIELDS[a.type])
+    if a.type in ATTRIBUTE_LISTS:
+        return list(getattr(a, ATTRIBUTE_LISTS[a.type]))
+    if a.type == 0:  # UNDEFINED
+        return None
+    raise ValueError(f"Unsupported ONNX attribute: {a}")
+
+
+def _constant(node: Any) -> Any:
     import numpy as np
-    from onnx import helper
 
     for a in node.attribute:
-        value = helper.get_attribute_value(a)
+        value = _attribute_value(a)
         if a.name == "value":
-            return numpy_helper.to_array(value)
+            return _to_array(value)
         if a.name in ("value_int", "value_float"):
             return np.array(value)
         if a.name in ("value_ints", "value_floats"):
             return np.array(list(value))
     raise ValueError("a Constant with no value")
+
+
+# TensorProto.data_type -> numpy's dtype, for the types shape arithmetic and small constants come
+# in; the field a value is kept in when not as raw_data (as onnx's numpy_helper.to_array reads it)
+NUMPY_TYPES = {1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64", 9: "bool",
+               10: "float16", 11: "float64", 12: "uint32", 13: "uint64"}
+STORED_IN = {1: ("float_data", "float32"), 7: ("int64_data", "int64"), 11: ("double_data", "float64"),
+             12: ("uint64_data", "uint64"), 13: ("uint64_data", "uint64")}  # the rest: int32_data
+FLOAT_TYPES = {1, 10, 11, 16}  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
+
+
+def _to_array(tensor: Any) -> Any:
+    """A small tensor's value as a numpy array, as onnx.numpy_helper.to_array makes it: here for
+    the common types; a rarer one (bfloat16, float8, strings, a segment, external data) by onnx."""
+    import numpy as np
+
+    dtype = NUMPY_TYPES.get(tensor.data_type)
+    if dtype is None or tensor.HasField("segment") or tensor.data_location == EXTERNAL or sys.byteorder != "little":
+        import onnx
+        from onnx import numpy_helper
+
+        return numpy_helper.to_array(onnx.TensorProto.FromString(tensor.SerializeToString()))
+    dims = tensor.dims
+    if tensor.HasField("raw_data"):
+        return np.frombuffer(tensor.raw_data, dtype=dtype).reshape(dims)
+    if tensor.data_type in (10, 5, 4):  # FLOAT16, INT16, UINT16: 16 bits in each int32
+        return np.array(tensor.int32_data, dtype=np.int32).view(np.uint32).astype(np.uint16).reshape(dims).view(dtype)
+    if tensor.data_type == 9:  # BOOL
+        return np.array(tensor.int32_data, dtype=np.int32).view(np.uint32).astype(np.uint8).view(dtype).reshape(dims)
+    stored, storage = STORED_IN.get(tensor.data_type, ("int32_data", "int32"))
+    return np.asarray(getattr(tensor, stored), dtype=storage).astype(dtype).reshape(dims)
+
+
+class _Shapes:
+    """onnx's inferred shape of each tensor (batch included), worked out the first time one is
+    asked for: only where cnncalc's own rule for an op gives no size (most graphs never ask)."""
+
+    def __init__(self, infer: Callable[[], dict[str, tuple[int, ...]]]) -> None:
+        self.infer = infer
+        self.known: dict[str, tuple[int, ...]] | None = None
+        self.pending: dict[str, tuple[int, ...]] = {}  # sizes worked out here, where onnx says none
+
+    def get(self, name: str) -> tuple[int, ...] | None:
+        if self.known is None:
+            self.known = self.infer()
+            for key, value in self.pending.items():
+                self.known.setdefault(key, value)
+        return self.known.get(name)
+
+    def setdefault(self, name: str, value: tuple[int, ...]) -> None:
+        (self.known if self.known is not None else self.pending).setdefault(name, value)
 
 
 def _evaluate(node: Any, xs: list[Any]) -> list[Any]:
@@ -792,7 +1025,7 @@ def _binary(op: str) -> Callable[..., None]:
             shape = _param_sample(r.shape(other), r.shape(x), r.batch_of(x))
             r.add(node, "param", {"shape": list(shape), "merge": op.lower()}, [x], outs[0])
             return
-        r.add(node, "elementwise", {"fn": _snake(op)}, [x], outs[0], shape=r.shapes.get(outs[0]))
+        r.add(node, "elementwise", {"fn": _snake(op)}, [x], outs[0])  # (a broadcast: onnx's shape)
     return handle
 
 

@@ -773,6 +773,80 @@ def _fname(func: Any) -> str:
     return f"torch.{qual}" if module.startswith("torch") and "." not in qual else qual
 
 
+# -- meta shortcuts ------------------------------------------------------------------------------
+# On the meta device a tensor is only a shape, yet torch works out the output of a norm or of
+# some activations by their Python decompositions (a dozen meta ops: 0.4 to 2 ms a call, most of
+# a CNN's recording). Their output has the input's shape, dtype and layout, so both passes (the
+# recording, and FlopCounterMode's, which counts no FLOPs for them) take an empty tensor like the
+# input instead. Only in the plain case: a contiguous floating-point tensor on meta, not in place,
+# every other tensor argument on meta with its dtype and the size torch checks; anything else
+# (training mode, another device, a size torch would refuse) runs torch's own code.
+
+def _like(x: Any, *others: Any, sizes: tuple[int, ...] = ()) -> Any:
+    """An empty tensor like x, where x and the other tensors given (None: absent) are plain:
+    x contiguous floating-point on meta, each other of x's dtype on meta and of shape `sizes`."""
+    if type(x) is not torch.Tensor or not x.is_meta or not x.is_floating_point() or not x.is_contiguous():
+        return None
+    for t in others:
+        if t is not None and (not isinstance(t, torch.Tensor) or not t.is_meta or t.dtype != x.dtype or
+                              tuple(t.shape) != sizes):
+            return None
+    return torch.empty_like(x)
+
+
+def _meta_batch_norm(args: tuple, kwargs: dict) -> Any:
+    x, mean, var = _arg(args, kwargs, 0, "input"), _arg(args, kwargs, 1, "running_mean"), _arg(args, kwargs, 2, "running_var")
+    if mean is None or var is None or _arg(args, kwargs, 5, "training", False) or not isinstance(x, torch.Tensor) or \
+            x.dim() < 2:
+        return None
+    return _like(x, mean, var, _arg(args, kwargs, 3, "weight"), _arg(args, kwargs, 4, "bias"), sizes=(x.shape[1],))
+
+
+def _meta_layer_norm(args: tuple, kwargs: dict) -> Any:
+    x, shape = _arg(args, kwargs, 0, "input"), _arg(args, kwargs, 1, "normalized_shape")
+    if not isinstance(x, torch.Tensor) or not isinstance(shape, (tuple, list, torch.Size)) or not shape or \
+            not all(isinstance(n, int) for n in shape) or tuple(x.shape[-len(shape):]) != tuple(shape):
+        return None
+    return _like(x, _arg(args, kwargs, 2, "weight"), _arg(args, kwargs, 3, "bias"), sizes=tuple(shape))
+
+
+def _meta_group_norm(args: tuple, kwargs: dict) -> Any:
+    x, groups = _arg(args, kwargs, 0, "input"), _arg(args, kwargs, 1, "num_groups")
+    if not isinstance(x, torch.Tensor) or x.dim() < 2 or not isinstance(groups, int) or groups < 1 or x.shape[1] % groups:
+        return None
+    return _like(x, _arg(args, kwargs, 2, "weight"), _arg(args, kwargs, 3, "bias"), sizes=(x.shape[1],))
+
+
+def _meta_activation(args: tuple, kwargs: dict) -> Any:
+    """F.relu, F.relu6, F.hardswish, F.hardsigmoid (input, inplace=False); not in place."""
+    if set(kwargs) - {"input", "inplace"} or len(args) + len(kwargs) > 2 or _arg(args, kwargs, 1, "inplace", False):
+        return None
+    return _like(_arg(args, kwargs, 0, "input"))
+
+
+def _meta_gelu(args: tuple, kwargs: dict) -> Any:
+    if set(kwargs) - {"input", "approximate"} or len(args) + len(kwargs) > 2 or \
+            _arg(args, kwargs, 1, "approximate", "none") not in ("none", "tanh"):
+        return None
+    return _like(_arg(args, kwargs, 0, "input"))
+
+
+META_SHORTCUTS: dict[Any, Callable[[tuple, dict], Any]] = {
+    F.batch_norm: _meta_batch_norm, F.layer_norm: _meta_layer_norm, F.group_norm: _meta_group_norm,
+    F.gelu: _meta_gelu, **{f: _meta_activation for f in (F.relu, F.relu6, F.hardswish, F.hardsigmoid)},
+}
+
+
+class _MetaShortcuts(TorchFunctionMode):
+    """META_SHORTCUTS alone (FlopCounterMode's pass; the recorder applies them itself)."""
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        shortcut = META_SHORTCUTS.get(func)
+        out = shortcut(args, kwargs) if shortcut is not None else None
+        return func(*args, **kwargs) if out is None else out
+
+
 # -- the recorder --------------------------------------------------------------------------------
 
 class Recorder(TorchFunctionMode):
@@ -994,7 +1068,10 @@ class Recorder(TorchFunctionMode):
     # functions
     def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        shortcut = META_SHORTCUTS.get(func)
+        out = shortcut(args, kwargs) if shortcut is not None else None
+        if out is None:
+            out = func(*args, **kwargs)
         if self.leaf or func in IGNORE or not _tensors(out):
             return out
         muted = getattr(self.here, "muted", None)
@@ -1120,7 +1197,7 @@ def record(model: nn.Module, input_shape: tuple[int, ...], *, batch: int = 2, to
         # with a parameter's view (CaiT's and PiT's class token: "Expected gradient function to be set")
         for p in params:
             p.requires_grad_(False)
-        with torch.no_grad(), attention_counted(), FlopCounterMode(display=False) as flops:
+        with torch.no_grad(), attention_counted(), _MetaShortcuts(), FlopCounterMode(display=False) as flops:
             out = model(one)
     finally:
         for h in handles:

@@ -8,9 +8,10 @@ the table does. No I/O, no graphviz, no torch: graph_dot.py and the HTML report 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.conventions import get_profile
+from cnncalc.record import Record
 from cnncalc.report.view import DisplayRow, View, caption, display_rows, row_suffix
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ MEASURES = ("macs", "params", "memory")
 INPUT_ID = "input"
 
 
-class DrawNode(NamedTuple):
+class DrawNode(Record):
     """One box: a display row of the table (or the network's input, row -1)."""
 
     id: str  # the display row's name (unique: a repeated name gets ~2, ~3, ...)
@@ -35,12 +36,12 @@ class DrawNode(NamedTuple):
     row: int  # index into display_rows(analysis, view); -1 for the input
 
 
-class DrawEdge(NamedTuple):
+class DrawEdge(Record):
     source: str
     target: str
 
 
-class Cluster(NamedTuple):
+class Cluster(Record):
     """A block drawn as a box around its nodes."""
 
     id: str  # the block's hierarchical name (conv3_x.0, inception3a.b1x1, denseblock1)
@@ -49,7 +50,7 @@ class Cluster(NamedTuple):
     parent: str | None
 
 
-class Drawing(NamedTuple):
+class Drawing(Record):
     name: str
     caption: str
     measure: str

@@ -6,12 +6,13 @@ Stage: report. In: Analysis + View. Out: a rich Table; writing it is the caller'
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
 
 from cnncalc.errors import safe_text
+from cnncalc.record import Record
 from cnncalc.report import view as v
 from cnncalc.report.console import plain
 from cnncalc.report.grid import Grid
@@ -46,7 +47,7 @@ def _visible(n_rows: int, view: v.View) -> tuple[int, int]:
     return v.MAX_TERMINAL_ROWS - 20, n_rows - 20
 
 
-class Layout(NamedTuple):
+class Layout(Record):
     """Which of the lecture table's descriptive columns a terminal table shows (the numbers
     always show, whole). render_table tries LAYOUTS in order and keeps the first that fits."""
 

@@ -6,16 +6,17 @@ Rounding, unit suffixes and 1000-vs-1024 live here and nowhere else.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from cnncalc.ops.geometry import cell
 from cnncalc.ops.registry import Shape
+from cnncalc.record import Record
 
 if TYPE_CHECKING:
     from cnncalc.engine.analysis import Analysis, LayerRow, Totals
 
 
-class View(NamedTuple):
+class View(Record):
     """How a report is drawn: options only, never numbers (those come from the Analysis)."""
 
     weights_only: bool = False  # --params weights: count weights, not biases (CS231n, EECS 498 FC rows)

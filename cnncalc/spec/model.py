@@ -7,9 +7,10 @@ graph.py substitutes when it expands blocks, and op arguments are checked by the
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from cnncalc.errors import MAX_ERRORS, Span, SpecError, SpecErrors
+from cnncalc.record import Record
 from cnncalc.spec.expr import did_you_mean
 from cnncalc.spec.load import LList, LMap
 
@@ -17,7 +18,7 @@ RESERVED = ("name", "repeat", "first", "inputs", "train_only", "eval_only", "sha
 SHORTCUTS = ("identity", "projection")
 
 
-class LayerItem(NamedTuple):
+class LayerItem(Record):
     """`- conv: {...}` or `- relu`: an op or a block instance, possibly repeated."""
 
     type: str
@@ -32,7 +33,7 @@ class LayerItem(NamedTuple):
     eval_only: Any = False  # runs only in inference (a detector's decoding): counted, not in training memory
 
 
-class ResidualItem(NamedTuple):
+class ResidualItem(Record):
     """`- residual: {body: [...], shortcut: identity|projection|[...], merge: add|mul|concat}`:
     add(body(x), shortcut(x)) by default; mul gives squeeze-and-excitation, concat a DenseNet layer."""
 
@@ -43,7 +44,7 @@ class ResidualItem(NamedTuple):
     merge: str = "add"
 
 
-class ParallelItem(NamedTuple):
+class ParallelItem(Record):
     """`- parallel: {branches: {b1: [...], ...}, merge: concat|add}`: branches on the same input."""
 
     branches: list[tuple[str, list[Item]]]
@@ -55,7 +56,7 @@ class ParallelItem(NamedTuple):
 Item = LayerItem | ResidualItem | ParallelItem
 
 
-class BlockSpec(NamedTuple):
+class BlockSpec(Record):
     """A reusable, parameterised block: a new layer type made of other layers."""
 
     name: str
@@ -64,7 +65,7 @@ class BlockSpec(NamedTuple):
     span: Span  # its name's, under `blocks:`
 
 
-class ArchSpec(NamedTuple):
+class ArchSpec(Record):
     """A whole spec file."""
 
     name: str

@@ -14,8 +14,9 @@ from typing import Any
 
 from cnncalc.errors import LimitError, Limits, Span, SpecError, UsageError
 from cnncalc.readers.emit import INPUT, write
-from cnncalc.readers.ultralytics import nn_attn, nn_block, nn_conv, nn_csp, nn_head, scale_of  # noqa: F401  (registers)
+from cnncalc.readers.ultralytics import nn_attn, nn_block, nn_conv, nn_csp, nn_head  # noqa: F401  (registers)
 from cnncalc.readers.ultralytics.build import MODULES, Net, Unsupported, make_divisible
+from cnncalc.readers.ultralytics.names import scale_of
 from cnncalc.spec.load import LMap
 
 TASKS = {"Detect": "DetectionModel", "v10Detect": "DetectionModel", "Segment": "SegmentationModel",
