@@ -58,10 +58,8 @@ def variants() -> dict[str, str]:
     file's size and modification time (as Python checks its .pyc files): 90 stats instead."""
     from cnncalc.spec import cache
 
-    folder = _bundle()
     stems = sorted(_files())
-    stamps = [os.stat(os.path.join(folder, f"{stem}.yaml")) for stem in stems]
-    listing = folder + "\n" + "\n".join(f"{stem}:{st.st_size}:{st.st_mtime_ns}" for stem, st in zip(stems, stamps))
+    listing = bundle_listing()
     kept = cache.derived(listing, "bundled-variants", [__file__])
     if kept is not None:
         return dict(line.split("=", 1) for line in kept.splitlines())
@@ -73,6 +71,15 @@ def variants() -> dict[str, str]:
                 found.setdefault(name, stem)
     cache.keep_derived(listing, "bundled-variants", [__file__], "\n".join(f"{k}={v}" for k, v in found.items()))
     return found
+
+
+def bundle_listing() -> str:
+    """The bundled files as the parse cache keys what is derived from them all: the folder, and
+    each file's name, size and modification time (as Python checks its .pyc files)."""
+    folder = _bundle()
+    stems = sorted(_files())
+    stamps = [os.stat(os.path.join(folder, f"{stem}.yaml")) for stem in stems]
+    return folder + "\n" + "\n".join(f"{stem}:{st.st_size}:{st.st_mtime_ns}" for stem, st in zip(stems, stamps))
 
 
 def bundled_names() -> list[str]:

@@ -181,3 +181,17 @@ def test_an_ultralytics_file_read_twice_needs_neither_parser_nor_reader(tmp_path
     assert runs[0].stdout == runs[1].stdout and '"model.22' in runs[0].stdout
     assert runs[0].stderr.strip().endswith("['cnncalc.readers.ultralytics.reader', 'yaml']")
     assert runs[1].stderr.strip().endswith("[]")
+
+
+def test_list_is_analysed_once_then_read_back(tmp_path):
+    # `cnncalc list` analyses all ~90 bundled specs; a second run reads their totals back (the
+    # same files, the same code) and builds no graph at all
+    code = ("import sys\nfrom cnncalc.cli import cli\n"
+            "try:\n    cli(['list'])\nexcept SystemExit:\n    pass\n"
+            "sys.stderr.write(repr('cnncalc.graph' in sys.modules))\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CNNCALC_CACHE": str(tmp_path), "COLUMNS": "200"}
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env) for _ in range(2)]
+    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**env, "CNNCALC_CACHE": "off"})
+    assert runs[0].stdout == runs[1].stdout == off.stdout and "resnet50" in off.stdout
+    assert runs[0].stderr.strip().endswith("True") and runs[1].stderr.strip().endswith("False")
