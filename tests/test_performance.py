@@ -55,3 +55,19 @@ def test_ten_thousand_layers_end_to_end(tmp_path):
     # the terminal view elides the middle instead of rendering 3,000 rows
     rich = run_cli("table", str(spec), "--limit", "layers=20000").stdout
     assert "rows not shown" in rich and len(rich.splitlines()) < 200
+
+
+def test_the_benchmark_runs_in_its_quick_mode(tmp_path):
+    # benchmarks/run.py --quick: each measurement once, so that the script keeps working; the
+    # figures are not checked here (a timing assertion would only measure the CI machine)
+    out = tmp_path / "performance.md"
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--skip",
+                           "tools,verify,frontends", "--out", str(out)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = out.read_text()
+    for heading in ("## 1. The analytic path against the floor", "## 2. The other everyday commands",
+                    "## 4. Scaling", "## 6. The library in-process", "## Targets (issue 35)"):
+        assert heading in report
+    targets = report.split("## Targets")[1]
+    assert targets.count("| `table ") >= 6 and 'cnncalc.analyze("resnet152-tv")' in targets
