@@ -110,6 +110,37 @@ class _Scope:
         return _Scope(self.full(local), self.env if env is None else env, self, (*self.path, self.full(local)))
 
 
+# A template is a function of the parsed spec's blocks, the block, its arguments (the build's
+# globals among them) and its input shape alone: a notebook analysing the same spec again (the
+# same ArchSpec object: sources.load_spec keeps the last parses) replays what the last build
+# expanded. Kept per (spec, limits) for the last MAX_KEPT specs; the spec is held with them, so
+# that its id is not reused while the entry lives.
+_TEMPLATES: dict[tuple[int, Limits], tuple[ArchSpec, dict[tuple, Any]]] = {}
+MAX_KEPT = 8
+_OPS: dict[tuple, OpDef] = {}  # (op type, its arguments as _frozen keys) -> the op, for every build
+MAX_OPS = 4096  # distinct ops kept between builds (a few hundred bytes each)
+_ITEM_OPS: dict[tuple, tuple[Any, OpDef]] = {}  # (item, first?, the values of its $names) -> (item, op)
+_REFS: dict[tuple[int, bool], tuple[Any, tuple[str, ...]]] = {}  # (item, first?) -> (item, the $names it reads)
+_MISSING = object()  # a $name not bound (substitution then says so)
+_NAME = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")  # spec/expr.py's $name
+
+
+def _refs(args: Any) -> tuple[str, ...]:
+    """The $names an item's arguments read (strings, in lists at any depth), sorted."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            if "$" in value:
+                found.update(_NAME.findall(value))
+        elif isinstance(value, (list, dict)):
+            for v in value.values() if isinstance(value, dict) else value:
+                walk(v)
+
+    walk(args)
+    return tuple(sorted(found))
+
+
 class _Stop(Exception):
     """Expansion cannot go on (a shape error, or a shape made unknown by an earlier error)."""
 
@@ -129,7 +160,8 @@ class _Builder:
     bad references) are collected, like a compiler does, and expansion goes on past them; shape
     inference stops at the first shape error, or once an earlier error has made shapes unknown."""
 
-    def __init__(self, spec: ArchSpec, globals_: dict[str, Any], limits: Limits) -> None:
+    def __init__(self, spec: ArchSpec, globals_: dict[str, Any], limits: Limits,
+                 templates: dict[tuple, _Template | _Pending] | None = None) -> None:
         self.spec, self.globals, self.limits = spec, globals_, limits
         self.graph = Graph(spec.name, spec.description, spec.source, limits=limits, family=spec.family, note=spec.note,
                            torchvision=spec.torchvision)
@@ -143,7 +175,11 @@ class _Builder:
         self.seen: set[tuple[Any, str]] = set()
         self.poisoned = False  # an earlier error made some shape unknown
         self.defined = _literal_names(spec)
-        self.ops: dict[tuple, OpDef] = {}  # ops are immutable: a block repeated 36 times builds each op once
+        # ops are immutable: a block repeated 36 times builds each op once, and a notebook
+        # analysing the same network again builds none (_OPS outlives the build)
+        if len(_OPS) > MAX_OPS:
+            _OPS.clear()
+        self.ops = _OPS
         # A block instance is a pure function of (block, its arguments, its input shape) when it
         # only reads its own layers and its input: its expansion is kept as a template and
         # replayed under the next instance's name (ResNet-152's 36 identical bottlenecks expand
@@ -152,7 +188,7 @@ class _Builder:
         # is also kept under the key without the shape, and replayed on another input shape with
         # every shape inferred again (DenseNet's dense layers, each on more channels than the
         # last). shaped counts the choices made so far, to tell.
-        self.templates: dict[tuple, _Template | _Pending] = {}
+        self.templates = {} if templates is None else templates  # (what an earlier build of spec kept)
         self.frames: list[list[Any]] = []
         self.shaped = 0
         self.envs: dict[tuple, tuple] = {}  # (block, arguments, scope env) ids -> those, the env, its key
@@ -340,11 +376,7 @@ class _Builder:
                     cur = self.instance(block, args, scope, local, sources[0] if sources else cur, item.span)
                 else:
                     try:
-                        values = {k: substitute(v, scope.env, args.at(k)) for k, v in args.items()}
-                        key = (item.type, *((k, _frozen(v)) for k, v in values.items()))
-                        op: OpDef | None = self.ops.get(key)
-                        if op is None:
-                            op = self.ops[key] = build_op(item.type, values, args.value_spans, item.span, args.key_spans)
+                        op: OpDef = self.item_op(item, args, scope.env, r == 0 and item.first is not None)
                     except SpecError as exc:
                         self.report(exc, scope.full(local))
                         op = _Unknown()
@@ -358,6 +390,34 @@ class _Builder:
             scope.names.setdefault(base, cur)
             self.name_output(scope.full(base), cur)
         return cur
+
+    def item_op(self, item: LayerItem, args: LMap, env: Mapping[str, Any], first: bool) -> OpDef:
+        """The op of a layer item under env. The item's arguments read only the `$names` they
+        name: the same item with those names bound to the same values is the same op, found
+        without substituting again (a bottleneck's `bn` and `conv: {out: $planes}` expanded a
+        second time, the same network analysed again in a notebook). _ITEM_OPS keeps the item
+        with its op, so that no id is reused while the entry lives."""
+        names = _REFS.get((id(item), first))
+        if names is None or names[0] is not item:
+            names = _REFS[(id(item), first)] = (item, _refs(args))
+        bound = [env.get(n, _MISSING) for n in names[1]]
+        key: tuple | None = (id(item), first, *bound, *[v.__class__ for v in bound])  # (1 and true differ)
+        try:
+            found = _ITEM_OPS.get(key)  # type: ignore[arg-type]
+        except TypeError:  # an argument bound to a list: substituted each time
+            found, key = None, None
+        if found is not None and found[0] is item:
+            return found[1]
+        values = {k: substitute(v, env, args.at(k)) for k, v in args.items()}
+        op_key = (item.type, *((k, _frozen(v)) for k, v in values.items()))
+        op = self.ops.get(op_key)
+        if op is None:
+            op = self.ops[op_key] = build_op(item.type, values, args.value_spans, item.span, args.key_spans)
+        if key is not None:
+            if len(_ITEM_OPS) > MAX_OPS:
+                _ITEM_OPS.clear()
+            _ITEM_OPS[key] = (item, op)
+        return op
 
     def share(self, scope: _Scope, index: int, item: LayerItem) -> None:
         """`shares: NAME`: node `index` uses NAME's parameters (a module called twice), which
@@ -441,9 +501,14 @@ class _Builder:
             if template is None:  # the same instance on another input shape, when that changes nothing else
                 template, infer = self.templates.get((key[0], *key[2:])), True
             if isinstance(template, _Pending):  # recorded, not yet made relative
-                template = template.made(self.graph.nodes)
+                template = template.made()
             if template is not None:
+                start = len(self.graph.nodes)
                 replayed = self.replay(template, scope, where, src, infer)
+                if replayed is not None and infer:  # its shapes, kept for this shape too (the next build's)
+                    self.templates[key] = _Pending(
+                        self.graph.nodes[start:], start, where, src, replayed, len(scope.path),
+                        [(rel, src if pos < 0 else start + pos) for rel, pos in template.outputs], template.shaped)
                 if replayed is not None:
                     scope.names[local] = replayed
                     self.name_output(where, replayed)
@@ -468,7 +533,7 @@ class _Builder:
                              if name.startswith(where + ".")]
             # kept as where the nodes lie, made relative only when an instance replays it (a
             # deep file such as a YOLO's nests instances in instances, most of them never repeated)
-            pending = _Pending(start, len(self.graph.nodes), where, src, out, len(scope.path), inner_outputs,
+            pending = _Pending(self.graph.nodes[start:], start, where, src, out, len(scope.path), inner_outputs,
                                self.shaped != shaped)
             self.templates[key] = pending
             if self.shaped == shaped:
@@ -501,7 +566,12 @@ class _Builder:
                 within = scopes.get(rel)
                 if within is None:
                     within = scopes[rel] = (*path, *[where + r for r in rel])
-                inputs = tuple([src if i < 0 else start + i for i in t.inputs])
+                rel_in = t.inputs
+                inputs: tuple[int, ...]
+                if len(rel_in) == 1:
+                    inputs = (src if rel_in[0] < 0 else start + rel_in[0],)
+                else:
+                    inputs = tuple([src if i < 0 else start + i for i in rel_in])
                 shape = t.op.output_shape([nodes[i].shape for i in inputs], t.span) if infer else t.shape
                 by_name[name] = len(nodes)
                 nodes.append(make(Node, (name, t.op, inputs, shape, t.span, within, t.train_only,
@@ -597,34 +667,43 @@ class _Template(Record):
 
 
 class _Pending:
-    """An instance's expansion, recorded as where its nodes lie in the graph, made relative
-    (_record) the first time an instance replays it: a deep file such as a YOLO's nests
-    instances in instances, most of them never repeated. Nodes once added are never changed
-    (a replay that rolls back removes only its own), so the slice is the same later."""
+    """An instance's expansion, its nodes as built (a slice of the graph's list: the nodes are
+    immutable, whatever is later done to the list), made relative (_record) the first time an
+    instance replays it, in this build or the next one of the same spec (_TEMPLATES): a deep
+    file such as a YOLO's nests instances in instances, most of them never repeated."""
 
     __slots__ = ("args", "template")
 
     def __init__(self, *args: Any) -> None:
-        self.args: tuple[Any, ...] = args
+        self.args: tuple[Any, ...] | None = args  # (its nodes, the first one's index, ...)
         self.template: _Template | None = None
 
-    def made(self, nodes: list[Node]) -> _Template:
+    def made(self) -> _Template:
         if self.template is None:
-            start, end, where, src, out, depth, inner_outputs, shaped = self.args
-            self.template = _record(nodes, start, where, src, out, depth, inner_outputs, shaped, end)
+            nodes, start, where, src, out, depth, inner_outputs, shaped = self.args  # type: ignore[misc]
+            self.template = _record(nodes, start, where, src, out, depth, inner_outputs, shaped)
+            self.args = None
         return self.template
 
 
-def _record(nodes: list[Node], start: int, where: str, src: int, out: int, depth: int,
-            inner_outputs: Sequence[tuple[str, int]] = (), shaped: bool = False, end: int | None = None) -> _Template:
-    """The expansion nodes[start:end] of the instance `where` on input `src`, made relative."""
-    cut = len(where) + 1
-    kept = tuple(_TemplateNode(n.name[cut:], n.op, tuple(-1 if i == src else i - start for i in n.inputs),
-                               n.shape, n.span, tuple(p[len(where):] for p in n.scope[depth:]), n.train_only,
-                               n.shares - start if n.shares >= 0 else -1, n.eval_only)
-                 for n in nodes[start:end])
+def _record(nodes: Sequence[Node], start: int, where: str, src: int, out: int, depth: int,
+            inner_outputs: Sequence[tuple[str, int]] = (), shaped: bool = False) -> _Template:
+    """The expansion `nodes` (the first at index `start`) of the instance `where` on input
+    `src`, made relative."""
+    cut, length, make = len(where) + 1, len(where), tuple.__new__
+    scopes: dict[tuple[str, ...], tuple[str, ...]] = {}  # the nodes of one block share their scope tuple
+    kept = []
+    for n in nodes:
+        within = scopes.get(n.scope)
+        if within is None:
+            within = scopes[n.scope] = tuple([p[length:] for p in n.scope[depth:]])
+        ins = n.inputs
+        rel_in = ((-1 if ins[0] == src else ins[0] - start,) if len(ins) == 1 else
+                  tuple([-1 if i == src else i - start for i in ins]))
+        kept.append(make(_TemplateNode, (n.name[cut:], n.op, rel_in, n.shape, n.span, within, n.train_only,
+                                         n.shares - start if n.shares >= 0 else -1, n.eval_only)))
     outputs = tuple((rel, -1 if node == src else node - start) for rel, node in inner_outputs)
-    return _Template(kept, -1 if out == src else out - start, outputs, shaped)
+    return _Template(tuple(kept), -1 if out == src else out - start, outputs, shaped)
 
 
 def _env_key(env: Mapping[str, Any]) -> tuple | None:
@@ -802,7 +881,12 @@ def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
         raw_input = substitute(spec.input, globals_, span)
         if isinstance(raw_input, (list, tuple)):
             raw_input = _read_layout(raw_input, layout or spec.layout, span, "input:")
-    builder = _Builder(spec, globals_, limits)
+    kept = _TEMPLATES.get((id(spec), limits))
+    if kept is None or kept[0] is not spec:
+        if len(_TEMPLATES) >= MAX_KEPT:
+            _TEMPLATES.pop(next(iter(_TEMPLATES)))  # the oldest
+        kept = _TEMPLATES[(id(spec), limits)] = (spec, {})
+    builder = _Builder(spec, globals_, limits, kept[1])
     shape = _input_shape(raw_input, spec.input_span or spec.span)
     builder.graph.nodes.append(Node("input", InputOp(shape), (), shape, spec.input_span))
     for name, block in spec.blocks.items():  # a block named like an op would silently replace it

@@ -28,6 +28,7 @@ class Source(Record):
     cache: str | None = None  # a file's key in the parse cache (spec/cache.py): its bundled name or path
 
 
+@lru_cache(maxsize=1)
 def _bundle() -> str:
     """The bundled specs: installed as cnncalc/architectures (pyproject maps the top-level
     architectures/ there); in an editable install or a checkout, that folder itself. (os.path,

@@ -241,6 +241,38 @@ def test_replay_on_another_shape_equals_a_full_expansion(case, monkeypatch):
         assert "never.c" in replayed  # 16 -> 12 -> 8 -> 4: the fourth cannot take a 5x5 kernel
 
 
+def test_ops_kept_between_builds_change_nothing():
+    # graph.py keeps each layer item's op by the values of the $names it reads (_ITEM_OPS),
+    # every op by its arguments (_OPS), and the block templates of a parsed spec (_TEMPLATES),
+    # across builds: a second build, or one after clearing them, gives the same graph; and
+    # values equal in Python but not in YAML (1, 1.0, true) stay apart
+    import cnncalc.graph as graph_module
+
+    for name in ("resnet152-tv", "densenet201", "vit_b_16", "googlenet", "efficientnet_b0", "unet", "mvit_v2_s"):
+        graph_module._TEMPLATES.clear()
+        cold = cnncalc.load(name)
+        expected = list(cold.nodes)
+        cold.nodes[5:] = []  # what a user does to a graph they were given touches no later build
+        assert cnncalc.load(name).nodes == expected  # the templates of the build before
+        graph_module._ITEM_OPS.clear()
+        graph_module._OPS.clear()
+        assert cnncalc.load(name).nodes == expected
+    text = """
+input: [4, 8, 8]
+blocks:
+  b:
+    args: {k: 1}
+    layers:
+      - conv: {out: 4, kernel: $k}
+layers:
+  - b: {k: 1}
+  - b: {k: 1.0}
+"""
+    assert cnncalc.load(text.replace("  - b: {k: 1.0}\n", "")).nodes[1].shape == (4, 8, 8)
+    with pytest.raises(CnncalcError, match="kernel"):  # the op made for k: 1 is not k: 1.0's, refused
+        cnncalc.load(text)
+
+
 def test_an_instance_that_reads_outside_itself_is_expanded_each_time():
     # block `tap` adds the network's stem to its input: it is not a function of its input alone,
     # so each instance must resolve `stem` again (here: the same node, and the right shape)
