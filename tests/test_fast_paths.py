@@ -129,6 +129,18 @@ def test_a_record_is_the_named_tuple_typing_makes():
     assert Mine._fields == Typed._fields and Mine._field_defaults == Typed._field_defaults
     assert Mine.__doc__ == Typed.__doc__ and Mine.__bases__ == (tuple,) and isinstance(Mine(1), tuple)
     assert pickle.loads(pickle.dumps(Span("f.yaml", 3, 4))) == Span("f.yaml", 3, 4)
+    assert Mine.__new__.__doc__ == Typed.__new__.__doc__ and Mine.x.__doc__ == Typed.x.__doc__
+
+    def error(call):
+        try:
+            call()
+        except (TypeError, ValueError) as exc:
+            return f"{type(exc).__name__}: {exc}".replace("Typed", "Mine")
+        return None
+
+    for call in (lambda C: C(), lambda C: C(1, 2, 3), lambda C: C(1, x=2), lambda C: C(z=1),
+                 lambda C: C(1)._replace(z=1), lambda C: C._make([1])):
+        assert error(lambda: call(Typed)) == error(lambda: call(Mine)) is not None
     with pytest.raises(TypeError, match="Non-default namedtuple field"):
         class Bad(Record):
             x: int = 1
