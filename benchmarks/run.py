@@ -146,10 +146,12 @@ print(json.dumps({{"median": statistics.median(times), "min": min(times), "max":
 """
 
 
+BY_HAND = "<!-- written by hand: benchmarks/run.py --out keeps what follows -->"
+
 # section 2: the other commands a user runs often (each against the same floor)
 EVERYDAY = [["explain", "alexnet"], ["memory", "resnet50"], ["compare", "alexnet", "vgg16", "resnet50"],
             ["sweep", "resnet50", "--batch", "1,2,4,8,16,32"], ["check", "resnet50"], ["list"],
-            ["graph", "resnet18", "--format", "dot"], ["show", "alexnet"], ["table", "alexnet"],
+            ["graph", "resnet18", "--format", "html"], ["show", "alexnet"], ["table", "alexnet"],
             ["table", "resnet50", "--format", "markdown"]]
 
 
@@ -317,8 +319,10 @@ def main() -> None:
             *targets.rows]
     text = "\n".join(out) + "\n"
     print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+    if args.out:  # what is written by hand below the marker stays
+        old = Path(args.out).read_text() if Path(args.out).exists() else ""
+        kept = old[old.index(BY_HAND):] if BY_HAND in old else ""
+        Path(args.out).write_text(text + ("\n" + kept if kept else ""))
 
 
 if __name__ == "__main__":
