@@ -195,3 +195,17 @@ def test_list_is_analysed_once_then_read_back(tmp_path):
                          env={**env, "CNNCALC_CACHE": "off"})
     assert runs[0].stdout == runs[1].stdout == off.stdout and "resnet50" in off.stdout
     assert runs[0].stderr.strip().endswith("True") and runs[1].stderr.strip().endswith("False")
+
+
+def test_the_folder_is_the_users_cache_and_never_a_relative_one(monkeypatch, tmp_path):
+    monkeypatch.delenv("CNNCALC_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache.folder() == str(tmp_path / "cnncalc")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache.folder() == str(tmp_path / "home" / ".cache" / "cnncalc")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # a relative one is ignored (the XDG rules)
+    assert cache.folder() == str(tmp_path / "home" / ".cache" / "cnncalc")
+    monkeypatch.setenv("HOME", "")
+    monkeypatch.setattr(os.path, "expanduser", lambda path: path)  # no home at all: nothing kept
+    assert cache.folder() is None

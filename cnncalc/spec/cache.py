@@ -40,7 +40,11 @@ def folder() -> str | None:
         if env.strip().lower() in ("", "0", "off", "no", "false", "none"):
             return None
         return env
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # unset, or relative (which the XDG rules say to ignore)
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):  # no home folder to speak of: nothing is kept (never a folder named ~ here)
+        return None
     return os.path.join(base, "cnncalc")
 
 
