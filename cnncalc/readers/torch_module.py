@@ -784,14 +784,25 @@ def _fname(func: Any) -> str:
 
 def _like(x: Any, *others: Any, sizes: tuple[int, ...] = ()) -> Any:
     """An empty tensor like x, where x and the other tensors given (None: absent) are plain:
-    x contiguous floating-point on meta, each other of x's dtype on meta and of shape `sizes`."""
-    if type(x) is not torch.Tensor or not x.is_meta or not x.is_floating_point() or not x.is_contiguous():
+    x floating-point on meta, not empty, with a contiguous tensor's very strides (is_contiguous
+    passes size-1 axes of other strides, which torch's own output keeps: tests/test_meta_shortcuts.py),
+    each other of x's dtype on meta and of shape `sizes`; and nothing to differentiate (under
+    grad mode, torch's output would require grad: the recorder runs under no_grad)."""
+    if type(x) is not torch.Tensor or not x.is_meta or not x.is_floating_point() or not x.numel():
         return None
+    step, strides = 1, []
+    for n in reversed(x.shape):
+        strides.append(step)
+        step *= n
+    if x.stride() != tuple(reversed(strides)):
+        return None
+    grad = torch.is_grad_enabled() and x.requires_grad
     for t in others:
         if t is not None and (not isinstance(t, torch.Tensor) or not t.is_meta or t.dtype != x.dtype or
                               tuple(t.shape) != sizes):
             return None
-    return torch.empty_like(x)
+        grad = grad or (t is not None and torch.is_grad_enabled() and t.requires_grad)
+    return None if grad else torch.empty_like(x)
 
 
 def _meta_batch_norm(args: tuple, kwargs: dict) -> Any:
