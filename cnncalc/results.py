@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from rich.console import Console, ConsoleOptions, RenderableType
-    from rich.table import Table
 
     from cnncalc.engine.memory import Checkpointing, Training
+    from cnncalc.report.term import Table
     from cnncalc.report.view import View
     from cnncalc.rf import Field
     from cnncalc.torchcheck.against import Against
@@ -163,7 +163,7 @@ class Analysis(counting.Analysis):
     def renderable(self, width: int | None = None, convention: str = "lecture", params: str = "all",
                    units: str = "lecture", fold: bool = True, depth: int | None = None, rf: bool = False,
                    columns: str | Sequence[str] | None = None) -> Table:
-        """The terminal table (a rich Table) fitted to `width` columns, as `cnncalc table` prints it."""
+        """The terminal table (report/term.py's Table) fitted to `width` columns, as `cnncalc table` prints it."""
         from cnncalc.report.table import render_table
 
         view = self.view(convention=convention, params=params, units=units, fold=fold, depth=depth, rf=rf,
@@ -761,9 +761,8 @@ class Verification(_Shown):
         return data
 
     def renderable(self, width: int | None = None) -> RenderableType:
-        from rich.console import Group
-
         from cnncalc.report import verify as report
+        from cnncalc.report.term import Group
 
         parts: list[RenderableType] = [report.render_verify(self.result, self.analysis, self.peak_tflops, width)]
         if self.saved is not None:

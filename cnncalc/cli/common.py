@@ -371,8 +371,8 @@ def _paths(incomplete: str, most: int = 200) -> list[str]:
 
 
 def make_console(file: Any = None):
-    """A rich console for a report (names never markup, control characters escaped:
-    report/console.py): the terminal's width; piped, COLUMNS when it is set (rich reads it),
+    """The console for a report (report/term.py's, as rich draws; names never markup, control
+    characters escaped: report/console.py): the terminal's width; piped, COLUMNS when it is set,
     else 160 columns, wide enough for every column of the lecture table."""
     import os
 
@@ -401,6 +401,6 @@ def echo_text(text: str) -> None:
 
 
 def print_rich(result: Any) -> None:
-    """A result (or any rich renderable) on the terminal, fitted to its width."""
+    """A result (or any renderable of report/term.py) on the terminal, fitted to its width."""
     make_console().print(result)
 

@@ -11,7 +11,6 @@ from cnncalc.cli.common import (
     batch_option,
     complete_spec,
     handle_errors,
-    make_console,
     params_option,
     parse_input,
     parse_limits,
@@ -90,13 +89,16 @@ def _verify_all(device: str, batch: int, dtype: str, params_mode: str, fmt: str)
     import json
     import time
 
+    from rich.console import Console
     from rich.progress import Progress
 
     from cnncalc import api
     from cnncalc.report.verify import all_dict, render_all
 
     results = []
-    with Progress(console=make_console(sys.stderr), transient=True) as progress:
+    # the one view drawn by rich: the progress bar (its names are the bundled ones, not the user's)
+    progress_console = Console(file=sys.stderr, markup=False, emoji=False, highlight=False)
+    with Progress(console=progress_console, transient=True) as progress:
         names = api.architectures()
         task = progress.add_task("verifying", total=len(names))
         for name in names:

@@ -1,6 +1,6 @@
 """`cnncalc compare`: totals of several architectures side by side.
 
-Stage: report (pure). In: Analyses. Out: a Grid (every text format) and a rich Table.
+Stage: report (pure). In: Analyses. Out: a Grid (every text format) and a terminal Table.
 """
 
 from __future__ import annotations
@@ -8,13 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich.table import Table
-from rich.text import Text
-
 from cnncalc.engine.analysis import depth
 from cnncalc.engine.memory import Training, as_training, forward_memory_estimate
 from cnncalc.report.console import plain
 from cnncalc.report.grid import Grid
+from cnncalc.report.term import Table, Text
 from cnncalc.report.view import fmt_auto
 
 if TYPE_CHECKING:
@@ -63,7 +61,7 @@ _SHORT = {"inference memory": "inference", "activation memory": "memory", "train
 
 
 def render_compare(grid: Grid, width: int | None = None) -> Table:
-    """The grid as a rich table; given a width, the first layout that fits it with every name
+    """The grid as a terminal table; given a width, the first layout that fits it with every name
     and digit whole (report/fit.py): every column; the input under the model's name and short
     headers; then without the depth column (said in the caption)."""
     from cnncalc.report.fit import fit, fold_everything

@@ -1,16 +1,17 @@
-"""Fit a rich table to the terminal without hiding a digit.
+"""Fit a terminal table to the terminal without hiding a digit.
 
-Stage: report (pure). In: a built rich Table and a width. Out: the same table with every
-column's width set, or False when it cannot fit.
+Stage: report (pure). In: a built Table (report/term.py) and a width. Out: the same table with
+every column's width set, or False when it cannot fit.
 
-rich shrinks a table that is too wide by cutting cells with `…`, numbers included, and its
-shrinking ignores how narrow a column can get (`86,704,1…`). Here each column gets a width
-chosen up front instead: a number column is exactly as wide as its widest cell, headers may wrap
-at spaces (`memory` over `(KB)`), and the columns named `wrap` (layer names, descriptions) may
-wrap at spaces down to their longest word. When even that is wider than the terminal, `fit`
-says so and the caller tries a more compact layout (see report/table.py's LAYOUTS): one cell
-for kernel/stride/pad, no input columns, no share bars, each said in the caption. `overflow`
-is "fold" everywhere, so whatever still does not fit wraps onto the next line: never `…`.
+A table that is too wide is shrunk (by rich, and by report/term.py, which draws as rich does)
+by cutting cells with `…`, numbers included, and that shrinking ignores how narrow a column can
+get (`86,704,1…`). Here each column gets a width chosen up front instead: a number column is
+exactly as wide as its widest cell, headers may wrap at spaces (`memory` over `(KB)`), and the
+columns named `wrap` (layer names, descriptions) may wrap at spaces down to their longest word.
+When even that is wider than the terminal, `fit` says so and the caller tries a more compact
+layout (see report/table.py's LAYOUTS): one cell for kernel/stride/pad, no input columns, no
+share bars, each said in the caption. `overflow` is "fold" everywhere, so whatever still does
+not fit wraps onto the next line: never `…`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from rich.cells import cell_len
-from rich.padding import Padding
-from rich.table import Table
-from rich.text import Text
+from cnncalc.report.term import Padding, Table, Text, cell_len
 
 
 def _plain(cell: Any) -> str:

@@ -1,19 +1,16 @@
-"""`cnncalc memory` and Analysis.memory(): training memory by part as a rich table, and the
+"""`cnncalc memory` and Analysis.memory(): training memory by part as a terminal table, and the
 lines under it (what is counted, checkpointing, inference, whether it fits).
 
 Stage: report (pure). In: a Memory result (results.py; its numbers are the engine's). Out: a
-rich renderable fitted to a width; printing it is the caller's.
+renderable (report/term.py) fitted to a width; printing it is the caller's.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
-
 from cnncalc.report.console import plain
+from cnncalc.report.term import Group, Table, Text
 from cnncalc.report.view import fixed
 
 if TYPE_CHECKING:

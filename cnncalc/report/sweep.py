@@ -3,7 +3,7 @@ as a table.
 
 Stage: report (pure). In: the sweep's axis, points and each point's numbers (results.Measured;
 the command line's range syntax is read in cli/sweep.py, the numbers are made by
-cnncalc.api.sweep). Out: a Grid (every text format) and a rich Table that fits the terminal.
+cnncalc.api.sweep). Out: a Grid (every text format) and a terminal Table that fits it.
 """
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich.table import Table
-from rich.text import Text
-
 from cnncalc.report.console import plain
 from cnncalc.report.grid import Grid
+from cnncalc.report.term import Table, Text
 from cnncalc.report.view import fmt_auto
 
 if TYPE_CHECKING:
@@ -66,7 +64,7 @@ def _ratio(n: int, first: int) -> str:
 
 
 def render_sweep(grid: Grid, width: int | None = None) -> Table:
-    """The grid as a rich table; given a width, every digit whole (report/fit.py), the ratio
+    """The grid as a terminal table; given a width, every digit whole (report/fit.py), the ratio
     column left out first when narrow (said in the caption)."""
     from cnncalc.report.fit import fit, fold_everything
 

@@ -1,6 +1,6 @@
-"""The lecture table as a rich renderable (the EECS 498 columns), plus the bundled-zoo listing.
+"""The lecture table as a terminal renderable (the EECS 498 columns), plus the bundled-zoo listing.
 
-Stage: report. In: Analysis + View. Out: a rich Table; writing it is the caller's (a Console).
+Stage: report. In: Analysis + View. Out: a Table (report/term.py); writing it is the caller's (a Console).
 """
 
 from __future__ import annotations
@@ -8,14 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich.table import Table
-from rich.text import Text
-
 from cnncalc.errors import safe_text
 from cnncalc.record import Record
 from cnncalc.report import view as v
 from cnncalc.report.console import plain
 from cnncalc.report.grid import Grid
+from cnncalc.report.term import Table, Text
 
 if TYPE_CHECKING:
     from cnncalc.engine.analysis import Analysis
@@ -40,7 +38,7 @@ def share_cell(row: v.DisplayRow, analysis: Analysis, view: v.View) -> Text:
 
 def _visible(n_rows: int, view: v.View) -> tuple[int, int]:
     """Rows [head, tail) are elided when a terminal table would still be too long after folding
-    blocks (a flat 100k-layer spec): rich spends ~1 ms a row, and nobody reads 100k rows in a
+    blocks (a flat 100k-layer spec): drawing takes ~0.3 ms a row, and nobody reads 100k rows in a
     terminal. --all and the text formats always show every row."""
     if view.fold is False or n_rows <= v.MAX_TERMINAL_ROWS:
         return n_rows, n_rows
@@ -236,7 +234,7 @@ def _zoo(entries: Sequence[tuple[str, str, Analysis]], stacked: bool, memory: bo
 
 
 def grid_table(grid: Grid) -> Table:
-    """A Grid (report/grid.py) as a rich Table: its title, cells, subtotal rows in italics, the
+    """A Grid (report/grid.py) as a terminal Table: its title, cells, subtotal rows in italics, the
     totals row in bold and its caption."""
     table = Table(title=plain(grid.title), caption=plain(grid.caption), caption_justify="left")
     for i, head in enumerate(grid.headers):

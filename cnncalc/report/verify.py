@@ -1,19 +1,16 @@
 """Reports of `cnncalc verify`: the per-layer ✓/✗ table, the verdict line, JSON.
 
-Stage: report. In: VerifyResult (+ Analysis for the analytic memory estimates). Out: rich
-renderables or a JSON string.
+Stage: report. In: VerifyResult (+ Analysis for the analytic memory estimates). Out:
+renderables (report/term.py) or a JSON string.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
-
 from cnncalc.engine.memory import forward_memory_estimate, training_memory_estimate
 from cnncalc.report.console import plain
+from cnncalc.report.term import Group, Table, Text
 from cnncalc.report.view import fixed, fmt_int
 from cnncalc.torchcheck.compare import Cell
 from cnncalc.torchcheck.run import VerifyResult

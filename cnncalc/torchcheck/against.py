@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
-from rich.text import Text
-
 from cnncalc.errors import UsageError
+from cnncalc.report.term import Group, Table, Text
 
 if TYPE_CHECKING:
     from cnncalc.engine.analysis import Analysis
@@ -51,8 +49,6 @@ class Against:
             note = Text(f"≠ known difference: {self.known}", style="yellow")
         else:
             note = Text("✗ unexplained difference from torchvision", style="bold red")
-        from rich.console import Group
-
         return Group(table, note)
 
 
