@@ -164,13 +164,27 @@ class Conv(_Window):
         if x[0] % self.groups or self.out % self.groups:
             raise ShapeError(span, f"{self.type}: groups={self.groups} must divide both the input "
                              f"channels ({x[0]}) and out ({self.out})")
+        # the output's sizes follow from the input's alone (not its channels): kept on the op, which
+        # is immutable and shared (DenseNet's 1x1 conv on 98 inputs of growing channels, one map size)
+        sizes = self.__dict__.get("_sizes")
+        if sizes is None:
+            sizes = {}
+            object.__setattr__(self, "_sizes", sizes)
+        known = sizes.get(x[1:])
+        if known is None:
+            if len(sizes) >= 256:  # (a sweep over thousands of input sizes keeps none of them for long)
+                sizes.clear()
+            known = sizes[x[1:]] = self._sizes_of(x, span)
+        return (self.out, *known)
+
+    def _sizes_of(self, x: Shape, span: Span | None) -> tuple[int, ...]:
         kernel, stride, dilation = (self.axes(k, x, span) for k in ("kernel", "stride", "dilation"))
         if self.pad == "same":  # stride 1 (validate): out = in + total - dilation*(kernel-1) = in
             before, after = self.pads(x)
-            return (self.out, *((size + b + a - d * (k - 1) - 1) // st + 1 for size, b, a, k, st, d
-                                in zip(x[1:], before, after, kernel, stride, dilation)))
+            return tuple((size + b + a - d * (k - 1) - 1) // st + 1 for size, b, a, k, st, d
+                         in zip(x[1:], before, after, kernel, stride, dilation))
         self.axes("pad", x, span)
-        return (self.out, *spatial(self.type, x, kernel, stride, self.pads(x)[0], dilation, False, span))
+        return spatial(self.type, x, kernel, stride, self.pads(x)[0], dilation, False, span)
 
     def saves(self, xs: list[Shape], y: Shape) -> tuple[Saved, ...]:
         """Its input (for the weight gradient; the weight itself is a parameter). With pad: same
