@@ -14,7 +14,8 @@ from typing import TypeVar
 from cnncalc.budget import EVERY, checkpoint
 from cnncalc.dtypes import Dtype, get_dtype
 from cnncalc.graph import Graph, Node
-from cnncalc.ops.registry import Cost, Shape, numel
+from cnncalc.ops.registry import Cost, Shape, numel, two_per_mac, zero
+from cnncalc.ops.registry import macs as macs_rule
 from cnncalc.record import Record
 
 
@@ -118,6 +119,17 @@ class Analysis:
                 node = r.node
                 if node.train_only:
                     found.append(0)
+                    continue
+                # the commonest rules read the cost alone (ultralytics' are doubled: OpDef.counted)
+                rule = node.op.counts.get(profile) if profile != "ultralytics" else None
+                if rule is macs_rule:
+                    found.append(batch * r.cost.macs)
+                    continue
+                if rule is zero:
+                    found.append(0)
+                    continue
+                if rule is two_per_mac:
+                    found.append(2 * batch * r.cost.macs)
                     continue
                 key = (id(node.op), r.inputs, r.cost)
                 n = counts.get(key)
