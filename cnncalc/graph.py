@@ -119,6 +119,7 @@ _TEMPLATES: dict[tuple[int, Limits], tuple[ArchSpec, dict[tuple, Any]]] = {}
 MAX_KEPT = 8
 _OPS: dict[tuple, OpDef] = {}  # (op type, its arguments as _frozen keys) -> the op, for every build
 MAX_OPS = 4096  # distinct ops kept between builds (a few hundred bytes each)
+MAX_ITEMS = 16384  # layer items whose $names are kept (_REFS)
 _ITEM_OPS: dict[tuple, tuple[Any, OpDef]] = {}  # (item, first?, the values of its $names) -> (item, op)
 _REFS: dict[tuple[int, bool], tuple[Any, tuple[str, ...]]] = {}  # (item, first?) -> (item, the $names it reads)
 _MISSING = object()  # a $name not bound (substitution then says so)
@@ -376,7 +377,8 @@ class _Builder:
                     cur = self.instance(block, args, scope, local, sources[0] if sources else cur, item.span)
                 else:
                     try:
-                        op: OpDef = self.item_op(item, args, scope.env, r == 0 and item.first is not None)
+                        op: OpDef = self.item_op(item, args, scope.env, r == 0 and item.first is not None,
+                                                 keep=scope.parent is not None)
                     except SpecError as exc:
                         self.report(exc, scope.full(local))
                         op = _Unknown()
@@ -391,14 +393,20 @@ class _Builder:
             self.name_output(scope.full(base), cur)
         return cur
 
-    def item_op(self, item: LayerItem, args: LMap, env: Mapping[str, Any], first: bool) -> OpDef:
+    def item_op(self, item: LayerItem, args: LMap, env: Mapping[str, Any], first: bool, keep: bool = True) -> OpDef:
         """The op of a layer item under env. The item's arguments read only the `$names` they
         name: the same item with those names bound to the same values is the same op, found
         without substituting again (a bottleneck's `bn` and `conv: {out: $planes}` expanded a
         second time, the same network analysed again in a notebook). _ITEM_OPS keeps the item
-        with its op, so that no id is reused while the entry lives."""
+        with its op, so that no id is reused while the entry lives. keep: False for the items of
+        the network's top level, expanded once a build (a flat 100k-layer spec would only fill
+        and empty the tables)."""
+        if not keep:
+            return self.args_op(item, args, env)
         names = _REFS.get((id(item), first))
         if names is None or names[0] is not item:
+            if len(_REFS) > MAX_ITEMS:  # (a 100k-layer spec, or `serve` over many specs: bounded)
+                _REFS.clear()
             names = _REFS[(id(item), first)] = (item, _refs(args))
         bound = [env.get(n, _MISSING) for n in names[1]]
         key: tuple | None = (id(item), first, *bound, *[v.__class__ for v in bound])  # (1 and true differ)
@@ -408,15 +416,20 @@ class _Builder:
             found, key = None, None
         if found is not None and found[0] is item:
             return found[1]
+        op = self.args_op(item, args, env)
+        if key is not None:
+            if len(_ITEM_OPS) > MAX_OPS:
+                _ITEM_OPS.clear()
+            _ITEM_OPS[key] = (item, op)
+        return op
+
+    def args_op(self, item: LayerItem, args: LMap, env: Mapping[str, Any]) -> OpDef:
+        """The op of a layer item: its arguments substituted, the op made once per values (_OPS)."""
         values = {k: substitute(v, env, args.at(k)) for k, v in args.items()}
         op_key = (item.type, *((k, _frozen(v)) for k, v in values.items()))
         op = self.ops.get(op_key)
         if op is None:
             op = self.ops[op_key] = build_op(item.type, values, args.value_spans, item.span, args.key_spans)
-        if key is not None:
-            if len(_ITEM_OPS) > MAX_OPS:
-                _ITEM_OPS.clear()
-            _ITEM_OPS[key] = (item, op)
         return op
 
     def share(self, scope: _Scope, index: int, item: LayerItem) -> None:
