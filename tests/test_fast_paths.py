@@ -151,3 +151,19 @@ def test_a_record_is_the_named_tuple_typing_makes():
 
             def _replace(self):
                 return self
+
+
+def test_the_command_starts_without_the_garbage_collector_and_gives_it_back_where_wanted():
+    # pyproject's console script and `python -m cnncalc` start in cnncalc.__main__.start, which
+    # turns the cyclic collector off before the imports; cli.main keeps it off for the analytic
+    # commands and turns it back on for the others
+    import tomllib
+
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"cnncalc": "cnncalc.__main__:start"}
+    code = ("import atexit, gc, sys\natexit.register(lambda: sys.stderr.write(f'gc={gc.isenabled()}'))\n"
+            "sys.argv = ['cnncalc', *sys.argv[1:]]\nfrom cnncalc.__main__ import start\nstart()\n")
+    for args, enabled in ((["table", "alexnet", "--format", "json"], False), (["verify", "--help"], True)):
+        proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert proc.returncode == 0 and proc.stderr.endswith(f"gc={enabled}"), proc.stderr[-500:]
