@@ -10,17 +10,10 @@ built from names call `plain()` themselves.
 
 from __future__ import annotations
 
-from typing import Any
-
 from cnncalc.errors import safe_text
-from cnncalc.report.term import Console, Text
+from cnncalc.report.term import SafeConsole, Text
 
-
-class SafeConsole(Console):
-    """A Console whose strings are plain text, control characters escaped."""
-
-    def render_str(self, text: str, **kwargs: Any) -> Text:
-        return super().render_str(safe_text(text), **kwargs)
+__all__ = ["SafeConsole", "plain"]
 
 
 def plain(text: str, style: str = "") -> Text:

@@ -492,8 +492,6 @@ class Renderable:
         comes here."""
         from rich.segment import Segment as RichSegment
 
-        from cnncalc.report.console import SafeConsole
-
         term_console = SafeConsole(width=options.max_width, color_system=None, file=console.file)
         term_console.tab_size = console.tab_size
         term_options = ConsoleOptions(options.max_width, min_width=options.min_width, justify=options.justify,
@@ -1760,3 +1758,13 @@ _NARROW_TO_WIDE = (
     "1f58d 1f590 1f5a5 1f5a8 1f5b1 1f5b2 1f5bc 1f5c2 1f5c3 1f5c4 1f5d1 1f5d2 1f5d3 1f5dc 1f5dd 1f5de 1f5e1 1f5e3 1f5e8 "
     "1f5ef 1f5f3 1f5fa 1f6cb 1f6cd 1f6ce 1f6cf 1f6e0 1f6e1 1f6e2 1f6e3 1f6e4 1f6e5 1f6e9 1f6f0 1f6f3"
 )
+
+
+class SafeConsole(Console):
+    """A Console whose strings are plain text, control characters escaped (errors.safe_text):
+    what every cnncalc report prints through (report/console.py says why)."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        from cnncalc.errors import safe_text
+
+        return super().render_str(safe_text(text), **kwargs)
