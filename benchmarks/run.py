@@ -218,13 +218,13 @@ def main() -> None:
     fastest_cnncalc = results["cnncalc table resnet152 --format json"]["median"]
     for model in models:
         got = ratio[f"cnncalc table {model} --format json"]
-        targets.add(f"`table {model} --format json` ≤ 1.2x the floor", f"{got:.2f}x", got <= 1.2)
+        targets.add(f"`table {model} --format json` ≤ 1.2x the floor", f"{got:.3f}x", got <= 1.2)
     for model in models:
         got = ratio[f"cnncalc table {model}"]
-        targets.add(f"`table {model}` (terminal table) ≤ 1.6x the floor", f"{got:.2f}x", got <= 1.6)
+        targets.add(f"`table {model}` (terminal table) ≤ 1.6x the floor", f"{got:.3f}x", got <= 1.6)
     for model in yolo:
         got = ratio[f"cnncalc table {model} --format json"]
-        targets.add(f"`table {model} --format json` (an Ultralytics YAML) ≤ 1.3x the floor", f"{got:.2f}x", got <= 1.3)
+        targets.add(f"`table {model} --format json` (an Ultralytics YAML) ≤ 1.3x the floor", f"{got:.3f}x", got <= 1.3)
     print("\n".join(out), file=sys.stderr)
 
     if "everyday" not in skip:
