@@ -426,11 +426,7 @@ class _Builder:
     def args_op(self, item: LayerItem, args: LMap, env: Mapping[str, Any]) -> OpDef:
         """The op of a layer item: its arguments substituted, the op made once per values (_OPS)."""
         values = {k: substitute(v, env, args.at(k)) for k, v in args.items()}
-        op_key = (item.type, *((k, _frozen(v)) for k, v in values.items()))
-        op = self.ops.get(op_key)
-        if op is None:
-            op = self.ops[op_key] = build_op(item.type, values, args.value_spans, item.span, args.key_spans)
-        return op
+        return self.op(item.type, values, item.span, args.value_spans, args.key_spans)
 
     def share(self, scope: _Scope, index: int, item: LayerItem) -> None:
         """`shares: NAME`: node `index` uses NAME's parameters (a module called twice), which
@@ -600,13 +596,14 @@ class _Builder:
             self.name_output(f"{where}.{rel_name}", src if pos < 0 else start + pos)
         return src if template.out < 0 else start + template.out
 
-    def op(self, name: str, args: dict[str, Any], span: Span) -> OpDef:
-        """The op the builder itself adds (a merge, a projection's conv and bn), made once per
-        arguments like a layer's (self.ops)."""
+    def op(self, name: str, args: Mapping[str, Any], span: Span, spans: Mapping[str, Span] | None = None,
+           key_spans: Mapping[str, Span] | None = None) -> OpDef:
+        """The op of this type and these (substituted) arguments, made once (self.ops); spans
+        locate a wrong value or key (a layer's; the builder's own merges and projections have none)."""
         key = (name, *((k, _frozen(v)) for k, v in args.items()))
         found = self.ops.get(key)
         if found is None:
-            found = self.ops[key] = build_op(name, args, {}, span)
+            found = self.ops[key] = build_op(name, args, spans or {}, span, key_spans)
         return found
 
     def residual(self, item: ResidualItem, scope: _Scope, cur: int) -> int:
