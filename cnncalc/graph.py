@@ -689,11 +689,15 @@ class _Pending:
         self.template: _Template | None = None
 
     def made(self) -> _Template:
-        if self.template is None:
-            nodes, start, where, src, out, depth, inner_outputs, shaped = self.args  # type: ignore[misc]
-            self.template = _record(nodes, start, where, src, out, depth, inner_outputs, shaped)
+        template = self.template
+        if template is None:
+            args = self.args
+            if args is None:  # made meanwhile by another thread (`serve` builds in threads)
+                return self.template  # type: ignore[return-value]
+            nodes, start, where, src, out, depth, inner_outputs, shaped = args
+            template = self.template = _record(nodes, start, where, src, out, depth, inner_outputs, shaped)
             self.args = None
-        return self.template
+        return template
 
 
 def _record(nodes: Sequence[Node], start: int, where: str, src: int, out: int, depth: int,
@@ -894,7 +898,10 @@ def build_graph(spec: ArchSpec, input_shape: list[int] | None = None,
     kept = _TEMPLATES.get((id(spec), limits))
     if kept is None or kept[0] is not spec:
         if len(_TEMPLATES) >= MAX_KEPT:
-            _TEMPLATES.pop(next(iter(_TEMPLATES)))  # the oldest
+            try:
+                _TEMPLATES.pop(next(iter(_TEMPLATES)))  # the oldest
+            except (KeyError, StopIteration, RuntimeError):  # (another of `serve`'s threads was first)
+                pass
         kept = _TEMPLATES[(id(spec), limits)] = (spec, {})
     builder = _Builder(spec, globals_, limits, kept[1])
     shape = _input_shape(raw_input, spec.input_span or spec.span)

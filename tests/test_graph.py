@@ -529,3 +529,32 @@ def test_shared_layers_are_one_module_in_torch():
     assert sum(p.numel() for p in model.parameters()) == 148
     x = torch.randn(1, 4, 8, 8)
     assert torch.equal(model(x), model.a(model.a(x)))
+
+
+def test_builds_in_threads_share_what_they_keep_safely():
+    # `serve` analyses in threads: the templates, ops and $names kept between builds are shared
+    # by them; every answer must be the one a lone build gives
+    import threading
+
+    import cnncalc.graph as graph_module
+
+    names = ["resnet152-tv", "densenet201", "vit_b_16", "googlenet", "unet", "efficientnet_b0"]
+    expected = {n: cnncalc.analyze(n).totals for n in names}
+    errors: list[str] = []
+
+    def work(i: int) -> None:
+        try:
+            for k in range(8):
+                if k % 3 == 0:
+                    graph_module._TEMPLATES.clear()
+                name = names[(i + k) % len(names)]
+                assert cnncalc.analyze(name).totals == expected[name], name
+        except Exception as exc:  # noqa: BLE001  (reported below, from the main thread)
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
