@@ -7,9 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cnncalc
-from cnncalc.errors import CnncalcError
-from cnncalc.errors import ShapeError, SpecError, UsageError
-from cnncalc.errors import Span
+from cnncalc.errors import CnncalcError, ShapeError, Span, SpecError, UsageError
 from cnncalc.sources import bundled_names
 from cnncalc.spec.expr import substitute
 from tests.conftest import analyse_text
@@ -384,9 +382,7 @@ def test_bundled_variants_are_found_by_name():
     # the name index reads `variants:` blocks with a pattern; it must see what the parser sees
     import yaml
 
-    from cnncalc.sources import _files, bundled_text, variants
-
-    from cnncalc.sources import _variant_of
+    from cnncalc.sources import _files, _variant_of, bundled_text, variants
 
     parsed, seen = {}, []
     for stem in _files():
@@ -549,7 +545,7 @@ def test_builds_in_threads_share_what_they_keep_safely():
                     graph_module._TEMPLATES.clear()
                 name = names[(i + k) % len(names)]
                 assert cnncalc.analyze(name).totals == expected[name], name
-        except Exception as exc:  # noqa: BLE001  (reported below, from the main thread)
+        except Exception as exc:
             errors.append(repr(exc))
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
