@@ -69,10 +69,9 @@ def fingerprint() -> str:
             spec = find_spec("yaml")
         origin = spec.origin if spec is not None and spec.origin else ""
         where = os.path.dirname(origin)
-        for name in sorted(os.listdir(where)) if where else ():  # __init__.py and the C extension _yaml*.so
-            if name.endswith((".py", ".so", ".pyd")):
-                st = os.stat(os.path.join(where, name))
-                parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+        if where:  # __init__.py and the C extension _yaml*.so
+            parts.append(_stamp([os.path.join(where, name) for name in sorted(os.listdir(where))
+                                 if name.endswith((".py", ".so", ".pyd"))]))
         _fingerprint = "|".join([*parts, origin])
     return _fingerprint
 
